@@ -1,0 +1,1 @@
+"""The Qt-free engine: reading notes, chunking, embedding, storage, search and indexing."""

@@ -1,0 +1,34 @@
+"""The embedder interface every provider implements, and the registry that builds one by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of one fixed vector space."""
+
+    #: Identifies the vector space, e.g. "local:multilingual-e5-small-q4"; stored in the database.
+    model_id: str
+    #: Vector dimension.
+    dim: int
+    #: Longest input, in the model's tokens, that is embedded without truncation or windowing.
+    max_tokens: int
+    #: True when texts leave the machine (notes marked private are never sent).
+    is_remote: bool
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Return a (len(texts), dim) float32 array of unit vectors for passages."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Return a (dim,) float32 unit vector for a search query."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Return how many model tokens `text` costs as a passage (for chunking to budget)."""
+        ...

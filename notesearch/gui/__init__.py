@@ -1,0 +1,1 @@
+"""Qt desktop app: a thin layer over notesearch.core."""

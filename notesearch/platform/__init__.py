@@ -1,0 +1,1 @@
+"""Platform glue at the edge: hotkeys, file-manager menus, launch at login."""
