@@ -1,0 +1,329 @@
+"""The `notesearch` command line: index, search, similar, watch, status, key, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from notesearch.core.errors import NotesearchError
+from notesearch.core.library import Library
+from notesearch.core.progress import Progress
+from notesearch.core.search import Filters, Result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    command = getattr(args, "run", None) or getattr(args, "func", None)
+    if command is None:
+        parser.print_help()
+        return 2
+    try:
+        return command(args) or 0
+    except NotesearchError as error:
+        print(f"notesearch: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nnotesearch: interrupted; finished notes are kept, run again to resume.",
+              file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="notesearch", description="Find your notes by meaning and by words.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    index = commands.add_parser("index", help="add folders and index them (incremental)")
+    index.add_argument("paths", nargs="*", type=Path,
+                       help="folders to add; none means every folder already in the library")
+    index.add_argument("--json", action="store_true", help="print the summary as JSON")
+    index.add_argument("--no-embed", action="store_true",
+                       help="only read notes (keyword search); embed later")
+    index.set_defaults(run=cmd_index)
+
+    search = commands.add_parser("search", help="search notes")
+    search.add_argument("query", nargs="?", help="what to look for")
+    search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    search.add_argument("--json", action="store_true", help="print one JSON object per query")
+    search.add_argument("--stdin", action="store_true",
+                        help="read one query per line from standard input")
+    search.add_argument("--mode", choices=("hybrid", "meaning", "words"), default="hybrid")
+    search.add_argument("--folder", type=Path, help="only notes under this folder")
+    search.add_argument("--tag", action="append", default=[], help="only notes with this tag")
+    search.set_defaults(run=cmd_search)
+
+    similar = commands.add_parser("similar", help="notes most like a note (or --text)")
+    similar.add_argument("path", nargs="?", type=Path)
+    similar.add_argument("--text", help="find notes like this text instead")
+    similar.add_argument("-k", type=int, default=10)
+    similar.add_argument("--json", action="store_true")
+    similar.add_argument("--show", action="store_true",
+                         help="show the result in the running app (starting it if needed)")
+    similar.set_defaults(run=cmd_similar)
+
+    watch = commands.add_parser("watch", help="keep the index current while files change")
+    watch.set_defaults(run=cmd_watch)
+
+    status = commands.add_parser("status", help="what is indexed, skipped and pending")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=cmd_status)
+
+    folders = commands.add_parser("folders", help="list the library's folders, or remove one")
+    folders.add_argument("--remove", type=Path, metavar="PATH")
+    folders.set_defaults(run=cmd_folders)
+
+    key = commands.add_parser("key", help="the OpenAI API key in the OS keyring")
+    key.add_argument("action", choices=("set", "clear", "status"))
+    key.set_defaults(run=cmd_key)
+
+    doctor = commands.add_parser("doctor", help="check SQLite, sqlite-vec, model and keyring")
+    doctor.set_defaults(run=cmd_doctor)
+    _register_platform_commands(commands)
+    return parser
+
+
+def _register_platform_commands(commands: argparse._SubParsersAction) -> None:
+    try:
+        from notesearch.platform.filemanager import register_cli
+    except ImportError:
+        return
+    register_cli(commands)
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_index(args: argparse.Namespace) -> int:
+    library = Library()
+    for path in args.paths:
+        library.add_folder(path)
+    if not library.folders():
+        raise NotesearchError("No folders to index: run `notesearch index ~/notes`.")
+    bar = ProgressBar(enabled=not args.json and sys.stderr.isatty())
+    summary = library.scan(progress=bar) if args.no_embed else library.index(progress=bar)
+    bar.close()
+    data = {"added": summary.added, "updated": summary.updated, "removed": summary.removed,
+            "unchanged": summary.unchanged, "chunks_embedded": summary.chunks_embedded,
+            "pending_chunks": summary.pending_chunks,
+            "skipped": [{"path": p, "reason": r} for p, r in summary.skipped],
+            "embedding_error": summary.embedding_error, "seconds": round(summary.seconds, 2)}
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        print(f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
+              f"{summary.unchanged} unchanged; {summary.chunks_embedded} chunks embedded "
+              f"in {summary.seconds:.1f} s.")
+        for path, reason in summary.skipped:
+            print(f"  skipped {path}: {reason}")
+        if summary.embedding_error:
+            print(f"Meaning search is not up to date: {summary.embedding_error}")
+            print("Keyword search works; run `notesearch index` again to resume.")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    library = Library()
+    filters = Filters(str(args.folder.expanduser().resolve()) if args.folder else None,
+                      tuple(args.tag))
+    if args.stdin:
+        for line in sys.stdin:
+            _print_search(library, line.strip(), args, filters)
+            sys.stdout.flush()
+        return 0
+    if not args.query:
+        raise NotesearchError("Give a query, or --stdin to read queries from standard input.")
+    _print_search(library, args.query, args, filters)
+    return 0
+
+
+def _print_search(library: Library, query: str, args: argparse.Namespace,
+                  filters: Filters) -> None:
+    response = library.search(query, args.k, filters, args.mode)
+    if args.json:
+        print(json.dumps(response.to_json(), ensure_ascii=False))
+        return
+    if not response.results:
+        print("No notes found.")
+    for rank, result in enumerate(response.results, 1):
+        _print_result(rank, result, show_match=True)
+    if response.notes_not_embedded:
+        print(f"({response.notes_not_embedded} notes are not embedded yet and can only match "
+              "by words; run `notesearch index` to finish.)")
+    if response.meaning_unavailable:
+        print(f"(Meaning search is off: {response.meaning_unavailable})")
+
+
+def _print_result(rank: int, result: Result, show_match: bool) -> None:
+    bold, dim, reset = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
+    why = f" · {result.match}" if show_match else ""
+    print(f"{rank:2}. {bold}{result.title}{reset}  {dim}{result.score:.3f}{why}{reset}")
+    print(f"    {result.path}:{result.line}")
+    if result.snippet.text:
+        print(f"    {_highlight(result, bold, reset)}")
+
+
+def _highlight(result: Result, on: str, off: str) -> str:
+    text, out, last = result.snippet.text, [], 0
+    for start, end in result.snippet.highlights:
+        out += [text[last:start], on, text[start:end], off]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    if args.show:
+        from notesearch.gui.single_instance import send_to_app
+
+        return send_to_app(["similar", str(args.path.expanduser().resolve())])
+    library = Library()
+    if args.text:
+        results = library.similar_text(args.text, args.k)
+    elif args.path:
+        results = library.similar(args.path, args.k)
+    else:
+        raise NotesearchError("Give a note's path, or --text.")
+    if args.json:
+        print(json.dumps({"path": str(args.path.resolve()) if args.path else None,
+                          "results": [r.to_json() for r in results]}, ensure_ascii=False))
+        return 0
+    if not results:
+        print("No similar notes yet (are the notes embedded? run `notesearch index`).")
+    for rank, result in enumerate(results, 1):
+        _print_result(rank, result, show_match=False)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from notesearch.core.watcher import FolderWatcher
+
+    library = Library()
+    if not library.folders():
+        raise NotesearchError("No folders to watch: run `notesearch index ~/notes` first.")
+    print("Bringing the index up to date…", file=sys.stderr)
+    library.index()
+    watcher = FolderWatcher(library, on_update=_report_update)
+    watcher.start()
+    print("Watching " + ", ".join(map(str, library.folders())) + " (Ctrl+C to stop).",
+          file=sys.stderr)
+    try:
+        watcher.join()
+    finally:
+        watcher.stop()
+    return 0
+
+
+def _report_update(summary) -> None:
+    changed = summary.added + summary.updated + summary.removed
+    if changed or summary.skipped:
+        print(f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
+              f"{summary.chunks_embedded} chunks embedded", file=sys.stderr)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = Library().status()
+    if args.json:
+        print(json.dumps(status.to_json(), ensure_ascii=False))
+        return 0
+    print(f"Library: {status.home}")
+    print("Folders: " + (", ".join(status.folders) or "none (add one with `notesearch index`)"))
+    print(f"Notes: {status.notes} ({status.chunks} chunks)")
+    print(f"Model: {status.model_id or 'none'}"
+          + (f" (answering with {status.active_model_id} until re-embedding completes)"
+             if status.active_model_id and status.active_model_id != status.model_id else ""))
+    if status.embedder_problem:
+        print(f"Meaning search unavailable: {status.embedder_problem}")
+    print(f"Waiting to be embedded: {status.pending_chunks} chunks "
+          f"({status.notes_not_embedded} notes)")
+    print(f"Skipped: {len(status.skipped)} files")
+    for path, reason in status.skipped:
+        print(f"  {path}: {reason}")
+    return 0
+
+
+def cmd_folders(args: argparse.Namespace) -> int:
+    library = Library()
+    if args.remove:
+        removed = library.remove_folder(args.remove)
+        print(f"Removed {args.remove} ({removed} notes).")
+        return 0
+    for folder in library.folders():
+        print(folder)
+    return 0
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    from notesearch.core import secrets
+
+    if args.action == "status":
+        print(secrets.keyring_status())
+        stored = secrets.get_api_key() is not None
+        source = " (from OPENAI_API_KEY)" if os.environ.get("OPENAI_API_KEY") else ""
+        print("OpenAI key: " + ("set" + source if stored else "not set"))
+        return 0
+    if args.action == "clear":
+        print("Key removed." if secrets.clear_api_key() else "No key was stored.")
+        return 0
+    key = (getpass.getpass("OpenAI API key: ") if sys.stdin.isatty()
+           else sys.stdin.readline()).strip()
+    if not key:
+        raise NotesearchError("No key given; nothing stored.")
+    secrets.set_api_key(key)
+    print("Key stored in the OS keyring.")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from notesearch.core.doctor import run_checks
+
+    failures = 0
+    for check in run_checks():
+        mark = "ok " if check.ok else "FAIL"
+        print(f"[{mark}] {check.name}: {check.detail}")
+        failures += not check.ok
+    return 1 if failures else 0
+
+
+class ProgressBar:
+    """A one-line progress display on stderr: phase, done/total, ETA."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._shown = False
+
+    def __call__(self, progress: Progress) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * progress.done / progress.total) if progress.total else width
+        eta = f" · ETA {_duration(progress.eta_seconds)}" if progress.eta_seconds else ""
+        line = (f"\r{progress.phase:9} [{'#' * filled}{'.' * (width - filled)}] "
+                f"{progress.done:,}/{progress.total:,}{eta}")
+        sys.stderr.write(line.ljust(72))
+        sys.stderr.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds} s"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

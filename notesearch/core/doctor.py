@@ -1,0 +1,69 @@
+"""Self-checks for `notesearch doctor`: SQLite and sqlite-vec, FTS5, the model, the keyring."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _sqlite() -> str:
+    import apsw
+
+    from notesearch.core.db import connect
+
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = connect(Path(tmp) / "check.db")
+        vec = conn.execute("SELECT vec_version()").fetchone()[0]
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+        conn.close()
+    return f"SQLite {apsw.sqlite_lib_version()} via apsw {apsw.apsw_version()}, sqlite-vec {vec}, FTS5"
+
+
+def _model() -> str:
+    from notesearch.core.config import Settings, library_home
+    from notesearch.core.embedders.registry import create_embedder
+
+    settings = Settings.load(library_home())
+    embedder = create_embedder(settings.provider, settings.local_model, settings.openai_model,
+                               settings.openai_base_url)
+    vector = embedder.embed_query("doctor check")
+    return f"{embedder.model_id}, {len(vector)} dimensions, embedded a test query"
+
+
+def _keyring() -> str:
+    from notesearch.core.secrets import keyring_status
+
+    return keyring_status()
+
+
+def _home() -> str:
+    from notesearch.core.config import library_home
+
+    home = library_home()
+    probe = home / ".write-check"
+    probe.write_text("ok")
+    probe.unlink()
+    return f"{home} is writable"
+
+
+CHECKS: list[tuple[str, Callable[[], str]]] = [
+    ("library folder", _home), ("database", _sqlite), ("embedding model", _model),
+    ("keyring", _keyring)]
+
+
+def run_checks() -> Iterator[Check]:
+    """Yield one Check per component; a failing check says what went wrong."""
+    for name, check in CHECKS:
+        try:
+            yield Check(name, True, check())
+        except Exception as error:  # a doctor reports every failure, whatever its kind
+            yield Check(name, False, f"{type(error).__name__}: {error}")

@@ -1,0 +1,239 @@
+"""Incremental indexing: notes into chunks and keyword index first, then vectors in batches."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import apsw
+
+from notesearch.core.chunking import chunk_context, chunk_note
+from notesearch.core.config import Settings
+from notesearch.core.embedders import Embedder
+from notesearch.core.errors import EmbedderError, SkipFile
+from notesearch.core.markdown import parse_note
+from notesearch.core.notes import DEFAULT_EXTENSIONS, IgnoreRules, Skipped, content_hash, discover
+from notesearch.core.notes import read_text as read_note_text
+from notesearch.core.progress import Control, ProgressCallback, RateMeter
+from notesearch.core.store import NoteRecord, StoredChunk, Store
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 32
+# Pending chunks are sorted by length within windows of this size: batches of similar length
+# waste less padding, while notes still become searchable roughly in the order they were read.
+SORT_WINDOW = 1024
+
+
+@dataclass
+class IndexSummary:
+    """What one indexing run did, for the CLI's summary and the app's status bar."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    pending_chunks: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    embedding_error: str | None = None
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def merge(self, other: IndexSummary) -> None:
+        for name in ("added", "updated", "removed", "unchanged", "chunks_embedded"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skipped.extend(other.skipped)
+        self.cancelled = self.cancelled or other.cancelled
+
+
+def estimate_tokens(text: str) -> int:
+    """A model-free token estimate, used when no embedder is available (keyword-only mode)."""
+    return len(text.encode("utf-8")) // 3 + 2
+
+
+class Indexer:
+    """Brings a library's notes and vectors up to date with the folders on disk."""
+
+    def __init__(self, conn: apsw.Connection, settings: Settings, embedder: Embedder | None,
+                 control: Control | None = None) -> None:
+        self.store = Store(conn)
+        self.settings = settings
+        self.embedder = embedder
+        self.control = control or Control()
+        self.count_tokens: Callable[[str], int] = (
+            embedder.count_tokens if embedder else estimate_tokens)
+        budget = embedder.max_tokens if embedder else 512
+        self.max_tokens = max(32, min(settings.chunk_tokens, budget))
+
+    # -- reading notes ----------------------------------------------------------------------
+    def scan_folder(self, folder_id: int, root: Path,
+                    progress: ProgressCallback | None = None) -> IndexSummary:
+        """Read new and changed notes under `root`, drop vanished ones; one transaction a note."""
+        summary = IndexSummary()
+        known = self.store.note_stats(folder_id)
+        previously_skipped = self.store.skipped_paths(folder_id)
+        seen: set[str] = set()
+        if not root.is_dir():
+            self.store.record_skip(str(root), folder_id, "folder not found or not a folder")
+            summary.skipped.append((str(root), "folder not found or not a folder"))
+            return summary
+        found = list(discover(root, self._rules(root), DEFAULT_EXTENSIONS))
+        meter = RateMeter("reading", len(found), progress)
+        for done, item in enumerate(found, 1):
+            if not self.control.checkpoint():
+                summary.cancelled = True
+                return summary
+            if isinstance(item, Skipped):
+                self._skip(summary, folder_id, str(item.path), item.reason)
+                continue
+            path = str(item)
+            seen.add(path)
+            outcome = self._index_file(folder_id, item, known.get(path), summary)
+            if outcome:
+                meter.update(done, path)
+        gone = [known[p][0] for p in known.keys() - seen]
+        if gone:
+            self.store.delete_notes(gone)
+            summary.removed += len(gone)
+        stale_skips = previously_skipped - seen - {str(s[0]) for s in summary.skipped}
+        self.store.clear_skips(stale_skips)
+        meter.update(len(found), force=True)
+        return summary
+
+    def update_paths(self, folder_id: int, root: Path, paths: Iterable[Path]) -> IndexSummary:
+        """Re-check specific files (from the watcher): index, update or remove each."""
+        summary = IndexSummary()
+        rules = self._rules(root)
+        for path in paths:
+            key = str(path)
+            note_id = self.store.note_id(key)
+            wanted = (path.suffix.lower() in DEFAULT_EXTENSIONS and path.is_file()
+                      and not rules.is_ignored(path, is_dir=False))
+            if not wanted:
+                if note_id is not None:
+                    self.store.delete_notes([note_id])
+                    summary.removed += 1
+                self.store.clear_skips([key])
+                continue
+            row = self.store.conn.execute(
+                "SELECT id, size, mtime_ns, content_hash FROM notes WHERE path = ?",
+                (key,)).fetchone()
+            self._index_file(folder_id, path, tuple(row) if row else None, summary)
+        return summary
+
+    def _rules(self, root: Path) -> IgnoreRules:
+        return IgnoreRules(root, include=self.settings.include, exclude=self.settings.exclude)
+
+    def _index_file(self, folder_id: int, path: Path, known: tuple | None,
+                    summary: IndexSummary) -> bool:
+        """Index one file if it changed; return True when it was read."""
+        try:
+            stat = path.stat()
+        except OSError as error:
+            self._skip(summary, folder_id, str(path), _os_reason(error))
+            return False
+        if known and known[1] == stat.st_size and known[2] == stat.st_mtime_ns:
+            summary.unchanged += 1
+            return False
+        max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+        try:
+            text, raw = read_note_text(path, max_bytes)
+        except SkipFile as error:
+            self._skip(summary, folder_id, str(path), str(error))
+            if known:  # a note that became unreadable must not keep answering with old text
+                self.store.delete_notes([known[0]])
+            return True
+        digest = content_hash(raw)
+        if known and known[3] == digest:
+            self.store.touch_note(known[0], stat.st_size, stat.st_mtime_ns)
+            summary.unchanged += 1
+            return True
+        self._write(folder_id, path, text, digest, stat)
+        if known:
+            summary.updated += 1
+        else:
+            summary.added += 1
+        return True
+
+    def _write(self, folder_id: int, path: Path, text: str, digest: str,
+               stat: os.stat_result) -> None:
+        parsed = parse_note(text, path.name)
+        chunks = chunk_note(parsed, self.count_tokens, self.max_tokens)
+        stored = []
+        for chunk in chunks:
+            context = chunk_context(parsed.title, chunk.heading_path)
+            context_len = len(context) if chunk.text.startswith(context) else 0
+            stored.append(StoredChunk(chunk.seq, " › ".join(chunk.heading_path),
+                                      chunk.start_line, chunk.end_line, context_len,
+                                      chunk.text, content_hash(chunk.text)))
+        record = NoteRecord(folder_id, str(path), parsed.title, stat.st_size, stat.st_mtime_ns,
+                            digest, parsed.tags, parsed.links, parsed.aliases, parsed.private)
+        self.store.write_note(record, stored)
+
+    def _skip(self, summary: IndexSummary, folder_id: int, path: str, reason: str) -> None:
+        log.info("skipped %s: %s", path, reason)
+        summary.skipped.append((path, reason))
+        self.store.record_skip(path, folder_id, reason)
+
+    # -- embedding --------------------------------------------------------------------------
+    def embed_pending(self, progress: ProgressCallback | None = None) -> IndexSummary:
+        """Embed every chunk without a vector in the embedder's space, in batches; resumable."""
+        summary = IndexSummary()
+        if self.embedder is None:
+            return summary
+        space = self.store.space_for(self.embedder.model_id, self.embedder.dim)
+        include_private = not self.embedder.is_remote
+        while True:
+            pending = self.store.pending_chunks(space.id, include_private, limit=1_000_000)
+            if not pending:
+                break
+            meter = RateMeter("embedding", len(pending), progress)
+            meter.update(0, force=True)
+            if not self._embed_all(space.id, pending, meter, summary):
+                break
+        summary.pending_chunks = self.store.count_pending(space.id, include_private)
+        if summary.pending_chunks == 0 and space.state == "building" and not summary.cancelled:
+            self.store.activate_space(space.id)
+        return summary
+
+    def _embed_all(self, space_id: int, pending: list[tuple[str, str]], meter: RateMeter,
+                   summary: IndexSummary) -> bool:
+        """Embed `pending`; return False when stopped (cancelled or provider failure)."""
+        done = 0
+        for window_start in range(0, len(pending), SORT_WINDOW):
+            window = sorted(pending[window_start:window_start + SORT_WINDOW],
+                            key=lambda item: len(item[1]))
+            for start in range(0, len(window), EMBED_BATCH):
+                if not self.control.checkpoint():
+                    summary.cancelled = True
+                    return False
+                batch = window[start:start + EMBED_BATCH]
+                try:
+                    vectors = self.embedder.embed_documents([text for _, text in batch])
+                except EmbedderError as error:
+                    summary.embedding_error = str(error)
+                    return False
+                self.store.add_embeddings(space_id, [h for h, _ in batch], vectors)
+                done += len(batch)
+                summary.chunks_embedded += len(batch)
+                meter.update(done)
+        return True
+
+    def finish(self) -> None:
+        """Drop vectors that no chunk uses any more (after renames, edits and deletions)."""
+        self.store.drop_orphan_embeddings()
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "vanished before it could be read"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return f"could not be read ({error.strerror or error})"
+
+

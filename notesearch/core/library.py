@@ -1,0 +1,238 @@
+"""The library facade: one object the CLI and the GUI use for folders, indexing and search."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import apsw
+
+from notesearch.core.config import DB_NAME, Settings, library_home
+from notesearch.core.db import connect
+from notesearch.core.embedders import Embedder
+from notesearch.core.embedders.registry import create_embedder
+from notesearch.core.errors import EmbedderError, NotesearchError
+from notesearch.core.indexer import Indexer, IndexSummary
+from notesearch.core.progress import Control, ProgressCallback
+from notesearch.core.search import Filters, Result, Searcher, SearchResponse
+from notesearch.core.store import Store
+from notesearch.core.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Status:
+    """What the library holds and what is still to do."""
+
+    home: str
+    folders: list[str]
+    notes: int
+    chunks: int
+    skipped: list[tuple[str, str]]
+    model_id: str | None
+    active_model_id: str | None
+    pending_chunks: int
+    notes_not_embedded: int
+    embedder_problem: str | None
+
+    def to_json(self) -> dict:
+        return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
+
+
+class Library:
+    """A notes library on disk: settings, one SQLite database, an embedder and searchers.
+
+    Safe to share between threads: each thread gets its own database connection.
+    """
+
+    def __init__(self, home: Path | None = None, settings: Settings | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.home = home or library_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.settings = settings or Settings.load(self.home)
+        self.db_path = self.home / DB_NAME
+        self._local = threading.local()
+        self._embedder = embedder
+        self._embedder_problem: str | None = None
+        self._embedder_lock = threading.Lock()
+        self.vectors = VectorIndex()
+        self.conn  # create and migrate the database now, in the caller's thread
+
+    # -- plumbing ---------------------------------------------------------------------------
+    @property
+    def conn(self) -> apsw.Connection:
+        """Return this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.db_path)
+        return conn
+
+    @property
+    def store(self) -> Store:
+        return Store(self.conn)
+
+    def embedder(self) -> Embedder | None:
+        """Return the configured embedder, or None (with `embedder_problem` saying why)."""
+        with self._embedder_lock:
+            if self._embedder is None and self._embedder_problem is None:
+                try:
+                    self._embedder = create_embedder(
+                        self.settings.provider, self.settings.local_model,
+                        self.settings.openai_model, self.settings.openai_base_url)
+                except (EmbedderError, NotesearchError) as error:
+                    self._embedder_problem = str(error)
+                    log.warning("meaning search unavailable: %s", error)
+            return self._embedder
+
+    @property
+    def embedder_problem(self) -> str | None:
+        return self._embedder_problem
+
+    def reload_settings(self, settings: Settings) -> None:
+        """Apply new settings; a provider or model change takes effect at the next index run."""
+        settings.save(self.home)
+        changed = (settings.provider, settings.local_model, settings.openai_model,
+                   settings.openai_base_url) != (self.settings.provider, self.settings.local_model,
+                                                 self.settings.openai_model,
+                                                 self.settings.openai_base_url)
+        self.settings = settings
+        if changed:
+            with self._embedder_lock:
+                self._embedder, self._embedder_problem = None, None
+
+    def searcher(self) -> Searcher:
+        """Return this thread's searcher (it keeps a query-vector cache)."""
+        searcher = getattr(self._local, "searcher", None)
+        embedder = self.embedder()
+        if searcher is None or searcher.embedder is not embedder:
+            searcher = self._local.searcher = Searcher(self.conn, self.vectors, embedder)
+        searcher.meaning_unavailable = self._embedder_problem
+        return searcher
+
+    # -- folders ----------------------------------------------------------------------------
+    def add_folder(self, path: Path) -> int:
+        """Add a notes folder to the library; return its id."""
+        resolved = path.expanduser().resolve()
+        if not resolved.is_dir():
+            raise NotesearchError(f"{path} is not a folder.")
+        return self.store.add_folder(str(resolved))
+
+    def remove_folder(self, path: Path) -> int:
+        """Remove a folder and its notes from the library; return how many notes left."""
+        resolved = str(path.expanduser().resolve())
+        for folder_id, folder in self.store.folders():
+            if folder == resolved:
+                removed = self.store.remove_folder(folder_id)
+                self.store.drop_orphan_embeddings()
+                return removed
+        raise NotesearchError(f"{path} is not one of the library's folders.")
+
+    def folders(self) -> list[Path]:
+        return [Path(p) for _, p in self.store.folders()]
+
+    def folder_of(self, path: Path) -> tuple[int, Path] | None:
+        """Return (folder id, folder) that contains `path`, or None."""
+        resolved = path.expanduser().absolute()
+        for folder_id, folder in self.store.folders():
+            if resolved.is_relative_to(folder):
+                return folder_id, Path(folder)
+        return None
+
+    # -- indexing ---------------------------------------------------------------------------
+    def indexer(self, control: Control | None = None) -> Indexer:
+        return Indexer(self.conn, self.settings, self.embedder(), control)
+
+    def scan(self, control: Control | None = None,
+             progress: ProgressCallback | None = None) -> IndexSummary:
+        """Read every folder's new and changed notes (keyword search answers after this)."""
+        summary = IndexSummary()
+        start = time.monotonic()
+        indexer = self.indexer(control)
+        for folder_id, folder in self.store.folders():
+            summary.merge(indexer.scan_folder(folder_id, Path(folder), progress))
+            if summary.cancelled:
+                break
+        summary.seconds = time.monotonic() - start
+        return summary
+
+    def embed(self, control: Control | None = None,
+              progress: ProgressCallback | None = None) -> IndexSummary:
+        """Embed whatever chunks have no vector yet; resumable, pausable, cancellable."""
+        indexer = self.indexer(control)
+        summary = indexer.embed_pending(progress)
+        if summary.embedding_error is None and self._embedder_problem:
+            summary.embedding_error = self._embedder_problem
+        if not summary.cancelled:
+            indexer.finish()
+        return summary
+
+    def index(self, control: Control | None = None,
+              progress: ProgressCallback | None = None) -> IndexSummary:
+        """Scan then embed: on return, notes are searchable by words and (if possible) meaning."""
+        start = time.monotonic()
+        summary = self.scan(control, progress)
+        if not summary.cancelled:
+            embedded = self.embed(control, progress)
+            summary.chunks_embedded = embedded.chunks_embedded
+            summary.pending_chunks = embedded.pending_chunks
+            summary.embedding_error = embedded.embedding_error
+            summary.cancelled = embedded.cancelled
+        summary.seconds = time.monotonic() - start
+        return summary
+
+    def update_paths(self, paths: list[Path]) -> IndexSummary:
+        """Re-check individual files (from the watcher), grouped by their folder."""
+        summary = IndexSummary()
+        indexer = self.indexer()
+        by_folder: dict[tuple[int, Path], list[Path]] = {}
+        for path in paths:
+            owner = self.folder_of(path)
+            if owner is not None:
+                by_folder.setdefault(owner, []).append(path)
+        for (folder_id, folder), members in by_folder.items():
+            summary.merge(indexer.update_paths(folder_id, folder, members))
+        return summary
+
+    # -- searching --------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, filters: Filters = Filters(),
+               mode: str = "hybrid", as_you_type: bool = False) -> SearchResponse:
+        """Return the best k notes for a query."""
+        return self.searcher().search(query, k, filters, mode, as_you_type)
+
+    def similar(self, path: Path, k: int = 10) -> list[Result]:
+        """Return the notes most similar to the note at `path`."""
+        note_id = self.store.note_id(str(path.expanduser().resolve()))
+        if note_id is None:
+            raise NotesearchError(f"{path} is not in the library; index its folder first.")
+        return self.searcher().similar_to_note(note_id, k)
+
+    def similar_text(self, text: str, k: int = 10) -> list[Result]:
+        """Return the notes most similar to a passage of text."""
+        return self.searcher().similar_to_text(text, k)
+
+    # -- status -----------------------------------------------------------------------------
+    def status(self) -> Status:
+        store = self.store
+        counts = store.counts()
+        embedder = self.embedder()
+        active = store.active_space()
+        pending = not_embedded = 0
+        if embedder is not None:
+            space = store.space_for(embedder.model_id, embedder.dim)
+            pending = store.count_pending(space.id, not embedder.is_remote)
+            not_embedded = self.searcher()._notes_not_embedded()
+        return Status(str(self.home), [str(f) for f in self.folders()], counts["notes"],
+                      counts["chunks"], store.skipped(),
+                      embedder.model_id if embedder else None,
+                      active.model_id if active else None, pending, not_embedded,
+                      self._embedder_problem)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

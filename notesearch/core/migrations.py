@@ -1,0 +1,100 @@
+"""Schema migrations, applied in order; the database records which it has had."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import apsw
+
+
+def _v1(conn: apsw.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE folders (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+            path TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT '[]',
+            links TEXT NOT NULL DEFAULT '[]',
+            aliases TEXT NOT NULL DEFAULT '[]',
+            private INTEGER NOT NULL DEFAULT 0,
+            indexed_at REAL NOT NULL
+        );
+        CREATE INDEX notes_folder ON notes(folder_id);
+        CREATE TABLE note_tags (
+            note_id INTEGER NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (tag, note_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX note_tags_note ON note_tags(note_id);
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            note_id INTEGER NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            heading TEXT NOT NULL,
+            start_line INTEGER NOT NULL,
+            end_line INTEGER NOT NULL,
+            -- Characters at the start of `text` that are context (title › headings), not file text.
+            context_len INTEGER NOT NULL DEFAULT 0,
+            text TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX chunks_note ON chunks(note_id);
+        CREATE INDEX chunks_hash ON chunks(hash);
+        -- Contentless: chunk text already lives in `chunks`; the indexed form is CJK-bigrammed.
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            title, body,
+            tokenize = 'unicode61 remove_diacritics 2',
+            content = '', contentless_delete = 1
+        );
+        CREATE TABLE skipped (
+            path TEXT PRIMARY KEY,
+            folder_id INTEGER REFERENCES folders(id) ON DELETE CASCADE,
+            reason TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        -- One row per vector space (model id + dimension); vectors live in vec_<id> tables.
+        CREATE TABLE spaces (
+            id INTEGER PRIMARY KEY,
+            model_id TEXT NOT NULL UNIQUE,
+            dim INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('building', 'active', 'retired')),
+            created_at REAL NOT NULL
+        );
+        -- Vectors are keyed by chunk content hash: a rename or move re-embeds nothing.
+        CREATE TABLE embeddings (
+            id INTEGER PRIMARY KEY,
+            space_id INTEGER NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+            hash TEXT NOT NULL,
+            UNIQUE (space_id, hash)
+        );
+        CREATE INDEX embeddings_hash ON embeddings(hash);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: apsw.Connection) -> None:
+    """Bring the schema to SCHEMA_VERSION, each step in its own transaction."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"This library was written by a newer notesearch (schema {current}, this one knows "
+            f"{SCHEMA_VERSION}); update notesearch to open it.")
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with conn:
+            MIGRATIONS[version - 1](conn)
+            conn.execute(f"PRAGMA user_version = {version}")

@@ -1,0 +1,75 @@
+"""Progress reports and cancellation shared by long operations (indexing, embedding)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One report: which phase, how far, and the estimated seconds left (None when unknown)."""
+
+    phase: str  # "scanning" | "reading" | "embedding" | "done"
+    done: int
+    total: int
+    eta_seconds: float | None = None
+    detail: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class Control:
+    """Lets another thread pause, resume or cancel an operation between units of work."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # wake a paused worker so it can see the cancellation
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def checkpoint(self) -> bool:
+        """Block while paused; return False when the operation should stop."""
+        self._running.wait()
+        return not self._cancel.is_set()
+
+
+class RateMeter:
+    """Turns done/total over time into throttled Progress reports with an ETA."""
+
+    def __init__(self, phase: str, total: int, callback: ProgressCallback | None,
+                 interval: float = 0.2) -> None:
+        self.phase, self.total, self.callback, self.interval = phase, total, callback, interval
+        self.start = time.monotonic()
+        self._last = 0.0
+
+    def update(self, done: int, detail: str = "", force: bool = False) -> None:
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.interval and done < self.total:
+            return
+        self._last = now
+        elapsed = now - self.start
+        eta = (self.total - done) * elapsed / done if done and elapsed > 0.5 else None
+        self.callback(Progress(self.phase, done, self.total, eta, detail))

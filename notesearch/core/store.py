@@ -1,0 +1,276 @@
+"""All SQL of the library in one place: folders, notes, chunks, keyword index, vector spaces."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import apsw
+import numpy as np
+
+from notesearch.core.db import vec_table
+from notesearch.core.text import fts_text
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as it goes into the database."""
+
+    seq: int
+    heading: str
+    start_line: int
+    end_line: int
+    context_len: int
+    text: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    """A note's row, as the indexer writes it."""
+
+    folder_id: int
+    path: str
+    title: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    tags: Sequence[str]
+    links: Sequence[str]
+    aliases: Sequence[str]
+    private: bool
+
+
+@dataclass(frozen=True)
+class Space:
+    """A vector space: one embedding model and dimension."""
+
+    id: int
+    model_id: str
+    dim: int
+    state: str
+
+
+class Store:
+    """Data access over one apsw connection; each public write is one transaction."""
+
+    def __init__(self, conn: apsw.Connection) -> None:
+        self.conn = conn
+
+    # -- meta -------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def bump(self, key: str) -> None:
+        """Increase a change counter, so readers in other threads/processes know to reload."""
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,))
+
+    # -- folders ----------------------------------------------------------------------------
+    def add_folder(self, path: str) -> int:
+        """Return the folder's id, adding it if new."""
+        with self.conn:
+            self.conn.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)",
+                              (path, time.time()))
+            return self.conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()[0]
+
+    def folders(self) -> list[tuple[int, str]]:
+        """Return (id, absolute path) of every folder in the library."""
+        return list(self.conn.execute("SELECT id, path FROM folders ORDER BY path"))
+
+    def remove_folder(self, folder_id: int) -> int:
+        """Forget a folder and its notes; return how many notes left the index."""
+        with self.conn:
+            ids = [r[0] for r in self.conn.execute(
+                "SELECT id FROM notes WHERE folder_id = ?", (folder_id,))]
+            for note_id in ids:
+                self._delete_note(note_id)
+            self.conn.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+        return len(ids)
+
+    # -- notes ------------------------------------------------------------------------------
+    def note_stats(self, folder_id: int) -> dict[str, tuple[int, int, int, str]]:
+        """Return path -> (note id, size, mtime_ns, content hash) for a folder's notes."""
+        return {path: (nid, size, mtime, digest) for nid, path, size, mtime, digest in
+                self.conn.execute("SELECT id, path, size, mtime_ns, content_hash FROM notes "
+                                  "WHERE folder_id = ?", (folder_id,))}
+
+    def note_id(self, path: str) -> int | None:
+        row = self.conn.execute("SELECT id FROM notes WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def touch_note(self, note_id: int, size: int, mtime_ns: int) -> None:
+        """Record a new size/mtime for a note whose content did not change."""
+        self.conn.execute("UPDATE notes SET size = ?, mtime_ns = ? WHERE id = ?",
+                          (size, mtime_ns, note_id))
+
+    def write_note(self, note: NoteRecord, chunks: Sequence[StoredChunk]) -> int:
+        """Insert or replace a note with its chunks and keyword index in one transaction."""
+        with self.conn:
+            old = self.note_id(note.path)
+            if old is not None:
+                self._delete_note(old)
+            self.conn.execute(
+                "INSERT INTO notes(folder_id, path, title, size, mtime_ns, content_hash, tags, "
+                "links, aliases, private, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (note.folder_id, note.path, note.title, note.size, note.mtime_ns,
+                 note.content_hash, json.dumps(list(note.tags), ensure_ascii=False),
+                 json.dumps(list(note.links), ensure_ascii=False),
+                 json.dumps(list(note.aliases), ensure_ascii=False), int(note.private),
+                 time.time()))
+            note_id = self.conn.last_insert_rowid()
+            self.conn.executemany("INSERT OR IGNORE INTO note_tags(note_id, tag) VALUES (?, ?)",
+                                  [(note_id, t) for t in note.tags])
+            title_field = fts_text(" ".join([note.title, *note.aliases]))
+            for chunk in chunks:
+                self.conn.execute(
+                    "INSERT INTO chunks(note_id, seq, heading, start_line, end_line, context_len, "
+                    "text, hash) VALUES (?,?,?,?,?,?,?,?)",
+                    (note_id, chunk.seq, chunk.heading, chunk.start_line, chunk.end_line,
+                     chunk.context_len, chunk.text, chunk.hash))
+                body = chunk.heading + "\n" + chunk.text[chunk.context_len:]
+                self.conn.execute("INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
+                                  (self.conn.last_insert_rowid(), title_field, fts_text(body)))
+            self.conn.execute("DELETE FROM skipped WHERE path = ?", (note.path,))
+            self.bump("notes_gen")
+        return note_id
+
+    def delete_notes(self, note_ids: Iterable[int]) -> None:
+        """Remove notes (and their chunks and keyword entries) in one transaction."""
+        with self.conn:
+            for note_id in note_ids:
+                self._delete_note(note_id)
+            self.bump("notes_gen")
+
+    def _delete_note(self, note_id: int) -> None:
+        self.conn.execute("DELETE FROM chunks_fts WHERE rowid IN "
+                          "(SELECT id FROM chunks WHERE note_id = ?)", (note_id,))
+        self.conn.execute("DELETE FROM notes WHERE id = ?", (note_id,))
+
+    # -- skipped files ----------------------------------------------------------------------
+    def record_skip(self, path: str, folder_id: int | None, reason: str) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO skipped(path, folder_id, reason, at) "
+                              "VALUES (?, ?, ?, ?)", (path, folder_id, reason, time.time()))
+
+    def clear_skips(self, paths: Iterable[str]) -> None:
+        with self.conn:
+            self.conn.executemany("DELETE FROM skipped WHERE path = ?", [(p,) for p in paths])
+
+    def skipped(self) -> list[tuple[str, str]]:
+        """Return (path, reason) of every file that could not be indexed."""
+        return list(self.conn.execute("SELECT path, reason FROM skipped ORDER BY path"))
+
+    def skipped_paths(self, folder_id: int) -> set[str]:
+        return {r[0] for r in self.conn.execute(
+            "SELECT path FROM skipped WHERE folder_id = ?", (folder_id,))}
+
+    # -- vector spaces ----------------------------------------------------------------------
+    def spaces(self) -> list[Space]:
+        return [Space(*row) for row in self.conn.execute(
+            "SELECT id, model_id, dim, state FROM spaces ORDER BY id")]
+
+    def space_for(self, model_id: str, dim: int) -> Space:
+        """Return the space of this model, creating it (as 'building', or 'active' if first)."""
+        with self.conn:
+            row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces WHERE model_id = ?",
+                                    (model_id,)).fetchone()
+            if row and row[2] == dim:
+                return Space(*row)
+            if row:  # same model id, other dimension: a different space after all
+                self.drop_space(row[0])
+            has_active = self.conn.execute(
+                "SELECT 1 FROM spaces WHERE state = 'active'").fetchone()
+            state = "building" if has_active else "active"
+            self.conn.execute("INSERT INTO spaces(model_id, dim, state, created_at) "
+                              "VALUES (?, ?, ?, ?)", (model_id, dim, state, time.time()))
+            space_id = self.conn.last_insert_rowid()
+            self.conn.execute(f"CREATE VIRTUAL TABLE {vec_table(space_id)} USING vec0("
+                              f"embedding float[{int(dim)}] distance_metric=cosine)")
+            return Space(space_id, model_id, dim, state)
+
+    def active_space(self) -> Space | None:
+        row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces "
+                                "WHERE state = 'active'").fetchone()
+        return Space(*row) if row else None
+
+    def activate_space(self, space_id: int) -> None:
+        """Make a completed space the one that answers, dropping every other."""
+        with self.conn:
+            for space in self.spaces():
+                if space.id != space_id:
+                    self.drop_space(space.id)
+            self.conn.execute("UPDATE spaces SET state = 'active' WHERE id = ?", (space_id,))
+            self.bump("vectors_gen")
+
+    def drop_space(self, space_id: int) -> None:
+        self.conn.execute(f"DROP TABLE IF EXISTS {vec_table(space_id)}")
+        self.conn.execute("DELETE FROM spaces WHERE id = ?", (space_id,))
+        self.bump("vectors_gen")
+
+    # -- embeddings -------------------------------------------------------------------------
+    def pending_chunks(self, space_id: int, include_private: bool,
+                       limit: int) -> list[tuple[str, str]]:
+        """Return up to `limit` distinct (hash, text) chunks that have no vector in the space."""
+        private_filter = "" if include_private else "AND n.private = 0"
+        return list(self.conn.execute(
+            f"""SELECT c.hash, MIN(c.text) FROM chunks c JOIN notes n ON n.id = c.note_id
+                WHERE NOT EXISTS (SELECT 1 FROM embeddings e
+                                  WHERE e.space_id = ? AND e.hash = c.hash) {private_filter}
+                GROUP BY c.hash ORDER BY MIN(c.id) LIMIT ?""", (space_id, limit)))
+
+    def count_pending(self, space_id: int, include_private: bool) -> int:
+        """Return how many distinct chunk texts still need a vector in the space."""
+        private_filter = "" if include_private else "AND n.private = 0"
+        return self.conn.execute(
+            f"""SELECT COUNT(DISTINCT c.hash) FROM chunks c JOIN notes n ON n.id = c.note_id
+                WHERE NOT EXISTS (SELECT 1 FROM embeddings e
+                                  WHERE e.space_id = ? AND e.hash = c.hash) {private_filter}""",
+            (space_id,)).fetchone()[0]
+
+    def add_embeddings(self, space_id: int, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        """Store one batch of vectors in one transaction."""
+        table = vec_table(space_id)
+        with self.conn:
+            for digest, vector in zip(hashes, vectors, strict=True):
+                self.conn.execute("INSERT OR IGNORE INTO embeddings(space_id, hash) VALUES (?, ?)",
+                                  (space_id, digest))
+                if self.conn.changes():
+                    self.conn.execute(f"INSERT INTO {table}(rowid, embedding) VALUES (?, ?)",
+                                      (self.conn.last_insert_rowid(),
+                                       np.asarray(vector, np.float32).tobytes()))
+
+    def drop_orphan_embeddings(self) -> int:
+        """Delete vectors no chunk uses any more; return how many went."""
+        removed = 0
+        with self.conn:
+            for space in self.spaces():
+                orphans = [r[0] for r in self.conn.execute(
+                    "SELECT e.id FROM embeddings e WHERE e.space_id = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM chunks c WHERE c.hash = e.hash)", (space.id,))]
+                table = vec_table(space.id)
+                for emb_id in orphans:
+                    self.conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (emb_id,))
+                    self.conn.execute("DELETE FROM embeddings WHERE id = ?", (emb_id,))
+                removed += len(orphans)
+            if removed:
+                self.bump("vectors_gen")
+        return removed
+
+    # -- counts -----------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Return numbers of folders, notes, chunks and skipped files."""
+        one = self.conn.execute
+        return {
+            "folders": one("SELECT COUNT(*) FROM folders").fetchone()[0],
+            "notes": one("SELECT COUNT(*) FROM notes").fetchone()[0],
+            "chunks": one("SELECT COUNT(*) FROM chunks").fetchone()[0],
+            "skipped": one("SELECT COUNT(*) FROM skipped").fetchone()[0],
+        }

@@ -1,0 +1,78 @@
+"""An in-memory copy of one vector space for brute-force cosine search with numpy.
+
+The vectors' home is the sqlite-vec table; numpy over a contiguous float32 matrix measured
+5-10x faster than vec0's own scan here, which matters on every keystroke.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import apsw
+import numpy as np
+
+from notesearch.core.db import vec_table
+from notesearch.core.store import Space, Store
+
+
+class VectorIndex:
+    """Rows of one space's vectors; `refresh` picks up what other writers added or removed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.space: Space | None = None
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.matrix = np.zeros((0, 0), dtype=np.float32)
+        self._generation: str | None = None
+
+    def refresh(self, conn: apsw.Connection) -> None:
+        """Reload fully when vectors were removed or the space changed; else append new rows."""
+        store = Store(conn)
+        space = store.active_space()
+        generation = store.get_meta("vectors_gen", "0")
+        with self._lock:
+            if space is None:
+                self.space, self.ids = None, np.zeros(0, dtype=np.int64)
+                self.matrix = np.zeros((0, 0), dtype=np.float32)
+                return
+            if space != self.space or generation != self._generation:
+                self.space, self._generation = space, generation
+                self.ids = np.zeros(0, dtype=np.int64)
+                self.matrix = np.zeros((0, space.dim), dtype=np.float32)
+            self._append_new(conn, space)
+
+    def _append_new(self, conn: apsw.Connection, space: Space) -> None:
+        last = int(self.ids[-1]) if len(self.ids) else 0
+        rows = conn.execute(f"SELECT rowid, embedding FROM {vec_table(space.id)} "
+                            "WHERE rowid > ? ORDER BY rowid", (last,)).fetchall()
+        if not rows:
+            return
+        new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        new = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        self.ids = np.concatenate([self.ids, new_ids])
+        self.matrix = np.concatenate([self.matrix, new.reshape(len(rows), space.dim)])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Return up to k (embedding id, cosine) pairs, best first."""
+        with self._lock:
+            ids, matrix = self.ids, self.matrix
+        if not len(ids):
+            return []
+        scores = matrix @ np.asarray(query, np.float32)
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best])]
+        return [(int(ids[i]), float(scores[i])) for i in best]
+
+    def vectors_for(self, embedding_ids: list[int]) -> np.ndarray:
+        """Return the rows for the given embedding ids (ids missing here are left out)."""
+        with self._lock:
+            ids, matrix = self.ids, self.matrix
+        wanted = np.asarray(embedding_ids, dtype=np.int64)
+        positions = np.searchsorted(ids, wanted)  # ids are kept sorted (rowid order)
+        found = positions < len(ids)
+        found[found] = ids[positions[found]] == wanted[found]
+        return matrix[positions[found]]

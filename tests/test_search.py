@@ -1,0 +1,82 @@
+"""Search through the real index of the sample notes: meaning, words, Chinese, filters, JSON."""
+
+from __future__ import annotations
+
+from notesearch.core.search import Filters
+from tests.helpers import rel_paths
+
+
+def top(library, query, k=3, **kwargs):
+    return rel_paths(library.search(query, k=k, **kwargs).results, library.notes_root)
+
+
+def test_paraphrase_finds_note_that_shares_no_words(sample_library):
+    found = top(sample_library, "how often should we replace passwords and tokens")
+    assert "work/Changing secrets regularly.txt" in found
+
+
+def test_meaning_alone_finds_blight_from_symptoms(sample_library):
+    found = top(sample_library, "brown spots on tomato leaves", k=3, mode="meaning")
+    assert {"garden/Tomato blight.md", "journal/2024-07-22.md"} & set(found)
+
+
+def test_exact_words_rank_first_by_words(sample_library):
+    response = sample_library.search("sourdough starter", k=5)
+    best = response.results[0]
+    assert best.path.endswith("cooking/Sourdough starter.md")
+    assert best.match in ("words", "both")
+    highlighted = [best.snippet.text[a:b].lower() for a, b in best.snippet.highlights]
+    assert "sourdough" in highlighted or "starter" in highlighted
+
+
+def test_chinese_query_finds_chinese_note_by_words_and_by_meaning(sample_library):
+    assert top(sample_library, "红烧肉怎么做", k=1, mode="words") == ["中文/红烧肉做法.md"]
+    assert "中文/红烧肉做法.md" in top(sample_library, "红烧肉怎么做", k=3, mode="meaning")
+
+
+def test_english_query_reaches_chinese_note_by_meaning(sample_library):
+    found = top(sample_library, "packing boxes before moving to a new apartment", k=5,
+                mode="meaning")
+    assert "中文/搬家清单.md" in found
+
+
+def test_result_line_points_at_matching_text(sample_library):
+    result = sample_library.search("point-in-time restore", k=1).results[0]
+    lines = open(result.path, encoding="utf-8").read().splitlines()
+    window = " ".join(lines[result.line - 1 : result.end_line]).lower()
+    assert "restore" in window
+
+
+def test_tag_and_folder_filters(sample_library):
+    alpha = top(sample_library, "plan", k=10, filters=Filters(tags=("project/alpha",)))
+    assert alpha and all("work/" in p for p in alpha)
+    cooking = str(sample_library.notes_root / "cooking")
+    in_folder = top(sample_library, "tomato", k=10, filters=Filters(folder=cooking))
+    assert in_folder and all(p.startswith("cooking/") for p in in_folder)
+
+
+def test_json_shape(sample_library):
+    data = sample_library.search("rail pass", k=2).to_json()
+    assert data["query"] == "rail pass"
+    first = data["results"][0]
+    assert set(first) == {"path", "title", "score", "line", "snippet", "match"}
+    assert first["path"].endswith("travel/Japan rail pass.md")
+    assert first["match"] in ("meaning", "words", "both")
+
+
+def test_similar_notes_lists_near_duplicate_first(sample_library):
+    note = sample_library.notes_root / "work/meetings/meeting-2024-05-02.md"
+    similar = rel_paths(sample_library.similar(note, k=3), sample_library.notes_root)
+    assert similar[0] == "work/meetings/meeting-2024-05-02 (copy).md"
+    assert "work/meetings/meeting-2024-05-02.md" not in similar
+
+
+def test_similar_to_text(sample_library):
+    found = rel_paths(sample_library.similar_text("knead dough, feed the levain", k=3),
+                      sample_library.notes_root)
+    assert "cooking/Sourdough starter.md" in found
+
+
+def test_empty_and_punctuation_queries_return_nothing(sample_library):
+    assert sample_library.search("   ").results == []
+    assert sample_library.search("?!").results == []

@@ -1,0 +1,78 @@
+"""The watcher with real watchdog events: saves, atomic saves, deletions and folder moves."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from notesearch.core.watcher import FolderWatcher
+from tests.helpers import open_library
+
+
+@pytest.fixture
+def watched(tmp_path, e5):
+    notes = tmp_path / "notes"
+    (notes / "sub").mkdir(parents=True)
+    (notes / "start.md").write_text("# Start\nA note that exists before watching.")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+    updates = threading.Event()
+    watcher = FolderWatcher(library, on_update=lambda summary: updates.set())
+    watcher.start()
+    yield library, notes
+    watcher.stop()
+    library.close()
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def paths_for(library, query):
+    return [Path(r.path).name for r in library.search(query, k=5).results]
+
+
+def test_new_file_becomes_searchable_by_words_and_meaning(watched):
+    library, notes = watched
+    (notes / "sub" / "kayak.md").write_text("# Kayak\nPaddling a sea kayak along the fjord.")
+    assert wait_for(lambda: "kayak.md" in paths_for(library, "fjord"))
+    assert wait_for(lambda: any(
+        Path(r.path).name == "kayak.md"
+        for r in library.search("boat trip on the water", k=3, mode="meaning").results))
+
+
+def test_atomic_save_via_rename_is_picked_up(watched):
+    library, notes = watched
+    tmp = notes / ".start.md.tmp"
+    tmp.write_text("# Start\nNow about mountain goats.")
+    os.replace(tmp, notes / "start.md")  # how many editors save: write a temp, move it over
+    assert wait_for(lambda: "start.md" in paths_for(library, "mountain goats"))
+    assert paths_for(library, "exists before watching") == []
+
+
+def test_deleted_file_and_moved_away_folder_leave_results(watched, tmp_path):
+    library, notes = watched
+    (notes / "sub" / "owl.md").write_text("# Owl\nBarn owls hunt at dusk.")
+    assert wait_for(lambda: "owl.md" in paths_for(library, "barn owls"))
+    shutil.move(str(notes / "sub"), str(tmp_path / "elsewhere"))
+    assert wait_for(lambda: paths_for(library, "barn owls") == [])
+    (notes / "start.md").unlink()
+    assert wait_for(lambda: paths_for(library, "exists before watching") == [])
+
+
+def test_many_files_at_once_are_one_batch(watched):
+    library, notes = watched
+    for i in range(300):  # more than the bulk threshold, like a git checkout
+        (notes / f"bulk{i}.md").write_text(f"# Bulk {i}\nGenerated note number {i} zebra.")
+    assert wait_for(lambda: library.status().notes == 301, timeout=60)
