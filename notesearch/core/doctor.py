@@ -40,8 +40,9 @@ def _model() -> str:
 
 
 def _keyring() -> str:
-    from notesearch.core.secrets import keyring_status
+    from notesearch.core.secrets import get_api_key, keyring_status
 
+    get_api_key("doctor-probe")  # a real read: raises KeyringUnavailable when there is none
     return keyring_status()
 
 
