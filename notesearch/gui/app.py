@@ -1,0 +1,169 @@
+"""The desktop app's entry point: single instance, first run, window, tray and indexing."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication
+
+from notesearch.core.config import sample_notes_folder
+from notesearch.core.library import Library
+from notesearch.gui import operations
+from notesearch.gui.health import HealthDialog
+from notesearch.gui.indexing import IndexingController
+from notesearch.gui.operations import Op
+from notesearch.gui.search_window import SearchWindow
+from notesearch.gui.settings_dialog import SettingsDialog
+from notesearch.gui.single_instance import SingleInstance
+from notesearch.gui.tray import Tray
+from notesearch.gui.welcome import WelcomeDialog
+
+log = logging.getLogger(__name__)
+ICON_PATH = Path(__file__).resolve().parent / "icons" / "notesearch.svg"
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(ICON_PATH))
+
+
+def apply_color_scheme() -> None:
+    """Follow the system's light/dark choice (Qt does); NOTESEARCH_COLOR_SCHEME overrides."""
+    wanted = os.environ.get("NOTESEARCH_COLOR_SCHEME", "").lower()
+    schemes = {"dark": Qt.ColorScheme.Dark, "light": Qt.ColorScheme.Light}
+    hints = QGuiApplication.styleHints()
+    if wanted in schemes and hasattr(hints, "setColorScheme"):  # Qt 6.8+
+        hints.setColorScheme(schemes[wanted])
+
+
+def prepare_folders(library: Library, chosen: list[Path], use_openai: bool) -> None:
+    """Worker thread: add the first-run choice, or the sample notes when no folder exists."""
+    for folder in chosen:
+        library.add_folder(folder)
+    if use_openai:
+        library.reload_settings(dataclasses.replace(library.settings, provider="openai"))
+    if not library.folders():
+        library.add_folder(sample_notes_folder())
+
+
+class App:
+    """Wires the library, indexing controller, window, tray and single-instance server."""
+
+    def __init__(self, qapp: QApplication, library: Library, instance: SingleInstance) -> None:
+        self.qapp, self.library, self.instance = qapp, library, instance
+        self.indexing = IndexingController(library)
+        self.tray = Tray(app_icon(), self.indexing)
+        self.window = SearchWindow(library, self.indexing, hide_on_close=self._hide_on_close)
+        self.window.setWindowIcon(app_icon())
+        operations.set_error_handler(self.window.show_error)
+        self._dialogs: list = []
+        self._connect()
+
+    def _connect(self) -> None:
+        w, t = self.window, self.tray
+        w.settings_requested.connect(self.open_settings)
+        w.health_requested.connect(self.open_health)
+        w.quit_requested.connect(self.quit)
+        t.show_requested.connect(w.present)
+        t.toggle_requested.connect(w.toggle)
+        t.settings_requested.connect(self.open_settings)
+        t.quit_requested.connect(self.quit)
+        self.instance.message.connect(self.handle)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _: w.update())
+
+    def _hide_on_close(self) -> bool:
+        if self.tray.available:
+            self.tray.note_hidden()
+            return True
+        return False  # no tray to come back from: closing quits
+
+    def start(self, args: list[str], first_run: tuple[list[Path], bool] | None) -> None:
+        chosen, use_openai = first_run or ([], False)
+        Op(self.window, lambda: prepare_folders(self.library, chosen, use_openai),
+           lambda _: self.indexing.start()).run()
+        self.handle(args or ["show"])
+
+    def handle(self, args: list[str]) -> None:
+        """Act on a command from the command line or another instance."""
+        command = args[0] if args else "show"
+        if command == "toggle":
+            self.window.toggle()
+        elif command == "similar" and len(args) > 1:
+            self.window.present()
+            self.window.show_similar(args[1])
+        elif command == "hidden":
+            if not self.tray.available:
+                self.window.present()
+        else:
+            self.window.present()
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.library, self.window)
+        dialog.saved.connect(lambda reindex: reindex and self.indexing.start())
+        self._show_dialog(dialog)
+
+    def open_health(self) -> None:
+        dialog = HealthDialog(self.library, self.window)
+        dialog.retried.connect(lambda _: self.indexing.start())
+        self._show_dialog(dialog)
+
+    def _show_dialog(self, dialog) -> None:  # noqa: ANN001 - any QDialog
+        self.window.present()
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    def quit(self) -> None:
+        self.indexing.shutdown()
+        operations.wait_for_all(10_000)
+        self.instance.close()
+        self.qapp.quit()
+
+
+def make_qapp() -> QApplication:
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setApplicationName("notesearch")
+    qapp.setApplicationDisplayName("notesearch")
+    qapp.setDesktopFileName("notesearch")
+    qapp.setWindowIcon(app_icon())
+    qapp.setQuitOnLastWindowClosed(False)  # the tray keeps the app (and watching) alive
+    apply_color_scheme()
+    return qapp
+
+
+def run_welcome(library: Library) -> tuple[list[Path], bool] | None:
+    """Show the first-run dialog; None when the user closed it (sample notes then)."""
+    dialog = WelcomeDialog()
+    dialog.setWindowIcon(app_icon())
+    accepted = dialog.exec() == WelcomeDialog.DialogCode.Accepted
+    library.settings = dataclasses.replace(library.settings, first_run_done=True)
+    # Saved with the folders on the worker (prepare_folders) would race a quit; this is tiny.
+    library.reload_settings(library.settings)
+    return (dialog.folders(), dialog.use_openai) if accepted else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app; `notesearch-app [show|toggle|hidden|similar PATH]`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO if os.environ.get("NOTESEARCH_DEBUG") else
+                        logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    qapp = make_qapp()
+    instance = SingleInstance()
+    if not instance.claim(args):
+        return 0  # the running app got our request
+    # Opening the library creates or migrates the database: a one-off before any window.
+    library = Library()
+    first_run = None if library.settings.first_run_done else run_welcome(library)
+    app = App(qapp, library, instance)
+    app.start(args, first_run)
+    code = qapp.exec()
+    library.close()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

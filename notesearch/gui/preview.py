@@ -1,0 +1,208 @@
+"""The selected note rendered as Markdown, scrolled to the matching passage, highlighted."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QUrl
+from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QTextDocument as _QTextDocument
+from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
+
+from notesearch.core.text import find_terms
+from notesearch.gui.operations import Op
+from notesearch.gui.results_model import ResultItem
+
+MAX_PREVIEW_CHARS = 300_000  # beyond this the preview shows the start: layout cost grows fast
+_FRONT_MATTER = re.compile(r"\A---\r?\n.*?\r?\n(---|\.\.\.)\r?\n", re.DOTALL)
+_LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)+")
+_WIKILINK = re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"[*_`~]+")
+
+
+class _QuietDocument(_QTextDocument):
+    """A document that loads no images or other resources (that would be disk work)."""
+
+    def loadResource(self, kind: int, name: QUrl) -> object:  # noqa: N802 - Qt override
+        return None
+
+
+@dataclass
+class Rendered:
+    """A note laid out on a worker thread: document plus where the passage and terms are."""
+
+    document: _QTextDocument
+    passage: tuple[int, int] | None  # document positions of the matching passage
+    terms: list[tuple[int, int]]  # document positions of matched query words
+
+
+def plain_fragment(line: str) -> str:
+    """A source Markdown line reduced to the plain text the rendered document shows."""
+    line = _LINE_MARKUP.sub("", line)
+    line = _WIKILINK.sub(lambda m: m.group(2) or m.group(1), line)
+    line = _LINK.sub(lambda m: m.group(1), line)
+    line = _EMPHASIS.sub("", line)
+    return " ".join(line.split())
+
+
+def read_note(path: Path) -> str:
+    """The note's text for display (front matter dropped); runs on a worker thread."""
+    text = path.read_bytes()[: MAX_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")
+    return text.lstrip("\ufeff")
+
+
+def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Rendered:
+    """Parse Markdown and locate the passage; worker thread (QTextDocument is reentrant)."""
+    source = read_note(path)
+    lines = source.splitlines()
+    passage_lines = lines[max(0, line - 1): max(line, end_line)]
+    body = _FRONT_MATTER.sub("", source, count=1)[:MAX_PREVIEW_CHARS]
+    document = _QuietDocument()
+    document.setDefaultFont(font)
+    if path.suffix.lower() in (".md", ".markdown"):
+        document.setMarkdown(body)
+    else:
+        document.setPlainText(body)
+    passage = locate_passage(document, passage_lines)
+    terms = locate_terms(document, query) if query.strip() else []
+    # Hand the document to the GUI thread, which will display it.
+    document.moveToThread(QCoreApplication.instance().thread())
+    return Rendered(document, passage, terms)
+
+
+def locate_passage(document: _QTextDocument, passage_lines: list[str]) -> tuple[int, int] | None:
+    """Find the rendered span of the passage's lines: first to last line found, in order."""
+    start = end = None
+    position = 0
+    for raw in passage_lines:
+        fragment = plain_fragment(raw)[:60]
+        if len(fragment) < 3:
+            continue
+        cursor = document.find(fragment, position)
+        if cursor.isNull():
+            continue
+        block = cursor.block()
+        if start is None:
+            start = block.position()
+        end = block.position() + max(0, block.length() - 1)
+        position = cursor.selectionEnd()
+    return (start, end) if start is not None and end is not None else None
+
+
+def locate_terms(document: _QTextDocument, query: str, limit: int = 500) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    block = document.begin()
+    while block.isValid() and len(spans) < limit:
+        base = block.position()
+        spans += [(base + a, base + b) for a, b in find_terms(block.text(), query, True)]
+        block = block.next()
+    return spans[:limit]
+
+
+class NotePreview(QTextBrowser):
+    """Read-only rendered note; right-click offers the same actions as a result."""
+
+    def __init__(self, parent: QWidget | None = None,
+                 menu_for: Callable[[ResultItem], QMenu] | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Note preview")
+        self.setOpenLinks(False)  # links open through our actions, not by navigating here
+        self.anchorClicked.connect(self._open_link)
+        self.menu_for = menu_for
+        self.item: ResultItem | None = None
+        self._generation = 0
+        self._document: _QTextDocument | None = None
+        self.rendered: Rendered | None = None
+        self.setPlaceholderText("Select a note to preview it.")
+
+    def show_item(self, item: ResultItem | None, query: str = "") -> None:
+        """Render `item` (None clears); a newer call makes any older render's answer void."""
+        self._generation += 1
+        generation = self._generation
+        self.item = item
+        if item is None:
+            self.clear()
+            self.rendered = None
+            return
+        result, font = item.result, QFont(self.font())
+        Op(self, lambda: render(item.path, result.line, result.end_line, query, font),
+           lambda rendered: self._show(generation, rendered)).failure(
+            lambda error: self._failed(generation, error)).run()
+
+    def _show(self, generation: int, rendered: Rendered) -> None:
+        if generation != self._generation:
+            return
+        self._document = rendered.document  # keep it alive: the view does not own it
+        self.rendered = rendered
+        self.setDocument(rendered.document)
+        self._highlight(rendered)
+
+    def _failed(self, generation: int, error: BaseException) -> None:
+        if generation == self._generation:
+            self.setPlainText(f"This note cannot be shown: {error}")
+
+    def _highlight(self, rendered: Rendered) -> None:
+        selections = []
+        palette = self.palette()
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        if rendered.passage is not None:
+            tint = QColor(accent)
+            tint.setAlphaF(0.13)
+            selections.append(self._selection(*rendered.passage, tint, full_width=True))
+        word = QColor(accent)
+        word.setAlphaF(0.38)
+        selections += [self._selection(a, b, word) for a, b in rendered.terms]
+        self.setExtraSelections(selections)
+        self._scroll_to(rendered)
+
+    def _selection(self, start: int, end: int, color: QColor,
+                   full_width: bool = False) -> QTextEdit.ExtraSelection:
+        selection = QTextEdit.ExtraSelection()
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        fmt = QTextCharFormat()
+        fmt.setBackground(color)
+        if full_width:
+            fmt.setProperty(QTextCharFormat.Property.FullWidthSelection, True)
+        selection.cursor, selection.format = cursor, fmt
+        return selection
+
+    def _scroll_to(self, rendered: Rendered) -> None:
+        """Put the passage (else the first matched word) a little below the top."""
+        target = rendered.passage[0] if rendered.passage else (
+            rendered.terms[0][0] if rendered.terms else 0)
+        block = self.document().findBlock(target)
+        top = self.document().documentLayout().blockBoundingRect(block).top()
+        self.verticalScrollBar().setValue(int(max(0.0, top - self.viewport().height() * 0.15)))
+
+    def passage_visible(self) -> bool:
+        """True when the highlighted passage's first line is on screen (for tests)."""
+        if self.rendered is None or self.rendered.passage is None:
+            return False
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self.rendered.passage[0])
+        rect = self.cursorRect(cursor)
+        return self.viewport().rect().contains(rect.center())
+
+    def _open_link(self, url: QUrl) -> None:
+        from notesearch.gui import actions
+
+        if url.isRelative() and self.item is not None:
+            url = QUrl.fromLocalFile(str(self.item.path.parent / url.toString()))
+        actions.open_url(url)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt override
+        if self.item is None or self.menu_for is None:
+            super().contextMenuEvent(event)
+            return
+        menu = self.menu_for(self.item)
+        if self.textCursor().hasSelection():
+            menu.insertAction(menu.actions()[0] if menu.actions() else None,
+                              menu.addAction("Copy selected text", self.copy))
+            menu.insertSeparator(menu.actions()[1])
+        menu.exec(event.globalPos())

@@ -1,0 +1,217 @@
+"""Paints one result: title, folder, best passage with matched words highlighted, cues."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPalette,
+    QTextCharFormat,
+    QTextLayout,
+    QTextOption,
+)
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from notesearch.gui.results_model import Role
+
+SNIPPET_LINES = 2
+METER_SEGMENTS = 4
+MATCH_MARKS = {"meaning": "meaning", "words": "words", "both": "both"}
+
+
+def _blend(a: QColor, b: QColor, amount: float) -> QColor:
+    """Mix two colours, so derived tints follow the palette in light and dark themes."""
+    return QColor.fromRgbF(*(x * (1 - amount) + y * amount for x, y in
+                             zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
+
+
+class ResultDelegate(QStyledItemDelegate):
+    """All sizes derive from font metrics, so rows scale with the font and screen DPI."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        fm = QFontMetricsF(option.font)
+        pad = fm.height() * 0.45
+        title = QFontMetricsF(self._title_font(option.font)).height()
+        small = QFontMetricsF(self._small_font(option.font)).height()
+        height = pad * 2 + title + small + fm.lineSpacing() * SNIPPET_LINES + pad * 0.5
+        return QSize(int(fm.averageCharWidth() * 40), math.ceil(height))
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""  # the style draws only the background and selection; we draw the rest
+        style = opt.widget.style() if opt.widget else None
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        group = (QPalette.ColorGroup.Active if opt.state & QStyle.StateFlag.State_Active
+                 else QPalette.ColorGroup.Inactive)
+        text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        fg = opt.palette.color(group, text_role)
+        self._draw(painter, opt, index, fg, selected)
+        painter.restore()
+
+    # -- parts ------------------------------------------------------------------------------
+    def _draw(self, painter: QPainter, opt: QStyleOptionViewItem, index: QModelIndex,
+              fg: QColor, selected: bool) -> None:
+        fm = QFontMetricsF(opt.font)
+        pad = fm.height() * 0.45
+        rect = QRectF(opt.rect).adjusted(pad * 1.5, pad, -pad * 1.5, -pad)
+        cues_width = self._draw_cues(painter, opt, index, rect, fg, selected)
+        title_font = self._title_font(opt.font)
+        title_fm = QFontMetricsF(title_font)
+        painter.setFont(title_font)
+        painter.setPen(fg)
+        title_rect = QRectF(rect.left(), rect.top(), rect.width() - cues_width - pad,
+                            title_fm.height())
+        title = title_fm.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
+                                    Qt.TextElideMode.ElideRight, title_rect.width())
+        painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         title)
+        small_font = self._small_font(opt.font)
+        small_fm = QFontMetricsF(small_font)
+        painter.setFont(small_font)
+        painter.setPen(_blend(fg, opt.palette.color(QPalette.ColorRole.Base), 0.4))
+        folder_rect = QRectF(rect.left(), title_rect.bottom(), rect.width(), small_fm.height())
+        folder = small_fm.elidedText(index.data(Role.FOLDER) or "",
+                                     Qt.TextElideMode.ElideMiddle, folder_rect.width())
+        painter.drawText(folder_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         folder)
+        top = folder_rect.bottom() + pad * 0.35
+        self._draw_snippet(painter, opt, index, QRectF(rect.left(), top, rect.width(),
+                                                        rect.bottom() - top), fg, selected)
+
+    def _draw_cues(self, painter: QPainter, opt: QStyleOptionViewItem, index: QModelIndex,
+                   rect: QRectF, fg: QColor, selected: bool) -> float:
+        """Draw the relevance meter (or score) and the match mark at the top right."""
+        small_font = self._small_font(opt.font)
+        fm = QFontMetricsF(small_font)
+        painter.setFont(small_font)
+        height = fm.height()
+        right = rect.right()
+        accent = opt.palette.color(QPalette.ColorRole.Highlight)
+        if selected:
+            accent = fg
+        model = index.model()
+        if getattr(model, "show_scores", False):
+            text = f"{index.data(Role.SCORE):.2f}"
+            width = fm.horizontalAdvance(text)
+            painter.setPen(fg)
+            painter.drawText(QRectF(right - width, rect.top(), width, height),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+            right -= width + fm.averageCharWidth() * 1.5
+        else:
+            right = self._draw_meter(painter, index.data(Role.RELEVANCE) or 0.0, right,
+                                     rect.top(), height, accent, fg)
+        mark = MATCH_MARKS.get(index.data(Role.MATCH) or "", "")
+        if mark:
+            right = self._draw_mark(painter, mark, right, rect.top(), fm, accent, fg, selected)
+        return rect.right() - right
+
+    @staticmethod
+    def _draw_meter(painter: QPainter, relevance: float, right: float, top: float,
+                    height: float, accent: QColor, fg: QColor) -> float:
+        """Four bars rising in height, filled by relevance relative to the best result."""
+        bar = max(2.0, height * 0.18)
+        gap = bar * 0.6
+        filled = max(1, math.ceil(relevance * METER_SEGMENTS - 1e-9))
+        empty = QColor(fg)
+        empty.setAlphaF(0.18)
+        left = right - METER_SEGMENTS * bar - (METER_SEGMENTS - 1) * gap
+        painter.setPen(Qt.PenStyle.NoPen)
+        for i in range(METER_SEGMENTS):
+            h = height * (0.35 + 0.55 * (i + 1) / METER_SEGMENTS)
+            x = left + i * (bar + gap)
+            painter.setBrush(accent if i < filled else empty)
+            painter.drawRoundedRect(QRectF(x, top + height * 0.92 - h, bar, h), bar / 3, bar / 3)
+        return left - height * 0.5
+
+    @staticmethod
+    def _draw_mark(painter: QPainter, mark: str, right: float, top: float, fm: QFontMetricsF,
+                   accent: QColor, fg: QColor, selected: bool) -> float:
+        width = fm.horizontalAdvance(mark) + fm.averageCharWidth() * 1.6
+        box = QRectF(right - width, top + 1, width, fm.height() - 2)
+        border = QColor(accent)
+        border.setAlphaF(0.7)
+        fill = QColor(accent)
+        fill.setAlphaF(0.12 if not selected else 0.25)
+        painter.setPen(border)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(box, box.height() / 2, box.height() / 2)
+        painter.setPen(fg)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, mark)
+        return box.left() - fm.averageCharWidth()
+
+    def _draw_snippet(self, painter: QPainter, opt: QStyleOptionViewItem, index: QModelIndex,
+                      rect: QRectF, fg: QColor, selected: bool) -> None:
+        text = index.data(Role.SNIPPET) or ""
+        if not text:
+            return
+        layout = QTextLayout(text, opt.font)
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        layout.setTextOption(option)
+        layout.setFormats(self._highlight_formats(index.data(Role.HIGHLIGHTS) or (), opt, fg,
+                                                  selected))
+        fm = QFontMetricsF(opt.font)
+        ellipsis = fm.horizontalAdvance("…")
+        painter.setPen(fg)
+        layout.beginLayout()
+        y = 0.0
+        last_line = None
+        for number in range(SNIPPET_LINES):
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            last = number == SNIPPET_LINES - 1
+            line.setLineWidth(rect.width() - (ellipsis if last else 0))
+            line.setPosition(QPointF(0, y))
+            y += line.height()
+            last_line = line
+        layout.endLayout()
+        layout.draw(painter, rect.topLeft())
+        if last_line is not None and last_line.textStart() + last_line.textLength() < len(text):
+            # More passage than fits: say so instead of cutting a word silently.
+            painter.setFont(opt.font)
+            painter.drawText(QPointF(rect.left() + last_line.naturalTextWidth(),
+                                     rect.top() + last_line.y() + last_line.ascent()), "…")
+
+    @staticmethod
+    def _highlight_formats(spans: tuple[tuple[int, int], ...], opt: QStyleOptionViewItem,
+                           fg: QColor, selected: bool) -> list[QTextLayout.FormatRange]:
+        formats = []
+        background = QColor(opt.palette.color(QPalette.ColorRole.Highlight))
+        background.setAlphaF(0.28)
+        for start, end in spans:
+            fmt = QTextCharFormat()
+            fmt.setFontWeight(QFont.Weight.Bold)
+            fmt.setForeground(fg)
+            if selected:
+                fmt.setFontUnderline(True)  # a tint would vanish on the selection colour
+            else:
+                fmt.setBackground(background)
+            item = QTextLayout.FormatRange()
+            item.start, item.length, item.format = start, end - start, fmt
+            formats.append(item)
+        return formats
+
+    @staticmethod
+    def _title_font(base: QFont) -> QFont:
+        font = QFont(base)
+        font.setBold(True)
+        font.setPointSizeF(base.pointSizeF() * 1.08 if base.pointSizeF() > 0 else 10)
+        return font
+
+    @staticmethod
+    def _small_font(base: QFont) -> QFont:
+        font = QFont(base)
+        if base.pointSizeF() > 0:
+            font.setPointSizeF(base.pointSizeF() * 0.88)
+        return font

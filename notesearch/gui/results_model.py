@@ -1,0 +1,131 @@
+"""A list model over search (or similar-notes) results, exposing each field as a role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from notesearch.core.search import Result
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class ResultItem:
+    """A result plus what the GUI shows beside it, worked out on the worker thread."""
+
+    result: Result
+    folder: str  # the note's folder, relative to its library folder, for display
+    vault: Path | None = None  # the Obsidian vault holding the note, if any
+
+    @property
+    def path(self) -> Path:
+        return Path(self.result.path)
+
+
+def find_vault(path: Path) -> Path | None:
+    """Return the nearest folder above `path` holding `.obsidian` (touches the disk)."""
+    for parent in path.parents:
+        if (parent / ".obsidian").is_dir():
+            return parent
+    return None
+
+
+def make_items(results: list[Result], roots: list[Path]) -> list[ResultItem]:
+    """Wrap results for the view; call on a worker thread (it looks for vault folders)."""
+    items = []
+    for result in results:
+        path = Path(result.path)
+        items.append(ResultItem(result, folder_label(path, roots), find_vault(path)))
+    return items
+
+
+def folder_label(path: Path, roots: list[Path]) -> str:
+    """'root-name/sub/folder' for a note under one of `roots`, else its parent folder."""
+    for root in roots:
+        if path.is_relative_to(root):
+            parts = (root.name, *path.parent.relative_to(root).parts)
+            return "/".join(p for p in parts if p)
+    return str(path.parent)
+
+
+class Role(IntEnum):
+    ITEM = Qt.ItemDataRole.UserRole + 1
+    PATH = Qt.ItemDataRole.UserRole + 2
+    FOLDER = Qt.ItemDataRole.UserRole + 3
+    SNIPPET = Qt.ItemDataRole.UserRole + 4
+    HIGHLIGHTS = Qt.ItemDataRole.UserRole + 5
+    SCORE = Qt.ItemDataRole.UserRole + 6
+    RELEVANCE = Qt.ItemDataRole.UserRole + 7  # score relative to the best result, 0..1
+    MATCH = Qt.ItemDataRole.UserRole + 8
+    LINE = Qt.ItemDataRole.UserRole + 9
+
+
+MATCH_LABELS = {"meaning": "meaning", "words": "words", "both": "meaning + words"}
+
+
+class ResultsModel(QAbstractListModel):
+    """Results in rank order; replaced wholesale on each answer (lists are short)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._items: list[ResultItem] = []
+        self._best = 0.0
+        #: Similar-notes lists show raw cosine scores; search lists show relative relevance.
+        self.show_scores = False
+
+    def set_items(self, items: list[ResultItem], show_scores: bool = False) -> None:
+        self.beginResetModel()
+        self._items = list(items)
+        self.show_scores = show_scores
+        self._best = max((i.result.score for i in items), default=0.0)
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_items([])
+
+    def items(self) -> list[ResultItem]:
+        return list(self._items)
+
+    def item(self, row: int) -> ResultItem | None:
+        return self._items[row] if 0 <= row < len(self._items) else None
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        item = self.item(index.row()) if index.isValid() else None
+        if item is None:
+            return None
+        result = item.result
+        if role == Qt.ItemDataRole.DisplayRole:
+            return result.title
+        if role in (Qt.ItemDataRole.ToolTipRole, Role.PATH):
+            return result.path
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{result.title}, in {item.folder}, matched by {MATCH_LABELS[result.match]}"
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
+            return result.snippet.text
+        return self._role_value(item, role)
+
+    def _role_value(self, item: ResultItem, role: int) -> object:
+        result = item.result
+        values = {
+            Role.ITEM: item,
+            Role.FOLDER: item.folder,
+            Role.SNIPPET: result.snippet.text,
+            Role.HIGHLIGHTS: result.snippet.highlights,
+            Role.SCORE: result.score,
+            Role.RELEVANCE: result.score / self._best if self._best > 0 else 0.0,
+            Role.MATCH: result.match,
+            Role.LINE: result.line,
+        }
+        return values.get(role)
+
+    def roleNames(self) -> dict[int, bytes]:
+        names = super().roleNames()
+        names.update({role.value: role.name.lower().encode() for role in Role})
+        return names

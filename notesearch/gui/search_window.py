@@ -1,0 +1,473 @@
+"""The main window: search field, live ranked results, preview, similar notes, status bar."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from notesearch.core.library import Library
+from notesearch.core.search import SearchResponse
+from notesearch.gui import actions
+from notesearch.gui.indexing import IndexingController, State
+from notesearch.gui.operations import Op
+from notesearch.gui.preview import NotePreview
+from notesearch.gui.results_delegate import ResultDelegate
+from notesearch.gui.results_model import ResultItem, ResultsModel, make_items
+
+DEBOUNCE_MS = 60  # one query per pause in typing; short enough to feel instant
+RESULTS = 20
+SIMILAR = 15
+
+
+class SearchWindow(QMainWindow):
+    """Keyboard first: the field keeps focus; ↑/↓, Enter, Esc and shortcuts act on results."""
+
+    results_shown = Signal(int)  # generation whose results were just put in the model
+    settings_requested = Signal()
+    health_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, library: Library, indexing: IndexingController,
+                 hide_on_close: Callable[[], bool] = lambda: False) -> None:
+        super().__init__()
+        self.library, self.indexing = library, indexing
+        self.hide_on_close = hide_on_close
+        self.generation = 0  # bumped by every keystroke; answers for older ones are dropped
+        self.shown_generation = 0
+        self.mode = "search"  # or "similar"
+        self.similar_of: ResultItem | str | None = None
+        self.last_response: SearchResponse | None = None
+        self._in_flight = False
+        self._dispatch_again = False
+        self._query_started: dict[int, float] = {}
+        self.setWindowTitle("notesearch")
+        self.setAccessibleName("notesearch")
+        self._build()
+        self._connect()
+        self.resize(1040, 660)
+
+    # -- construction -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.field = QLineEdit(placeholderText="Search your notes by meaning or by words…")
+        self.field.setAccessibleName("Search")
+        self.field.setAccessibleDescription("Results appear while you type. Up and down move, "
+                                            "Enter opens, Escape clears.")
+        self.field.setClearButtonEnabled(True)
+        font = self.field.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.field.setFont(font)
+        self.banner = QLabel(wordWrap=True)
+        self.banner.setAccessibleName("Search information")
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.hide()
+        self.model = ResultsModel(self)
+        self.view = QListView()
+        self.view.setAccessibleName("Results")
+        self.view.setModel(self.model)
+        self.view.setItemDelegate(ResultDelegate(self.view))
+        self.view.setUniformItemSizes(True)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.empty.setAccessibleName("No results")
+        self.empty.setEnabled(False)
+        self.preview = NotePreview(menu_for=self.menu_for)
+        splitter = QSplitter()
+        splitter.setChildrenCollapsible(False)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.view)
+        left_layout.addWidget(self.empty)
+        splitter.addWidget(left)
+        splitter.addWidget(self.preview)
+        splitter.setSizes([460, 580])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.field)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self._build_status_bar()
+        self._build_menus()
+        self._show_hint()
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.state_label = QLabel("Starting…")
+        self.state_label.setAccessibleName("Indexing status")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setAccessibleName("Indexing progress")
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.hide()
+        self.pause_button = QToolButton(text="Pause")
+        self.pause_button.setAccessibleName("Pause or resume indexing")
+        self.health_button = QToolButton(text="Index health…")
+        self.health_button.setAccessibleName("Index health")
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.state_label, 1)
+        row.addWidget(self.progress_bar)
+        row.addWidget(self.pause_button)
+        row.addWidget(self.health_button)
+        bar.addWidget(box, 1)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&Notesearch")
+        self.pause_action = QAction("&Pause indexing", self)
+        menu.addAction("&Settings…", QKeySequence.StandardKey.Preferences,
+                       self.settings_requested.emit)
+        menu.addAction("Index &health…", self.health_requested.emit)
+        menu.addAction(self.pause_action)
+        menu.addSeparator()
+        menu.addAction("&Hide window", self.hide)
+        menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.quit_requested.emit)
+        self.note_menu = self.menuBar().addMenu("N&ote")
+        self.note_menu.aboutToShow.connect(self._fill_note_menu)
+
+    def _connect(self) -> None:
+        self.debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self.debounce.timeout.connect(self._dispatch)
+        self.field.textChanged.connect(self._on_text)
+        self.field.installEventFilter(self)
+        self.view.installEventFilter(self)
+        self.view.selectionModel().currentChanged.connect(self._on_current)
+        self.view.activated.connect(lambda index: self.open_current())
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.pause_button.clicked.connect(self.indexing.toggle_pause)
+        self.pause_action.triggered.connect(self.indexing.toggle_pause)
+        self.health_button.clicked.connect(self.health_requested.emit)
+        self.indexing.state_changed.connect(self._on_state)
+        self.indexing.progress.connect(self._on_progress)
+        self.indexing.notes_changed.connect(self.refresh)
+        shortcuts = {
+            actions.SHORTCUT_REVEAL: self.reveal_current,
+            actions.SHORTCUT_COPY_LINK: self.copy_link,
+            actions.SHORTCUT_COPY_PATH: self.copy_path,
+            actions.SHORTCUT_EDITOR: self.open_current_in_editor,
+            actions.SHORTCUT_SIMILAR: self.similar_current,
+        }
+        for keys, slot in shortcuts.items():
+            QShortcut(keys, self, slot)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.focus_search)
+
+    # -- searching ----------------------------------------------------------------------------
+    def _on_text(self, text: str) -> None:
+        self.generation += 1
+        self._query_started[self.generation] = time.perf_counter()
+        self.mode, self.similar_of = "search", None
+        if not text.strip():
+            self.debounce.stop()
+            self._show_items([], self.generation)
+            self._show_hint()
+            return
+        self.debounce.start()
+
+    def refresh(self) -> None:
+        """Run the current query again (notes changed on disk or in the index)."""
+        if self.mode == "similar" and self.similar_of is not None:
+            self.show_similar(self.similar_of)
+        elif self.field.text().strip():
+            self.debounce.start()
+
+    def _dispatch(self) -> None:
+        """Start the newest query, unless one is running: then start it when that one ends."""
+        if self._in_flight:
+            self._dispatch_again = True
+            return
+        query, generation = self.field.text(), self.generation
+        if not query.strip():
+            return
+        self._in_flight, self._dispatch_again = True, False
+        Op(self, lambda: self._search(query), lambda answer: self._on_answer(
+            generation, answer)).failure(lambda error: self._on_search_failed(error)).run()
+
+    def _search(self, query: str) -> tuple[SearchResponse, list[ResultItem]]:
+        """Worker thread: the search plus the per-result disk look-ups the view needs."""
+        response = self.library.search(query, RESULTS, as_you_type=True)
+        return response, make_items(response.results, self.library.folders())
+
+    def _on_answer(self, generation: int, answer: tuple[SearchResponse, list[ResultItem]]) -> None:
+        self._finish_query()
+        if generation != self.generation or self.mode != "search":
+            return  # a newer keystroke (or a similar-notes list) owns the view now
+        response, items = answer
+        self.last_response = response
+        self._show_items(items, generation)
+        self._show_search_notes(response, items)
+
+    def _on_search_failed(self, error: BaseException) -> None:
+        self._finish_query()
+        self._set_banner(f"Search failed: {error}", warning=True)
+
+    def _finish_query(self) -> None:
+        self._in_flight = False
+        if self._dispatch_again:
+            self._dispatch()
+
+    def _show_items(self, items: list[ResultItem], generation: int,
+                    show_scores: bool = False) -> None:
+        previous = self.current_item()
+        self.model.set_items(items, show_scores)
+        self.shown_generation = generation
+        row = 0
+        if previous is not None and self.mode == "similar":
+            row = 0
+        self.view.setVisible(bool(items))
+        self.empty.setVisible(not items)
+        if items:
+            self.view.selectionModel().setCurrentIndex(
+                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.view.scrollToTop()
+        else:
+            self.preview.show_item(None)
+        self.results_shown.emit(generation)
+
+    def _show_search_notes(self, response: SearchResponse, items: list[ResultItem]) -> None:
+        notes = []
+        if response.meaning_unavailable:
+            notes.append(f"Matching by words only: {response.meaning_unavailable}")
+        elif response.notes_not_embedded:
+            count = response.notes_not_embedded
+            notes.append(f"{count:,} note{'s' if count != 1 else ''} still being indexed "
+                         "match by words only for now.")
+        if notes:
+            self._set_banner(" ".join(notes))
+        else:
+            self.banner.hide()
+        if not items:
+            self.empty.setText(f"No notes match “{response.query}”.")
+
+    def _show_hint(self) -> None:
+        self.banner.hide()
+        self.empty.setText("Type to search. Results appear as you type: ↑/↓ to move, Enter to "
+                           "open, Ctrl+R to reveal, Ctrl+L to copy a [[link]], "
+                           "Ctrl+M for similar notes, Esc to clear.")
+        self.view.setVisible(self.model.rowCount() > 0)
+        self.empty.setVisible(self.model.rowCount() == 0)
+
+    def _set_banner(self, text: str, warning: bool = False) -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet("color: palette(link);" if not warning else
+                                  "color: #c0392b; font-weight: bold;")
+        self.banner.show()
+
+    def show_error(self, error: BaseException) -> None:
+        """The one place where failed operations without their own handler are reported."""
+        self._set_banner(str(error) or type(error).__name__, warning=True)
+
+    # -- similar notes ------------------------------------------------------------------------
+    def show_similar(self, target: ResultItem | str) -> None:
+        """List the notes most like `target` (a result, or a path from the command line)."""
+        path = Path(target.result.path if isinstance(target, ResultItem) else target)
+        title = target.result.title if isinstance(target, ResultItem) else path.stem
+        self.generation += 1
+        generation = self.generation
+        self.mode, self.similar_of = "similar", target
+        self._set_banner(f"Notes similar to “{title}” — Esc returns to your search.")
+
+        def work() -> list[ResultItem]:
+            return make_items(self.library.similar(path, SIMILAR), self.library.folders())
+
+        Op(self, work, lambda items: self._on_similar(generation, title, items)).run()
+
+    def _on_similar(self, generation: int, title: str, items: list[ResultItem]) -> None:
+        if generation != self.generation:
+            return
+        self._show_items(items, generation, show_scores=True)
+        if not items:
+            self.empty.setText(f"No similar notes for “{title}” yet: its passages may still "
+                               "be waiting to be indexed.")
+
+    def similar_current(self) -> None:
+        item = self.current_item()
+        if item is not None:
+            self.show_similar(item)
+
+    def leave_similar(self) -> None:
+        self.mode, self.similar_of = "search", None
+        self.generation += 1
+        self.banner.hide()
+        if self.field.text().strip():
+            self._dispatch_now()
+        else:
+            self._show_items([], self.generation)
+            self._show_hint()
+
+    def _dispatch_now(self) -> None:
+        self.debounce.stop()
+        self._dispatch()
+
+    # -- the current result -------------------------------------------------------------------
+    def current_item(self) -> ResultItem | None:
+        index = self.view.currentIndex()
+        return self.model.item(index.row()) if index.isValid() else None
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        item = self.model.item(current.row()) if current.isValid() else None
+        query = self.field.text() if self.mode == "search" else ""
+        self.preview.show_item(item, query)
+
+    def move(self, step: int) -> None:  # noqa: A003 - shadows QWidget.move only by name
+        rows = self.model.rowCount()
+        if not rows:
+            return
+        row = max(0, min(rows - 1, self.view.currentIndex().row() + step))
+        self.view.selectionModel().setCurrentIndex(
+            self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def open_current(self) -> None:
+        item = self.current_item()
+        if item is not None:
+            actions.open_note(item.path)
+
+    def open_current_in_editor(self) -> None:
+        item = self.current_item()
+        if item is not None:
+            actions.open_in_editor(item.path, item.result.line,
+                                   self.library.settings.editor_command)
+
+    def reveal_current(self) -> None:
+        item = self.current_item()
+        if item is not None:
+            actions.reveal(item.path)
+
+    def copy_link(self) -> None:
+        item = self.current_item()
+        if item is not None:
+            actions.copy_text(actions.wikilink(item.path))
+            self.statusBar().showMessage(f"Copied {actions.wikilink(item.path)}", 3000)
+
+    def copy_path(self) -> None:
+        item = self.current_item()
+        if item is not None:
+            actions.copy_text(str(item.path))
+            self.statusBar().showMessage("Copied the note's path", 3000)
+
+    def menu_for(self, item: ResultItem) -> QMenu:
+        return actions.build_menu(self, item, self.library.settings.editor_command,
+                                  self.show_similar)
+
+    def _context_menu(self, point: QPoint) -> None:
+        index = self.view.indexAt(point)
+        item = self.model.item(index.row()) if index.isValid() else None
+        if item is None:
+            return
+        self.view.setCurrentIndex(index)
+        self.menu_for(item).exec(self.view.viewport().mapToGlobal(point))
+
+    def _fill_note_menu(self) -> None:
+        self.note_menu.clear()
+        item = self.current_item()
+        if item is None:
+            self.note_menu.addAction("No note selected").setEnabled(False)
+            return
+        for action in self.menu_for(item).actions():
+            action.setParent(self.note_menu)
+            self.note_menu.addAction(action)
+
+    def focus_search(self) -> None:
+        self.field.setFocus()
+        self.field.selectAll()
+
+    # -- keys -----------------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.KeyPress and self._key(event):  # type: ignore[arg-type]
+            return True
+        return super().eventFilter(watched, event)
+
+    def _key(self, event: QKeyEvent) -> bool:
+        key, mods = event.key(), event.modifiers()
+        if mods & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        steps = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5,
+                 Qt.Key.Key_PageUp: -5}
+        if key in steps:
+            self.move(steps[key])
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.open_current()
+            return True
+        if key == Qt.Key.Key_Escape:
+            self.escape()
+            return True
+        return False
+
+    def escape(self) -> None:
+        """Leave the similar list, else clear the field, else hide the window."""
+        if self.mode == "similar":
+            self.leave_similar()
+        elif self.field.text():
+            self.field.clear()
+        else:
+            self.hide()
+        self.field.setFocus()
+
+    # -- status -------------------------------------------------------------------------------
+    def _on_state(self, state: State, message: str) -> None:
+        short = message if len(message) < 110 else message[:107] + "…"
+        self.state_label.setText(short)
+        self.state_label.setToolTip(message)
+        paused = state is State.PAUSED
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_action.setText("&Resume indexing" if paused else "&Pause indexing")
+        self.progress_bar.setVisible(state in (State.INDEXING, State.PAUSED)
+                                     and self.indexing.running)
+
+    def _on_progress(self, progress) -> None:  # noqa: ANN001 - core Progress
+        self.progress_bar.setRange(0, max(1, progress.total))
+        self.progress_bar.setValue(progress.done)
+        self.progress_bar.setVisible(True)
+
+    # -- window -------------------------------------------------------------------------------
+    def present(self) -> None:
+        """Show, raise and focus the window with the search field ready."""
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+        self.focus_search()
+
+    def toggle(self) -> None:
+        if self.isVisible() and self.isActiveWindow():
+            self.hide()
+        else:
+            self.present()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.hide_on_close():
+            event.ignore()
+            self.hide()
+        else:
+            event.accept()
+            self.quit_requested.emit()

@@ -1,0 +1,344 @@
+"""Settings: folders, include/exclude patterns, provider and model, API key, editor, app."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QKeySequenceEdit,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from notesearch.core import secrets
+from notesearch.core.config import Settings
+from notesearch.core.library import Library
+from notesearch.gui.actions import EDITOR_PRESETS
+from notesearch.gui.operations import Op
+
+OPENAI_MODELS = ("text-embedding-3-small", "text-embedding-3-large")
+TEST_TEXT = "notesearch connection test"
+
+
+def key_provider(base_url: str) -> str:
+    """The keyring entry a key for this server lives under (never OpenAI's for other hosts)."""
+    from notesearch.core.embedders.openai_api import key_provider as core_key_provider
+
+    return core_key_provider(base_url.strip() or None)
+
+
+def test_embedding(provider: str, model: str, base_url: str, api_key: str) -> str:
+    """Make one real embedding call; return a success sentence or raise with the exact failure."""
+    start = time.monotonic()
+    if provider == "local":
+        from notesearch.core.embedders.registry import create_embedder
+
+        embedder = create_embedder("local")
+        vector = embedder.embed_query(TEST_TEXT)
+    else:
+        from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+        embedder = OpenAIEmbedder(model=model, base_url=base_url.strip() or None,
+                                  api_key=api_key.strip() or None, timeout=20, max_attempts=1)
+        vector = embedder.embed_documents([TEST_TEXT])[0]
+    seconds = time.monotonic() - start
+    return (f"It works: {embedder.model_id} returned a {len(vector)}-dimensional vector "
+            f"in {seconds:.2f} s.")
+
+
+def parse_patterns(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of the settings; Save applies everything on a worker thread."""
+
+    #: Emitted after saving; True when the index needs a run (folders, patterns or model).
+    saved = Signal(bool)
+
+    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.original = dataclasses.replace(library.settings)
+        self.setWindowTitle("notesearch settings")
+        self.setAccessibleName("Settings")
+        self.folders_at_open: list[str] = []
+        tabs = QTabWidget()
+        tabs.setAccessibleName("Settings sections")
+        tabs.addTab(self._folders_tab(), "Folders")
+        tabs.addTab(self._model_tab(), "Search model")
+        tabs.addTab(self._app_tab(), "Editor and app")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.error_label = QLabel(wordWrap=True)
+        self.error_label.setAccessibleName("Settings problem")
+        self.error_label.hide()
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(self.error_label)
+        layout.addWidget(buttons)
+        self.resize(640, 520)
+        self._load()
+
+    # -- tabs ---------------------------------------------------------------------------------
+    def _folders_tab(self) -> QWidget:
+        tab = QWidget()
+        self.folder_list = QListWidget()
+        self.folder_list.setAccessibleName("Notes folders")
+        add = QPushButton("Add folder…")
+        add.setAccessibleName("Add folder")
+        add.clicked.connect(self.choose_folder)
+        remove = QPushButton("Remove")
+        remove.setAccessibleName("Remove folder")
+        remove.clicked.connect(self.remove_selected_folder)
+        row = QHBoxLayout()
+        row.addWidget(add)
+        row.addWidget(remove)
+        row.addStretch(1)
+        self.include_edit = QPlainTextEdit()
+        self.include_edit.setAccessibleName("Include patterns")
+        self.include_edit.setPlaceholderText("e.g. *.md (one per line; empty: every note)")
+        self.exclude_edit = QPlainTextEdit()
+        self.exclude_edit.setAccessibleName("Exclude patterns")
+        self.exclude_edit.setPlaceholderText("e.g. archive/ or *.draft.md (gitignore syntax)")
+        for edit in (self.include_edit, self.exclude_edit):
+            edit.setMaximumHeight(edit.fontMetrics().lineSpacing() * 5)
+        form = QFormLayout()
+        form.addRow("Include:", self.include_edit)
+        form.addRow("Exclude:", self.exclude_edit)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(QLabel("Folders with your notes (Markdown and text files):"))
+        layout.addWidget(self.folder_list)
+        layout.addLayout(row)
+        layout.addLayout(form)
+        return tab
+
+    def _model_tab(self) -> QWidget:
+        tab = QWidget()
+        self.local_radio = QRadioButton("Local model (default): runs on this computer, offline; "
+                                        "nothing leaves your machine")
+        self.local_radio.setAccessibleName("Use the local model")
+        self.openai_radio = QRadioButton("OpenAI or a compatible server (opt-in): note text is "
+                                         "sent to the server to be embedded")
+        self.openai_radio.setAccessibleName("Use OpenAI")
+        group = QButtonGroup(tab)
+        group.addButton(self.local_radio)
+        group.addButton(self.openai_radio)
+        self.model_combo = QComboBox(editable=True)
+        self.model_combo.addItems(OPENAI_MODELS)
+        self.model_combo.setAccessibleName("OpenAI model")
+        self.base_url_edit = QLineEdit(placeholderText="https://api.openai.com/v1 (default)")
+        self.base_url_edit.setAccessibleName("Server base URL")
+        self.key_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.key_edit.setAccessibleName("API key")
+        self.key_edit.setPlaceholderText("Paste a key to store it in the OS keyring")
+        self.key_status = QLabel(wordWrap=True)
+        self.key_status.setAccessibleName("API key status")
+        forget = QPushButton("Forget stored key")
+        forget.setAccessibleName("Forget stored key")
+        forget.clicked.connect(self.forget_key)
+        self.test_button = QPushButton("Test")
+        self.test_button.setAccessibleName("Test the model with one real call")
+        self.test_button.clicked.connect(self.run_test)
+        self.test_result = QLabel(wordWrap=True)
+        self.test_result.setAccessibleName("Test result")
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.openai_box = QWidget()
+        form = QFormLayout(self.openai_box)
+        form.addRow("Model:", self.model_combo)
+        form.addRow("Base URL:", self.base_url_edit)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key_edit, 1)
+        key_row.addWidget(forget)
+        form.addRow("API key:", key_row)
+        form.addRow("", self.key_status)
+        self.local_radio.toggled.connect(self._provider_changed)
+        self.base_url_edit.editingFinished.connect(self.refresh_key_status)
+        layout = QVBoxLayout(tab)
+        layout.addWidget(self.local_radio)
+        layout.addWidget(self.openai_radio)
+        layout.addWidget(self.openai_box)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_result, 1)
+        layout.addLayout(test_row)
+        note = QLabel("Changing the model re-embeds your notes in the background; the current "
+                      "index keeps answering until the new one is complete.", wordWrap=True)
+        note.setEnabled(False)
+        layout.addWidget(note)
+        layout.addStretch(1)
+        return tab
+
+    def _app_tab(self) -> QWidget:
+        tab = QWidget()
+        self.editor_combo = QComboBox(editable=True)
+        self.editor_combo.setAccessibleName("Editor command")
+        self.editor_combo.addItem("")
+        for name, command in EDITOR_PRESETS.items():
+            self.editor_combo.addItem(command, name)
+            self.editor_combo.setItemData(self.editor_combo.count() - 1, name,
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.editor_combo.lineEdit().setPlaceholderText(
+            "e.g. code --goto {path}:{line} (empty: the default app)")
+        self.login_check = QCheckBox("Start notesearch when I log in")
+        self.login_check.setAccessibleName("Launch at login")
+        self.hotkey_edit = QKeySequenceEdit()
+        self.hotkey_edit.setAccessibleName("Global hotkey")
+        self.hotkey_edit.setMaximumSequenceLength(1)
+        form = QFormLayout(tab)
+        form.addRow("Open notes in:", self.editor_combo)
+        form.addRow("", QLabel("{path} and {line} are replaced by the note and its matching line."))
+        form.addRow("Show/hide hotkey:", self.hotkey_edit)
+        form.addRow("", self.login_check)
+        return tab
+
+    # -- loading ------------------------------------------------------------------------------
+    def _load(self) -> None:
+        s = self.original
+        self.include_edit.setPlainText("\n".join(s.include))
+        self.exclude_edit.setPlainText("\n".join(s.exclude))
+        self.local_radio.setChecked(s.provider != "openai")
+        self.openai_radio.setChecked(s.provider == "openai")
+        self.model_combo.setCurrentText(s.openai_model)
+        self.base_url_edit.setText(s.openai_base_url)
+        self.editor_combo.setCurrentText(s.editor_command)
+        self.login_check.setChecked(s.launch_at_login)
+        self.hotkey_edit.setKeySequence(QKeySequence(s.hotkey))
+        self._provider_changed()
+        Op(self, lambda: [str(f) for f in self.library.folders()], self._show_folders).run()
+        self.refresh_key_status()
+
+    def _show_folders(self, folders: list[str]) -> None:
+        self.folders_at_open = folders
+        self.folder_list.clear()
+        self.folder_list.addItems(folders)
+
+    def _provider_changed(self) -> None:
+        self.openai_box.setEnabled(self.openai_radio.isChecked())
+        self.test_result.clear()
+
+    def refresh_key_status(self) -> None:
+        provider = key_provider(self.base_url_edit.text())
+
+        def look() -> str:
+            try:
+                stored = secrets.get_api_key(provider) is not None
+            except secrets.KeyringUnavailable as error:
+                return str(error)
+            return ("A key is stored in the OS keyring." if stored
+                    else "No key stored yet.")
+
+        Op(self, look, self.key_status.setText).run()
+
+    # -- actions ------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a notes folder", str(Path.home()))
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        existing = {self.folder_list.item(i).text() for i in range(self.folder_list.count())}
+        if folder not in existing:
+            self.folder_list.addItem(folder)
+
+    def remove_selected_folder(self) -> None:
+        for item in self.folder_list.selectedItems():
+            self.folder_list.takeItem(self.folder_list.row(item))
+
+    def folders(self) -> list[str]:
+        return [self.folder_list.item(i).text() for i in range(self.folder_list.count())]
+
+    def edited_settings(self) -> Settings:
+        return dataclasses.replace(
+            self.original,
+            provider="openai" if self.openai_radio.isChecked() else "local",
+            openai_model=self.model_combo.currentText().strip() or OPENAI_MODELS[0],
+            openai_base_url=self.base_url_edit.text().strip(),
+            include=parse_patterns(self.include_edit.toPlainText()),
+            exclude=parse_patterns(self.exclude_edit.toPlainText()),
+            editor_command=self.editor_combo.currentText().strip(),
+            launch_at_login=self.login_check.isChecked(),
+            hotkey=self.hotkey_edit.keySequence().toString(
+                QKeySequence.SequenceFormat.PortableText),
+        )
+
+    def run_test(self) -> None:
+        settings = self.edited_settings()
+        key = self.key_edit.text()
+        self.test_button.setEnabled(False)
+        self.test_result.setText("Testing…")
+        Op(self, lambda: test_embedding(settings.provider, settings.openai_model,
+                                        settings.openai_base_url, key),
+           self._test_done).failure(self._test_failed).run()
+
+    def _test_done(self, message: str) -> None:
+        self.test_button.setEnabled(True)
+        self.test_result.setText("✔ " + message)
+
+    def _test_failed(self, error: BaseException) -> None:
+        self.test_button.setEnabled(True)
+        self.test_result.setText(f"✘ {error}")
+
+    def forget_key(self) -> None:
+        provider = key_provider(self.base_url_edit.text())
+        Op(self, lambda: secrets.clear_api_key(provider),
+           lambda removed: self.key_status.setText(
+               "The stored key was removed." if removed else "No key was stored.")).failure(
+            lambda error: self.key_status.setText(str(error))).run()
+
+    def save(self) -> None:
+        """Apply on a worker: the key to the keyring only, folders and settings to the library."""
+        settings = self.edited_settings()
+        key = self.key_edit.text().strip()
+        folders = self.folders()
+        self.save_button.setEnabled(False)
+        Op(self, lambda: self._apply(settings, key, folders), self._saved).failure(
+            self._save_failed).run()
+
+    def _apply(self, settings: Settings, key: str, folders: list[str]) -> bool:
+        if key:
+            secrets.set_api_key(key, key_provider(settings.openai_base_url))
+        current = {str(f) for f in self.library.folders()}
+        for folder in folders:
+            if folder not in current:
+                self.library.add_folder(Path(folder))
+        for folder in current - set(folders):
+            self.library.remove_folder(Path(folder))
+        before = self.original
+        self.library.reload_settings(settings)
+        return (bool(key) or set(folders) != current or settings.include != before.include
+                or settings.exclude != before.exclude or settings.provider != before.provider
+                or settings.openai_model != before.openai_model
+                or settings.openai_base_url != before.openai_base_url)
+
+    def _saved(self, reindex: bool) -> None:
+        self.key_edit.clear()  # the key is in the keyring now; don't keep it in a widget
+        self.saved.emit(reindex)
+        self.accept()
+
+    def _save_failed(self, error: BaseException) -> None:
+        self.save_button.setEnabled(True)
+        self.error_label.setText(f"Not saved: {error}")
+        self.error_label.show()

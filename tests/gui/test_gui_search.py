@@ -1,0 +1,156 @@
+"""The search window against a real index: typing, keys, preview, similar notes, staleness."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QGuiApplication, QInputMethodEvent
+from PySide6.QtWidgets import QApplication
+
+from notesearch.core.library import Library
+from notesearch.gui.indexing import IndexingController
+from notesearch.gui.search_window import SearchWindow
+
+
+@pytest.fixture
+def window(qtbot, library: Library) -> SearchWindow:  # noqa: ANN001
+    win = SearchWindow(library, IndexingController(library))
+    qtbot.addWidget(win)
+    win.present()
+    return win
+
+
+def shown_paths(win: SearchWindow, root: Path) -> list[str]:
+    return [Path(item.result.path).relative_to(root).as_posix() for item in win.model.items()]
+
+
+def type_text(qtbot, widget, text: str) -> None:  # noqa: ANN001
+    """Key presses for ASCII; CJK arrives as an input method commits, as from a real IME."""
+    if text.isascii():
+        qtbot.keyClicks(widget, text)
+        return
+    for char in text:
+        event = QInputMethodEvent()
+        event.setCommitString(char)
+        QApplication.sendEvent(widget, event)
+
+
+def type_and_wait(qtbot, win: SearchWindow, text: str) -> None:  # noqa: ANN001
+    """Type like a user (no Enter) and wait until that text's results are on screen."""
+    type_text(qtbot, win.field, text)
+    qtbot.waitUntil(lambda: win.shown_generation == win.generation and win.model.rowCount() > 0,
+                    timeout=15_000)
+
+
+def test_typing_shows_ranked_results_without_enter(qtbot, window, notes_dir):  # noqa: ANN001
+    type_and_wait(qtbot, window, "brown spots on tomato leaves")
+    paths = shown_paths(window, notes_dir)
+    # The core's ranking is tuned elsewhere; the window must show it, with this note near the top.
+    assert "garden/Tomato blight.md" in paths[:3]
+    items = window.model.items()
+    assert [i.result.score for i in items] == sorted((i.result.score for i in items),
+                                                     reverse=True)
+    assert {i.result.match for i in items} <= {"meaning", "words", "both"}
+    tomato = next(i for i in items if i.path.name == "Tomato blight.md")
+    assert tomato.folder == "notes/garden"
+    assert window.field.hasFocus()
+
+
+def test_chinese_query_finds_the_recipe(qtbot, window, notes_dir):  # noqa: ANN001
+    type_and_wait(qtbot, window, "红烧肉怎么做")
+    assert shown_paths(window, notes_dir)[0] == "中文/红烧肉做法.md"
+
+
+def test_results_are_the_libraries_ranking(qtbot, window, library, notes_dir):  # noqa: ANN001
+    query = "how often should we replace passwords and tokens"
+    type_and_wait(qtbot, window, query)
+    expected = [r.path for r in library.search(query, 20, as_you_type=True).results]
+    assert [item.result.path for item in window.model.items()] == expected
+    assert "work/Changing secrets regularly.txt" in shown_paths(window, notes_dir)[:5]
+
+
+def test_newer_keystrokes_supersede_slow_older_queries(qtbot, window, library, notes_dir,
+                                                       monkeypatch):  # noqa: ANN001
+    real_search = library.search
+
+    def slow_for_tomato(query: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if query.startswith("tomato"):
+            time.sleep(0.6)  # the older query answers last
+        return real_search(query, *args, **kwargs)
+
+    monkeypatch.setattr(library, "search", slow_for_tomato)
+    shown: list[list[str]] = []
+    window.results_shown.connect(lambda _: shown.append(shown_paths(window, notes_dir)))
+    qtbot.keyClicks(window.field, "tomato")
+    qtbot.wait(150)  # the tomato query is now running
+    window.field.clear()
+    type_and_wait(qtbot, window, "红烧肉怎么做")
+    qtbot.wait(800)  # long enough for the stale answer to arrive, and be dropped
+    assert shown_paths(window, notes_dir)[0] == "中文/红烧肉做法.md"
+    assert not any(paths and paths[0] == "garden/Tomato blight.md" for paths in shown)
+
+
+def test_keyboard_moves_opens_copies_and_escapes(qtbot, window, notes_dir, opened):  # noqa: ANN001
+    type_and_wait(qtbot, window, "sourdough starter")
+    assert window.view.currentIndex().row() == 0
+    qtbot.keyClick(window.field, Qt.Key.Key_Down)
+    assert window.view.currentIndex().row() == 1
+    qtbot.keyClick(window.field, Qt.Key.Key_Up)
+    assert window.view.currentIndex().row() == 0
+    top = window.current_item()
+    qtbot.keyClick(window.field, Qt.Key.Key_Return)
+    assert opened == [QUrl.fromLocalFile(str(top.path))]
+    qtbot.keyClick(window.field, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == f"[[{top.path.stem}]]"
+    qtbot.keyClick(window.field, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    # No file manager answers on this bus, so revealing falls back to opening the folder.
+    qtbot.waitUntil(lambda: len(opened) == 2, timeout=5000)
+    assert opened[1] == QUrl.fromLocalFile(str(top.path.parent))
+    qtbot.keyClick(window.field, Qt.Key.Key_Escape)
+    assert window.field.text() == "" and window.isVisible()
+    qtbot.keyClick(window.field, Qt.Key.Key_Escape)
+    assert not window.isVisible()
+
+
+def test_open_at_line_runs_the_editor_command(qtbot, window, library, opened):  # noqa: ANN001
+    library.settings.editor_command = "code --goto {path}:{line}"
+    type_and_wait(qtbot, window, "tomato blight")
+    item = window.current_item()
+    qtbot.keyClick(window.field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert opened == [["code", "--goto", f"{item.path}:{item.result.line}"]]
+
+
+def test_preview_renders_and_highlights_the_passage(qtbot, window, notes_dir):  # noqa: ANN001
+    type_and_wait(qtbot, window, "tomato blight")
+    preview = window.preview
+    qtbot.waitUntil(lambda: preview.rendered is not None, timeout=5000)
+    assert preview.item.result.path.endswith("Tomato blight.md")
+    assert "Tomato" in preview.toPlainText()
+    assert "#" not in preview.toPlainText().splitlines()[0]  # rendered, not raw Markdown
+    assert preview.rendered.passage is not None
+    assert preview.extraSelections()
+    assert preview.passage_visible()
+
+
+def test_context_menu_finds_similar_notes_and_works_again(qtbot, window, notes_dir,
+                                                          opened):  # noqa: ANN001
+    type_and_wait(qtbot, window, "planning meeting project alpha scope")
+    target = next(i for i in window.model.items()
+                  if i.path.name == "meeting-2024-05-02.md")
+    menu = window.menu_for(target)
+    similar = next(a for a in menu.actions() if a.text() == "Find similar notes")
+    similar.trigger()
+    qtbot.waitUntil(lambda: window.mode == "similar" and window.model.rowCount() > 0
+                    and window.shown_generation == window.generation, timeout=10_000)
+    first = window.model.item(0)
+    assert "(copy)" in first.path.name
+    assert window.model.show_scores and 0 < first.result.score <= 1.0001
+    assert target.path not in [i.path for i in window.model.items()]
+    again = window.menu_for(first)
+    next(a for a in again.actions() if a.text() == "Open").trigger()
+    assert opened == [QUrl.fromLocalFile(str(first.path))]
+    qtbot.keyClick(window.field, Qt.Key.Key_Escape)  # back to the search
+    assert window.mode == "search"
