@@ -1,0 +1,316 @@
+"""Finding note files under a folder, honouring ignore rules, and reading them as text safely."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from notesearch.core.errors import SkipFile
+
+DEFAULT_EXTENSIONS = (".md", ".markdown", ".txt")
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+IGNORE_FILES = (".gitignore", ".notesearchignore")
+# Folder names that hold app state, trash or dependencies rather than notes, at any depth.
+_ALWAYS_SKIPPED_NAMES = frozenset({".git", ".obsidian", ".trash", "node_modules"})
+# Logseq keeps backups and deleted pages under its own folder; only skipped there, because a
+# user's own folder called "bak" elsewhere may well hold notes.
+_LOGSEQ_SKIPPED = frozenset({"bak", ".recycle"})
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A path discovery could not use, with the reason shown to the user."""
+
+    path: Path
+    reason: str
+
+
+def _compile(lines: Iterable[str]) -> pathspec.PathSpec | None:
+    cleaned = [line.rstrip("\r\n") for line in lines]
+    spec = pathspec.GitIgnoreSpec.from_lines(cleaned)
+    return spec if len(spec) else None
+
+
+def _decision(spec: pathspec.PathSpec, rel: str) -> bool | None:
+    """True/False when a pattern in `spec` decides `rel` (last match wins), None when none does."""
+    return spec.check_file(rel).include
+
+
+class IgnoreRules:
+    """Which paths under one root folder are not notes: built-ins, ignore files, user patterns.
+
+    Precedence follows git: a deeper ignore file overrides a shallower one, and the last matching
+    pattern in a file wins. The user's exclude patterns (negations allowed) override all ignore
+    files. When include patterns are given, only files matching one of them are kept.
+    """
+
+    def __init__(self, root: Path, include: Iterable[str] = (),
+                 exclude: Iterable[str] = ()) -> None:
+        self.root = Path(os.path.abspath(root))
+        self._root_str = str(self.root)
+        self._include = _compile(include)
+        self._exclude = _compile(exclude)
+        # rel dir ("" for the root) -> compiled patterns of that folder's ignore files, or None
+        self._specs: dict[str, pathspec.PathSpec | None] = {}
+
+    def is_ignored(self, path: Path, is_dir: bool) -> bool:
+        """Whether `path` (absolute, or relative to the root) should be left out of the index.
+
+        Folders above `path` count too: a note inside `.obsidian/` or an ignored folder is
+        ignored. Paths outside the root are ignored (they are not this folder's notes).
+        """
+        full = os.path.join(self._root_str, path)
+        rel = os.path.relpath(full, self._root_str)
+        if rel == ".":
+            return False  # the root itself is what the user asked for, even if hidden
+        if rel.startswith(".." + os.sep) or rel == "..":
+            return True
+        parts = rel.split(os.sep)
+        for depth in range(1, len(parts)):
+            if self.is_ignored_rel("/".join(parts[:depth]), is_dir=True):
+                return True
+        return self.is_ignored_rel("/".join(parts), is_dir)
+
+    def is_ignored_rel(self, rel: str, is_dir: bool) -> bool:
+        """Judge one '/'-separated path relative to the root, assuming its folders are kept.
+
+        This is discover's fast path: it prunes ignored folders, so parents need no re-check.
+        """
+        parent, _, name = rel.rpartition("/")
+        if self._builtin_skip(parent, name):
+            return True
+        if self._ignored_by_files(rel, is_dir):
+            return True
+        if not is_dir and self._include is not None:
+            return not self._include.match_file(rel)
+        return False
+
+    @staticmethod
+    def _builtin_skip(parent: str, name: str) -> bool:
+        if name.startswith(".") or name in _ALWAYS_SKIPPED_NAMES:
+            return True
+        return name in _LOGSEQ_SKIPPED and parent.rpartition("/")[2] == "logseq"
+
+    def _ignored_by_files(self, rel: str, is_dir: bool) -> bool:
+        target = rel + "/" if is_dir else rel
+        if self._exclude is not None:
+            decided = _decision(self._exclude, target)
+            if decided is not None:
+                return decided
+        # Walk from the deepest folder up to the root: the first ignore file that has an
+        # opinion wins, as in git.
+        parts = rel.split("/")
+        for depth in range(len(parts) - 1, -1, -1):
+            base = "/".join(parts[:depth])
+            spec = self._spec_for(base)
+            if spec is None:
+                continue
+            decided = _decision(spec, "/".join(parts[depth:]) + ("/" if is_dir else ""))
+            if decided is not None:
+                return decided
+        return False
+
+    def _spec_for(self, rel_dir: str) -> pathspec.PathSpec | None:
+        if rel_dir not in self._specs:
+            self._specs[rel_dir] = self._load(rel_dir)
+        return self._specs[rel_dir]
+
+    def _load(self, rel_dir: str) -> pathspec.PathSpec | None:
+        folder = os.path.join(self._root_str, rel_dir) if rel_dir else self._root_str
+        lines: list[str] = []
+        for name in IGNORE_FILES:  # .notesearchignore last, so its patterns win over .gitignore
+            try:
+                with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
+                    lines.extend(f.read().splitlines())
+            except OSError:
+                continue  # absent or unreadable: an ignore file we cannot read ignores nothing
+        return _compile(lines) if lines else None
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, FileNotFoundError):
+        return "vanished while reading"
+    return f"could not be read ({error.strerror or error})"
+
+
+def _extension_matcher(extensions: Iterable[str]) -> tuple[str, ...]:
+    return tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
+
+
+def _is_loop(link_path: str, target: str) -> bool:
+    """A symlink is a loop when it points at one of the folders that contain it."""
+    parent = os.path.realpath(os.path.dirname(link_path))
+    return parent == target or parent.startswith(target.rstrip(os.sep) + os.sep)
+
+
+def discover(root: Path, rules: IgnoreRules | None = None,
+             extensions: Iterable[str] = DEFAULT_EXTENSIONS) -> Iterator[Path | Skipped]:
+    """Yield absolute paths of notes under `root`, or Skipped for what could not be walked.
+
+    Real folders are walked before symlinked ones so that a note reachable both ways is
+    reported under its real path; each folder (by device and inode) is walked once.
+    """
+    root_str = os.path.abspath(root)
+    if rules is None:
+        rules = IgnoreRules(Path(root_str))
+    wanted = _extension_matcher(extensions)
+    try:
+        info = os.stat(root_str)
+    except FileNotFoundError:
+        yield Skipped(Path(root_str), "folder not found")
+        return
+    except OSError as error:
+        yield Skipped(Path(root_str), _os_reason(error))
+        return
+    visited = {(info.st_dev, info.st_ino)}
+    pending: list[tuple[str, str]] = [(root_str, "")]  # (absolute dir, dir relative to root)
+    deferred_links: list[tuple[str, str]] = []
+    while pending or deferred_links:
+        if not pending:
+            yield from _enter_link(deferred_links.pop(0), visited, pending)
+            continue
+        folder, rel = pending.pop()
+        yield from _scan_folder(folder, rel, rules, wanted, pending, deferred_links, visited)
+
+
+def _enter_link(link: tuple[str, str], visited: set[tuple[int, int]],
+                pending: list[tuple[str, str]]) -> Iterator[Skipped]:
+    """Queue a symlinked folder for walking unless its target was already walked."""
+    path, rel = link
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        yield Skipped(Path(path), _os_reason(error))
+        return
+    key = (info.st_dev, info.st_ino)
+    if key in visited:
+        if _is_loop(path, os.path.realpath(path)):
+            yield Skipped(Path(path), "symlink loop")
+        # else: a second link to a folder already indexed; its notes are already listed
+        return
+    visited.add(key)
+    pending.append((path, rel))
+
+
+def _scan_folder(folder: str, rel: str, rules: IgnoreRules, wanted: tuple[str, ...],
+                 pending: list[tuple[str, str]], deferred_links: list[tuple[str, str]],
+                 visited: set[tuple[int, int]]) -> Iterator[Path | Skipped]:
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError as error:
+        yield Skipped(Path(folder), _os_reason(error))
+        return
+    subdirs: list[tuple[str, str]] = []
+    for entry in entries:
+        child_rel = f"{rel}/{entry.name}" if rel else entry.name
+        try:
+            yield from _classify(entry, child_rel, rules, wanted, subdirs, deferred_links)
+        except OSError as error:  # e.g. the entry vanished between listing and stat
+            yield Skipped(Path(entry.path), _os_reason(error))
+    for path, _ in subdirs:
+        # Remember real folders so that a symlink pointing back at one is recognised later.
+        try:
+            info = os.stat(path, follow_symlinks=False)
+            visited.add((info.st_dev, info.st_ino))
+        except OSError:
+            pass  # it vanished; scanning it will report that
+    # Reversed so that popping from the stack walks folders in listing order.
+    pending.extend(reversed(subdirs))
+
+
+def _classify(entry: os.DirEntry[str], rel: str, rules: IgnoreRules, wanted: tuple[str, ...],
+              subdirs: list[tuple[str, str]],
+              deferred_links: list[tuple[str, str]]) -> Iterator[Path | Skipped]:
+    if entry.is_dir():
+        if rules.is_ignored_rel(rel, is_dir=True):
+            return  # pruned: we never look inside
+        if entry.is_symlink():
+            deferred_links.append((entry.path, rel))
+        else:
+            subdirs.append((entry.path, rel))
+        return
+    if not entry.name.lower().endswith(wanted):
+        return
+    if entry.is_file():
+        if not rules.is_ignored_rel(rel, is_dir=False):
+            yield Path(entry.path)
+    elif entry.is_symlink() and not rules.is_ignored_rel(rel, is_dir=False):
+        yield Skipped(Path(entry.path), "broken symlink")
+
+
+def _human_size(size: float) -> str:
+    if size < 1024:
+        return f"{int(size)} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _limit_text(max_bytes: int) -> str:
+    # "5 MB" rather than "5.0 MB" for the round limits users actually configure.
+    text = _human_size(max_bytes)
+    return text.replace(".0 ", " ")
+
+
+def _too_large(size: int, max_bytes: int) -> SkipFile:
+    return SkipFile(f"larger than {_limit_text(max_bytes)} limit ({_human_size(size)})")
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise SkipFile("is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            # A pipe or device would block or never end; notes are regular files.
+            raise SkipFile("not a regular file")
+        if info.st_size > max_bytes:
+            raise _too_large(info.st_size, max_bytes)
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)  # the file may have grown since stat
+    except IsADirectoryError as error:
+        raise SkipFile("is a folder, not a file") from error
+    except OSError as error:
+        raise SkipFile(_os_reason(error)) from error
+    if len(data) > max_bytes:
+        raise _too_large(len(data), max_bytes)
+    return data
+
+
+def _decode(data: bytes) -> str:
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text = data.decode("utf-16")  # the codec reads the BOM for byte order and drops it
+        else:
+            if b"\x00" in data:
+                raise SkipFile("binary file (contains NUL bytes)")
+            text = data.decode("utf-8-sig")  # strips a UTF-8 BOM when there is one
+    except UnicodeDecodeError as error:
+        raise SkipFile("not valid UTF-8 or UTF-16 text") from error
+    if "\x00" in text:  # e.g. UTF-32, whose BOM starts like UTF-16's
+        raise SkipFile("binary file (contains NUL bytes)")
+    return text
+
+
+def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, bytes]:
+    """Return (text with "\\r\\n" turned into "\\n", raw bytes); raise only SkipFile."""
+    data = _read_bytes(path, max_bytes)
+    return _decode(data).replace("\r\n", "\n"), data
+
+
+def content_hash(data: bytes | str) -> str:
+    """Hex BLAKE2b-128 of bytes, or of a string's UTF-8 encoding."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

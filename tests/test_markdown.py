@@ -1,0 +1,218 @@
+"""Tests for parsing notes as written by Obsidian, Logseq, Foam, Dendron and plain Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from notesearch.core.markdown import Heading, parse_note
+from notesearch.core.notes import read_text
+
+
+def test_plain_note_title_from_first_h1() -> None:
+    note = parse_note("Intro text\n\n# Real Title\n\n## Part\n", "file-name.md")
+    assert note.title == "Real Title"
+    assert note.body_start_line == 1
+    assert note.headings == [Heading(1, "Real Title", 3), Heading(2, "Part", 5)]
+
+
+def test_title_falls_back_to_file_name() -> None:
+    assert parse_note("just text", "shopping list.md").title == "shopping list"
+    assert parse_note("## only an h2", "notes.txt").title == "notes"
+    # Dendron hierarchies are dotted names; only the real extension goes.
+    assert parse_note("", "dev.python.tips.md").title == "dev.python.tips"
+    assert parse_note("", "dev.python.tips").title == "dev.python.tips"
+
+
+def test_logseq_file_names_become_namespaced_titles() -> None:
+    assert parse_note("- a block", "Whiteboard___Action Bar.md").title == "Whiteboard/Action Bar"
+    assert parse_note("- a block", "New to Logseq%3F.md").title == "New to Logseq?"
+
+
+def test_obsidian_front_matter() -> None:
+    text = (
+        "---\n"
+        "title: Growing Tomatoes\n"
+        "tags: [Garden, 'vegetables', project/alpha]\n"
+        "aliases:\n  - Tomato notes\n  - Solanum\n"
+        "created: 2024-03-01\n"
+        "---\n"
+        "# Tomatoes\n"
+        "Water daily. #Garden #summer\n"
+    )
+    note = parse_note(text, "tomatoes.md")
+    assert note.title == "Growing Tomatoes"
+    assert note.body == "# Tomatoes\nWater daily. #Garden #summer\n"
+    assert note.body_start_line == 9
+    assert note.tags == ["garden", "vegetables", "project/alpha", "summer"]
+    assert note.aliases == ["Tomato notes", "Solanum"]
+    assert note.properties["created"] == "2024-03-01"
+    assert note.headings == [Heading(1, "Tomatoes", 9)]
+    assert text.split("\n")[note.body_start_line - 1] == "# Tomatoes"
+    assert note.private is False
+
+
+def test_front_matter_tag_strings_and_alias_string() -> None:
+    note = parse_note("---\ntags: reading, to-do\nalias: Book log\n---\n", "b.md")
+    assert note.tags == ["reading", "to-do"]
+    assert note.aliases == ["Book log"]
+    note = parse_note("---\ntags: '#one two'\n---\n", "b.md")
+    assert note.tags == ["one", "two"]
+
+
+def test_private_flag_variants() -> None:
+    assert parse_note("---\nprivate: true\n---\n", "a.md").private
+    assert parse_note("---\nprivate: \"yes\"\n---\n", "a.md").private
+    assert parse_note("---\nprivate: 'True'\n---\n", "a.md").private
+    assert not parse_note("---\nprivate: false\n---\n", "a.md").private
+    assert not parse_note("---\nprivate: no\n---\n", "a.md").private
+    assert parse_note("private:: true\n\n- diary", "a.md").private
+
+
+def test_malformed_front_matter_does_not_crash() -> None:
+    text = "---\ntitle: [unclosed\n---\n# Heading\nbody #tag\n"
+    note = parse_note(text, "broken.md")
+    assert note.title == "Heading"
+    assert note.body == text  # nothing is lost: the block stays searchable text
+    assert note.body_start_line == 1
+    assert note.tags == ["tag"]
+    assert note.headings == [Heading(1, "Heading", 4)]
+
+
+def test_impossible_date_keeps_other_front_matter() -> None:
+    note = parse_note("---\ntitle: Trip\ndate: 2024-13-45\n---\ntext", "t.md")
+    assert note.title == "Trip"
+    assert note.properties["date"] == "2024-13-45"
+    assert note.body == "text"
+
+
+def test_unclosed_front_matter_is_just_text() -> None:
+    note = parse_note("---\nnot closed\n# Heading", "n.md")
+    assert note.body_start_line == 1
+    assert note.title == "Heading"
+
+
+def test_self_referencing_yaml_does_not_hang() -> None:
+    note = parse_note("---\na: &x [*x]\ntags: [ok]\n---\n", "n.md")
+    assert note.tags == ["ok"]
+
+
+def test_logseq_page_properties() -> None:
+    text = (
+        "title:: Reading List\n"
+        "tags:: books, [[Science Fiction]], #later\n"
+        "alias:: Books to read, [[TBR]]\n"
+        "type:: [[Collection]]\n"
+        "\n"
+        "- [[Dune]] by Frank Herbert #scifi\n"
+        "\t- ## Notes\n"
+        "\t\t- great worldbuilding\n"
+    )
+    note = parse_note(text, "reading list.md")
+    assert note.title == "Reading List"
+    assert note.tags == ["books", "science fiction", "later", "scifi"]
+    assert note.aliases == ["Books to read", "TBR"]
+    assert note.properties["type"] == "[[Collection]]"
+    assert "Dune" in note.links and "Collection" in note.links
+    assert note.headings == [Heading(2, "Notes", 7)]
+
+
+def test_front_matter_wins_over_logseq_properties() -> None:
+    note = parse_note("---\ntitle: From YAML\n---\ntitle:: From Logseq\n", "n.md")
+    assert note.title == "From YAML"
+
+
+def test_inline_tags_rules() -> None:
+    text = (
+        "Tags: #alpha, #Beta/Sub and #读书 and (#paren)\n"
+        "Not tags: issue #1, #2024, page#frag, http://example.com/#frag, C# code\n"
+        "`#inline-code` and [link](#anchor) and &#123;\n"
+        "```python\n# comment\nx = 1  # not-a-tag\n```\n"
+        "~~~\n#fenced\n~~~\n"
+        "#after-fence #2024-review\n"
+    )
+    note = parse_note(text, "t.md")
+    assert note.tags == ["alpha", "beta/sub", "读书", "paren", "after-fence", "2024-review"]
+
+
+def test_tags_deduplicated_in_order() -> None:
+    note = parse_note("---\ntags: [b]\n---\n#a #B #a\n", "t.md")
+    assert note.tags == ["b", "a"]
+
+
+def test_logseq_bracketed_tag() -> None:
+    assert parse_note("- idea #[[Big Project]]", "t.md").tags == ["big project"]
+
+
+def test_wikilinks_and_markdown_links() -> None:
+    text = (
+        "See [[Target]], [[Other Note|alias]], [[Deep#Heading]], [[Block#^abc123]].\n"
+        "Embed: ![[Embedded Note]] and image ![[photo.png]] and [[note.md]].\n"
+        "Markdown: [a](folder/My%20Note.md#part), [b](<with space.md>), [c](https://x.org/a.md)\n"
+        "[d](image.png) [e](./local.markdown)\n"
+        "`[[not a link]]`\n"
+    )
+    note = parse_note(text, "links.md")
+    assert note.links == ["Target", "Other Note", "Deep", "Block", "Embedded Note", "note",
+                          "folder/My Note", "with space", "local"]
+
+
+def test_foam_link_reference_definitions() -> None:
+    text = "Read [[principles]].\n\n[//begin]: # \"Autogenerated link references\"\n" \
+           "[principles]: principles.md \"Principles\"\n[inbox]: inbox.md \"Inbox\"\n"
+    assert parse_note(text, "index.md").links == ["principles", "inbox"]
+
+
+def test_dendron_note() -> None:
+    text = (
+        "---\nid: ChcCM1Q2qrDTy7YnLUHiL\ntitle: Preview\ndesc: ''\nupdated: 1653409628830\n"
+        "---\n\n## Tutorial\n\n![[asset.sop.images]]\n"
+    )
+    note = parse_note(text, "asset.preview.md")
+    assert note.title == "Preview"
+    assert note.properties["updated"] == 1653409628830
+    assert note.links == ["asset.sop.images"]
+    assert note.headings == [Heading(2, "Tutorial", 8)]
+
+
+def test_headings_ignore_code_and_non_headings() -> None:
+    text = (
+        "#hashtag is not a heading\n"
+        "####### seven is not a heading\n"
+        "    # indented code\n"
+        "```\n# in code\n```\n"
+        "## Closing hashes ##\n"
+        "### **Bold** [[Link|Shown]] and [md](x.md)\n"
+        "- ## Logseq bullet heading\n"
+    )
+    note = parse_note(text, "h.md")
+    assert note.headings == [
+        Heading(2, "Closing hashes", 7),
+        Heading(3, "Bold Shown and md", 8),
+        Heading(2, "Logseq bullet heading", 9),
+    ]
+
+
+def test_unclosed_fence_hides_rest() -> None:
+    note = parse_note("# Title\n```\n# not a heading\n#not-a-tag\n", "f.md")
+    assert note.headings == [Heading(1, "Title", 1)]
+    assert note.tags == []
+
+
+def test_chinese_obsidian_note_read_from_disk(tmp_path: Path) -> None:
+    path = tmp_path / "读书笔记.md"
+    path.write_bytes(
+        "---\r\ntags:\r\n  - 读书\r\n  - 心理学\r\n---\r\n# 思考，快与慢\r\n\r\n"
+        "系统一和系统二。 #认知 #读书\r\n参见 [[卡尼曼]]\r\n".encode())
+    text, _ = read_text(path)
+    note = parse_note(text, path.name)
+    assert note.title == "思考，快与慢"
+    assert note.tags == ["读书", "心理学", "认知"]
+    assert note.links == ["卡尼曼"]
+    assert note.headings == [Heading(1, "思考，快与慢", 6)]
+    assert text.split("\n")[note.headings[0].line - 1] == "# 思考，快与慢"
+
+
+def test_empty_note() -> None:
+    note = parse_note("", "empty.md")
+    assert (note.title, note.body, note.tags, note.links, note.headings) == (
+        "empty", "", [], [], [])
