@@ -82,7 +82,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("notesearch settings")
         self.setAccessibleName("Settings")
         self.folders_at_open: list[str] = []
-        tabs = QTabWidget()
+        tabs = self.tabs = QTabWidget()
         tabs.setAccessibleName("Settings sections")
         tabs.addTab(self._folders_tab(), "Folders")
         tabs.addTab(self._model_tab(), "Search model")

@@ -1,0 +1,97 @@
+"""Indexing you can see: progress, pause that really stops, and the watcher feeding results."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from notesearch.core.library import Library
+from notesearch.core.progress import Progress
+from notesearch.gui.indexing import IndexingController, State, classify, progress_text
+from notesearch.gui.search_window import SearchWindow
+
+WORDS = ["garden", "river", "lamp", "engine", "pocket", "violin", "harbor", "signal", "meadow",
+         "copper", "lantern", "orbit", "thunder", "pepper", "marble", "canyon", "ribbon"]
+
+
+def write_synthetic_notes(folder: Path, count: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        paragraphs = [f"## Part {p}\n\n" + " ".join(rng.choice(WORDS) for _ in range(60))
+                      for p in range(3)]
+        (folder / f"note-{n:04}.md").write_text(f"# Note {n}\n\n" + "\n\n".join(paragraphs))
+
+
+def test_progress_text_and_states() -> None:
+    assert progress_text(Progress("embedding", 1234, 10000, 180)) == \
+        "Indexing 1,234 / 10,000 passages · ETA 3 min"
+    assert classify(None) is State.UP_TO_DATE
+    assert classify("The OpenAI API key was rejected (HTTP 401).") is State.KEY_REJECTED
+    assert classify("Notesearch could not reach OpenAI (5 failed to connect).") is State.OFFLINE
+
+
+def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa: ANN001
+    write_synthetic_notes(tmp_path / "notes", 150)
+    library = Library(home=tmp_path / "home", embedder=e5)
+    library.add_folder(tmp_path / "notes")
+    controller = IndexingController(library)
+    reports: list[Progress] = []
+    controller.progress.connect(reports.append)
+    controller.start()
+    try:
+        qtbot.waitUntil(lambda: any(p.phase == "embedding" and p.done > 0 for p in reports),
+                        timeout=60_000)
+        controller.pause()
+        assert controller.state is State.PAUSED
+        qtbot.wait(3000)  # a batch already being embedded may still finish and report
+        settled = len(reports)
+        embedded = _embedded(library)
+        qtbot.wait(3000)
+        assert len(reports) == settled, "progress advanced while paused"
+        assert _embedded(library) == embedded
+        controller.resume()
+        qtbot.waitUntil(lambda: len(reports) > settled, timeout=30_000)
+        assert reports[-1].done > reports[settled - 1].done or reports[-1].phase != "embedding"
+    finally:
+        controller.shutdown()
+        qtbot.waitUntil(lambda: not controller.running, timeout=60_000)
+        library.close()
+
+
+def _embedded(library: Library) -> int:
+    return library.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+
+
+def test_a_saved_file_appears_in_results_without_restart(qtbot, library, notes_dir):  # noqa: ANN001
+    controller = IndexingController(library)
+    window = SearchWindow(library, controller)
+    qtbot.addWidget(window)
+    window.present()
+    controller.start()
+    qtbot.waitUntil(lambda: controller.state is State.UP_TO_DATE, timeout=60_000)
+    qtbot.keyClicks(window.field, "quokka")
+    qtbot.waitUntil(lambda: window.shown_generation == window.generation, timeout=10_000)
+    note = notes_dir / "wildlife" / "Quokka sighting.md"
+    assert note not in [i.path for i in window.model.items()]
+    note.parent.mkdir(exist_ok=True)
+    try:
+        note.write_text("# Quokka sighting\n\nSaw a quokka on Rottnest Island, smiling.\n")
+        qtbot.waitUntil(lambda: any(i.path == note for i in window.model.items()),
+                        timeout=30_000)
+    finally:
+        controller.shutdown()
+        note.unlink()
+        library.update_paths([note])  # leave the shared index as it was
+
+
+@pytest.mark.parametrize("state", [State.PAUSED, State.UP_TO_DATE])
+def test_status_bar_follows_the_controller(qtbot, library, state):  # noqa: ANN001
+    controller = IndexingController(library)
+    window = SearchWindow(library, controller)
+    qtbot.addWidget(window)
+    controller._set_state(state, state.value)
+    assert window.state_label.text() == state.value
+    assert window.pause_button.text() == ("Resume" if state is State.PAUSED else "Pause")

@@ -1,0 +1,83 @@
+"""One instance: later starts deliver their arguments; a crashed instance's socket is reclaimed."""
+
+from __future__ import annotations
+
+import os
+import socket as pysocket
+import stat
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from notesearch.gui.single_instance import SingleInstance, decode, deliver, encode
+
+
+@pytest.fixture
+def name(tmp_path: Path) -> str:
+    return str(tmp_path / "ns.sock")
+
+
+def deliver_in_thread(args: list[str], name: str) -> list[bool]:
+    """The GUI thread must keep serving, so the second instance's side runs on a thread."""
+    outcome: list[bool] = []
+    thread = threading.Thread(target=lambda: outcome.append(deliver(args, name)))
+    thread.start()
+    return outcome
+
+
+def test_second_start_delivers_its_arguments(qtbot, name):  # noqa: ANN001
+    first = SingleInstance(name)
+    assert first.claim([])
+    received: list[list[str]] = []
+    first.message.connect(received.append)
+    outcome = deliver_in_thread(["similar", "/notes/a.md"], name)
+    qtbot.waitUntil(lambda: bool(outcome) and bool(received), timeout=5000)
+    assert outcome == [True]
+    assert received == [["similar", "/notes/a.md"]]
+    first.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix socket files")
+def test_stale_socket_after_a_crash_is_reclaimed(qtbot, name):  # noqa: ANN001
+    crashed = pysocket.socket(pysocket.AF_UNIX, pysocket.SOCK_STREAM)
+    crashed.bind(name)  # bound, never listening, file left behind: as after a crash
+    crashed.close()
+    assert os.path.exists(name)
+    instance = SingleInstance(name)
+    assert instance.claim(["show"])
+    assert instance.server.isListening()
+    assert stat.S_IMODE(os.stat(name).st_mode) & 0o077 == 0  # only this user may connect
+    instance.close()
+
+
+def test_messages_are_validated() -> None:
+    assert decode(encode(["toggle"])) == ["toggle"]
+    assert decode(b"not json\n") is None
+    assert decode(b'{"args": [1, 2]}\n') is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix socket files")
+def test_send_to_app_starts_the_app_when_none_runs(tmp_path, monkeypatch):  # noqa: ANN001
+    from notesearch.gui import single_instance
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setenv("NOTESEARCH_HOME", str(tmp_path / "home"))
+    started: list[list[str]] = []
+    listeners: list[pysocket.socket] = []
+
+    def fake_start(args: list[str]) -> None:
+        started.append(args)  # stands in for the new app: it comes up listening
+        listener = pysocket.socket(pysocket.AF_UNIX, pysocket.SOCK_STREAM)
+        listener.bind(single_instance.socket_name())
+        listener.listen()
+        listeners.append(listener)
+
+    monkeypatch.setattr(single_instance, "start_app", fake_start)
+    assert single_instance.send_to_app(["similar", "/notes/a.md"]) == 0
+    assert started == [["similar", "/notes/a.md"]]
+    assert single_instance.socket_name().startswith(str(tmp_path))
+    assert single_instance.app_command(["show"])[1:] == ["-m", "notesearch.gui.app", "show"]
+    for listener in listeners:
+        listener.close()
