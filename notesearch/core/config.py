@@ -20,7 +20,7 @@ def sample_notes_folder() -> Path:
 
 
 def library_home() -> Path:
-    """Return the folder holding the database and settings ($NOTESEARCH_HOME or the user data dir)."""
+    """Return the folder of the database and settings: $NOTESEARCH_HOME or the user data dir."""
     override = os.environ.get(HOME_ENV)
     home = Path(override).expanduser() if override else Path(
         platformdirs.user_data_dir("notesearch", appauthor=False))

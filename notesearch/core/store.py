@@ -180,8 +180,8 @@ class Store:
     def space_for(self, model_id: str, dim: int) -> Space:
         """Return the space of this model, creating it (as 'building', or 'active' if first)."""
         with self.conn:
-            row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces WHERE model_id = ?",
-                                    (model_id,)).fetchone()
+            row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces "
+                                    "WHERE model_id = ?", (model_id,)).fetchone()
             if row and row[2] == dim:
                 return Space(*row)
             if row:  # same model id, other dimension: a different space after all

@@ -18,11 +18,14 @@ _WORD = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
 _IS_CJK = re.compile(f"[{_CJK}]")
 
 # Words so common in questions that matching them says nothing about a note.
-STOPWORDS = frozenset(
-    "a an and are as at be but by can do does did for from how i if in into is it its me my "
-    "of on or our so that the their them then there these they this to was we what when where "
-    "which who why will with you your".split()
-)
+_STOPWORD_TEXT = """
+a an and are as at be but by can do does did for from how i if in into is it its me my of on or
+our so that the their them then there these they this to was we what when where which who why
+will with you your
+怎么 么做 么样 什么 么是 是什 如何 为什 哪里 哪些 哪个 可以 一下 我们 你们 他们 这个 那个 的是
+"""
+# Chinese question and function words are listed as the bigrams a query is split into.
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def _bigrams(run: str) -> list[str]:
@@ -41,13 +44,11 @@ def query_terms(query: str) -> list[str]:
 
     If every word is a stopword, they are kept: a search for "the who" still means something.
     """
-    words = [w.lower() for w in _WORD.findall(query)]
-    terms: list[str] = []
-    kept = [w for w in words if w not in STOPWORDS] or words
-    for word in kept:
-        parts = _bigrams(word) if _IS_CJK.match(word) else [word]
-        terms.extend(p for p in parts if p not in terms)
-    return terms
+    pieces: list[str] = []
+    for word in _WORD.findall(query.lower()):
+        pieces.extend(_bigrams(word) if _IS_CJK.match(word) else [word])
+    kept = [p for p in pieces if p not in STOPWORDS] or pieces
+    return list(dict.fromkeys(kept))
 
 
 def fts_query(query: str, prefix_last: bool = False) -> str | None:
