@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -127,23 +129,39 @@ def test_private_notes_are_not_sent_to_remote_provider(tmp_path, fake_openai):
     lib.close()
 
 
-def test_pause_and_cancel_stop_embedding(library):
-    for i in range(30):
+def test_cancel_stops_embedding_and_next_run_resumes(library):
+    for i in range(40):
         write(library.notes_root / f"n{i}.md", f"# Note {i}\nSome text about topic number {i}.")
     library.scan()
     control = Control()
-    seen = []
 
     def progress(p):
-        seen.append(p.done)
-        if p.phase == "embedding" and p.done >= 1:
+        if p.phase == "embedding":
             control.cancel()
 
     summary = library.embed(control, progress)
-    assert summary.cancelled
-    assert 0 < summary.chunks_embedded < 30
-    rest = library.embed()
-    assert summary.chunks_embedded + rest.chunks_embedded == 30
+    assert summary.cancelled and summary.chunks_embedded == 0
+    assert library.status().pending_chunks == 40
+    assert library.embed().chunks_embedded == 40
+    assert library.status().pending_chunks == 0
+
+
+def test_pause_holds_embedding_until_resumed(library):
+
+
+    for i in range(40):
+        write(library.notes_root / f"n{i}.md", f"# Note {i}\nSome text about topic number {i}.")
+    library.scan()
+    control = Control()
+    control.pause()
+    results = []
+    worker = threading.Thread(target=lambda: results.append(library.embed(control)))
+    worker.start()
+    time.sleep(1.5)
+    assert library.status().pending_chunks == 40  # nothing embedded while paused
+    control.resume()
+    worker.join(timeout=120)
+    assert results[0].chunks_embedded == 40 and not results[0].cancelled
 
 
 def test_model_change_keeps_old_vectors_answering_until_new_are_ready(tmp_path, e5, fake_openai):

@@ -40,7 +40,8 @@ def wait_for(predicate, timeout=15.0):
 
 
 def paths_for(library, query):
-    return [Path(r.path).name for r in library.search(query, k=5).results]
+    """Notes matching `query` by words (meaning search always returns the nearest notes)."""
+    return [Path(r.path).name for r in library.search(query, k=5, mode="words").results]
 
 
 def test_new_file_becomes_searchable_by_words_and_meaning(watched):
