@@ -35,3 +35,7 @@ class KeyringUnavailable(NotesearchError):
 
 class IndexingCancelled(NotesearchError):
     """Indexing stopped because the caller asked it to."""
+
+
+class StorageFull(NotesearchError):
+    """The disk (or the database's size limit) is full; the index is as it was before."""

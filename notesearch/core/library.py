@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from notesearch.core.config import DB_NAME, Settings, library_home
 from notesearch.core.db import connect
 from notesearch.core.embedders import Embedder
 from notesearch.core.embedders.registry import create_embedder
-from notesearch.core.errors import EmbedderError, NotesearchError
+from notesearch.core.errors import EmbedderError, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.progress import Control, ProgressCallback
 from notesearch.core.search import NO_FILTERS, Filters, Result, Searcher, SearchResponse
@@ -22,6 +24,18 @@ from notesearch.core.store import Store
 from notesearch.core.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _storage_errors(db_path: Path) -> Iterator[None]:
+    """Turn SQLite's "disk full" into a message; the failed transaction was rolled back."""
+    try:
+        yield
+    except apsw.FullError as error:
+        raise StorageFull(
+            f"The disk holding the index ({db_path.parent}) is full. Nothing was half-written: "
+            "notes indexed so far are kept. Free some space and index again to continue."
+        ) from error
 
 
 @dataclass
@@ -149,6 +163,10 @@ class Library:
     def scan(self, control: Control | None = None,
              progress: ProgressCallback | None = None) -> IndexSummary:
         """Read every folder's new and changed notes (keyword search answers after this)."""
+        with _storage_errors(self.db_path):
+            return self._scan(control, progress)
+
+    def _scan(self, control: Control | None, progress: ProgressCallback | None) -> IndexSummary:
         summary = IndexSummary()
         start = time.monotonic()
         indexer = self.indexer(control)
@@ -162,6 +180,10 @@ class Library:
     def embed(self, control: Control | None = None,
               progress: ProgressCallback | None = None) -> IndexSummary:
         """Embed whatever chunks have no vector yet; resumable, pausable, cancellable."""
+        with _storage_errors(self.db_path):
+            return self._embed(control, progress)
+
+    def _embed(self, control: Control | None, progress: ProgressCallback | None) -> IndexSummary:
         indexer = self.indexer(control)
         summary = indexer.embed_pending(progress)
         if summary.embedding_error is None and self._embedder_problem:
@@ -186,6 +208,10 @@ class Library:
 
     def update_paths(self, paths: list[Path]) -> IndexSummary:
         """Re-check individual files (from the watcher), grouped by their folder."""
+        with _storage_errors(self.db_path):
+            return self._update_paths(paths)
+
+    def _update_paths(self, paths: list[Path]) -> IndexSummary:
         summary = IndexSummary()
         indexer = self.indexer()
         by_folder: dict[tuple[int, Path], list[Path]] = {}
@@ -222,8 +248,8 @@ class Library:
         active = store.active_space()
         pending = not_embedded = 0
         if embedder is not None:
-            space = store.space_for(embedder.model_id, embedder.dim)
-            pending = store.count_pending(space.id, not embedder.is_remote)
+            space = store.space_of(embedder.model_id)  # read-only: status never writes
+            pending = store.count_pending(space.id if space else -1, not embedder.is_remote)
             not_embedded = self.searcher()._notes_not_embedded()
         return Status(str(self.home), [str(f) for f in self.folders()], counts["notes"],
                       counts["chunks"], store.skipped(),

@@ -177,6 +177,12 @@ class Store:
         return [Space(*row) for row in self.conn.execute(
             "SELECT id, model_id, dim, state FROM spaces ORDER BY id")]
 
+    def space_of(self, model_id: str) -> Space | None:
+        """Return the existing space of this model, if any."""
+        row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces WHERE model_id = ?",
+                                (model_id,)).fetchone()
+        return Space(*row) if row else None
+
     def space_for(self, model_id: str, dim: int) -> Space:
         """Return the space of this model, creating it (as 'building', or 'active' if first)."""
         with self.conn:

@@ -1,0 +1,123 @@
+"""What a user sees when things go wrong: a full disk, a rejected key, a provider that is down."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from notesearch.core.errors import StorageFull
+from tests.helpers import open_library
+
+
+def write_notes(folder: Path, count: int, words: int = 60) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        body = " ".join(f"word{i}x{j}" for j in range(words))
+        (folder / f"note{i:03}.md").write_text(f"# Note {i}\n{body}\n", encoding="utf-8")
+
+
+def test_full_disk_stops_with_clear_message_and_keeps_finished_notes(tmp_path, e5):
+    notes = tmp_path / "notes"
+    write_notes(notes, 200)
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    # SQLite's own "database or disk is full" path, reached by capping the file's size.
+    pages = library.conn.execute("PRAGMA page_count").fetchone()[0]
+    library.conn.execute(f"PRAGMA max_page_count = {pages + 40}")
+    with pytest.raises(StorageFull) as raised:
+        library.scan()
+    assert "is full" in str(raised.value) and "Free some space" in str(raised.value)
+    assert library.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    kept = library.status().notes
+    assert 0 < kept < 200
+    # Every note that is in the index is whole: each has its chunks and keyword entries.
+    orphans = library.conn.execute(
+        "SELECT COUNT(*) FROM notes n WHERE NOT EXISTS "
+        "(SELECT 1 FROM chunks c WHERE c.note_id = n.id)").fetchone()[0]
+    assert orphans == 0
+    library.conn.execute("PRAGMA max_page_count = 1073741823")
+    summary = library.scan()
+    assert summary.added == 200 - kept and library.status().notes == 200
+    library.close()
+
+
+def test_rejected_key_keeps_keyword_search_and_says_why(tmp_path, fake_openai):
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kites.md").write_text("# Kites\nFlying kites on a windy beach.")
+    embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key="sk-wrong-key-123456",
+                              dimensions=64)
+    library = open_library(tmp_path / "home", embedder=embedder)
+    library.add_folder(notes)
+    summary = library.index()
+    assert "rejected" in summary.embedding_error.lower()
+    assert "sk-wrong-key-123456" not in summary.embedding_error
+    assert len(fake_openai.requests) == 1  # no retry loop against a rejected key
+    response = library.search("kites", k=3)
+    assert response.results[0].title == "Kites"
+    assert response.results[0].match == "words"
+    assert response.notes_not_embedded == 1
+    library.close()
+
+
+def test_provider_down_leaves_work_pending_for_next_run(tmp_path):
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+    from tests.fake_openai import closed_port_url
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "tea.md").write_text("# Tea\nGreen tea steeps at 80 degrees.")
+    embedder = OpenAIEmbedder(base_url=closed_port_url(), api_key="k", dimensions=64,
+                              timeout=1, max_attempts=2)
+    library = open_library(tmp_path / "home", embedder=embedder)
+    library.add_folder(notes)
+    summary = library.index()
+    assert "could not reach" in summary.embedding_error.lower()
+    assert summary.pending_chunks == 1
+    assert library.search("green tea", k=1).results[0].title == "Tea"
+    library.close()
+
+
+def test_second_process_searches_while_first_indexes(tmp_path, e5):
+    notes = tmp_path / "notes"
+    write_notes(notes, 5)
+    (notes / "owl.md").write_text("# Owl\nBarn owls hunt at dusk over the meadow.")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.scan()  # words are searchable; embedding still to do
+    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
+    child = subprocess.Popen([sys.executable, "-m", "notesearch", "index", "--json"], env=env,
+                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    try:
+        response = library.search("barn owls", k=1, mode="words")
+        assert response.results[0].title == "Owl"
+    finally:
+        out, _ = child.communicate(timeout=300)
+    assert child.returncode == 0 and json.loads(out)["chunks_embedded"] == 6
+    library.close()
+
+
+def test_cli_key_commands_use_the_real_keyring(tmp_path, real_keyring):
+    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
+    env.pop("OPENAI_API_KEY", None)
+
+    def cli(*args, stdin=None):
+        return subprocess.run([sys.executable, "-m", "notesearch", *args], env=env,
+                              input=stdin, capture_output=True, text=True, timeout=60)
+
+    secret = "sk-test-cli-" + "z" * 30
+    assert cli("key", "set", stdin=secret + "\n").returncode == 0
+    status = cli("key", "status")
+    assert "OpenAI key: set" in status.stdout and secret not in status.stdout
+    for path in (tmp_path / "home").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes()
+    assert "Key removed" in cli("key", "clear").stdout
+    assert "not set" in cli("key", "status").stdout
