@@ -1,0 +1,175 @@
+"""Smoke-test a built bundle: its CLI indexes and searches the bundled notes, its GUI stays up."""
+
+# Needs only the standard library, so it runs with any python3 against dist/notesearch.
+# Usage: python3 packaging/smoke_test.py [dist/notesearch]
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY = "brown spots on tomato leaves"
+GUI_SECONDS = 8.0
+# Qt's offscreen platform says this for every window operation it cannot do; not an error.
+BENIGN_STDERR = ("This plugin does not support",)
+
+
+class SmokeFailure(Exception):
+    """One check failed; the message says which and why."""
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise SmokeFailure(message)
+
+
+def isolated_env(tmp: Path) -> dict[str, str]:
+    """A temporary library, home and runtime dir: nothing touches the user's real ones."""
+    for sub in ("library", "home", "run", "config", "data", "cache"):
+        (tmp / sub).mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYTHONPATH", "PYTHONHOME")}
+    env.update({
+        "NOTESEARCH_HOME": str(tmp / "library"),
+        "HOME": str(tmp / "home"),
+        "XDG_RUNTIME_DIR": str(tmp / "run"),  # the single-instance socket lives here
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+        "XDG_DATA_HOME": str(tmp / "data"),
+        "XDG_CACHE_HOME": str(tmp / "cache"),
+        "QT_QPA_PLATFORM": "offscreen",
+    })
+    return env
+
+
+def run_cli(cli: Path, args: list[str], env: dict[str, str], timeout: float) -> str:
+    started = time.monotonic()
+    done = subprocess.run([str(cli), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    print(f"$ notesearch {' '.join(args)}  -> exit {done.returncode} in {seconds:.1f} s")
+    if done.returncode != 0:
+        raise SmokeFailure(f"notesearch {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def check_doctor(cli: Path, env: dict[str, str]) -> None:
+    """SQLite + sqlite-vec and the bundled model must work; the keyring too when we can make one.
+
+    keyring finds its backends through package metadata, which a frozen app easily loses, so
+    when dbus-run-session and gnome-keyring-daemon exist the doctor runs against a throwaway
+    Secret Service (its files go to the temporary HOME).
+    """
+    names = ["library folder", "database", "embedding model"]
+    command = [str(cli), "doctor"]
+    if shutil.which("dbus-run-session") and shutil.which("gnome-keyring-daemon"):
+        names.append("keyring")
+        unlock = "printf 'smoke\\n' | gnome-keyring-daemon --unlock --components=secrets"
+        command = ["dbus-run-session", "--", "sh", "-c",
+                   f'{unlock} >/dev/null 2>&1; exec "$0" doctor', str(cli)]
+    else:
+        print("  (no dbus-run-session/gnome-keyring-daemon: the keyring check is not required)")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL)
+    print(done.stdout.rstrip())
+    for name in names:
+        check(f"[ok ] {name}:" in done.stdout, f"doctor: {name} check failed")
+
+
+def check_index_and_search(cli: Path, env: dict[str, str], samples: Path) -> None:
+    summary = json.loads(run_cli(cli, ["index", str(samples), "--json"], env, 1800))
+    print(f"  indexed: {summary['added']} notes, {summary['chunks_embedded']} chunks embedded, "
+          f"{len(summary['skipped'])} skipped, {summary['seconds']} s")
+    check(summary["added"] >= 20, f"too few sample notes indexed: {summary}")
+    check(summary["chunks_embedded"] > 0, "no chunk was embedded: the model did not run")
+    check(summary["embedding_error"] is None, f"embedding error: {summary['embedding_error']}")
+
+    answer = json.loads(run_cli(cli, ["search", "--json", "-k", "3", QUERY], env, 300))
+    top = [(r["title"], Path(r["path"]).name) for r in answer["results"][:3]]
+    for rank, (title, name) in enumerate(top, 1):
+        print(f"  {rank}. {title}  ({name})")
+    check(any(title == "Tomato blight" or "2024-07-22" in name for title, name in top),
+          f"neither 'Tomato blight' nor the 2024-07-22 journal in the top 3 for {QUERY!r}")
+
+    meaning = json.loads(run_cli(cli, ["search", "--json", "--mode", "meaning", "-k", "3",
+                                       "fungus ruining my vegetable plants"], env, 300))
+    check(bool(meaning["results"]), "meaning-only search returned nothing")
+    print(f"  meaning-only top hit: {meaning['results'][0]['title']}")
+
+
+def unexpected_stderr(text: str) -> list[str]:
+    return [line for line in text.splitlines()
+            if line.strip() and not line.startswith(BENIGN_STDERR)]
+
+
+def check_gui(app: Path, env: dict[str, str], tmp: Path) -> None:
+    """Start the app on the indexed library, ask it to toggle from a second start, stop it."""
+    settings = Path(env["NOTESEARCH_HOME"]) / "settings.json"
+    data = json.loads(settings.read_text(encoding="utf-8")) if settings.exists() else {}
+    data["first_run_done"] = True  # skip the modal welcome dialog: we want the main window
+    settings.write_text(json.dumps(data), encoding="utf-8")
+
+    err_path = tmp / "gui-stderr.txt"
+    with open(err_path, "w", encoding="utf-8") as err:
+        process = subprocess.Popen([str(app)], env=env, stdout=subprocess.DEVNULL, stderr=err,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        time.sleep(GUI_SECONDS)
+        check(process.poll() is None, f"the app exited early with code {process.returncode}")
+        # A second start must find the first through the single-instance socket and exit 0.
+        second = subprocess.run([str(app), "toggle"], env=env, capture_output=True, text=True,
+                                timeout=60, stdin=subprocess.DEVNULL)
+        check(second.returncode == 0, f"second instance exited {second.returncode}")
+        check(not unexpected_stderr(second.stderr), f"second instance stderr: {second.stderr}")
+        time.sleep(1.0)
+        check(process.poll() is None, "the app died after a second instance messaged it")
+        print(f"  app up for {GUI_SECONDS + 1:.0f} s; a second start handed over and exited 0")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    stderr = err_path.read_text(encoding="utf-8", errors="replace")
+    bad = unexpected_stderr(stderr)
+    check(not bad, "the app wrote to stderr:\n" + "\n".join(bad))
+
+
+def main(argv: list[str]) -> int:
+    dist = Path(argv[1] if len(argv) > 1 else ROOT / "dist" / "notesearch").resolve()
+    cli, app = dist / "notesearch", dist / "notesearch-app"
+    samples = dist / "_internal" / "notesearch" / "resources" / "sample_notes"
+    steps = [
+        ("executables present", lambda env, tmp: check(
+            cli.is_file() and app.is_file(), f"missing {cli} or {app}")),
+        ("sample notes bundled", lambda env, tmp: check(
+            (samples / "garden" / "Tomato blight.md").is_file(), f"no sample notes in {samples}")),
+        ("doctor", lambda env, tmp: check_doctor(cli, env)),
+        ("index + search", lambda env, tmp: check_index_and_search(cli, env, samples)),
+        ("GUI starts and stays up", lambda env, tmp: check_gui(app, env, tmp)),
+    ]
+    with tempfile.TemporaryDirectory(prefix="notesearch-smoke-") as name:
+        tmp = Path(name)
+        env = isolated_env(tmp)
+        for title, step in steps:
+            print(f"== {title}")
+            try:
+                step(env, tmp)
+            except (SmokeFailure, subprocess.TimeoutExpired, ValueError, KeyError) as error:
+                print(f"SMOKE TEST FAILED at '{title}': {error}", file=sys.stderr)
+                return 1
+    print(f"smoke test passed: {len(steps)} checks on {dist}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
