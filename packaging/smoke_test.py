@@ -109,8 +109,8 @@ def unexpected_stderr(text: str) -> list[str]:
             if line.strip() and not line.startswith(BENIGN_STDERR)]
 
 
-def check_gui(app: Path, env: dict[str, str], tmp: Path) -> None:
-    """Start the app on the indexed library, ask it to toggle from a second start, stop it."""
+def check_gui(app: Path, cli: Path, note: Path, env: dict[str, str], tmp: Path) -> None:
+    """Start the app on the indexed library; a second start and the CLI hand it requests."""
     settings = Path(env["NOTESEARCH_HOME"]) / "settings.json"
     data = json.loads(settings.read_text(encoding="utf-8")) if settings.exists() else {}
     data["first_run_done"] = True  # skip the modal welcome dialog: we want the main window
@@ -131,6 +131,8 @@ def check_gui(app: Path, env: dict[str, str], tmp: Path) -> None:
         time.sleep(1.0)
         check(process.poll() is None, "the app died after a second instance messaged it")
         print(f"  app up for {GUI_SECONDS + 1:.0f} s; a second start handed over and exited 0")
+        run_cli(cli, ["similar", "--show", str(note)], env, 60)
+        check(process.poll() is None, "the app died after `similar --show`")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -144,18 +146,56 @@ def check_gui(app: Path, env: dict[str, str], tmp: Path) -> None:
     check(not bad, "the app wrote to stderr:\n" + "\n".join(bad))
 
 
+def bundle_processes(app: Path, home: str) -> list[int]:
+    """Pids of `app` running on our temporary library (never anyone else's processes)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            same_exe = Path(os.readlink(entry / "exe")) == app
+            ours = f"NOTESEARCH_HOME={home}".encode() in (entry / "environ").read_bytes().split(
+                b"\0")
+        except OSError:
+            continue  # gone, or not ours to read
+        if same_exe and ours:
+            pids.append(int(entry.name))
+    return pids
+
+
+def check_cold_start(app: Path, cli: Path, note: Path, env: dict[str, str]) -> None:
+    """`notesearch similar --show` with no app running must start the GUI program and hand over.
+
+    The CLI starts the app detached, so it is found through /proc to be stopped afterwards.
+    """
+    check(not bundle_processes(app, env["NOTESEARCH_HOME"]), "an app is still running")
+    run_cli(cli, ["similar", "--show", str(note)], env, 60)
+    pids = bundle_processes(app, env["NOTESEARCH_HOME"])
+    check(bool(pids), "`similar --show` said the app is up, but no notesearch-app runs")
+    print(f"  the CLI started notesearch-app (pid {pids[0]}) and handed it the note")
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while bundle_processes(app, env["NOTESEARCH_HOME"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in bundle_processes(app, env["NOTESEARCH_HOME"]):
+        os.kill(pid, signal.SIGKILL)
+
+
 def main(argv: list[str]) -> int:
     dist = Path(argv[1] if len(argv) > 1 else ROOT / "dist" / "notesearch").resolve()
     cli, app = dist / "notesearch", dist / "notesearch-app"
     samples = dist / "_internal" / "notesearch" / "resources" / "sample_notes"
+    note = samples / "garden" / "Tomato blight.md"
     steps = [
         ("executables present", lambda env, tmp: check(
             cli.is_file() and app.is_file(), f"missing {cli} or {app}")),
         ("sample notes bundled", lambda env, tmp: check(
-            (samples / "garden" / "Tomato blight.md").is_file(), f"no sample notes in {samples}")),
+            note.is_file(), f"no sample notes in {samples}")),
         ("doctor", lambda env, tmp: check_doctor(cli, env)),
         ("index + search", lambda env, tmp: check_index_and_search(cli, env, samples)),
-        ("GUI starts and stays up", lambda env, tmp: check_gui(app, env, tmp)),
+        ("GUI starts and stays up", lambda env, tmp: check_gui(app, cli, note, env, tmp)),
+        ("CLI starts the GUI", lambda env, tmp: check_cold_start(app, cli, note, env)),
     ]
     with tempfile.TemporaryDirectory(prefix="notesearch-smoke-") as name:
         tmp = Path(name)
