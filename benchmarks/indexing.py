@@ -72,7 +72,7 @@ def run(name: str, work: Path, embed: bool, sample: int) -> None:
               f"{pipeline:.1f} chunks/s; bare model on {count} of them: {bare:.1f} chunks/s; "
               f"pipeline overhead {100 * (1 - pipeline / bare):+.1f}%")
     start = time.perf_counter()
-    again = library.index()
+    again = library.index() if embed else library.scan()
     print(f"  unchanged re-run: {time.perf_counter() - start:.2f} s, "
           f"{again.chunks_embedded} embeddings, {again.unchanged:,} unchanged")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

