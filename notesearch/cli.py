@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("action", choices=("set", "clear", "status"))
     key.set_defaults(run=cmd_key)
 
+    for name, text in (("show", "bring up the search window (starting the app if needed)"),
+                       ("toggle", "show the search window, or hide it if it is showing")):
+        window = commands.add_parser(name, help=text)
+        window.set_defaults(run=cmd_window, window_command=name)
+
     doctor = commands.add_parser("doctor", help="check SQLite, sqlite-vec, model and keyring")
     doctor.set_defaults(run=cmd_doctor)
     _register_platform_commands(commands)
@@ -239,6 +244,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"Model: {status.model_id or 'none'}"
           + (f" (answering with {status.active_model_id} until re-embedding completes)"
              if status.active_model_id and status.active_model_id != status.model_id else ""))
+    if status.model_notice:
+        print(status.model_notice)
     if status.embedder_problem:
         print(f"Meaning search unavailable: {status.embedder_problem}")
     print(f"Waiting to be embedded: {status.pending_chunks} chunks "
@@ -279,6 +286,12 @@ def cmd_key(args: argparse.Namespace) -> int:
     secrets.set_api_key(key)
     print("Key stored in the OS keyring.")
     return 0
+
+
+def cmd_window(args: argparse.Namespace) -> int:
+    from notesearch.gui.single_instance import send_to_app
+
+    return send_to_app([args.window_command])
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -52,6 +52,8 @@ class Status:
     pending_chunks: int
     notes_not_embedded: int
     embedder_problem: str | None
+    #: Set when the configured model could not run here and another one stands in.
+    model_notice: str | None = None
 
     def to_json(self) -> dict:
         return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
@@ -255,7 +257,7 @@ class Library:
                       counts["chunks"], store.skipped(),
                       embedder.model_id if embedder else None,
                       active.model_id if active else None, pending, not_embedded,
-                      self._embedder_problem)
+                      self._embedder_problem, getattr(embedder, "fallback_notice", None))
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
