@@ -17,6 +17,9 @@ ICO = ROOT / "packaging" / "windows" / "notesearch.ico"
 SIZES = (16, 32, 48, 64, 128, 256, 512)
 # Windows shows 16-48 in lists and 256 in large views; 512 would only bloat the .exe.
 ICO_SIZES = (16, 32, 48, 64, 128, 256)
+# macOS .iconset names (what `iconutil -c icns` reads): point size, and @2x for Retina.
+ICONSET = {f"icon_{p}x{p}{suffix}.png": p * scale
+           for p in (16, 32, 128, 256, 512) for suffix, scale in (("", 1), ("@2x", 2))}
 
 
 def render(renderer: QSvgRenderer, size: int) -> QImage:
@@ -54,12 +57,24 @@ def ico_bytes(pngs: dict[int, bytes]) -> bytes:
     return header + entries + payload
 
 
-def main() -> int:
+def write_iconset(renderer: QSvgRenderer, folder: Path) -> None:
+    """A macOS .iconset folder, for packaging/macos/build_app.sh (not committed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, pixels in ICONSET.items():
+        (folder / name).write_bytes(png_bytes(render(renderer, pixels)))
+
+
+def main(argv: list[str]) -> int:
+    """`render_icons.py` writes the committed PNGs and .ico; `--iconset DIR` a macOS iconset."""
     _app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # QImage painting needs it
     renderer = QSvgRenderer(str(SVG))
     if not renderer.isValid():
         print(f"cannot read {SVG}", file=sys.stderr)
         return 1
+    if len(argv) == 3 and argv[1] == "--iconset":
+        write_iconset(renderer, Path(argv[2]))
+        print(f"wrote {len(ICONSET)} images to {argv[2]}")
+        return 0
     PNG_DIR.mkdir(parents=True, exist_ok=True)
     pngs = {size: png_bytes(render(renderer, size)) for size in SIZES}
     for size, data in pngs.items():
@@ -71,4 +86,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

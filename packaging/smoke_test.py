@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = "brown spots on tomato leaves"
 GUI_SECONDS = 8.0
+APP_INDEX_SECONDS = 120.0  # the watcher's debounce or the periodic rescan, on a loaded machine
 # Qt's offscreen platform says this for every window operation it cannot do; not an error.
 BENIGN_STDERR = ("This plugin does not support",)
 
@@ -83,8 +85,10 @@ def check_doctor(cli: Path, env: dict[str, str]) -> None:
         check(f"[ok ] {name}:" in done.stdout, f"doctor: {name} check failed")
 
 
-def check_index_and_search(cli: Path, env: dict[str, str], samples: Path) -> None:
-    summary = json.loads(run_cli(cli, ["index", str(samples), "--json"], env, 1800))
+def check_index_and_search(cli: Path, env: dict[str, str], samples: Path, notes: Path) -> None:
+    """Index a copy of the bundled notes (the GUI step adds a note to it), then search."""
+    shutil.copytree(samples, notes)
+    summary = json.loads(run_cli(cli, ["index", str(notes), "--json"], env, 1800))
     print(f"  indexed: {summary['added']} notes, {summary['chunks_embedded']} chunks embedded, "
           f"{len(summary['skipped'])} skipped, {summary['seconds']} s")
     check(summary["added"] >= 20, f"too few sample notes indexed: {summary}")
@@ -104,12 +108,28 @@ def check_index_and_search(cli: Path, env: dict[str, str], samples: Path) -> Non
     print(f"  meaning-only top hit: {meaning['results'][0]['title']}")
 
 
+def check_app_indexes(cli: Path, env: dict[str, str], notes: Path) -> None:
+    """A note added while the app runs becomes searchable: the app's own indexer works."""
+    (notes / "smoke test note.md").write_text(
+        "# Smoke test\n\nThe quokkaberry harvest came early this year.\n", encoding="utf-8")
+    deadline = time.monotonic() + APP_INDEX_SECONDS
+    while time.monotonic() < deadline:
+        answer = json.loads(run_cli(cli, ["search", "--json", "--mode", "words", "quokkaberry"],
+                                    env, 120))
+        if any(r["title"] == "Smoke test" for r in answer["results"]):
+            print("  the app indexed a note added while it ran")
+            return
+        time.sleep(2)
+    raise SmokeFailure(f"the app did not index a new note within {APP_INDEX_SECONDS:.0f} s")
+
+
 def unexpected_stderr(text: str) -> list[str]:
     return [line for line in text.splitlines()
             if line.strip() and not line.startswith(BENIGN_STDERR)]
 
 
-def check_gui(app: Path, cli: Path, note: Path, env: dict[str, str], tmp: Path) -> None:
+def check_gui(app: Path, cli: Path, note: Path, notes: Path, env: dict[str, str],
+              tmp: Path) -> None:
     """Start the app on the indexed library; a second start and the CLI hand it requests."""
     settings = Path(env["NOTESEARCH_HOME"]) / "settings.json"
     data = json.loads(settings.read_text(encoding="utf-8")) if settings.exists() else {}
@@ -133,6 +153,7 @@ def check_gui(app: Path, cli: Path, note: Path, env: dict[str, str], tmp: Path) 
         print(f"  app up for {GUI_SECONDS + 1:.0f} s; a second start handed over and exited 0")
         run_cli(cli, ["similar", "--show", str(note)], env, 60)
         check(process.poll() is None, "the app died after `similar --show`")
+        check_app_indexes(cli, env, notes)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -168,34 +189,43 @@ def check_cold_start(app: Path, cli: Path, note: Path, env: dict[str, str]) -> N
 
     The CLI starts the app detached, so it is found through /proc to be stopped afterwards.
     """
+    if not Path("/proc/self/exe").exists():
+        print("  skipped: finding the detached app needs /proc (Linux)")
+        return
     check(not bundle_processes(app, env["NOTESEARCH_HOME"]), "an app is still running")
     run_cli(cli, ["similar", "--show", str(note)], env, 60)
     pids = bundle_processes(app, env["NOTESEARCH_HOME"])
     check(bool(pids), "`similar --show` said the app is up, but no notesearch-app runs")
     print(f"  the CLI started notesearch-app (pid {pids[0]}) and handed it the note")
+    # The app leads its own session (start_new_session), with its indexer worker in its group.
     for pid in pids:
-        os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(os.getpgid(pid), signal.SIGTERM)
     deadline = time.monotonic() + 15
     while bundle_processes(app, env["NOTESEARCH_HOME"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     for pid in bundle_processes(app, env["NOTESEARCH_HOME"]):
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def main(argv: list[str]) -> int:
     dist = Path(argv[1] if len(argv) > 1 else ROOT / "dist" / "notesearch").resolve()
     cli, app = dist / "notesearch", dist / "notesearch-app"
     samples = dist / "_internal" / "notesearch" / "resources" / "sample_notes"
-    note = samples / "garden" / "Tomato blight.md"
+    tomato = Path("garden", "Tomato blight.md")
     steps = [
         ("executables present", lambda env, tmp: check(
             cli.is_file() and app.is_file(), f"missing {cli} or {app}")),
         ("sample notes bundled", lambda env, tmp: check(
-            note.is_file(), f"no sample notes in {samples}")),
+            (samples / tomato).is_file(), f"no sample notes in {samples}")),
         ("doctor", lambda env, tmp: check_doctor(cli, env)),
-        ("index + search", lambda env, tmp: check_index_and_search(cli, env, samples)),
-        ("GUI starts and stays up", lambda env, tmp: check_gui(app, cli, note, env, tmp)),
-        ("CLI starts the GUI", lambda env, tmp: check_cold_start(app, cli, note, env)),
+        ("index + search",
+         lambda env, tmp: check_index_and_search(cli, env, samples, tmp / "notes")),
+        ("GUI starts, stays up and indexes",
+         lambda env, tmp: check_gui(app, cli, tmp / "notes" / tomato, tmp / "notes", env, tmp)),
+        ("CLI starts the GUI",
+         lambda env, tmp: check_cold_start(app, cli, tmp / "notes" / tomato, env)),
     ]
     with tempfile.TemporaryDirectory(prefix="notesearch-smoke-") as name:
         tmp = Path(name)

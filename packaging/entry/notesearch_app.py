@@ -2,6 +2,10 @@
 
 import sys
 
-from notesearch.gui.app import main
+from dash_m import run_dash_m
 
-sys.exit(main())
+if __name__ == "__main__":
+    run_dash_m(sys.argv)  # `notesearch-app -m MODULE …` (e.g. the indexer worker) and exits
+    from notesearch.gui.app import main
+
+    sys.exit(main())
