@@ -44,15 +44,36 @@ QUERIES = ["tomato harvest", "password rotation", "marathon training", "database
            "train ticket", "router firmware", "garlic recipe", "release deadline"]
 
 
+def make_vocabulary(rng: random.Random, size: int = 20_000) -> list[str]:
+    """Pronounceable made-up words: a vocabulary as large as real notes have."""
+    consonants, vowels = "bcdfghklmnprstvz", "aeiou"
+    words = set()
+    while len(words) < size:
+        length = rng.randint(2, 4)
+        words.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(length)))
+    ordered = sorted(words)  # sets have no stable order; sort, then shuffle by the seed
+    rng.shuffle(ordered)
+    return ordered
+
+
 def make_notes(folder: Path, count: int, seed: int = 1) -> None:
-    """Write `count` notes of ~150 words in 100 folders (deterministic)."""
+    """Write `count` notes of ~150 words in 100 folders (deterministic).
+
+    Word frequencies follow Zipf's law over a large vocabulary, with topic words mixed in,
+    so keyword search sees realistic posting-list lengths rather than every word everywhere.
+    """
     rng = random.Random(seed)
+    vocabulary = make_vocabulary(rng)
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
     for n in range(count):
         sub = folder / f"area-{n % 100:02}"
         sub.mkdir(parents=True, exist_ok=True)
-        words = [rng.choice(VOCABULARY) for _ in range(150)]
+        topic = rng.sample(VOCABULARY, 3)
+        words = rng.choices(vocabulary, weights, k=150)
+        for position in rng.sample(range(150), 8):
+            words[position] = rng.choice(topic)
         body = "\n\n".join(" ".join(words[i:i + 50]) for i in range(0, 150, 50))
-        (sub / f"note-{n:05}.md").write_text(f"# Note {n} {words[0]} {words[1]}\n\n{body}\n")
+        (sub / f"note-{n:05}.md").write_text(f"# Note {n}: {' and '.join(topic)}\n\n{body}\n")
 
 
 class Probe(QObject):
@@ -166,6 +187,9 @@ def run(root: Path, count: int, seconds: float) -> int:
 
 def report(probe: Probe, phases: set[str], last, seconds: float) -> None:  # noqa: ANN001
     gaps, latencies = probe.gaps[1:], probe.latencies
+    if hasattr(os, "getloadavg"):
+        # Other work on the machine inflates every figure; say how busy it was.
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print(f"measured {seconds:.0f} s while indexing (phases seen: {', '.join(sorted(phases))}; "
           f"last progress: {last.phase if last else '-'} {last.done if last else 0:,}/"
           f"{last.total if last else 0:,})")

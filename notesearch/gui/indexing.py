@@ -1,20 +1,24 @@
-"""Runs the library's scan+embed and the folder watcher off the GUI thread, reporting by signal."""
+"""Drives the background indexing process (scan+embed, then watching) and reports by signal."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import sys
 from enum import Enum
+from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+import notesearch
 from notesearch.core.indexer import IndexSummary
 from notesearch.core.library import Library
-from notesearch.core.progress import Control, Progress
-from notesearch.core.watcher import FolderWatcher
-from notesearch.gui.operations import Op
+from notesearch.core.progress import Progress
 
 log = logging.getLogger(__name__)
+STOP_WAIT_MS = 5000
 
 
 class State(Enum):
@@ -66,19 +70,18 @@ def progress_text(progress: Progress) -> str:
 
 
 class IndexingController(QObject):
-    """One pipeline at a time: stop watcher → scan+embed → start a fresh watcher.
+    """The app's side of the indexing process (see index_worker.py).
 
-    While the pipeline runs, `Control` lets pause/resume take effect between notes and
-    batches. Pausing while idle stops the watcher; resuming runs the pipeline to catch up.
+    Indexing runs in a process of its own, not a thread: measured on 2 cores, a thread
+    reading notes holds the interpreter lock and the model takes both cores, so the GUI
+    thread stalled for 100-300 ms; apart and at low priority, it never waits on either.
+    Everything here is asynchronous (QProcess), so the GUI thread never blocks on it.
     """
 
     progress = Signal(object)  # Progress
     state_changed = Signal(object, str)  # State, sentence for the status bar and tooltips
     notes_changed = Signal()  # new or changed notes are searchable: refresh the results
-    finished = Signal(object)  # IndexSummary of a pipeline run
-    # Emitted from worker threads; connected to slots of this GUI-thread object, so queued.
-    _progress_from_worker = Signal(object)
-    _watcher_update = Signal(object)
+    finished = Signal(object)  # IndexSummary of a full run
 
     def __init__(self, library: Library, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,47 +90,41 @@ class IndexingController(QObject):
         self.message = ""
         self.last_progress: Progress | None = None
         self.last_summary: IndexSummary | None = None
-        self._control: Control | None = None
-        self._watcher: FolderWatcher | None = None  # touched only inside pipeline work
-        self._busy = False
-        self._again = False
+        self._running = False
         self._paused = False
         self._closing = False
-        self._progress_from_worker.connect(self._on_progress)
-        self._watcher_update.connect(self._on_watcher_update)
+        self._buffer = b""
+        self.process = QProcess(self)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        self.process.readyReadStandardOutput.connect(self._read)
+        self.process.finished.connect(self._exited)
 
     # -- requests from the GUI ----------------------------------------------------------------
     def start(self) -> None:
-        """Bring the index up to date (again, if a run is going on) and then watch."""
-        if self._paused or self._closing:
+        """Bring the index up to date (restarting a run in progress), then keep watching."""
+        if self._closing:
             return
-        if self._busy:
-            self._again = True
-            if self._control is not None:
-                self._control.cancel()  # restart from the top: folders or settings changed
-            return
-        self._run_pipeline()
+        self._ensure_process()
+        self._send("index")
+        if not self._paused:
+            self._running = True
+            self._set_state(State.INDEXING, "Indexing: looking for new and changed notes…")
 
     def pause(self) -> None:
         if self._paused:
             return
         self._paused = True
-        if self._control is not None:
-            self._control.pause()
-        elif not self._busy:
-            self._busy = True
-            Op(self, self._stop_watcher, lambda _: self._idle()).long().run()
+        self._send("pause")
         self._set_state(State.PAUSED, "Paused: changes are noticed again when you resume.")
 
     def resume(self) -> None:
         if not self._paused:
             return
         self._paused = False
-        if self._control is not None:
-            self._control.resume()
-            self._set_state(State.INDEXING, self._progress_message())
-        else:
-            self.start()
+        self._ensure_process()
+        self._send("resume")
+        self._running = True
+        self._set_state(State.INDEXING, self._progress_message())
 
     def toggle_pause(self) -> None:
         self.resume() if self._paused else self.pause()
@@ -138,45 +135,73 @@ class IndexingController(QObject):
 
     @property
     def running(self) -> bool:
-        return self._busy
+        return self._running
 
-    def shutdown(self, timeout_ms: int = 10_000) -> None:
-        """Cancel work and stop watching; called once, when the app quits."""
+    def shutdown(self) -> None:
+        """Stop the indexing process; called when the app quits (waits a few seconds at most)."""
         self._closing = True
-        if self._control is not None:
-            self._control.cancel()
-        watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.stop()
+        if self.process.state() == QProcess.ProcessState.NotRunning:
+            return
+        self._send("quit")
+        self.process.closeWriteChannel()
+        if not self.process.waitForFinished(STOP_WAIT_MS):
+            self.process.kill()
+            self.process.waitForFinished(1000)
+        self._running = False
 
-    # -- the pipeline (worker thread) ---------------------------------------------------------
-    def _run_pipeline(self) -> None:
-        self._busy, self._again = True, False
-        control = self._control = Control()
-        self._set_state(State.INDEXING, "Indexing: looking for new and changed notes…")
-        Op(self, lambda: self._pipeline(control), self._on_finished).long().failure(
-            self._on_failed).run()
+    # -- the process --------------------------------------------------------------------------
+    def _ensure_process(self) -> None:
+        if self.process.state() != QProcess.ProcessState.NotRunning:
+            return
+        self.process.setProcessEnvironment(worker_environment())
+        self.process.start(sys.executable, ["-m", "notesearch.gui.index_worker",
+                                            "--home", str(self.library.home)])
+        if self._paused:
+            self._send("pause")
 
-    def _pipeline(self, control: Control) -> IndexSummary:
-        self._stop_watcher()
-        summary = self.library.index(control, self._progress_from_worker.emit)
-        if not summary.cancelled and not self._closing:
-            watcher = FolderWatcher(self.library, self._watcher_update.emit)
-            watcher.start()
-            self._watcher = watcher
-        return summary
+    def _send(self, command: str) -> None:
+        if self.process.state() != QProcess.ProcessState.NotRunning:
+            self.process.write(f"{command}\n".encode())
 
-    def _stop_watcher(self) -> None:
-        watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            watcher.stop()  # joins its threads: never on the GUI thread
+    def _read(self) -> None:
+        self._buffer += bytes(self.process.readAllStandardOutput().data())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                log.debug("indexer said: %r", line)
+                continue
+            self._handle(event)
 
-    # -- answers (GUI thread) -----------------------------------------------------------------
-    @Slot(object)
+    def _handle(self, event: dict) -> None:
+        kind = event.pop("event", "")
+        if kind == "progress":
+            self._on_progress(Progress(**event))
+        elif kind == "finished":
+            self._on_finished(summary_from(event["summary"]), event.get("problem"))
+        elif kind == "updated":
+            self._on_update(summary_from(event["summary"]), event.get("problem"))
+        elif kind == "error":
+            self._running = False
+            self._set_state(State.PROBLEM, f"Indexing failed: {event.get('message')}")
+
+    def _exited(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._running = False
+        if self._closing:
+            return
+        errors = bytes(self.process.readAllStandardError().data()).decode(errors="replace")
+        detail = errors.strip().splitlines()[-1] if errors.strip() else f"exit code {code}"
+        log.error("indexer stopped: %s", errors)
+        self._set_state(State.PROBLEM, f"The indexer stopped unexpectedly ({detail}); it "
+                        "restarts with the next change of settings or on resume.")
+
+    # -- answers --------------------------------------------------------------------------------
     def _on_progress(self, progress: Progress) -> None:
         self.last_progress = progress
         self.progress.emit(progress)
-        if not self._paused and self._busy:
+        if not self._paused:
+            self._running = True
             self._set_state(State.INDEXING, self._progress_message())
 
     def _progress_message(self) -> str:
@@ -184,49 +209,48 @@ class IndexingController(QObject):
             return "Indexing…"
         return progress_text(self.last_progress)
 
-    def _on_finished(self, summary: IndexSummary) -> None:
-        self._control = None
+    def _on_finished(self, summary: IndexSummary, problem: str | None) -> None:
         self.last_summary = summary
         self.finished.emit(summary)
         self.notes_changed.emit()
-        self._idle()
-        if not self._again and not summary.cancelled:
-            self._report(summary)
+        if summary.cancelled:
+            return  # a newer run replaces it (or the run is paused)
+        self._running = False
+        self._report(summary, problem)
 
-    def _on_failed(self, error: BaseException) -> None:
-        log.error("indexing failed: %s", error)
-        self._control = None
-        self._idle()
-        self._set_state(State.PROBLEM, f"Indexing failed: {error}")
-
-    def _idle(self) -> None:
-        self._busy = False
-        if self._again and not self._paused and not self._closing:
-            self._run_pipeline()
-
-    def _report(self, summary: IndexSummary) -> None:
-        problem = summary.embedding_error or self.library.embedder_problem
-        state = classify(problem)
-        if self._paused:
-            return
-        if state is State.UP_TO_DATE:
-            notes = self.library_counts_text(summary)
-            self._set_state(state, f"Up to date{notes}")
-        else:
-            self._set_state(state, f"{state.value}: {problem}")
-
-    @staticmethod
-    def library_counts_text(summary: IndexSummary) -> str:
-        skipped = len(summary.skipped)
-        return f" · {skipped} skipped" if skipped else ""
-
-    @Slot(object)
-    def _on_watcher_update(self, summary: IndexSummary) -> None:
+    def _on_update(self, summary: IndexSummary, problem: str | None) -> None:
         self.last_summary = summary
         self.notes_changed.emit()
-        if not self._busy and not self._paused:
-            self._report(summary)
+        if not self._running:
+            self._report(summary, problem)
+
+    def _report(self, summary: IndexSummary, problem: str | None) -> None:
+        if self._paused:
+            return
+        problem = summary.embedding_error or problem
+        state = classify(problem)
+        if state is State.UP_TO_DATE:
+            skipped = len(summary.skipped)
+            self._set_state(state, "Up to date" + (f" · {skipped} skipped" if skipped else ""))
+        else:
+            self._set_state(state, f"{state.value}: {problem}")
 
     def _set_state(self, state: State, message: str) -> None:
         self.state, self.message = state, message
         self.state_changed.emit(state, message)
+
+
+def summary_from(fields: dict) -> IndexSummary:
+    fields = dict(fields)
+    fields["skipped"] = [tuple(item) for item in fields.get("skipped", [])]
+    known = IndexSummary.__dataclass_fields__
+    return IndexSummary(**{k: v for k, v in fields.items() if k in known})
+
+
+def worker_environment() -> QProcessEnvironment:
+    """The app's environment, with this copy of notesearch importable (source checkouts too)."""
+    env = QProcessEnvironment.systemEnvironment()
+    source = str(Path(notesearch.__file__).resolve().parent.parent)
+    existing = env.value("PYTHONPATH", "")
+    env.insert("PYTHONPATH", source + (os.pathsep + existing if existing else ""))
+    return env

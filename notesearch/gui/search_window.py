@@ -41,9 +41,18 @@ from notesearch.gui.preview import NotePreview
 from notesearch.gui.results_delegate import ResultDelegate
 from notesearch.gui.results_model import ResultItem, ResultsModel, make_items
 
-DEBOUNCE_MS = 60  # one query per pause in typing; short enough to feel instant
+DEBOUNCE_MS = 60  # keys closer together than this share one query
+PREFIX_MIN_CHARS = 3  # "t*" expands to every word starting with t: slow, and says little
 RESULTS = 20
 SIMILAR = 15
+
+
+def prefix_last_word(query: str) -> bool:
+    """Match the word being typed as a prefix once it has a few letters (or is CJK)."""
+    if query.endswith((" ", "\t")):
+        return False
+    last = query.split()[-1] if query.split() else ""
+    return len(last) >= PREFIX_MIN_CHARS or any(ord(c) > 0x2E80 for c in last)
 
 
 class SearchWindow(QMainWindow):
@@ -66,6 +75,7 @@ class SearchWindow(QMainWindow):
         self.last_response: SearchResponse | None = None
         self._in_flight = False
         self._dispatch_again = False
+        self._last_dispatch = 0.0
         self._query_started: dict[int, float] = {}
         self.setWindowTitle("notesearch")
         self.setAccessibleName("notesearch")
@@ -191,7 +201,11 @@ class SearchWindow(QMainWindow):
             self._show_items([], self.generation)
             self._show_hint()
             return
-        self.debounce.start()
+        quiet = time.perf_counter() - self._last_dispatch >= DEBOUNCE_MS / 1000
+        if quiet and not self._in_flight and not self.debounce.isActive():
+            self._dispatch()  # leading edge: the first key after a pause searches at once
+        else:
+            self.debounce.start()  # trailing edge: a burst of keys becomes one query
 
     def refresh(self) -> None:
         """Run the current query again (notes changed on disk or in the index)."""
@@ -209,12 +223,13 @@ class SearchWindow(QMainWindow):
         if not query.strip():
             return
         self._in_flight, self._dispatch_again = True, False
+        self._last_dispatch = time.perf_counter()
         Op(self, lambda: self._search(query), lambda answer: self._on_answer(
             generation, answer)).failure(lambda error: self._on_search_failed(error)).run()
 
     def _search(self, query: str) -> tuple[SearchResponse, list[ResultItem]]:
         """Worker thread: the search plus the per-result disk look-ups the view needs."""
-        response = self.library.search(query, RESULTS, as_you_type=True)
+        response = self.library.search(query, RESULTS, as_you_type=prefix_last_word(query))
         return response, make_items(response.results, self.library.folders())
 
     def _on_answer(self, generation: int, answer: tuple[SearchResponse, list[ResultItem]]) -> None:

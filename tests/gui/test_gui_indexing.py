@@ -20,9 +20,10 @@ def write_synthetic_notes(folder: Path, count: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(count):
-        paragraphs = [f"## Part {p}\n\n" + " ".join(rng.choice(WORDS) for _ in range(60))
-                      for p in range(3)]
-        (folder / f"note-{n:04}.md").write_text(f"# Note {n}\n\n" + "\n\n".join(paragraphs))
+        # Short notes: one small passage each, so an embedding batch takes well under a second
+        # and a pause shows within one batch.
+        text = " ".join(rng.choice(WORDS) for _ in range(20))
+        (folder / f"note-{n:04}.md").write_text(f"# Note {n}\n\n{text}\n")
 
 
 def test_progress_text_and_states() -> None:
@@ -34,7 +35,7 @@ def test_progress_text_and_states() -> None:
 
 
 def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa: ANN001
-    write_synthetic_notes(tmp_path / "notes", 150)
+    write_synthetic_notes(tmp_path / "notes", 400)
     library = Library(home=tmp_path / "home", embedder=e5)
     library.add_folder(tmp_path / "notes")
     controller = IndexingController(library)
