@@ -19,11 +19,13 @@ from notesearch.core.config import Settings  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
 from notesearch.core.search import Fusion, fuse  # noqa: E402
 
-SETTINGS = [Fusion("rrf")] + [Fusion("score", w) for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)]
+SETTINGS = [Fusion(method, w, cov) for method in ("rrf", "score") for cov in (False, True)
+            for w in (0.3, 0.4, 0.5, 0.6, 0.7)]
 
 
 def label(fusion: Fusion) -> str:
-    return "rrf" if fusion.method == "rrf" else f"score w={fusion.meaning_weight}"
+    coverage = "+coverage" if fusion.use_coverage else ""
+    return f"{fusion.method}{coverage} w={fusion.meaning_weight}"
 
 
 def sweep(name: str, work: Path, max_queries: int | None) -> dict[str, float]:
@@ -34,7 +36,7 @@ def sweep(name: str, work: Path, max_queries: int | None) -> dict[str, float]:
     path_of = dict(library.conn.execute("SELECT id, path FROM notes"))
     qids = [q for q in queries if q in qrels][: max_queries or None]
     totals = {label(f): 0.0 for f in SETTINGS}
-    totals["coverage=1 w=0.6"] = 0.0
+    totals["words only"] = totals["meaning only"] = 0.0
     for qid in qids:
         query = queries[qid]
         words = searcher._keyword_hits(query, None, False)
@@ -44,9 +46,11 @@ def sweep(name: str, work: Path, max_queries: int | None) -> dict[str, float]:
             ranked = fuse(words, meaning, 10, coverage, fusion)
             docs = [doc_of[Path(path_of[f.note_id]).stem] for f in ranked]
             totals[label(fusion)] += ndcg_at(docs, qrels[qid])
-        ranked = fuse(words, meaning, 10, 1.0, Fusion("score", 0.6))
-        docs = [doc_of[Path(path_of[f.note_id]).stem] for f in ranked]
-        totals["coverage=1 w=0.6"] += ndcg_at(docs, qrels[qid])
+        for name, only in (("words only", Fusion("score", 0.0, False)),
+                           ("meaning only", Fusion("score", 1.0, False))):
+            ranked = fuse(words, meaning, 10, coverage, only)
+            docs = [doc_of[Path(path_of[f.note_id]).stem] for f in ranked]
+            totals[name] += ndcg_at(docs, qrels[qid])
     library.close()
     return {k: v / len(qids) for k, v in totals.items()}
 
@@ -62,7 +66,7 @@ def main() -> None:
             print(f"{name}: not built yet (run benchmarks/retrieval.py first)")
             continue
         for setting, value in sweep(name, args.work, args.max_queries).items():
-            print(f"{name:18} {setting:18} nDCG@10 {value:.4f}")
+            print(f"{name:18} {setting:22} nDCG@10 {value:.4f}")
 
 
 if __name__ == "__main__":

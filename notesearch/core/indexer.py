@@ -95,7 +95,8 @@ class Indexer:
         found = list(discover(root, self._rules(root), DEFAULT_EXTENSIONS))
         meter = RateMeter("reading", len(found), progress)
         for done, item in enumerate(found, 1):
-            if not self.control.checkpoint():
+            # Checking every file cost 1 s of 6 on an unchanged 38k-note vault.
+            if done % 32 == 0 and not self.control.checkpoint():
                 summary.cancelled = True
                 return summary
             if isinstance(item, Skipped):
@@ -143,7 +144,7 @@ class Indexer:
                     summary: IndexSummary) -> bool:
         """Index one file if it changed; return True when it was read."""
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except OSError as error:
             self._skip(summary, folder_id, str(path), _os_reason(error))
             return False

@@ -342,8 +342,10 @@ class Fused:
 class Fusion:
     """How the two lists are combined; the defaults were chosen on benchmarks/retrieval.py."""
 
-    method: str = "score"  # "score" (weighted normalised scores) or "rrf"
+    method: str = "score"  # "score" (weighted normalised scores) or "rrf" (reciprocal ranks)
     meaning_weight: float = 0.6
+    #: Scale the word list's weight by how much of the query the best keyword match covers.
+    use_coverage: bool = True
     #: Scores below this share of a list's best do not count as a match by that list.
     match_threshold: float = 0.5
 
@@ -385,12 +387,11 @@ def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
     if fusion.method == "rrf":
         word_score = {h.note_id: 1.0 / (RRF_K + r) for r, h in enumerate(words)}
         meaning_score = {h.note_id: 1.0 / (RRF_K + r) for r, h in enumerate(meaning)}
-        word_weight, meaning_weight = 1.0, 1.0
     else:
         word_score = _normalised(words, 0.0)
         meaning_score = _normalised(meaning, None)
-        meaning_weight = fusion.meaning_weight
-        word_weight = (1.0 - fusion.meaning_weight) * coverage
+    meaning_weight = fusion.meaning_weight
+    word_weight = (1.0 - fusion.meaning_weight) * (coverage if fusion.use_coverage else 1.0)
     notes = set(word_score) | set(meaning_score)
     scores = {n: word_weight * word_score.get(n, 0.0) + meaning_weight * meaning_score.get(n, 0.0)
               for n in notes}
@@ -399,7 +400,7 @@ def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
     ranked = sorted(notes, key=lambda n: -scores[n])[:k]
     out = []
     for note_id in ranked:
-        by_words = word_score.get(note_id, 0.0) * (coverage if fusion.method == "score" else 1)
+        by_words = word_score.get(note_id, 0.0) * (coverage if fusion.use_coverage else 1.0)
         by_meaning = meaning_score.get(note_id, 0.0)
         match = _match_label(by_words, by_meaning, fusion.match_threshold if
                              fusion.method == "score" else 0.0)
