@@ -69,8 +69,15 @@ def run(root: Path, suffix: str) -> int:
     from notesearch.gui.indexing import State
     from notesearch.gui.settings_dialog import SettingsDialog
     from notesearch.gui.single_instance import SingleInstance
+    from notesearch.gui.welcome import WelcomeDialog
 
     qapp = make_qapp()
+    welcome = WelcomeDialog()
+    welcome.show()
+    wait_until(lambda: welcome.model_status.text().startswith(("✔", "✘")))
+    settle()
+    grab(welcome, "welcome", suffix)
+    welcome.close()
     instance = SingleInstance(name=str(root / "app.sock"))
     instance.claim([])
     library = Library()
@@ -98,6 +105,8 @@ def run(root: Path, suffix: str) -> int:
     dialog = SettingsDialog(library, window)
     dialog.show()
     dialog.tabs.setCurrentIndex(1)  # the model tab: local default, OpenAI opt-in, key, Test
+    dialog.run_test()  # one real embedding with the local model
+    wait_until(lambda: dialog.test_button.isEnabled())
     settle(800)
     grab(dialog, "settings", suffix)
     dialog.close()

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from notesearch.core.config import sample_notes_folder
@@ -39,6 +39,45 @@ def apply_color_scheme() -> None:
     hints = QGuiApplication.styleHints()
     if wanted in schemes and hasattr(hints, "setColorScheme"):  # Qt 6.8+
         hints.setColorScheme(schemes[wanted])
+    match_palette_to_scheme()
+
+
+def match_palette_to_scheme() -> None:
+    """Use a dark palette when the scheme is dark but the platform theme gave a light one.
+
+    Desktops with a Qt platform theme (Windows, macOS, GNOME, KDE) supply their own dark
+    palette; bare X11 sessions do not, and would show light widgets in a dark session.
+    """
+    app = QApplication.instance()
+    # Platforms that cannot switch their theme ignore setColorScheme: honour the override here.
+    wanted = os.environ.get("NOTESEARCH_COLOR_SCHEME", "").lower()
+    dark = wanted == "dark" or (wanted != "light" and QGuiApplication.styleHints().colorScheme()
+                                == Qt.ColorScheme.Dark)
+    if not isinstance(app, QApplication) or not dark:
+        return
+    if app.palette().color(QPalette.ColorRole.Window).lightness() < 128:
+        return  # the platform's palette is already dark
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    colors = {
+        QPalette.ColorRole.Window: "#2b2d30", QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1e1f22", QPalette.ColorRole.AlternateBase: "#26282b",
+        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#35373b",
+        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#3574f0",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.Link: "#6ea8ff",
+        QPalette.ColorRole.ToolTipBase: "#35373b", QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.PlaceholderText: "#8c8f94", QPalette.ColorRole.Mid: "#4a4d52",
+    }
+    for role, color in colors.items():
+        palette.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText,
+                 QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7d82"))
+    return palette
 
 
 def prepare_folders(library: Library, chosen: list[Path], use_openai: bool) -> None:
@@ -74,7 +113,11 @@ class App:
         t.settings_requested.connect(self.open_settings)
         t.quit_requested.connect(self.quit)
         self.instance.message.connect(self.handle)
-        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _: w.update())
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
+
+    def _scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
+        match_palette_to_scheme()
+        self.window.update()
 
     def _hide_on_close(self) -> bool:
         if self.tray.available:

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from notesearch.core.search import Result
+from notesearch.gui.snippet_text import plain_snippet
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -20,6 +21,8 @@ class ResultItem:
     result: Result
     folder: str  # the note's folder, relative to its library folder, for display
     vault: Path | None = None  # the Obsidian vault holding the note, if any
+    snippet: str = ""  # the passage excerpt as plain text (Markdown markup removed)
+    highlights: tuple[tuple[int, int], ...] = ()  # matched words within `snippet`
 
     @property
     def path(self) -> Path:
@@ -37,9 +40,14 @@ def find_vault(path: Path) -> Path | None:
 def make_items(results: list[Result], roots: list[Path]) -> list[ResultItem]:
     """Wrap results for the view; call on a worker thread (it looks for vault folders)."""
     items = []
+    vaults: dict[Path, Path | None] = {}  # results often share folders: look each up once
     for result in results:
         path = Path(result.path)
-        items.append(ResultItem(result, folder_label(path, roots), find_vault(path)))
+        if path.parent not in vaults:
+            vaults[path.parent] = find_vault(path)
+        text, spans = plain_snippet(result.snippet.text, result.snippet.highlights)
+        items.append(ResultItem(result, folder_label(path, roots), vaults[path.parent],
+                                text, spans))
     return items
 
 
@@ -108,7 +116,7 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{result.title}, in {item.folder}, matched by {MATCH_LABELS[result.match]}"
         if role == Qt.ItemDataRole.AccessibleDescriptionRole:
-            return result.snippet.text
+            return item.snippet
         return self._role_value(item, role)
 
     def _role_value(self, item: ResultItem, role: int) -> object:
@@ -116,8 +124,8 @@ class ResultsModel(QAbstractListModel):
         values = {
             Role.ITEM: item,
             Role.FOLDER: item.folder,
-            Role.SNIPPET: result.snippet.text,
-            Role.HIGHLIGHTS: result.snippet.highlights,
+            Role.SNIPPET: item.snippet,
+            Role.HIGHLIGHTS: item.highlights,
             Role.SCORE: result.score,
             Role.RELEVANCE: result.score / self._best if self._best > 0 else 0.0,
             Role.MATCH: result.match,

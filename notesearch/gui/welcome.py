@@ -45,6 +45,7 @@ class WelcomeDialog(QDialog):
                        "you can search right away.</p>", wordWrap=True)
         self.folder_list = QListWidget()
         self.folder_list.setAccessibleName("Chosen notes folders")
+        self.folder_list.setMaximumHeight(self.fontMetrics().lineSpacing() * 7)
         add = QPushButton("Add notes folder…")
         add.setAccessibleName("Add notes folder")
         add.clicked.connect(self.choose_folder)
@@ -70,12 +71,13 @@ class WelcomeDialog(QDialog):
         buttons.addWidget(self.start_button)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        layout.addWidget(QLabel("Your notes folders:"))
         layout.addWidget(self.folder_list)
         layout.addLayout(row)
         layout.addWidget(self.model_status)
         layout.addWidget(self.openai_check)
         layout.addLayout(buttons)
-        self.resize(620, 460)
+        self.resize(620, 380)
         Op(self, check_local_model, self._model_ok).failure(self._model_failed).run()
 
     def _model_ok(self, detail: str) -> None:

@@ -1,0 +1,94 @@
+"""Index health with Retry, the first-run welcome, the tray fallback and the delegate's sizing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QStyleOptionViewItem, QSystemTrayIcon
+
+from notesearch.core.config import sample_notes_folder
+from notesearch.core.library import Library
+from notesearch.gui.app import app_icon
+from notesearch.gui.health import HealthDialog
+from notesearch.gui.indexing import IndexingController
+from notesearch.gui.results_delegate import ResultDelegate
+from notesearch.gui.search_window import SearchWindow
+from notesearch.gui.tray import Tray
+from notesearch.gui.welcome import WelcomeDialog
+
+
+def test_health_lists_skipped_files_and_retry_reindexes_them(qtbot, tmp_path, e5):  # noqa: ANN001
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "fine.md").write_text("# Fine\n\nA readable note.\n")
+    broken = notes / "latin1.md"
+    broken.write_bytes(b"# Caf\xe9\n\nWritten in Latin-1, not UTF-8.\n")
+    library = Library(home=tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.scan()
+    dialog = HealthDialog(library)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 1, timeout=10_000)
+    row = dialog.tree.topLevelItem(0)
+    assert Path(row.text(0)) == broken
+    assert "UTF-8" in row.text(1)
+    broken.write_text("# Café\n\nNow it is UTF-8.\n")  # the user fixes the file
+    with qtbot.waitSignal(dialog.retried, timeout=10_000):
+        qtbot.mouseClick(dialog.retry_all_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 0, timeout=10_000)
+    assert "No files were skipped" in dialog.summary.text()
+    assert library.store.note_id(str(broken)) is not None
+    library.close()
+
+
+def test_welcome_offers_the_sample_notes_and_shows_the_model_works_offline(qtbot):  # noqa: ANN001
+    dialog = WelcomeDialog()
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.model_status.text().startswith(("✔", "✘")), timeout=30_000)
+    assert dialog.model_status.text().startswith("✔")
+    assert "offline" in dialog.model_status.text()
+    assert not dialog.openai_check.isChecked()  # OpenAI is opt-in
+    assert not dialog.start_button.isEnabled()  # nothing chosen yet
+    qtbot.mouseClick(dialog.sample_button, Qt.MouseButton.LeftButton)
+    assert dialog.result() == WelcomeDialog.DialogCode.Accepted
+    assert dialog.folders() == [sample_notes_folder()]
+
+
+def test_without_a_tray_closing_the_window_quits(qtbot, library):  # noqa: ANN001
+    controller = IndexingController(library)
+    tray = Tray(app_icon(), controller)
+    assert tray.available == QSystemTrayIcon.isSystemTrayAvailable()
+    window = SearchWindow(library, controller, hide_on_close=lambda: tray.available)
+    qtbot.addWidget(window)
+    window.present()
+    with qtbot.waitSignal(window.quit_requested, timeout=2000, raising=not tray.available):
+        window.close()
+    assert window.isVisible() == tray.available
+
+
+def test_rows_grow_with_the_font_for_high_dpi_and_large_text(qtbot) -> None:  # noqa: ANN001
+    delegate = ResultDelegate()
+    heights = []
+    for size in (10, 15, 20):  # 100 %, 150 %, 200 %
+        option = QStyleOptionViewItem()
+        option.font = QFont("Sans", size)
+        heights.append(delegate.sizeHint(option, None).height())
+    assert heights[0] < heights[1] < heights[2]
+    assert 1.7 < heights[2] / heights[0] < 2.3
+
+
+def test_app_icon_loads() -> None:
+    assert not app_icon().isNull()
+    assert not app_icon().pixmap(64, 64).isNull()
+
+
+def test_snippets_lose_markdown_markup_but_keep_highlights() -> None:
+    from notesearch.gui.snippet_text import plain_snippet
+
+    text = "## Decisions - Ship **exported** tickets | see [[Alpha plan|the plan]] |"
+    start = text.index("exported")
+    plain, spans = plain_snippet(text, ((start, start + 8),))
+    assert plain == "Decisions • Ship exported tickets · see the plan ·"
+    assert [plain[a:b] for a, b in spans] == ["exported"]
