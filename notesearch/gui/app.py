@@ -198,11 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     instance = SingleInstance()
     if not instance.claim(args):
         return 0  # the running app got our request
+    early: list[list[str]] = []  # requests from other starts while the welcome is open
+    instance.message.connect(early.append)
     # Opening the library creates or migrates the database: a one-off before any window.
     library = Library()
     first_run = None if library.settings.first_run_done else run_welcome(library)
+    instance.message.disconnect(early.append)
     app = App(qapp, library, instance)
     app.start(args, first_run)
+    for message in early:
+        app.handle(message)
     code = qapp.exec()
     library.close()
     return code
