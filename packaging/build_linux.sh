@@ -52,6 +52,11 @@ build_start=$SECONDS
 "$PY" -m PyInstaller --noconfirm --log-level WARN \
   --distpath dist --workpath build/pyinstaller packaging/notesearch.spec
 BUNDLE=$ROOT/dist/notesearch
+# A Python built from source (pyenv) keeps its debug sections: 16 MB of libpython's 23 MB.
+# --strip-debug keeps the symbol table. Only the interpreter's own files: wheels' libraries
+# were rewritten by auditwheel's patchelf, and strip has corrupted such files before.
+find "$BUNDLE/_internal" -maxdepth 1 -type f -name 'libpython3*.so*' -exec strip --strip-debug {} +
+find "$BUNDLE/_internal" -path '*/python3.*/lib-dynload/*.so' -type f -exec strip --strip-debug {} +
 echo "bundle: $BUNDLE, $(du -sh "$BUNDLE" | cut -f1), built in $((SECONDS - build_start)) s"
 
 if ((smoke)); then

@@ -16,6 +16,11 @@ def run_dash_m(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "-m":
         return
     module, args = argv[2], argv[3:]
+    if module.split(".")[0] != "notesearch":
+        # Only our modules are bundled; this is not a general Python.
+        print(f"{Path(argv[0]).name}: -m {module}: only notesearch modules can run here",
+              file=sys.stderr)
+        sys.exit(2)
     exe = Path(sys.executable)
     gui = exe.with_name("notesearch-app" + exe.suffix)
     if module == "notesearch.gui.app" and exe != gui and os.name == "posix" and gui.is_file():
