@@ -16,6 +16,7 @@ from notesearch.core.config import sample_notes_folder
 from notesearch.core.library import Library
 from notesearch.gui import operations
 from notesearch.gui.health import HealthDialog
+from notesearch.gui.hotkey import GlobalHotkey
 from notesearch.gui.indexing import IndexingController
 from notesearch.gui.operations import Op
 from notesearch.gui.search_window import SearchWindow
@@ -96,6 +97,7 @@ class App:
     def __init__(self, qapp: QApplication, library: Library, instance: SingleInstance) -> None:
         self.qapp, self.library, self.instance = qapp, library, instance
         self.indexing = IndexingController(library)
+        self.hotkey = GlobalHotkey()
         self.tray = Tray(app_icon(), self.indexing)
         self.window = SearchWindow(library, self.indexing, hide_on_close=self._hide_on_close)
         self.window.setWindowIcon(app_icon())
@@ -113,6 +115,8 @@ class App:
         t.settings_requested.connect(self.open_settings)
         t.quit_requested.connect(self.quit)
         self.instance.message.connect(self.handle)
+        self.hotkey.pressed.connect(w.toggle)
+        self.hotkey.status.connect(lambda text: w.statusBar().showMessage(text, 8000))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
 
     def _scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
@@ -129,6 +133,7 @@ class App:
         chosen, use_openai = first_run or ([], False)
         Op(self.window, lambda: prepare_folders(self.library, chosen, use_openai),
            lambda _: self.indexing.start()).run()
+        self.hotkey.register(self.library.settings.hotkey)
         self.handle(args or ["show"])
 
     def handle(self, args: list[str]) -> None:
@@ -147,8 +152,13 @@ class App:
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.library, self.window)
-        dialog.saved.connect(lambda reindex: reindex and self.indexing.start())
+        dialog.saved.connect(self._settings_saved)
         self._show_dialog(dialog)
+
+    def _settings_saved(self, reindex: bool) -> None:
+        if reindex:
+            self.indexing.start()  # the old index keeps answering until the new one is done
+        self.hotkey.register(self.library.settings.hotkey)
 
     def open_health(self) -> None:
         dialog = HealthDialog(self.library, self.window)
@@ -161,6 +171,7 @@ class App:
         dialog.show()
 
     def quit(self) -> None:
+        self.hotkey.unregister()
         self.indexing.shutdown()
         operations.wait_for_all(10_000)
         self.instance.close()
