@@ -252,17 +252,13 @@ class SearchWindow(QMainWindow):
 
     def _show_items(self, items: list[ResultItem], generation: int,
                     show_scores: bool = False) -> None:
-        previous = self.current_item()
         self.model.set_items(items, show_scores)
         self.shown_generation = generation
-        row = 0
-        if previous is not None and self.mode == "similar":
-            row = 0
         self.view.setVisible(bool(items))
         self.empty.setVisible(not items)
         if items:
             self.view.selectionModel().setCurrentIndex(
-                self.model.index(row), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+                self.model.index(0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
             self.view.scrollToTop()
         else:
             self.preview.show_item(None)
@@ -353,7 +349,7 @@ class SearchWindow(QMainWindow):
         query = self.field.text() if self.mode == "search" else ""
         self.preview.show_item(item, query)
 
-    def move(self, step: int) -> None:  # noqa: A003 - shadows QWidget.move only by name
+    def move_selection(self, step: int) -> None:
         rows = self.model.rowCount()
         if not rows:
             return
@@ -428,7 +424,7 @@ class SearchWindow(QMainWindow):
         steps = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5,
                  Qt.Key.Key_PageUp: -5}
         if key in steps:
-            self.move(steps[key])
+            self.move_selection(steps[key])
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.open_current()
