@@ -47,7 +47,7 @@ def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa
                         timeout=60_000)
         controller.pause()
         assert controller.state is State.PAUSED
-        qtbot.wait(3000)  # a batch already being embedded may still finish and report
+        wait_for_quiet(qtbot, reports)  # a batch already being embedded may still finish
         settled = len(reports)
         embedded = _embedded(library)
         qtbot.wait(3000)
@@ -60,6 +60,19 @@ def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa
         controller.shutdown()
         qtbot.waitUntil(lambda: not controller.running, timeout=60_000)
         library.close()
+
+
+def wait_for_quiet(qtbot, reports: list[Progress], quiet_ms: int = 4000,
+                   limit_ms: int = 60_000) -> None:  # noqa: ANN001
+    """Wait until no report has come for `quiet_ms` (an in-flight batch may be slow)."""
+    waited = 0
+    while waited < limit_ms:
+        before = len(reports)
+        qtbot.wait(quiet_ms)
+        waited += quiet_ms
+        if len(reports) == before:
+            return
+    raise AssertionError("progress kept coming after pause")
 
 
 def _embedded(library: Library) -> int:
