@@ -135,7 +135,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    library = Library()
+    # One query: let sqlite-vec scan; many (--stdin): load the vectors once and reuse them.
+    library = Library(vectors_in_memory=args.stdin)
     filters = Filters(str(args.folder.expanduser().resolve()) if args.folder else None,
                       tuple(args.tag))
     if args.stdin:
@@ -189,7 +190,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
         from notesearch.gui.single_instance import send_to_app
 
         return send_to_app(["similar", str(args.path.expanduser().resolve())])
-    library = Library()
+    library = Library(vectors_in_memory=False)
     if args.text:
         results = library.similar_text(args.text, args.k)
     elif args.path:

@@ -65,6 +65,14 @@ def test_rejected_key_keeps_keyword_search_and_says_why(tmp_path, fake_openai):
     assert response.results[0].match == "words"
     assert response.notes_not_embedded == 1
     library.close()
+    # Vectors made with a good key, then the key is revoked: search still answers by words.
+    good = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key, dimensions=64)
+    open_library(tmp_path / "home", embedder=good).index()
+    revoked = open_library(tmp_path / "home", embedder=embedder)
+    response = revoked.search("kites on the beach", k=3)
+    assert response.results[0].title == "Kites"
+    assert "rejected" in response.meaning_unavailable
+    revoked.close()
 
 
 def test_provider_down_leaves_work_pending_for_next_run(tmp_path):

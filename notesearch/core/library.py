@@ -21,7 +21,7 @@ from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.progress import Control, ProgressCallback
 from notesearch.core.search import NO_FILTERS, Filters, Result, Searcher, SearchResponse
 from notesearch.core.store import Store
-from notesearch.core.vectors import VectorIndex
+from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ class Library:
     """
 
     def __init__(self, home: Path | None = None, settings: Settings | None = None,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, vectors_in_memory: bool = True) -> None:
+        """`vectors_in_memory`: keep a numpy copy for fast repeated searches (the app, watch,
+        batches); a one-shot search is faster without loading it."""
         self.home = home or library_home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.settings = settings or Settings.load(self.home)
@@ -75,7 +77,7 @@ class Library:
         self._embedder = embedder
         self._embedder_problem: str | None = None
         self._embedder_lock = threading.Lock()
-        self.vectors = VectorIndex()
+        self.vectors = VectorIndex() if vectors_in_memory else SqliteVectors()
         _ = self.conn  # create and migrate the database now, in the caller's thread
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -13,14 +13,16 @@ import apsw
 import numpy as np
 
 from notesearch.core.embedders import Embedder
+from notesearch.core.errors import EmbedderError
 from notesearch.core.store import Store
 from notesearch.core.text import Snippet, find_terms, fts_query, make_snippet, query_terms
-from notesearch.core.vectors import VectorIndex
+from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = 100  # chunks taken from each list before fusion
 RRF_K = 60
+COMMON_SHARE = 0.1  # a term in more chunks than this share is left out of keyword queries
 MODES = ("hybrid", "meaning", "words")
 
 
@@ -112,7 +114,7 @@ class QueryCache:
 class Searcher:
     """Runs searches over one connection; cheap to call on every keystroke."""
 
-    def __init__(self, conn: apsw.Connection, vectors: VectorIndex,
+    def __init__(self, conn: apsw.Connection, vectors: VectorIndex | SqliteVectors,
                  embedder: Embedder | None, query_cache: QueryCache | None = None) -> None:
         self.conn = conn
         self.store = Store(conn)
@@ -122,6 +124,7 @@ class Searcher:
         self.meaning_unavailable: str | None = None
         self._pending_cache: tuple[tuple, int] | None = None
         self._chunk_count: tuple[str | None, int] = (None, 0)
+        self._df_cache: tuple[str | None, dict[str, int]] = (None, {})
         self.fusion = DEFAULT_FUSION
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab "
                      "USING fts5vocab(main, chunks_fts, row)")
@@ -152,6 +155,7 @@ class Searcher:
 
     def similar_to_note(self, note_id: int, k: int = 10) -> list[Result]:
         """Return notes most like this one (by the normalised mean of its chunk vectors)."""
+        self.vectors.refresh(self.conn)
         ids = [r[0] for r in self.conn.execute(
             "SELECT e.id FROM chunks c JOIN embeddings e ON e.hash = c.hash "
             "WHERE c.note_id = ? AND e.space_id = ?", (note_id, self._space_id()))]
@@ -169,7 +173,7 @@ class Searcher:
     # -- lists ------------------------------------------------------------------------------
     def _keyword_hits(self, query: str, allowed: set[int] | None,
                       as_you_type: bool) -> list[Hit]:
-        expression = fts_query(query, prefix_last=as_you_type)
+        expression = fts_query(query, prefix_last=as_you_type, keep=self._selective_terms)
         if expression is None:
             return []
         limit = CANDIDATES if allowed is None else CANDIDATES * 5
@@ -193,7 +197,12 @@ class Searcher:
             # The active vectors were made by another model (a change is being re-embedded):
             # a query vector from this model would be compared in the wrong space.
             return []
-        query_vector = self.query_cache.get(self.embedder, query)
+        try:
+            query_vector = self.query_cache.get(self.embedder, query)
+        except EmbedderError as error:
+            # Words still answer; the response says why meaning did not take part.
+            self.meaning_unavailable = str(error)
+            return []
         top = self.vectors.top(query_vector, CANDIDATES if allowed is None else CANDIDATES * 5)
         if not top:
             return []
@@ -225,16 +234,44 @@ class Searcher:
                 found += weight
         return found / total if total else 0.0
 
-    def _idf(self, term: str) -> float:
-        """Return BM25's inverse document frequency of one indexed term."""
+    def _selective_terms(self, terms: list[str]) -> list[str]:
+        """Drop terms found in more than COMMON_SHARE of chunks, unless all of them are.
+
+        Such terms add almost nothing to BM25 (low idf) but make FTS5 score most of the index:
+        at 100k chunks a query with one common word took 4x longer to rank.
+        """
+        total = self._total_chunks()
+        kept = [t for t in terms if self._document_frequency(t) <= COMMON_SHARE * total]
+        return kept or terms
+
+    def _total_chunks(self) -> int:
         generation = self.store.get_meta("notes_gen")
         if self._chunk_count[0] != generation:
             count = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
             self._chunk_count = (generation, count)
-        total = self._chunk_count[1]
-        row = self.conn.execute("SELECT doc FROM temp.chunks_vocab WHERE term = ?",
-                                (term,)).fetchone()
-        df = row[0] if row else 0
+        return self._chunk_count[1]
+
+    def _document_frequency(self, term: str) -> int:
+        """Return how many chunks contain `term`, cached until the notes change.
+
+        fts5vocab counts by walking the term's postings: 24 ms for a word in most chunks.
+        """
+        generation = self._chunk_count[0]
+        if self._df_cache[0] != generation:
+            self._df_cache = (generation, {})
+        cache = self._df_cache[1]
+        if term not in cache:
+            row = self.conn.execute("SELECT doc FROM temp.chunks_vocab WHERE term = ?",
+                                    (term,)).fetchone()
+            if len(cache) > 10_000:
+                cache.clear()
+            cache[term] = row[0] if row else 0
+        return cache[term]
+
+    def _idf(self, term: str) -> float:
+        """Return BM25's inverse document frequency of one indexed term."""
+        total = self._total_chunks()
+        df = self._document_frequency(term)
         return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
 
     def _allowed_notes(self, filters: Filters) -> set[int] | None:
@@ -302,14 +339,14 @@ class Searcher:
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _space_id(self) -> int:
-        self.vectors.refresh(self.conn)
-        return self.vectors.space.id if self.vectors.space else -1
+        space = self.store.active_space()
+        return space.id if space else -1
 
     def _notes_not_embedded(self) -> int:
         if self.embedder is None:
             return 0
         key = (self.store.get_meta("notes_gen"), self.store.get_meta("vectors_gen"),
-               self._space_id(), len(self.vectors))
+               self._space_id(), self.conn.execute("SELECT MAX(id) FROM embeddings").fetchone()[0])
         if self._pending_cache and self._pending_cache[0] == key:
             return self._pending_cache[1]
         private = "" if not self.embedder.is_remote else "AND n.private = 0"

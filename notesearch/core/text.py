@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Scripts written without spaces between words: FTS5's unicode61 tokenizer would make a whole
@@ -51,12 +52,18 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(kept))
 
 
-def fts_query(query: str, prefix_last: bool = False) -> str | None:
+def fts_query(query: str, prefix_last: bool = False,
+              keep: Callable[[list[str]], list[str]] | None = None) -> str | None:
     """Return an FTS5 MATCH expression (terms OR-ed, quoted), or None when nothing is searchable.
 
     With `prefix_last`, the last term also matches as a prefix, for search as you type.
+    `keep` may narrow the terms (e.g. drop ones too common to be worth their cost).
     """
     terms = query_terms(query)
+    if keep is not None and terms:
+        kept = keep(terms)
+        prefix_last = prefix_last and kept[-1:] == terms[-1:]
+        terms = kept
     if not terms:
         return None
     quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
