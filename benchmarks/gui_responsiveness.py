@@ -97,6 +97,11 @@ class Probe(QObject):
         self._last = time.perf_counter()
         self.heartbeat.start()
 
+    def reset(self) -> None:
+        self.gaps, self.latencies, self.key_times = [], [], {}
+        self.awaiting_paint = None
+        self._last = time.perf_counter()
+
     def _beat(self) -> None:
         now = time.perf_counter()
         self.gaps.append((now - self._last) * 1000 - HEARTBEAT_MS)
@@ -150,15 +155,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=120.0, help="how long to measure")
+    parser.add_argument("--idle-seconds", type=float, default=30.0,
+                        help="then measure this long with indexing stopped: the machine's floor")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="ns-gui-bench-"))
     try:
-        return run(root, args.notes, args.seconds)
+        return run(root, args.notes, args.seconds, args.idle_seconds)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run(root: Path, count: int, seconds: float) -> int:
+def run(root: Path, count: int, seconds: float, idle_seconds: float) -> int:
     start = time.perf_counter()
     make_notes(root / "notes", count)
     print(f"generated {count:,} notes in {time.perf_counter() - start:.1f} s")
@@ -174,32 +181,47 @@ def run(root: Path, count: int, seconds: float) -> int:
     controller.start()
     probe.start()
     typist.timer.start()
-    QTimer.singleShot(int(seconds * 1000), qapp.quit)
+    results: list[str] = []
+
+    def end_indexing_phase() -> None:
+        last = controller.last_progress
+        results.append(summary(probe, f"measured {seconds:.0f} s while indexing (phases seen: "
+                               f"{', '.join(sorted(phases))}; last progress: "
+                               f"{last.phase if last else '-'} {last.done if last else 0:,}/"
+                               f"{last.total if last else 0:,})"))
+        controller.shutdown()
+        probe.reset()  # same window, same index, indexing stopped: the machine's own floor
+        QTimer.singleShot(int(idle_seconds * 1000), end_idle_phase)
+
+    def end_idle_phase() -> None:
+        results.append(summary(probe, f"measured {idle_seconds:.0f} s with indexing stopped "
+                               "(baseline)"))
+        qapp.quit()
+
+    QTimer.singleShot(int(seconds * 1000), end_indexing_phase)
     qapp.exec()
+    print("\n".join(results))
     typist.timer.stop()
     probe.heartbeat.stop()
-    last = controller.last_progress
-    controller.shutdown()
-    report(probe, phases, last, seconds)
     library.close()
     return 0
 
 
-def report(probe: Probe, phases: set[str], last, seconds: float) -> None:  # noqa: ANN001
+def summary(probe: Probe, title: str) -> str:
     gaps, latencies = probe.gaps[1:], probe.latencies
+    lines = [title]
     if hasattr(os, "getloadavg"):
         # Other work on the machine inflates every figure; say how busy it was.
-        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-    print(f"measured {seconds:.0f} s while indexing (phases seen: {', '.join(sorted(phases))}; "
-          f"last progress: {last.phase if last else '-'} {last.done if last else 0:,}/"
-          f"{last.total if last else 0:,})")
-    print(f"GUI thread: {len(gaps):,} heartbeats, longest stall {max(gaps):.1f} ms, "
-          f"p99 {percentile(gaps, 0.99):.1f} ms (target: longest < 50 ms)")
+        lines.append(f"  machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    lines.append(f"  GUI thread: {len(gaps):,} heartbeats, longest stall {max(gaps):.1f} ms, "
+                 f"p99 {percentile(gaps, 0.99):.1f} ms (target: longest < 50 ms)")
     if latencies:
-        print(f"keystroke → results painted: {len(latencies)} of {len(probe.key_times)} "
-              f"keystrokes painted; p50 {statistics.median(latencies):.1f} ms, "
-              f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms "
-              f"(target: p95 < 100 ms)")
+        lines.append(f"  keystroke → results painted: {len(latencies)} of "
+                     f"{len(probe.key_times)} keystrokes painted; p50 "
+                     f"{statistics.median(latencies):.1f} ms, p95 "
+                     f"{percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms "
+                     "(target: p95 < 100 ms)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
