@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
@@ -131,6 +131,7 @@ def build_menu(parent: QWidget, item: ResultItem, editor_command: str,
                on_similar: Callable[[ResultItem], None]) -> QMenu:
     """The context menu for one note, used for results, similar notes and the preview."""
     menu = QMenu(parent)
+    menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one menu per right-click
     menu.setAccessibleName(f"Actions for {item.result.title}")
     path, line = item.path, item.result.line
     menu.addAction("Open", lambda: open_note(path))

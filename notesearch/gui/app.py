@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -200,6 +201,17 @@ def run_welcome(library: Library) -> tuple[list[Path], bool] | None:
     return (dialog.folders(), dialog.use_openai) if accepted else None
 
 
+def quit_on_signals(app: App) -> None:
+    """Quit cleanly on SIGTERM/SIGINT (logout, kill): stop the indexer, free the socket."""
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: app.quit())
+    # Python runs signal handlers only between bytecodes; while Qt's loop waits in C++ none
+    # run, so a slow timer hands control back now and then.
+    ticker = QTimer(app.window, interval=500)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the app; `notesearch-app [show|toggle|hidden|similar PATH]`."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -219,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     app.start(args, first_run)
     for message in early:
         app.handle(message)
+    quit_on_signals(app)
     code = qapp.exec()
     library.close()
     return code

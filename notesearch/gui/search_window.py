@@ -403,9 +403,11 @@ class SearchWindow(QMainWindow):
         if item is None:
             self.note_menu.addAction("No note selected").setEnabled(False)
             return
-        for action in self.menu_for(item).actions():
+        source = self.menu_for(item)
+        for action in source.actions():
             action.setParent(self.note_menu)
             self.note_menu.addAction(action)
+        source.deleteLater()
 
     def focus_search(self) -> None:
         self.field.setFocus()
