@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ class IndexSummary:
     embedding_error: str | None = None
     cancelled: bool = False
     seconds: float = 0.0
+    #: Time spent inside the embedding model itself (the rest of `seconds` is our overhead).
+    model_seconds: float = 0.0
 
     def merge(self, other: IndexSummary) -> None:
         for name in ("added", "updated", "removed", "unchanged", "chunks_embedded"):
@@ -224,11 +227,13 @@ class Indexer:
                     summary.cancelled = True
                     return False
                 batch = window[start:start + EMBED_BATCH]
+                started = time.perf_counter()
                 try:
                     vectors = self.embedder.embed_documents([text for _, text in batch])
                 except EmbedderError as error:
                     summary.embedding_error = str(error)
                     return False
+                summary.model_seconds += time.perf_counter() - started
                 self.store.add_embeddings(space_id, [h for h, _ in batch], vectors)
                 done += len(batch)
                 summary.chunks_embedded += len(batch)

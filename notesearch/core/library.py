@@ -207,6 +207,7 @@ class Library:
             summary.pending_chunks = embedded.pending_chunks
             summary.embedding_error = embedded.embedding_error
             summary.cancelled = embedded.cancelled
+            summary.model_seconds = embedded.model_seconds
         summary.seconds = time.monotonic() - start
         return summary
 
