@@ -92,3 +92,23 @@ def test_snippets_lose_markdown_markup_but_keep_highlights() -> None:
     plain, spans = plain_snippet(text, ((start, start + 8),))
     assert plain == "Decisions • Ship exported tickets · see the plan ·"
     assert [plain[a:b] for a, b in spans] == ["exported"]
+
+
+def test_notes_in_an_obsidian_vault_offer_an_obsidian_link(qtbot, tmp_path, opened):  # noqa: ANN001
+    from notesearch.core.search import Result
+    from notesearch.core.text import Snippet
+    from notesearch.gui import actions
+    from notesearch.gui.results_model import make_items
+
+    vault = tmp_path / "My Vault"
+    (vault / ".obsidian").mkdir(parents=True)
+    note = vault / "daily" / "2024-05-02 plan.md"
+    result = Result(1, str(note), "Plan", 0.9, "both", 3, 5, "", Snippet("plan", ()), 1)
+    [item] = make_items([result], [vault])
+    assert item.vault == vault and item.folder == "My Vault/daily"
+    menu = actions.build_menu(None, item, "", lambda _: None)
+    entry = next(a for a in menu.actions() if a.text().startswith("Open in Obsidian"))
+    entry.trigger()
+    assert bytes(opened[0].toEncoded()).decode() == ("obsidian://open?path="
+                                    + str(note).replace("/", "%2F").replace(" ", "%20"))
+    assert actions.editor_argv("gedit +{line} {path}", note, 3) == ["gedit", "+3", str(note)]
