@@ -16,7 +16,14 @@ from notesearch.core.config import Settings
 from notesearch.core.embedders import Embedder
 from notesearch.core.errors import EmbedderError, SkipFile
 from notesearch.core.markdown import parse_note
-from notesearch.core.notes import DEFAULT_EXTENSIONS, IgnoreRules, Skipped, content_hash, discover
+from notesearch.core.notes import (
+    DEFAULT_EXTENSIONS,
+    IgnoreRules,
+    Skipped,
+    content_hash,
+    discover,
+    os_reason,
+)
 from notesearch.core.notes import read_text as read_note_text
 from notesearch.core.progress import Control, ProgressCallback, RateMeter
 from notesearch.core.store import NoteRecord, Store, StoredChunk
@@ -149,7 +156,7 @@ class Indexer:
         try:
             stat = os.stat(path)
         except OSError as error:
-            self._skip(summary, folder_id, str(path), _os_reason(error))
+            self._skip(summary, folder_id, str(path), os_reason(error))
             return False
         if known and known[1] == stat.st_size and known[2] == stat.st_mtime_ns:
             summary.unchanged += 1
@@ -243,13 +250,4 @@ class Indexer:
     def finish(self) -> None:
         """Drop vectors that no chunk uses any more (after renames, edits and deletions)."""
         self.store.drop_orphan_embeddings()
-
-
-def _os_reason(error: OSError) -> str:
-    if isinstance(error, FileNotFoundError):
-        return "vanished before it could be read"
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    return f"could not be read ({error.strerror or error})"
-
 

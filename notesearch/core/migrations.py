@@ -83,7 +83,23 @@ def _v1(conn: apsw.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1]
+def _v2(conn: apsw.Connection) -> None:
+    """Rebuild the keyword index: no heading paths in bodies, titles on first chunks only."""
+    import json
+
+    from notesearch.core.store import fts_body, fts_title
+
+    conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')")
+    rows = conn.execute("SELECT c.id, c.text, c.context_len, n.title, n.aliases, "
+                        "c.id = (SELECT MIN(id) FROM chunks WHERE note_id = c.note_id) "
+                        "FROM chunks c JOIN notes n ON n.id = c.note_id").fetchall()
+    conn.executemany("INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
+                     [(chunk_id, fts_title(title, json.loads(aliases)) if first else "",
+                       fts_body(text, length))
+                      for chunk_id, text, length, title, aliases, first in rows])
+
+
+MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

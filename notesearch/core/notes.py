@@ -135,7 +135,8 @@ class IgnoreRules:
         return _compile(lines) if lines else None
 
 
-def _os_reason(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
+    """Return a short user-facing reason for an OS error on a file."""
     if isinstance(error, PermissionError):
         return "permission denied"
     if isinstance(error, FileNotFoundError):
@@ -170,7 +171,7 @@ def discover(root: Path, rules: IgnoreRules | None = None,
         yield Skipped(Path(root_str), "folder not found")
         return
     except OSError as error:
-        yield Skipped(Path(root_str), _os_reason(error))
+        yield Skipped(Path(root_str), os_reason(error))
         return
     visited = {(info.st_dev, info.st_ino)}
     pending: list[tuple[str, str]] = [(root_str, "")]  # (absolute dir, dir relative to root)
@@ -190,7 +191,7 @@ def _enter_link(link: tuple[str, str], visited: set[tuple[int, int]],
     try:
         info = os.stat(path)
     except OSError as error:
-        yield Skipped(Path(path), _os_reason(error))
+        yield Skipped(Path(path), os_reason(error))
         return
     key = (info.st_dev, info.st_ino)
     if key in visited:
@@ -209,7 +210,7 @@ def _scan_folder(folder: str, rel: str, rules: IgnoreRules, wanted: tuple[str, .
         with os.scandir(folder) as listing:
             entries = list(listing)
     except OSError as error:
-        yield Skipped(Path(folder), _os_reason(error))
+        yield Skipped(Path(folder), os_reason(error))
         return
     subdirs: list[tuple[str, str]] = []
     for entry in entries:
@@ -217,7 +218,7 @@ def _scan_folder(folder: str, rel: str, rules: IgnoreRules, wanted: tuple[str, .
         try:
             yield from _classify(entry, child_rel, rules, wanted, subdirs, deferred_links)
         except OSError as error:  # e.g. the entry vanished between listing and stat
-            yield Skipped(Path(entry.path), _os_reason(error))
+            yield Skipped(Path(entry.path), os_reason(error))
     for path, _ in subdirs:
         # Remember real folders so that a symlink pointing back at one is recognised later.
         try:
@@ -282,7 +283,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     except IsADirectoryError as error:
         raise SkipFile("is a folder, not a file") from error
     except OSError as error:
-        raise SkipFile(_os_reason(error)) from error
+        raise SkipFile(os_reason(error)) from error
     if len(data) > max_bytes:
         raise _too_large(len(data), max_bytes)
     return data

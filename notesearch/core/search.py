@@ -205,14 +205,7 @@ class Searcher:
             self.meaning_unavailable = str(error)
             return []
         top = self.vectors.top(query_vector, CANDIDATES if allowed is None else CANDIDATES * 5)
-        if not top:
-            return []
-        score_of = dict(top)
-        marks = ",".join("?" * len(top))
-        rows = self.conn.execute(
-            f"SELECT c.id, c.note_id, e.id FROM embeddings e JOIN chunks c ON c.hash = e.hash "
-            f"WHERE e.id IN ({marks})", [i for i, _ in top]).fetchall()
-        hits = [Hit(c, n, score_of[e]) for c, n, e in rows if allowed is None or n in allowed]
+        hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         hits.sort(key=lambda h: -h.score)
         return hits
 
@@ -275,6 +268,17 @@ class Searcher:
         df = self._document_frequency(term)
         return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
 
+    def _chunk_hits(self, top: list[tuple[int, float]]) -> list[Hit]:
+        """Map (embedding id, score) pairs to every chunk with that vector (equal texts share)."""
+        if not top:
+            return []
+        score_of = dict(top)
+        marks = ",".join("?" * len(top))
+        rows = self.conn.execute(
+            f"SELECT c.id, c.note_id, e.id FROM embeddings e JOIN chunks c ON c.hash = e.hash "
+            f"WHERE e.id IN ({marks})", [i for i, _ in top]).fetchall()
+        return [Hit(chunk_id, note_id, score_of[emb_id]) for chunk_id, note_id, emb_id in rows]
+
     def _allowed_notes(self, filters: Filters) -> set[int] | None:
         if not filters:
             return None
@@ -320,21 +324,12 @@ class Searcher:
 
     def _similar(self, vector: np.ndarray, k: int, exclude: int | None) -> list[Result]:
         self.vectors.refresh(self.conn)
-        top = self.vectors.top(vector, max(200, k * 20))
-        if not top:
-            return []
-        score_of = dict(top)
-        marks = ",".join("?" * len(top))
-        rows = self.conn.execute(
-            f"SELECT c.id, c.note_id, e.id FROM embeddings e JOIN chunks c ON c.hash = e.hash "
-            f"WHERE e.id IN ({marks})", [i for i, _ in top]).fetchall()
         best: dict[int, Fused] = {}
-        for chunk_id, note_id, emb_id in rows:
-            if note_id == exclude:
+        for hit in self._chunk_hits(self.vectors.top(vector, max(200, k * 20))):
+            if hit.note_id == exclude:
                 continue
-            score = score_of[emb_id]
-            if note_id not in best or score > best[note_id].score:
-                best[note_id] = Fused(note_id, chunk_id, score, "meaning")
+            if hit.note_id not in best or hit.score > best[hit.note_id].score:
+                best[hit.note_id] = Fused(hit.note_id, hit.chunk_id, hit.score, "meaning")
         ranked = sorted(best.values(), key=lambda f: -f.score)[:k]
         return self._results(ranked, "", False)
 

@@ -14,6 +14,24 @@ from notesearch.core.db import vec_table
 from notesearch.core.text import fts_text
 
 
+def fts_title(title: str, aliases: Sequence[str]) -> str:
+    """Return what the keyword index holds in the title column of a note's first chunk.
+
+    Only the first chunk carries it: FTS5's bm25 normalises by a row's total length, so a title
+    on every chunk made the shortest chunk of a note win whether or not it says the words.
+    """
+    return fts_text(" ".join([title, *aliases]))
+
+
+def fts_body(text: str, context_len: int) -> str:
+    """Return what the keyword index holds in a chunk's body column: the file's own text.
+
+    The context line (title › headings) stays out: it would give every chunk of a note the
+    title's words, and the best keyword passage could then be one that never says them.
+    """
+    return fts_text(text[context_len:])
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     """A chunk as it goes into the database."""
@@ -128,16 +146,17 @@ class Store:
             note_id = self.conn.last_insert_rowid()
             self.conn.executemany("INSERT OR IGNORE INTO note_tags(note_id, tag) VALUES (?, ?)",
                                   [(note_id, t) for t in note.tags])
-            title_field = fts_text(" ".join([note.title, *note.aliases]))
-            for chunk in chunks:
+            title_field = fts_title(note.title, note.aliases)
+            for position, chunk in enumerate(chunks):
                 self.conn.execute(
                     "INSERT INTO chunks(note_id, seq, heading, start_line, end_line, context_len, "
                     "text, hash) VALUES (?,?,?,?,?,?,?,?)",
                     (note_id, chunk.seq, chunk.heading, chunk.start_line, chunk.end_line,
                      chunk.context_len, chunk.text, chunk.hash))
-                body = chunk.heading + "\n" + chunk.text[chunk.context_len:]
                 self.conn.execute("INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
-                                  (self.conn.last_insert_rowid(), title_field, fts_text(body)))
+                                  (self.conn.last_insert_rowid(),
+                                   title_field if position == 0 else "",
+                                   fts_body(chunk.text, chunk.context_len)))
             self.conn.execute("DELETE FROM skipped WHERE path = ?", (note.path,))
             self.bump("notes_gen")
         return note_id
