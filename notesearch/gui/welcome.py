@@ -76,6 +76,7 @@ class WelcomeDialog(QDialog):
         layout.addLayout(row)
         layout.addWidget(self.model_status)
         layout.addWidget(self.openai_check)
+        layout.addStretch(1)  # extra height goes below the content, not between its lines
         layout.addLayout(buttons)
         self.resize(620, 380)
         Op(self, check_local_model, self._model_ok).failure(self._model_failed).run()
