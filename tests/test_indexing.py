@@ -180,6 +180,11 @@ def test_model_change_keeps_old_vectors_answering_until_new_are_ready(tmp_path, 
     second.scan()
     active = second.store.active_space()
     assert active.model_id == e5.model_id  # nothing embedded by the new model yet
+    # Meanwhile the old vectors answer by meaning, with queries embedded by the old model.
+    write(notes / "bikes.md", "# Bikes\nOiling the chain of a road bicycle.")
+    second.scan()
+    found = second.search("a hot drink to brew", k=1, mode="meaning").results
+    assert found and found[0].title == "Tea"
     second.embed()
     spaces = second.store.spaces()
     assert [s.model_id for s in spaces] == [remote.model_id]

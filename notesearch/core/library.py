@@ -15,7 +15,7 @@ import apsw
 from notesearch.core.config import DB_NAME, Settings, library_home
 from notesearch.core.db import connect
 from notesearch.core.embedders import Embedder
-from notesearch.core.embedders.registry import create_embedder
+from notesearch.core.embedders.registry import create_embedder, query_embedder_for
 from notesearch.core.errors import EmbedderError, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.progress import Control, ProgressCallback
@@ -77,6 +77,7 @@ class Library:
         self._embedder = embedder
         self._embedder_problem: str | None = None
         self._embedder_lock = threading.Lock()
+        self._old_query_embedder: Embedder | None = None
         self.vectors = VectorIndex() if vectors_in_memory else SqliteVectors()
         _ = self.conn  # create and migrate the database now, in the caller's thread
 
@@ -106,6 +107,18 @@ class Library:
                     log.warning("meaning search unavailable: %s", error)
             return self._embedder
 
+    def _query_embedder(self) -> Embedder | None:
+        """Return the embedder whose space answers now: the old model's while a new one builds."""
+        embedder = self.embedder()
+        active = self.store.active_space()
+        if active is None or (embedder is not None and active.model_id == embedder.model_id):
+            return embedder
+        with self._embedder_lock:
+            cached = self._old_query_embedder
+            if cached is None or cached.model_id != active.model_id:
+                cached = self._old_query_embedder = query_embedder_for(active.model_id)
+        return cached or embedder
+
     @property
     def embedder_problem(self) -> str | None:
         return self._embedder_problem
@@ -125,7 +138,7 @@ class Library:
     def searcher(self) -> Searcher:
         """Return this thread's searcher (it keeps a query-vector cache)."""
         searcher = getattr(self._local, "searcher", None)
-        embedder = self.embedder()
+        embedder = self._query_embedder()
         if searcher is None or searcher.embedder is not embedder:
             searcher = self._local.searcher = Searcher(self.conn, self.vectors, embedder)
         searcher.meaning_unavailable = self._embedder_problem

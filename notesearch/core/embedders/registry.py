@@ -64,3 +64,21 @@ def create_embedder(
 
         return OpenAIEmbedder(model=openai_model, base_url=openai_base_url or None)
     raise NotesearchError(f"Unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
+
+
+def query_embedder_for(model_id: str) -> Embedder | None:
+    """Return a local embedder that makes vectors in `model_id`'s space, or None.
+
+    While a changed model re-embeds, the old vectors keep answering; their queries must be
+    embedded by the old model. Only local models can be rebuilt from the id alone.
+    """
+    from notesearch.core.embedders.local_e5 import E5Embedder
+    from notesearch.core.embedders.local_minilm import MiniLMEmbedder
+
+    for name, cls in (("e5-small", E5Embedder), ("minilm", MiniLMEmbedder)):
+        if cls.model_id == model_id:
+            try:
+                return _local(name)
+            except (EmbedderUnavailable, NotesearchError):
+                return None
+    return None
