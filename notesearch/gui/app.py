@@ -25,6 +25,7 @@ from notesearch.gui.settings_dialog import SettingsDialog
 from notesearch.gui.single_instance import SingleInstance
 from notesearch.gui.tray import Tray
 from notesearch.gui.welcome import WelcomeDialog
+from notesearch.platform import autostart
 
 log = logging.getLogger(__name__)
 ICON_PATH = Path(__file__).resolve().parent / "icons" / "notesearch.svg"
@@ -160,6 +161,17 @@ class App:
         if reindex:
             self.indexing.start()  # the old index keeps answering until the new one is done
         self.hotkey.register(self.library.settings.hotkey)
+        self._apply_launch_at_login()
+
+    def _apply_launch_at_login(self) -> None:
+        """Add or remove the login entry to match Settings (a file write, so off-thread)."""
+        wanted = self.library.settings.launch_at_login
+
+        def apply() -> None:
+            if wanted != autostart.is_enabled():
+                (autostart.enable if wanted else autostart.disable)()
+
+        Op(self.window, apply, lambda _: None).run()
 
     def open_health(self) -> None:
         dialog = HealthDialog(self.library, self.window)
