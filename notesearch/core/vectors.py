@@ -25,6 +25,8 @@ class VectorIndex:
         self.matrix = np.zeros((0, 0), dtype=np.float32)
         self._generation: str | None = None
         self._newest = -1
+        self._ids_buffer: np.ndarray | None = None
+        self._matrix_buffer: np.ndarray | None = None
 
     def refresh(self, conn: apsw.Connection) -> None:
         """Reload fully when vectors were removed or the space changed; else append new rows.
@@ -46,6 +48,7 @@ class VectorIndex:
                 if space != self.space or generation != self._generation:
                     self.ids = np.zeros(0, dtype=np.int64)
                     self.matrix = np.zeros((0, space.dim), dtype=np.float32)
+                    self._ids_buffer = self._matrix_buffer = None
                 self.space = space
                 self._append_new(conn, space)
             self._generation, self._newest = generation, newest
@@ -66,8 +69,26 @@ class VectorIndex:
             return
         new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         new = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        self.ids = np.concatenate([self.ids, new_ids])
-        self.matrix = np.concatenate([self.matrix, new.reshape(len(rows), space.dim)])
+        self._append(new_ids, new.reshape(len(rows), space.dim))
+
+    def _append(self, new_ids: np.ndarray, new: np.ndarray) -> None:
+        """Add rows into spare capacity, growing it by doubling.
+
+        Concatenating instead copied the whole matrix on every search while notes were being
+        embedded (150 MB a keystroke at 100k chunks). `ids` and `matrix` stay views of the
+        filled rows; rows past them are written only, so a reader's earlier view never changes.
+        """
+        count, extra = len(self.ids), len(new_ids)
+        if self._ids_buffer is None or count + extra > len(self._ids_buffer):
+            capacity = max(2 * (count + extra), 1024)
+            ids_buffer = np.empty(capacity, np.int64)
+            matrix_buffer = np.empty((capacity, new.shape[1]), np.float32)
+            ids_buffer[:count], matrix_buffer[:count] = self.ids, self.matrix
+            self._ids_buffer, self._matrix_buffer = ids_buffer, matrix_buffer
+        self._ids_buffer[count:count + extra] = new_ids
+        self._matrix_buffer[count:count + extra] = new
+        self.ids = self._ids_buffer[:count + extra]
+        self.matrix = self._matrix_buffer[:count + extra]
 
     def __len__(self) -> int:
         return len(self.ids)
