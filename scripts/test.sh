@@ -24,4 +24,6 @@ python3 -m venv .venv
 
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest -q "$@"
+# A basetemp of our own: concurrent pytest sessions on one machine prune each other's
+# /tmp/pytest-of-USER folders (seen here as a vanished working directory mid-run).
+exec .venv/bin/python -m pytest -q --basetemp=.pytest_tmp "$@"
