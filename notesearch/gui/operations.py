@@ -8,7 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QObject,
+    QRunnable,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +137,12 @@ class Op:
 
     def run(self) -> Op:
         carrier = self._carrier = _Carrier(self)
+        # Owned by Qt (parented on the GUI thread) rather than by Python: the pool thread holds
+        # the last Python reference for a moment after emitting, and dropping it there must not
+        # destroy a QObject that lives on the GUI thread. It is deleted with deleteLater.
+        app = QCoreApplication.instance()
+        if app is not None:
+            carrier.setParent(app)
         _running.add(self)
         (self.pool or quick_pool()).start(_Runnable(self.fn, carrier))
         return self
@@ -139,7 +153,12 @@ class Op:
     def _release(self) -> None:
         # Deferred: dropping the last reference inside the carrier's own slot would delete
         # the QObject while Qt is still delivering to it.
-        QTimer.singleShot(0, lambda: _running.discard(self))
+        def forget() -> None:
+            _running.discard(self)
+            if self._carrier is not None and self._carrier.parent() is not None:
+                self._carrier.deleteLater()
+
+        QTimer.singleShot(0, forget)
 
     def _deliver_success(self, value: Any) -> None:
         self._release()
