@@ -26,3 +26,18 @@ def sample_library(tmp_path_factory, e5):
     assert summary.embedding_error is None
     library.notes_root = notes
     return library
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    """A real program, in a folder whose name needs quoting, that logs the argv it gets.
+
+    Returns (command, log file): used to check what file-manager entries and login items run.
+    """
+    folder = tmp_path / "my apps $x"
+    folder.mkdir()
+    log = tmp_path / "argv.log"
+    script = folder / "notesearch app"
+    script.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "{log}"\n')
+    script.chmod(0o755)
+    return [str(script)], log

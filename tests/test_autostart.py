@@ -31,18 +31,6 @@ def home(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def recorder(tmp_path: Path) -> tuple[list[str], Path]:
-    """A real program, in a folder whose name needs quoting, that logs the argv it gets."""
-    folder = tmp_path / "my apps $x"
-    folder.mkdir()
-    log = tmp_path / "argv.log"
-    script = folder / "notesearch app"
-    script.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "{log}"\n')
-    script.chmod(0o755)
-    return [str(script)], log
-
-
 def _set_key(path: Path, key: str, value: str) -> None:
     lines = [line for line in path.read_text().splitlines() if not line.startswith(f"{key}=")]
     path.write_text("\n".join([*lines, f"{key}={value}"]) + "\n")

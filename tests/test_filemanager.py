@@ -34,18 +34,6 @@ USER_UCA = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 @pytest.fixture
-def recorder(tmp_path: Path) -> tuple[list[str], Path]:
-    """A real command (in a directory whose name needs quoting) that logs its argv."""
-    bin_dir = tmp_path / "bin dir $x"
-    bin_dir.mkdir()
-    log = tmp_path / "argv.log"
-    script = bin_dir / "record args"
-    script.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done >> "{log}"\n')
-    script.chmod(0o755)
-    return [str(script)], log
-
-
-@pytest.fixture
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
