@@ -82,3 +82,19 @@ def test_similar_to_text(sample_library):
 def test_empty_and_punctuation_queries_return_nothing(sample_library):
     assert sample_library.search("   ").results == []
     assert sample_library.search("?!").results == []
+
+
+def test_asking_for_many_results_gets_them(tmp_path, e5):
+    """`search -k 150` lists 150 notes, by meaning and by words, not the first 100 candidates."""
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for i in range(150):
+        (notes / f"log {i:03}.md").write_text(f"Kettle reading number {i}: water at {i} degrees.\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    assert library.index().embedding_error is None
+    for mode in ("meaning", "words", "hybrid"):
+        response = library.search("kettle water temperature", k=150, mode=mode)
+        assert len({r.path for r in response.results}) == 150, mode

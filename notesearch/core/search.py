@@ -20,7 +20,12 @@ from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 100  # chunks taken from each list before fusion
+CANDIDATES = 100  # chunks taken from each list before fusion, at least
+#: Each list offers this many chunks per result asked for: with only 100 per list, asking for
+#: 100 notes filled the tail with one list's weak matches (NPL hybrid Recall@100 fell below
+#: meaning alone).
+CANDIDATES_PER_RESULT = 3
+FILTER_FACTOR = 5  # filters discard candidates after ranking, so fetch more
 RRF_K = 60
 COMMON_SHARE = 0.1  # a term in more chunks than this share is left out of keyword queries
 MODES = ("hybrid", "meaning", "words")
@@ -139,10 +144,11 @@ class Searcher:
         if not query_terms(query):  # nothing but spaces and punctuation
             return response
         allowed = self._allowed_notes(filters)
+        limit = candidates(k, allowed is not None)
         word_hits = self._timed(timings, "words", self._keyword_hits, query, allowed,
-                                as_you_type) if mode != "meaning" else []
+                                as_you_type, limit) if mode != "meaning" else []
         meaning_hits = self._timed(timings, "meaning", self._vector_hits, query.strip(),
-                                   allowed) if mode != "words" else []
+                                   allowed, limit) if mode != "words" else []
         coverage = (self._coverage(query, word_hits, as_you_type)
                     if meaning_hits and self.fusion.use_coverage else 1.0)
         fused = self._timed(timings, "fuse", fuse, word_hits, meaning_hits, k, coverage,
@@ -172,12 +178,11 @@ class Searcher:
         return self._similar(self.embedder.embed_documents([text])[0], k, exclude=None)
 
     # -- lists ------------------------------------------------------------------------------
-    def _keyword_hits(self, query: str, allowed: set[int] | None,
-                      as_you_type: bool) -> list[Hit]:
+    def _keyword_hits(self, query: str, allowed: set[int] | None, as_you_type: bool,
+                      limit: int) -> list[Hit]:
         expression = fts_query(query, prefix_last=as_you_type, keep=self._selective_terms)
         if expression is None:
             return []
-        limit = CANDIDATES if allowed is None else CANDIDATES * 5
         # Rank inside FTS5 first and join only the winners: joining every match before the
         # sort cost 60 ms at 100k chunks. bm25() is lower-is-better; titles weigh double.
         rows = self.conn.execute(
@@ -187,7 +192,7 @@ class Searcher:
             (expression, limit)).fetchall()
         return [Hit(c, n, s) for c, n, s in rows if allowed is None or n in allowed]
 
-    def _vector_hits(self, query: str, allowed: set[int] | None) -> list[Hit]:
+    def _vector_hits(self, query: str, allowed: set[int] | None, limit: int) -> list[Hit]:
         if self.embedder is None:
             return []
         self.vectors.refresh(self.conn)
@@ -204,7 +209,7 @@ class Searcher:
             # Words still answer; the response says why meaning did not take part.
             self.meaning_unavailable = str(error)
             return []
-        top = self.vectors.top(query_vector, CANDIDATES if allowed is None else CANDIDATES * 5)
+        top = self.vectors.top(query_vector, limit)
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         hits.sort(key=lambda h: -h.score)
         return hits
@@ -229,14 +234,18 @@ class Searcher:
         return found / total if total else 0.0
 
     def _selective_terms(self, terms: list[str]) -> list[str]:
-        """Drop terms found in more than COMMON_SHARE of chunks, unless all of them are.
+        """Drop terms found in more than COMMON_SHARE of chunks, unless no other term is found.
 
         Such terms add almost nothing to BM25 (low idf) but make FTS5 score most of the index:
         at 100k chunks a query with one common word took 4x longer to rank.
         """
         total = self._total_chunks()
         kept = [t for t in terms if self._document_frequency(t) <= COMMON_SHARE * total]
-        return kept or terms
+        # A term found nowhere (a typo, or a prefix being typed) is no reason to drop the
+        # common ones: the query would then match nothing at all.
+        if not any(self._document_frequency(t) for t in kept):
+            return terms
+        return kept
 
     def _total_chunks(self) -> int:
         generation = self.store.get_meta("notes_gen")
@@ -359,6 +368,12 @@ class Searcher:
         value = function(*args)
         timings[name] = (time.perf_counter() - start) * 1000
         return value
+
+
+def candidates(k: int, filtered: bool) -> int:
+    """Return how many chunks each list contributes to fusion when k notes are asked for."""
+    count = max(CANDIDATES, CANDIDATES_PER_RESULT * k)
+    return count * FILTER_FACTOR if filtered else count
 
 
 @dataclass(frozen=True)
