@@ -74,6 +74,13 @@ def recall_at(ranked: list[str], relevant: dict[str, int], k: int = 100) -> floa
     return len(set(ranked[:k]) & relevant.keys()) / len(relevant) if relevant else 0.0
 
 
+def ranked_ids(library: Library, query: str, k: int, mode: str,
+               stems: dict[str, str]) -> list[str]:
+    """Return the document ids of a search's results, best first."""
+    response = library.search(query, k=k, mode=mode)
+    return [stems[Path(r.path).stem] for r in response.results]
+
+
 def evaluate(name: str, work: Path, max_queries: int | None) -> dict:
     corpus, queries, qrels = load_set(name)
     stems = write_notes(corpus, work / name / "notes")
@@ -89,10 +96,10 @@ def evaluate(name: str, work: Path, max_queries: int | None) -> dict:
     for mode in MODES:
         ndcg = recall = 0.0
         for qid in qids:
-            response = library.search(queries[qid], k=100, mode=mode)
-            ranked = [stems[Path(r.path).stem] for r in response.results]
-            ndcg += ndcg_at(ranked, qrels[qid])
-            recall += recall_at(ranked, qrels[qid])
+            # Each figure from the search a user would run: ten results for nDCG@10 (asking
+            # for more widens the candidate lists), a hundred for Recall@100.
+            ndcg += ndcg_at(ranked_ids(library, queries[qid], 10, mode, stems), qrels[qid])
+            recall += recall_at(ranked_ids(library, queries[qid], 100, mode, stems), qrels[qid])
         report[mode] = {"ndcg@10": round(ndcg / len(qids), 4),
                         "recall@100": round(recall / len(qids), 4)}
     library.close()
