@@ -7,6 +7,11 @@ vault (time, embeddings made). Usage:
 
     python benchmarks/indexing.py [--vaults blacklightpy-vaultofknowledge tldr-pages]
                                   [--no-embed]   # reading and keyword index only
+                                  [--embed-seconds N]  # stop embedding after N s
+                                  [--sample N]   # chunks the bare model embeds to compare
+
+Embedding a whole large vault takes hours on two cores; --embed-seconds measures the rate over
+the first N seconds of the real pipeline on the whole vault, then cancels it as a user would.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import argparse
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from notesearch.core.config import Settings  # noqa: E402
 from notesearch.core.indexer import EMBED_BATCH  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
+from notesearch.core.progress import Control  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 
@@ -36,9 +43,10 @@ def unpack(name: str, work: Path) -> Path:
 
 
 def bare_model_rate(library: Library, sample: int) -> tuple[float, int]:
-    """Return chunks/s of embed_documents alone on a sample of the library's chunks."""
+    """Return chunks/s of embed_documents alone on a sample of the chunks the pipeline embedded."""
     texts = [r[0] for r in library.conn.execute(
-        "SELECT text FROM chunks GROUP BY hash ORDER BY MIN(id) LIMIT ?", (sample,))]
+        "SELECT c.text FROM chunks c JOIN embeddings e ON e.hash = c.hash "
+        "GROUP BY c.hash ORDER BY MIN(c.id) LIMIT ?", (sample,))]
     texts.sort(key=len)  # the same ordering the indexer uses within its windows
     embedder = library.embedder()
     start = time.perf_counter()
@@ -47,7 +55,7 @@ def bare_model_rate(library: Library, sample: int) -> tuple[float, int]:
     return len(texts) / (time.perf_counter() - start), len(texts)
 
 
-def run(name: str, work: Path, embed: bool, sample: int) -> None:
+def run(name: str, work: Path, embed: bool, sample: int, embed_seconds: float | None) -> None:
     folder = unpack(name, work)
     home = work / "homes" / name
     if home.exists():
@@ -63,9 +71,15 @@ def run(name: str, work: Path, embed: bool, sample: int) -> None:
     print(f"  read + chunk + keyword index: {scan_seconds:6.1f} s "
           f"({notes['notes'] / scan_seconds:,.0f} notes/s)")
     if embed:
+        control = Control()
+        if embed_seconds:
+            threading.Timer(embed_seconds, control.cancel).start()
         start = time.perf_counter()
-        embedded = library.embed()
+        embedded = library.embed(control)
         seconds = time.perf_counter() - start
+        if embedded.cancelled:
+            print(f"  (stopped after {embed_seconds:.0f} s as asked; "
+                  f"{embedded.pending_chunks:,} chunks still pending)")
         pipeline = embedded.chunks_embedded / seconds
         model = embedded.model_seconds
         print(f"  embedding: {embedded.chunks_embedded:,} chunks in {seconds:,.0f} s = "
@@ -76,8 +90,11 @@ def run(name: str, work: Path, embed: bool, sample: int) -> None:
             bare, count = bare_model_rate(library, sample)
             print(f"  bare model alone on {count} of the same chunks: {bare:.1f} chunks/s")
     start = time.perf_counter()
-    again = library.index() if embed else library.scan()
-    print(f"  unchanged re-run: {time.perf_counter() - start:.2f} s, "
+    finished = embed and not embedded.cancelled
+    # After a stopped embedding run, index() would go on embedding: re-run the scan alone.
+    again = library.index() if finished else library.scan()
+    kind = "index" if finished else "scan only"
+    print(f"  unchanged re-run ({kind}): {time.perf_counter() - start:.2f} s, "
           f"{again.chunks_embedded} embeddings, {again.unchanged:,} unchanged")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS so far: {peak:,.0f} MB")
@@ -92,12 +109,14 @@ def main() -> None:
     parser.add_argument("--no-embed", action="store_true")
     parser.add_argument("--sample", type=int, default=0,
                         help="chunks the bare model embeds for the comparison")
+    parser.add_argument("--embed-seconds", type=float,
+                        help="stop the embedding phase after this many seconds")
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"no evaluation data at {SHARED}; nothing to measure")
         return
     for name in args.vaults:
-        run(name, args.work, not args.no_embed, args.sample)
+        run(name, args.work, not args.no_embed, args.sample, args.embed_seconds)
 
 
 if __name__ == "__main__":
