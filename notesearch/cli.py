@@ -119,7 +119,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             "unchanged": summary.unchanged, "chunks_embedded": summary.chunks_embedded,
             "pending_chunks": summary.pending_chunks,
             "skipped": [{"path": p, "reason": r} for p, r in summary.skipped],
-            "embedding_error": summary.embedding_error, "seconds": round(summary.seconds, 2)}
+            "embedding_error": summary.embedding_error,
+            "embedding_error_kind": summary.embedding_error_kind,
+            "seconds": round(summary.seconds, 2)}
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:

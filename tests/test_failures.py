@@ -58,6 +58,7 @@ def test_rejected_key_keeps_keyword_search_and_says_why(tmp_path, fake_openai):
     library.add_folder(notes)
     summary = library.index()
     assert "rejected" in summary.embedding_error.lower()
+    assert summary.embedding_error_kind == "key_rejected"
     assert "sk-wrong-key-123456" not in summary.embedding_error
     assert len(fake_openai.requests) == 1  # no retry loop against a rejected key
     response = library.search("kites", k=3)
@@ -88,6 +89,7 @@ def test_provider_down_leaves_work_pending_for_next_run(tmp_path):
     library.add_folder(notes)
     summary = library.index()
     assert "could not reach" in summary.embedding_error.lower()
+    assert summary.embedding_error_kind == "offline"
     assert summary.pending_chunks == 1
     assert library.search("green tea", k=1).results[0].title == "Tea"
     library.close()

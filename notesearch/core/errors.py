@@ -4,38 +4,65 @@
 class NotesearchError(Exception):
     """Base class: str(error) is a complete sentence for the user."""
 
+    #: A stable name for what went wrong, for front ends that react to it (the message is prose).
+    kind = "error"
+
 
 class SkipFile(NotesearchError):
     """A file cannot be indexed; the message is the reason recorded and shown."""
+
+    kind = "skipped"
 
 
 class EmbedderError(NotesearchError):
     """An embedding provider failed; never contains an API key."""
 
+    kind = "embedder"
+
 
 class EmbedderUnavailable(EmbedderError):
-    """The provider cannot run here (missing package, unsupported platform, no network)."""
+    """The provider cannot run here (missing package, unsupported platform)."""
+
+    kind = "unavailable"
+
+
+class Unreachable(EmbedderUnavailable):
+    """A remote provider could not be reached: no network, a timeout, or the server failing."""
+
+    kind = "offline"
 
 
 class KeyMissing(EmbedderError):
     """A remote provider needs an API key and none is stored."""
 
+    kind = "no_key"
+
 
 class KeyRejected(EmbedderError):
     """The remote provider answered that the API key is invalid (HTTP 401/403)."""
+
+    kind = "key_rejected"
 
 
 class RateLimited(EmbedderError):
     """The remote provider kept answering 429 after backing off."""
 
+    kind = "rate_limited"
+
 
 class KeyringUnavailable(NotesearchError):
     """No OS keyring backend is usable, so secrets cannot be stored."""
+
+    kind = "no_keyring"
 
 
 class IndexingCancelled(NotesearchError):
     """Indexing stopped because the caller asked it to."""
 
+    kind = "cancelled"
+
 
 class StorageFull(NotesearchError):
     """The disk (or the database's size limit) is full; the index is as it was before."""
+
+    kind = "disk_full"

@@ -48,10 +48,21 @@ class IndexSummary:
     pending_chunks: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     embedding_error: str | None = None
+    #: The error's kind (see errors.py: "offline", "key_rejected", "no_key", ...), for code.
+    embedding_error_kind: str | None = None
     cancelled: bool = False
     seconds: float = 0.0
     #: Time spent inside the embedding model itself (the rest of `seconds` is our overhead).
     model_seconds: float = 0.0
+
+    def take_embedding(self, other: IndexSummary) -> None:
+        """Copy what an embedding run did (vectors made, pending, errors) into this summary."""
+        self.chunks_embedded = other.chunks_embedded
+        self.pending_chunks = other.pending_chunks
+        self.embedding_error = other.embedding_error
+        self.embedding_error_kind = other.embedding_error_kind
+        self.model_seconds = other.model_seconds
+        self.cancelled = self.cancelled or other.cancelled
 
     def merge(self, other: IndexSummary) -> None:
         for name in ("added", "updated", "removed", "unchanged", "chunks_embedded"):
@@ -238,7 +249,7 @@ class Indexer:
                 try:
                     vectors = self.embedder.embed_documents([text for _, text in batch])
                 except EmbedderError as error:
-                    summary.embedding_error = str(error)
+                    summary.embedding_error, summary.embedding_error_kind = str(error), error.kind
                     return False
                 summary.model_seconds += time.perf_counter() - started
                 self.store.add_embeddings(space_id, [h for h, _ in batch], vectors)

@@ -76,6 +76,7 @@ class Library:
         self._local = threading.local()
         self._embedder = embedder
         self._embedder_problem: str | None = None
+        self._embedder_problem_kind: str | None = None
         self._embedder_lock = threading.Lock()
         self._old_query_embedder: Embedder | None = None
         self.vectors = VectorIndex() if vectors_in_memory else SqliteVectors()
@@ -103,7 +104,7 @@ class Library:
                         self.settings.provider, self.settings.local_model,
                         self.settings.openai_model, self.settings.openai_base_url)
                 except (EmbedderError, NotesearchError) as error:
-                    self._embedder_problem = str(error)
+                    self._embedder_problem, self._embedder_problem_kind = str(error), error.kind
                     log.warning("meaning search unavailable: %s", error)
             return self._embedder
 
@@ -121,7 +122,13 @@ class Library:
 
     @property
     def embedder_problem(self) -> str | None:
+        """Why meaning search is unavailable (a sentence), or None."""
         return self._embedder_problem
+
+    @property
+    def embedder_problem_kind(self) -> str | None:
+        """The kind of `embedder_problem` (see errors.py), or None."""
+        return self._embedder_problem_kind
 
     def reload_settings(self, settings: Settings) -> None:
         """Apply new settings; a provider or model change takes effect at the next index run."""
@@ -134,6 +141,7 @@ class Library:
         if changed:
             with self._embedder_lock:
                 self._embedder, self._embedder_problem = None, None
+                self._embedder_problem_kind = None
 
     def searcher(self) -> Searcher:
         """Return this thread's searcher (it keeps a query-vector cache)."""
@@ -205,6 +213,7 @@ class Library:
         summary = indexer.embed_pending(progress)
         if summary.embedding_error is None and self._embedder_problem:
             summary.embedding_error = self._embedder_problem
+            summary.embedding_error_kind = self._embedder_problem_kind
         if not summary.cancelled:
             indexer.finish()
         return summary
@@ -215,12 +224,7 @@ class Library:
         start = time.monotonic()
         summary = self.scan(control, progress)
         if not summary.cancelled:
-            embedded = self.embed(control, progress)
-            summary.chunks_embedded = embedded.chunks_embedded
-            summary.pending_chunks = embedded.pending_chunks
-            summary.embedding_error = embedded.embedding_error
-            summary.cancelled = embedded.cancelled
-            summary.model_seconds = embedded.model_seconds
+            summary.take_embedding(self.embed(control, progress))
         summary.seconds = time.monotonic() - start
         return summary
 

@@ -131,8 +131,6 @@ class FolderWatcher:
             summary = self.library.update_paths(sorted(paths))
         else:
             return
-        embedded = self.library.embed()
-        summary.chunks_embedded = embedded.chunks_embedded
-        summary.embedding_error = embedded.embedding_error
+        summary.take_embedding(self.library.embed())
         if self.on_update:
             self.on_update(summary)

@@ -97,7 +97,8 @@ class Worker:
         finally:
             self.control = None
         emit("finished", summary=summary_fields(summary),
-             problem=self.library.embedder_problem)
+             problem=self.library.embedder_problem,
+             problem_kind=self.library.embedder_problem_kind)
         if not summary.cancelled and not self.paused:
             self.watcher = FolderWatcher(self.library, self.report_update)
             self.watcher.start()
@@ -112,8 +113,10 @@ class Worker:
         emit("progress", **dataclasses.asdict(progress))
 
     def report_update(self, summary: IndexSummary) -> None:
-        problem = self.library.embedder_problem if self.library else None
-        emit("updated", summary=summary_fields(summary), problem=problem)
+        library = self.library
+        emit("updated", summary=summary_fields(summary),
+             problem=library.embedder_problem if library else None,
+             problem_kind=library.embedder_problem_kind if library else None)
 
 
 def lower_priority() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
@@ -32,23 +32,19 @@ class State(Enum):
     PROBLEM = "Meaning search unavailable"
 
 
-# The core reports embedding failures as sentences; these recognise the ones with a state
-# of their own. (A typed error kind on IndexSummary would be sturdier.)
-_KINDS = (
-    (re.compile(r"rejected the API key|API key was rejected", re.I), State.KEY_REJECTED),
-    (re.compile(r"No OpenAI API key is stored|needs an API key", re.I), State.NO_KEY),
-    (re.compile(r"could not reach|network", re.I), State.OFFLINE),
-)
+# Embedding failures with a state of their own, by the core's error kind (errors.py).
+_STATE_OF_KIND = {
+    "key_rejected": State.KEY_REJECTED,
+    "no_key": State.NO_KEY,
+    "offline": State.OFFLINE,
+}
 
 
-def classify(problem: str | None) -> State:
+def classify(problem: str | None, kind: str | None = None) -> State:
     """The state a finished run is in, given its embedding problem (None: all is well)."""
     if not problem:
         return State.UP_TO_DATE
-    for pattern, state in _KINDS:
-        if pattern.search(problem):
-            return state
-    return State.PROBLEM
+    return _STATE_OF_KIND.get(kind or "", State.PROBLEM)
 
 
 def format_eta(seconds: float | None) -> str:
@@ -179,9 +175,9 @@ class IndexingController(QObject):
         if kind == "progress":
             self._on_progress(Progress(**event))
         elif kind == "finished":
-            self._on_finished(summary_from(event["summary"]), event.get("problem"))
+            self._on_finished(summary_from(event["summary"]), _problem(event))
         elif kind == "updated":
-            self._on_update(summary_from(event["summary"]), event.get("problem"))
+            self._on_update(summary_from(event["summary"]), _problem(event))
         elif kind == "error":
             self._running = False
             self._set_state(State.PROBLEM, f"Indexing failed: {event.get('message')}")
@@ -209,7 +205,7 @@ class IndexingController(QObject):
             return "Indexing…"
         return progress_text(self.last_progress)
 
-    def _on_finished(self, summary: IndexSummary, problem: str | None) -> None:
+    def _on_finished(self, summary: IndexSummary, problem: Problem) -> None:
         self.last_summary = summary
         self.finished.emit(summary)
         self.notes_changed.emit()
@@ -218,26 +214,38 @@ class IndexingController(QObject):
         self._running = False
         self._report(summary, problem)
 
-    def _on_update(self, summary: IndexSummary, problem: str | None) -> None:
+    def _on_update(self, summary: IndexSummary, problem: Problem) -> None:
         self.last_summary = summary
         self.notes_changed.emit()
         if not self._running:
             self._report(summary, problem)
 
-    def _report(self, summary: IndexSummary, problem: str | None) -> None:
+    def _report(self, summary: IndexSummary, problem: Problem) -> None:
         if self._paused:
             return
-        problem = summary.embedding_error or problem
-        state = classify(problem)
+        if summary.embedding_error:
+            problem = Problem(summary.embedding_error, summary.embedding_error_kind)
+        state = classify(problem.message, problem.kind)
         if state is State.UP_TO_DATE:
             skipped = len(summary.skipped)
             self._set_state(state, "Up to date" + (f" · {skipped} skipped" if skipped else ""))
         else:
-            self._set_state(state, f"{state.value}: {problem}")
+            self._set_state(state, f"{state.value}: {problem.message}")
 
     def _set_state(self, state: State, message: str) -> None:
         self.state, self.message = state, message
         self.state_changed.emit(state, message)
+
+
+class Problem(NamedTuple):
+    """Why meaning search is unavailable, as the indexing process reported it."""
+
+    message: str | None
+    kind: str | None
+
+
+def _problem(event: dict) -> Problem:
+    return Problem(event.get("problem"), event.get("problem_kind"))
 
 
 def summary_from(fields: dict) -> IndexSummary:

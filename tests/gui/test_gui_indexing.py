@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from notesearch.core.config import Settings
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress
 from notesearch.gui.indexing import IndexingController, State, classify, progress_text
@@ -30,8 +31,11 @@ def test_progress_text_and_states() -> None:
     assert progress_text(Progress("embedding", 1234, 10000, 180)) == \
         "Indexing 1,234 / 10,000 passages · ETA 3 min"
     assert classify(None) is State.UP_TO_DATE
-    assert classify("The OpenAI API key was rejected (HTTP 401).") is State.KEY_REJECTED
-    assert classify("Notesearch could not reach OpenAI (5 failed to connect).") is State.OFFLINE
+    assert classify("The OpenAI API key was rejected (HTTP 401).", "key_rejected") \
+        is State.KEY_REJECTED
+    assert classify("Notesearch could not reach OpenAI (5 failed to connect).", "offline") \
+        is State.OFFLINE
+    assert classify("OpenAI kept answering 429.", "rate_limited") is State.PROBLEM
 
 
 def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa: ANN001
@@ -109,3 +113,29 @@ def test_status_bar_follows_the_controller(qtbot, library, state):  # noqa: ANN0
     controller._set_state(state, state.value)
     assert window.state_label.text() == state.value
     assert window.pause_button.text() == ("Resume" if state is State.PAUSED else "Pause")
+
+
+def test_a_rejected_key_gets_its_own_state_from_the_indexing_process(qtbot, tmp_path,
+                                                                     fake_openai):  # noqa: ANN001
+    """The child process reports the error's kind; the status bar says "Key rejected"."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kites.md").write_text("# Kites\n\nFlying kites on a windy beach.\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    # A compatible server with no key stored: the server answers 401 to the request.
+    Settings(provider="openai", openai_base_url=fake_openai.base_url).save(home)
+    library = Library(home=home)
+    library.add_folder(notes)
+    controller = IndexingController(library)
+    window = SearchWindow(library, controller)
+    qtbot.addWidget(window)
+    controller.start()
+    try:
+        qtbot.waitUntil(lambda: controller.state is State.KEY_REJECTED, timeout=60_000)
+        assert window.state_label.text().startswith("Key rejected")
+        assert fake_openai.key not in controller.message
+    finally:
+        controller.shutdown()
+        qtbot.waitUntil(lambda: not controller.running, timeout=60_000)
+        library.close()

@@ -19,11 +19,11 @@ import openai
 from notesearch.core import secrets
 from notesearch.core.errors import (
     EmbedderError,
-    EmbedderUnavailable,
     KeyMissing,
     KeyRejected,
     KeyringUnavailable,
     RateLimited,
+    Unreachable,
 )
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -304,16 +304,16 @@ class OpenAIEmbedder:
             return RateLimited(f"{subject} kept answering 429 Too Many Requests after {tries}. "
                                "Try again in a few minutes.")
         if kind == "server":
-            return EmbedderUnavailable(f"Notesearch could not reach a working embedding service: "
+            return Unreachable(f"Notesearch could not reach a working embedding service: "
                                        f"{where} answered HTTP {failure.status} after {tries}. "
                                        "Try again later.")
         if kind == "timeout":
-            return EmbedderUnavailable(f"Notesearch could not reach {where}: no answer within "
+            return Unreachable(f"Notesearch could not reach {where}: no answer within "
                                        f"{self.timeout:g} s after {tries}. Check your network "
                                        "connection.")
         if kind == "connect":
             hint = "" if self.official else " and that the server is running"
-            return EmbedderUnavailable(f"Notesearch could not reach {where} ({tries} failed to "
+            return Unreachable(f"Notesearch could not reach {where} ({tries} failed to "
                                        f"connect). Check your network connection{hint}.")
         if kind == "client":
             detail = f": {failure.detail}" if failure.detail else "."
