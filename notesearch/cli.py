@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     key = commands.add_parser("key", help="the OpenAI API key in the OS keyring")
     key.add_argument("action", choices=("set", "clear", "status"))
+    key.add_argument("--server", metavar="URL",
+                     help="the key of an OpenAI-compatible server at this base URL instead "
+                          "(each server has its own entry; OpenAI's key is never sent to it)")
     key.set_defaults(run=cmd_key)
 
     for name, text in (("show", "bring up the search window (starting the app if needed)"),
@@ -272,22 +275,29 @@ def cmd_folders(args: argparse.Namespace) -> int:
 
 def cmd_key(args: argparse.Namespace) -> int:
     from notesearch.core import secrets
+    from notesearch.core.embedders.openai_api import is_official, key_provider, server_host
 
+    if args.server is not None and not server_host(args.server):
+        raise NotesearchError(f"{args.server!r} is not a server URL; give its base URL, "
+                              "for example http://localhost:11434/v1")
+    provider = key_provider(args.server)
+    whose = "OpenAI key" if is_official(args.server) else f"Key for {server_host(args.server)}"
     if args.action == "status":
         print(secrets.keyring_status())
-        stored = secrets.get_api_key() is not None
-        source = " (from OPENAI_API_KEY)" if os.environ.get("OPENAI_API_KEY") else ""
-        print("OpenAI key: " + ("set" + source if stored else "not set"))
+        stored = secrets.get_api_key(provider) is not None
+        from_env = provider == "openai" and os.environ.get("OPENAI_API_KEY")
+        print(f"{whose}: " + ("set" + (" (from OPENAI_API_KEY)" if from_env else "")
+                              if stored else "not set"))
         return 0
     if args.action == "clear":
-        print("Key removed." if secrets.clear_api_key() else "No key was stored.")
+        print("Key removed." if secrets.clear_api_key(provider) else "No key was stored.")
         return 0
-    key = (getpass.getpass("OpenAI API key: ") if sys.stdin.isatty()
+    key = (getpass.getpass(f"{whose}: ") if sys.stdin.isatty()
            else sys.stdin.readline()).strip()
     if not key:
         raise NotesearchError("No key given; nothing stored.")
-    secrets.set_api_key(key)
-    print("Key stored in the OS keyring.")
+    secrets.set_api_key(key, provider)
+    print(f"{whose} stored in the OS keyring.")
     return 0
 
 

@@ -131,3 +131,34 @@ def test_cli_key_commands_use_the_real_keyring(tmp_path, real_keyring):
             assert secret.encode() not in path.read_bytes()
     assert "Key removed" in cli("key", "clear").stdout
     assert "not set" in cli("key", "status").stdout
+
+
+def test_cli_stores_a_compatible_servers_key_apart_and_indexing_uses_it(tmp_path, real_keyring,
+                                                                        fake_openai):
+    """`key set --server URL` keeps that server's key in its own keyring entry, and it is sent."""
+    from notesearch.core.config import Settings
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "NOTESEARCH_HOME": str(home)}
+    env.pop("OPENAI_API_KEY", None)
+
+    def cli(*args, stdin=None):
+        return subprocess.run([sys.executable, "-m", "notesearch", *args], env=env,
+                              input=stdin, capture_output=True, text=True, timeout=60)
+
+    server = fake_openai.base_url
+    stored = cli("key", "set", "--server", server, stdin=fake_openai.key + "\n")
+    assert stored.returncode == 0, stored.stderr
+    assert "stored" in stored.stdout
+    assert "set" in cli("key", "status", "--server", server).stdout
+    assert "OpenAI key: not set" in cli("key", "status").stdout  # OpenAI's entry is untouched
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "tea.md").write_text("# Tea\nGreen tea steeps at 80 degrees.\n")
+    Settings(provider="openai", openai_base_url=server).save(home)
+    indexed = cli("index", "--json", str(notes))
+    assert indexed.returncode == 0, indexed.stderr
+    assert json.loads(indexed.stdout)["embedding_error"] is None
+    assert fake_openai.requests, "the embeddings were not requested from the server"
+    assert "not a server URL" in cli("key", "set", "--server", "localhost:1", stdin="x\n").stderr
