@@ -98,3 +98,40 @@ def test_asking_for_many_results_gets_them(tmp_path, e5):
     for mode in ("meaning", "words", "hybrid"):
         response = library.search("kettle water temperature", k=150, mode=mode)
         assert len({r.path for r in response.results}) == 150, mode
+
+
+def test_words_match_other_forms_of_a_word_and_are_highlighted(sample_library):
+    """Keyword search stems English words: "blighted" (in no note) finds notes on "blight"."""
+    response = sample_library.search("blighted", k=5, mode="words")
+    assert "Tomato blight" in [r.title for r in response.results]
+    best = next(r for r in response.results if r.title == "Tomato blight")
+    highlighted = {best.snippet.text[a:b].lower() for a, b in best.snippet.highlights}
+    assert highlighted == {"blight"}
+
+
+def test_an_index_from_before_stemming_is_upgraded_in_place(tmp_path):
+    """Opening a schema-2 library rebuilds its keyword index; notes are not read again."""
+    import apsw
+
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "links.md").write_text("# Links\n\nBacklinks show which notes point here.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
+    with conn:  # put the keyword index back as schema 2 had it: no stemming
+        conn.execute("DROP TABLE chunks_fts")
+        conn.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, tokenize = "
+                     "'unicode61 remove_diacritics 2', content = '', contentless_delete = 1)")
+        conn.execute("INSERT INTO chunks_fts(rowid, title, body) SELECT id, '', text FROM chunks")
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    (notes / "links.md").unlink()  # the upgrade must not need the files
+    upgraded = open_library(tmp_path / "home")
+    found = upgraded.search("backlink", k=3, mode="words").results
+    assert [r.title for r in found] == ["Links"]
+    upgraded.close()

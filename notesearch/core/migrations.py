@@ -85,11 +85,26 @@ def _v1(conn: apsw.Connection) -> None:
 
 def _v2(conn: apsw.Connection) -> None:
     """Rebuild the keyword index: no heading paths in bodies, titles on first chunks only."""
+    conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')")
+    _fill_keyword_index(conn)
+
+
+def _v3(conn: apsw.Connection) -> None:
+    """Recreate the keyword index with Porter stemming (see text.FTS_TOKENIZER) and refill it."""
+    from notesearch.core.text import FTS_TOKENIZE_OPTION
+
+    conn.execute("DROP TABLE chunks_fts")
+    conn.execute(f"CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, "
+                 f"tokenize = '{FTS_TOKENIZE_OPTION}', content = '', contentless_delete = 1)")
+    _fill_keyword_index(conn)
+
+
+def _fill_keyword_index(conn: apsw.Connection) -> None:
+    """Index every chunk's keyword text (titles on a note's first chunk only)."""
     import json
 
     from notesearch.core.store import fts_body, fts_title
 
-    conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')")
     rows = conn.execute("SELECT c.id, c.text, c.context_len, n.title, n.aliases, "
                         "c.id = (SELECT MIN(id) FROM chunks WHERE note_id = c.note_id) "
                         "FROM chunks c JOIN notes n ON n.id = c.note_id").fetchall()
@@ -99,7 +114,7 @@ def _v2(conn: apsw.Connection) -> None:
                       for chunk_id, text, length, title, aliases, first in rows])
 
 
-MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -15,7 +15,14 @@ import numpy as np
 from notesearch.core.embedders import Embedder
 from notesearch.core.errors import EmbedderError
 from notesearch.core.store import Store
-from notesearch.core.text import Snippet, find_terms, fts_query, make_snippet, query_terms
+from notesearch.core.text import (
+    Snippet,
+    find_terms,
+    fts_query,
+    make_snippet,
+    query_terms,
+    stem,
+)
 from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -265,7 +272,7 @@ class Searcher:
         cache = self._df_cache[1]
         if term not in cache:
             row = self.conn.execute("SELECT doc FROM temp.chunks_vocab WHERE term = ?",
-                                    (term,)).fetchone()
+                                    (stem(term),)).fetchone()
             if len(cache) > 10_000:
                 cache.clear()
             cache[term] = row[0] if row else 0
