@@ -135,3 +135,12 @@ def test_an_index_from_before_stemming_is_upgraded_in_place(tmp_path):
     found = upgraded.search("backlink", k=3, mode="words").results
     assert [r.title for r in found] == ["Links"]
     upgraded.close()
+
+
+def test_a_word_typed_past_its_stem_still_finds_notes_as_you_type(sample_library):
+    """Typing "rotati" (on the way to "rotation") finds the notes on rotation by words."""
+    response = sample_library.search("rotati", k=5, mode="words", as_you_type=True)
+    assert response.results, "a half-typed word found nothing"
+    best = response.results[0]
+    highlighted = {best.snippet.text[a:b].lower() for a, b in best.snippet.highlights}
+    assert highlighted and all(word.startswith("rotat") for word in highlighted)

@@ -16,6 +16,7 @@ from notesearch.core.embedders import Embedder
 from notesearch.core.errors import EmbedderError
 from notesearch.core.store import Store
 from notesearch.core.text import (
+    PREFIX_MIN_LETTERS,
     Snippet,
     find_terms,
     fts_query,
@@ -187,7 +188,8 @@ class Searcher:
     # -- lists ------------------------------------------------------------------------------
     def _keyword_hits(self, query: str, allowed: set[int] | None, as_you_type: bool,
                       limit: int) -> list[Hit]:
-        expression = fts_query(query, prefix_last=as_you_type, keep=self._selective_terms)
+        expression = fts_query(query, prefix_last=as_you_type, keep=self._selective_terms,
+                               widen_prefix=self._matching_prefix)
         if expression is None:
             return []
         # Rank inside FTS5 first and join only the winners: joining every match before the
@@ -253,6 +255,27 @@ class Searcher:
         if not any(self._document_frequency(t) for t in kept):
             return terms
         return kept
+
+    def _matching_prefix(self, prefix: str) -> str:
+        """Return `prefix`, or when it begins no indexed word, the head of it that does.
+
+        The index holds stems ("run" for "running"), so a word typed halfway past its stem
+        ("runni") begins no indexed word. Its longest head (up to 4 letters shorter) that is
+        itself an indexed stem ("run") finds what the finished word will.
+        """
+        if self._vocabulary_has(prefix, prefix + "\U0010ffff"):
+            return prefix
+        heads = [prefix[:end] for end in range(len(prefix) - 1,
+                                               max(PREFIX_MIN_LETTERS, len(prefix) - 4) - 1, -1)]
+        for head in heads:
+            if self._vocabulary_has(head, head + "\0"):
+                return head
+        return next((h for h in heads if self._vocabulary_has(h, h + "\U0010ffff")), prefix)
+
+    def _vocabulary_has(self, low: str, high: str) -> bool:
+        """True when some indexed term t has low <= t < high (a b-tree seek, no postings read)."""
+        return self.conn.execute("SELECT 1 FROM temp.chunks_vocab WHERE term >= ? AND term < ? "
+                                 "LIMIT 1", (low, high)).fetchone() is not None
 
     def _total_chunks(self) -> int:
         generation = self.store.get_meta("notes_gen")

@@ -98,12 +98,18 @@ def word_tokens(text: str) -> list[tuple[int, int, str]]:
     return [(char_at[a], char_at[b], token) for a, b, token in tokens]
 
 
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
 def fts_query(query: str, prefix_last: bool = False,
-              keep: Callable[[list[str]], list[str]] | None = None) -> str | None:
+              keep: Callable[[list[str]], list[str]] | None = None,
+              widen_prefix: Callable[[str], str] | None = None) -> str | None:
     """Return an FTS5 MATCH expression (terms OR-ed, quoted), or None when nothing is searchable.
 
     With `prefix_last`, the last term also matches as a prefix, for search as you type.
-    `keep` may narrow the terms (e.g. drop ones too common to be worth their cost).
+    `keep` may narrow the terms (e.g. drop ones too common to be worth their cost);
+    `widen_prefix` may shorten that prefix (see Searcher._matching_prefix).
     """
     terms = query_terms(query)
     if keep is not None and terms:
@@ -112,12 +118,13 @@ def fts_query(query: str, prefix_last: bool = False,
         terms = kept
     if not terms:
         return None
-    quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
+    quoted = [_quote(t) for t in terms]
     # A prefix of one or two letters matches most of the index and cost 100-200 ms at 10k
     # notes; from three letters on it narrows quickly.
     if (prefix_last and not query.endswith(" ") and not _IS_CJK.match(terms[-1])
             and len(terms[-1]) >= PREFIX_MIN_LETTERS):
-        quoted[-1] += "*"
+        last = widen_prefix(terms[-1]) if widen_prefix else terms[-1]
+        quoted[-1] = _quote(last) + "*"
     return " OR ".join(quoted)
 
 
