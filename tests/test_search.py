@@ -144,3 +144,9 @@ def test_a_word_typed_past_its_stem_still_finds_notes_as_you_type(sample_library
     best = response.results[0]
     highlighted = {best.snippet.text[a:b].lower() for a, b in best.snippet.highlights}
     assert highlighted and all(word.startswith("rotat") for word in highlighted)
+
+
+def test_stopwords_alone_match_by_words_only_when_submitted(sample_library):
+    """While typing, "the" alone matches nothing by words; searching for it still does."""
+    assert sample_library.search("the", k=5, mode="words", as_you_type=True).results == []
+    assert sample_library.search("the", k=5, mode="words").results

@@ -17,6 +17,7 @@ from notesearch.core.errors import EmbedderError
 from notesearch.core.store import Store
 from notesearch.core.text import (
     PREFIX_MIN_LETTERS,
+    STOPWORDS,
     Snippet,
     find_terms,
     fts_query,
@@ -36,6 +37,7 @@ CANDIDATES_PER_RESULT = 3
 FILTER_FACTOR = 5  # filters discard candidates after ranking, so fetch more
 RRF_K = 60
 COMMON_SHARE = 0.1  # a term in more chunks than this share is left out of keyword queries
+POSTINGS_BUDGET = 20_000  # chunks a keyword query may score, summed over its terms
 MODES = ("hybrid", "meaning", "words")
 
 
@@ -188,6 +190,10 @@ class Searcher:
     # -- lists ------------------------------------------------------------------------------
     def _keyword_hits(self, query: str, allowed: set[int] | None, as_you_type: bool,
                       limit: int) -> list[Hit]:
+        if as_you_type and all(term in STOPWORDS for term in query_terms(query)):
+            # "the", "and" while typing: they match most notes and say nothing (90 ms at 100k
+            # chunks); meaning answers until a real word arrives. A submitted search still runs.
+            return []
         expression = fts_query(query, prefix_last=as_you_type, keep=self._selective_terms,
                                widen_prefix=self._matching_prefix)
         if expression is None:
@@ -249,12 +255,29 @@ class Searcher:
         at 100k chunks a query with one common word took 4x longer to rank.
         """
         total = self._total_chunks()
-        kept = [t for t in terms if self._document_frequency(t) <= COMMON_SHARE * total]
+        df = {t: self._document_frequency(t) for t in terms}
+        kept = [t for t in terms if df[t] <= COMMON_SHARE * total]
         # A term found nowhere (a typo, or a prefix being typed) is no reason to drop the
         # common ones: the query would then match nothing at all.
-        if not any(self._document_frequency(t) for t in kept):
+        if not any(df[t] for t in kept):
             return terms
-        return kept
+        return self._within_budget(kept, df)
+
+    @staticmethod
+    def _within_budget(terms: list[str], df: dict[str, int]) -> list[str]:
+        """Keep the rarest terms whose postings add up to POSTINGS_BUDGET; drop the commonest.
+
+        FTS5's cost is the postings it scores. Below ~20k chunks no query reaches the budget,
+        so ranking is unchanged; in large libraries the terms dropped are the ones with the
+        lowest idf, which move BM25 least.
+        """
+        spent, kept = 0, set()
+        for term in sorted(terms, key=lambda t: df[t]):
+            if kept and spent + df[term] > POSTINGS_BUDGET:
+                break
+            spent += df[term]
+            kept.add(term)
+        return [t for t in terms if t in kept]
 
     def _matching_prefix(self, prefix: str) -> str:
         """Return `prefix`, or when it begins no indexed word, the head of it that does.
