@@ -138,9 +138,16 @@ class Snippet:
     offset: int = 0
 
 
-def _cjk_pattern(terms: list[str]) -> re.Pattern[str] | None:
+@lru_cache(maxsize=256)
+def _match_plan(query: str, prefix_last: bool) -> tuple[frozenset[str], str | None,
+                                                     re.Pattern[str] | None]:
+    """Return what find_terms looks for: word stems, a typed prefix, a CJK pattern."""
+    terms = query_terms(query)
+    words = [t for t in terms if not _IS_CJK.match(t)]
+    prefix = words[-1] if prefix_last and words and words[-1] == terms[-1] else None
     cjk = [re.escape(t) for t in sorted(terms, key=len, reverse=True) if _IS_CJK.match(t)]
-    return re.compile("|".join(cjk)) if cjk else None
+    return (frozenset(stem(t) for t in words), prefix,
+            re.compile("|".join(cjk)) if cjk else None)
 
 
 def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[int, int]]:
@@ -150,16 +157,17 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
     `prefix_last`, the last term also matches words it begins (it is still being typed).
     CJK terms (bigrams) match as substrings.
     """
-    terms = query_terms(query)
-    words = [t for t in terms if not _IS_CJK.match(t)]
+    stems, prefix, cjk = _match_plan(query, prefix_last)
     spans: list[tuple[int, int]] = []
-    if words:
-        stems = {stem(t) for t in words}
-        prefix = words[-1] if prefix_last and words[-1] == terms[-1] else None
+    if stems:
+        lowered = text.lower()
+        # A few characters lower-case to two; then offsets into `lowered` would drift.
+        aligned = len(lowered) == len(text)
         for start, end, token in word_tokens(text):
-            if token in stems or (prefix and text[start:end].lower().startswith(prefix)):
+            if token in stems or (prefix and (
+                    lowered.startswith(prefix, start) if aligned
+                    else text[start:end].lower().startswith(prefix))):
                 spans.append((start, end))
-    cjk = _cjk_pattern(terms)
     if cjk is not None:
         spans.extend(m.span() for m in cjk.finditer(text))
         spans.sort()
