@@ -296,7 +296,11 @@ class Searcher:
         return next((h for h in heads if self._vocabulary_has(h, h + "\U0010ffff")), prefix)
 
     def _vocabulary_has(self, low: str, high: str) -> bool:
-        """True when some indexed term t has low <= t < high (a b-tree seek, no postings read)."""
+        """True when some indexed term t has low <= t < high.
+
+        A seek in the vocabulary; fts5vocab also counts the first such term's postings, which
+        measured 0.05-0.4 ms at 100k chunks (3.7 ms p95 for prefixes of very common words).
+        """
         return self.conn.execute("SELECT 1 FROM temp.chunks_vocab WHERE term >= ? AND term < ? "
                                  "LIMIT 1", (low, high)).fetchone() is not None
 
