@@ -150,3 +150,12 @@ def test_stopwords_alone_match_by_words_only_when_submitted(sample_library):
     """While typing, "the" alone matches nothing by words; searching for it still does."""
     assert sample_library.search("the", k=5, mode="words", as_you_type=True).results == []
     assert sample_library.search("the", k=5, mode="words").results
+
+
+def test_the_welcome_note_does_not_answer_the_demo_queries_by_their_words(sample_library):
+    """It used to quote them, and so ranked high for every one of them."""
+    from notesearch.core.config import SAMPLE_QUERIES
+
+    for query in SAMPLE_QUERIES:
+        found = top(sample_library, query, k=3, mode="words")
+        assert "Welcome to notesearch.md" not in found, query

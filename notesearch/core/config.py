@@ -19,6 +19,16 @@ def sample_notes_folder() -> Path:
     return Path(__file__).resolve().parent.parent / "resources" / "sample_notes"
 
 
+#: Questions the sample notes answer, offered as examples while they are the library's notes.
+#: (Kept out of the notes themselves: a note quoting them would match them by words.)
+SAMPLE_QUERIES = (
+    "how do I change our secrets safely",
+    "brown spots on tomato leaves",
+    "what did we decide at the May planning meeting",
+    "红烧肉怎么做",
+)
+
+
 def library_home() -> Path:
     """Return the folder of the database and settings: $NOTESEARCH_HOME or the user data dir."""
     override = os.environ.get(HOME_ENV)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from notesearch.core.config import SAMPLE_QUERIES, sample_notes_folder
 from notesearch.core.library import Library
 from notesearch.core.search import SearchResponse
 from notesearch.gui import actions
@@ -128,7 +129,9 @@ class SearchWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_status_bar()
         self._build_menus()
+        self.examples: tuple[str, ...] = ()
         self._show_hint()
+        Op(self, self._sample_examples, self._set_examples).run()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -279,11 +282,23 @@ class SearchWindow(QMainWindow):
         if not items:
             self.empty.setText(f"No notes match “{response.query}”.")
 
+    def _sample_examples(self) -> tuple[str, ...]:
+        """Example queries while the bundled sample notes are in the library (worker thread)."""
+        sample = sample_notes_folder()
+        return SAMPLE_QUERIES if sample in self.library.folders() else ()
+
+    def _set_examples(self, examples: tuple[str, ...]) -> None:
+        self.examples = examples
+        if not self.field.text().strip() and self.mode == "search":
+            self._show_hint()
+
     def _show_hint(self) -> None:
         self.banner.hide()
+        tries = "".join(f"\n“{example}”" for example in self.examples)
         self.empty.setText("Type to search. Results appear as you type: ↑/↓ to move, Enter to "
                            "open, Ctrl+R to reveal, Ctrl+L to copy a [[link]], "
-                           "Ctrl+M for similar notes, Esc to clear.")
+                           "Ctrl+M for similar notes, Esc to clear."
+                           + (f"\n\nTry:{tries}" if tries else ""))
         self.view.setVisible(self.model.rowCount() > 0)
         self.empty.setVisible(self.model.rowCount() == 0)
 

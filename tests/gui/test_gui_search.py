@@ -154,3 +154,20 @@ def test_context_menu_finds_similar_notes_and_works_again(qtbot, window, notes_d
     assert opened == [QUrl.fromLocalFile(str(first.path))]
     qtbot.keyClick(window.field, Qt.Key.Key_Escape)  # back to the search
     assert window.mode == "search"
+
+
+def test_the_sample_vault_offers_example_queries_and_a_real_vault_does_not(qtbot, tmp_path,
+                                                                            library):  # noqa: ANN001
+    from notesearch.core.config import SAMPLE_QUERIES, sample_notes_folder
+
+    samples = Library(home=tmp_path / "home")
+    samples.add_folder(sample_notes_folder())
+    with_samples = SearchWindow(samples, IndexingController(samples))
+    qtbot.addWidget(with_samples)
+    qtbot.waitUntil(lambda: with_samples.examples == SAMPLE_QUERIES, timeout=10_000)
+    assert f"“{SAMPLE_QUERIES[1]}”" in with_samples.empty.text()
+    own = SearchWindow(library, IndexingController(library))  # a copy: the user's own folder
+    qtbot.addWidget(own)
+    qtbot.wait(500)
+    assert own.examples == () and "Try:" not in own.empty.text()
+    samples.close()
