@@ -159,3 +159,20 @@ def test_the_welcome_note_does_not_answer_the_demo_queries_by_their_words(sample
     for query in SAMPLE_QUERIES:
         found = top(sample_library, query, k=3, mode="words")
         assert "Welcome to notesearch.md" not in found, query
+
+
+def test_a_query_that_is_not_valid_utf8_still_searches(tmp_path, sample_library):
+    """Undecodable bytes in a command-line query become U+FFFD instead of crashing the model."""
+    import os
+    import subprocess
+    import sys
+
+    home = sample_library.home
+    env = {**os.environ, "NOTESEARCH_HOME": str(home)}
+    result = subprocess.run([sys.executable, "-m", "notesearch", "search", "--json",
+                             os.fsdecode(b"\xff\xfe sourdough")], env=env,
+                            capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert b"Sourdough starter" in result.stdout
+    assert sample_library.search("\udcff tomato", k=3).results
+    assert sample_library.similar_text("\udcff tomato blight", k=3)

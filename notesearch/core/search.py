@@ -149,6 +149,7 @@ class Searcher:
                mode: str = "hybrid", as_you_type: bool = False) -> SearchResponse:
         """Return up to k notes for `query`, best first."""
         timings: dict[str, float] = {}
+        query = valid_text(query)
         query = query.strip() if not as_you_type else query
         response = SearchResponse(query.strip(), [], timings_ms=timings)
         if not query_terms(query):  # nothing but spaces and punctuation
@@ -185,7 +186,8 @@ class Searcher:
         """Return notes most like a passage of text (embedded as a passage, not a query)."""
         if self.embedder is None:
             return []
-        return self._similar(self.embedder.embed_documents([text])[0], k, exclude=None)
+        return self._similar(self.embedder.embed_documents([valid_text(text)])[0], k,
+                             exclude=None)
 
     # -- lists ------------------------------------------------------------------------------
     def _keyword_hits(self, query: str, allowed: set[int] | None, as_you_type: bool,
@@ -530,6 +532,19 @@ def _match_label(by_words: float, by_meaning: float, threshold: float) -> str:
     if words or meaning:
         return "words" if words else "meaning"
     return "words" if by_words > by_meaning else "meaning"
+
+
+def valid_text(text: str) -> str:
+    """Return `text` with lone surrogates replaced by U+FFFD.
+
+    Command-line arguments and piped input that are not valid UTF-8 arrive with lone
+    surrogates (Python's surrogateescape); models and SQLite can only take real Unicode.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _normalise(vector: np.ndarray) -> np.ndarray:
