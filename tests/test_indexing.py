@@ -129,6 +129,45 @@ def test_private_notes_are_not_sent_to_remote_provider(tmp_path, fake_openai):
     lib.close()
 
 
+# Front matters that mark a note private but that YAML cannot read, or spell the key
+# differently: each must keep the note away from a remote provider (fail closed).
+PRIVATE_FRONT_MATTERS = {
+    "bracket.md": "---\ntitle: [unbalanced\nprivate: true\n---\n",
+    "tab.md": "---\ntitle: Tabbed\n\tprivate: true\n---\n",
+    "capital.md": "---\nPrivate: true\n---\n",
+    "upper.md": "---\nPRIVATE: yes\n---\n",
+    "quote.md": "---\ntitle: \"open quote\nprivate: true\n---\n",
+    "list.md": "---\n- private\n- true\n---\n",
+    "colon.md": "---\ntitle: a: b\nprivate: true\n---\n",
+    "logseq.md": "Private:: true\n\n",
+    "odd-value.md": "---\nprivate: [true]\n---\n",
+}
+
+
+def test_malformed_private_front_matter_is_never_sent(tmp_path, fake_openai):
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    notes = tmp_path / "notes"
+    write(notes / "public.md", "# Public\nGardening tips for spring.")
+    write(notes / "public-broken.md", "---\ntitle: [broken\n---\nBirdwatching at dawn.")
+    for name, front in PRIVATE_FRONT_MATTERS.items():
+        write(notes / name, front + f"Confidential entry {name}: my bank worries.")
+    embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
+                              dimensions=64)
+    lib = open_library(tmp_path / "home", embedder=embedder)
+    lib.add_folder(notes)
+    summary = lib.index()
+    sent = " ".join(fake_openai.inputs)
+    assert "Gardening" in sent and "Birdwatching" in sent  # ordinary notes do go
+    assert "Confidential" not in sent and "bank worries" not in sent
+    assert summary.pending_chunks == 0 and summary.added == len(PRIVATE_FRONT_MATTERS) + 2
+    # Private notes stay searchable by words on this machine.
+    found = {Path(r.path).name for r in
+             lib.search("confidential bank worries", k=20, mode="words").results}
+    assert found == set(PRIVATE_FRONT_MATTERS)
+    lib.close()
+
+
 def test_cancel_stops_embedding_and_next_run_resumes(library):
     for i in range(40):
         write(library.notes_root / f"n{i}.md", f"# Note {i}\nSome text about topic number {i}.")

@@ -59,6 +59,17 @@ def test_front_matter_tag_strings_and_alias_string() -> None:
     assert note.tags == ["one", "two"]
 
 
+def test_private_fails_closed_on_unreadable_front_matter() -> None:
+    # YAML errors elsewhere in the block must not hide "private: true".
+    assert parse_note("---\ntitle: [x\nprivate: true\n---\nbody", "a.md").private
+    assert parse_note("---\ntitle: x\n\tprivate: true\n---\nbody", "a.md").private
+    assert parse_note("---\nPrivate: true\n---\n", "a.md").private
+    assert parse_note("---\nprivate: sometimes\n---\n", "a.md").private
+    # A broken block that never mentions privacy stays an ordinary, public note.
+    assert not parse_note("---\ntitle: [x\n---\nbody", "a.md").private
+    assert not parse_note("---\nprivate:\n---\n", "a.md").private
+
+
 def test_private_flag_variants() -> None:
     assert parse_note("---\nprivate: true\n---\n", "a.md").private
     assert parse_note("---\nprivate: \"yes\"\n---\n", "a.md").private

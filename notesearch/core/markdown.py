@@ -67,23 +67,36 @@ _EMPHASIS = re.compile(r"(\*\*|__|`)")
 
 
 # -- front matter -----------------------------------------------------------------------------
-def _split_front_matter(lines: list[str]) -> tuple[dict[str, object], int]:
-    """Return (front matter, number of lines it spans); ({}, 0) when there is none usable."""
+@dataclass
+class _FrontMatter:
+    data: dict[str, object]
+    lines: int  # how many lines of the file it spans (0: none, the block stays text)
+    #: A closed "---" block that could not be read as a mapping mentions privacy: fail closed.
+    unreadable_private: bool = False
+
+
+def _split_front_matter(lines: list[str]) -> _FrontMatter:
+    """Return the front matter and the number of lines it spans ({}, 0 when none is usable)."""
     if not lines or lines[0].rstrip() != "---":
-        return {}, 0
+        return _FrontMatter({}, 0)
     for end in range(1, len(lines)):
         if lines[end].rstrip() in ("---", "..."):
             break
     else:
-        return {}, 0  # never closed: an opening thematic break, not front matter
-    data = _load_yaml("\n".join(lines[1:end]))
-    if data is _MALFORMED:
-        return {}, 0  # keep the block as ordinary text rather than lose the note
+        return _FrontMatter({}, 0)  # never closed: an opening thematic break, not front matter
+    block = "\n".join(lines[1:end])
+    data = _load_yaml(block)
     if data is None:
-        return {}, end + 1
-    if not isinstance(data, dict):
-        return {}, 0  # "---\ntext\n---" is a rule and a setext heading, not metadata
-    return _plain(data, {}, set()), end + 1
+        return _FrontMatter({}, end + 1)
+    if data is _MALFORMED or not isinstance(data, dict):
+        # Keep the block as ordinary text rather than lose the note ("---\ntext\n---" is a
+        # rule and a setext heading). But a broken block that names privacy may have meant
+        # "private: true", and a wrong guess would send a private note away.
+        return _FrontMatter({}, 0, unreadable_private=_MENTIONS_PRIVATE.search(block) is not None)
+    return _FrontMatter(_plain(data, {}, set()), end + 1)
+
+
+_MENTIONS_PRIVATE = re.compile(r"private", re.IGNORECASE)
 
 
 _MALFORMED = object()
@@ -178,10 +191,26 @@ def _names_list(value: object) -> list[str]:
     return [i.strip() for i in items if i.strip()]
 
 
-def _truthy(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("true", "yes", "1", "on")
+_NOT_PRIVATE = frozenset({"false", "no", "0", "off", "none", "null", ""})
+
+
+def is_private(properties: dict[str, object]) -> bool:
+    """Whether a note's metadata marks it private (never sent to a remote provider).
+
+    The key matches in any case ("Private: true"). Fail closed: any value other than a clear
+    no (false, no, 0, off, empty) counts as private, so "private: [true]" or "private: maybe"
+    keep the note at home.
+    """
+    for key, value in properties.items():
+        if key.strip().lower() != "private":
+            continue
+        if value is None or value is False:
+            continue
+        if isinstance(value, bool | int | float | str) and \
+                str(value).strip().lower() in _NOT_PRIVATE:
+            continue
+        return True
+    return False
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -297,7 +326,8 @@ def _choose_title(front: dict[str, object], props: dict[str, str],
 def parse_note(text: str, file_name: str) -> ParsedNote:
     """Parse a note's text (newlines already "\\n"); never raises for odd content."""
     lines = text.split("\n")
-    front, skip = _split_front_matter(lines)
+    front_matter = _split_front_matter(lines)
+    front, skip = front_matter.data, front_matter.lines
     body_lines = lines[skip:]
     props = _logseq_properties(body_lines)
     scan = _scan_body(body_lines, skip + 1)
@@ -308,7 +338,7 @@ def parse_note(text: str, file_name: str) -> ParsedNote:
             + _as_list(props.get("tags", props.get("tag"))) + scan.tags)
     aliases = (_names_list(front.get("aliases", front.get("alias")))
                + _names_list(props.get("alias", props.get("aliases"))))
-    private = _truthy(front.get("private", False)) or _truthy(props.get("private", False))
+    private = front_matter.unreadable_private or is_private(front) or is_private(props)
     return ParsedNote(
         title=_choose_title(front, props, scan.headings, file_name),
         body="\n".join(body_lines),
