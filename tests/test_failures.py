@@ -162,3 +162,33 @@ def test_cli_stores_a_compatible_servers_key_apart_and_indexing_uses_it(tmp_path
     assert json.loads(indexed.stdout)["embedding_error"] is None
     assert fake_openai.requests, "the embeddings were not requested from the server"
     assert "not a server URL" in cli("key", "set", "--server", "localhost:1", stdin="x\n").stderr
+
+
+def test_file_name_that_is_not_utf8_is_skipped_with_a_reason_and_indexing_goes_on(tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "good.md").write_text("# Good\nKites ride the spring wind.")
+    bad = os.fsencode(notes) + b"/caf\xe9.md"  # Latin-1 bytes, as an old archive extracts them
+    with open(bad, "wb") as f:
+        f.write(b"# Cafe\nEspresso notes.")
+    os.makedirs(os.fsencode(notes) + b"/d\xefr", exist_ok=True)
+    with open(os.fsencode(notes) + b"/d\xefr/inside.md", "wb") as f:
+        f.write(b"# Inside\nA note in a folder with a Latin-1 name.")
+    (notes / "zzz.md").write_text("# Later\nTulips come after the odd name.")
+    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "notesearch", *args], env=env,
+                              capture_output=True, text=True, cwd=Path(__file__).parent.parent,
+                              timeout=300)
+
+    done = cli("index", "--json", str(notes))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    status = cli("status", "--json")
+    skipped = {Path(s["path"]).name: s["reason"] for s in json.loads(status.stdout)["skipped"]}
+    assert "UTF-8" in skipped["caf\ufffd.md"] and "rename" in skipped["caf\ufffd.md"]
+    assert "folder name" in skipped["d\ufffdr"]
+    assert json.loads(status.stdout)["notes"] == 2  # the notes after the odd name are indexed
+    found = cli("search", "--json", "--mode", "words", "tulips")
+    assert [Path(r["path"]).name for r in json.loads(found.stdout)["results"]] == ["zzz.md"]

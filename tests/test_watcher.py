@@ -77,3 +77,12 @@ def test_many_files_at_once_are_one_batch(watched):
     for i in range(300):  # more than the bulk threshold, like a git checkout
         (notes / f"bulk{i}.md").write_text(f"# Bulk {i}\nGenerated note number {i} zebra.")
     assert wait_for(lambda: library.status().notes == 301, timeout=60)
+
+
+def test_a_file_name_that_is_not_utf8_costs_nothing_else_in_its_batch(watched):
+    library, notes = watched
+    with open(os.fsencode(notes) + b"/r\xe9sum\xe9.md", "wb") as f:
+        f.write(b"# Resume\nAn old CV.")
+    (notes / "heron.md").write_text("# Heron\nA grey heron stood in the reeds.")
+    assert wait_for(lambda: "heron.md" in paths_for(library, "grey heron"))
+    assert wait_for(lambda: any("UTF-8" in reason for _, reason in library.status().skipped))

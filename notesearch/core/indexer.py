@@ -17,11 +17,14 @@ from notesearch.core.embedders import Embedder
 from notesearch.core.errors import EmbedderError, SkipFile
 from notesearch.core.markdown import parse_note
 from notesearch.core.notes import (
+    BAD_NAME_REASON,
     DEFAULT_EXTENSIONS,
     IgnoreRules,
     Skipped,
     content_hash,
     discover,
+    display_path,
+    has_undecodable_name,
     os_reason,
 )
 from notesearch.core.notes import read_text as read_note_text
@@ -143,6 +146,11 @@ class Indexer:
         rules = self._rules(root)
         for path in paths:
             key = str(path)
+            if has_undecodable_name(key):
+                # One odd name must not cost the rest of the batch (a good note saved with it).
+                if path.is_file() and not rules.is_ignored(path, is_dir=False):
+                    self._skip(summary, folder_id, key, BAD_NAME_REASON)
+                continue
             note_id = self.store.note_id(key)
             wanted = (path.suffix.lower() in DEFAULT_EXTENSIONS and path.is_file()
                       and not rules.is_ignored(path, is_dir=False))
@@ -208,6 +216,7 @@ class Indexer:
         self.store.write_note(record, stored)
 
     def _skip(self, summary: IndexSummary, folder_id: int, path: str, reason: str) -> None:
+        path = display_path(path)
         log.info("skipped %s: %s", path, reason)
         summary.skipped.append((path, reason))
         self.store.record_skip(path, folder_id, reason)

@@ -135,6 +135,29 @@ class IgnoreRules:
         return _compile(lines) if lines else None
 
 
+#: Why a file whose name is not UTF-8 is left out: SQLite, the models and every front end
+#: hold paths as Unicode text, and such a name cannot be written there without changing it.
+BAD_NAME_REASON = "file name is not valid UTF-8 (rename it to index this note)"
+BAD_FOLDER_NAME_REASON = "folder name is not valid UTF-8 (rename it to index its notes)"
+
+
+def has_undecodable_name(path: str | Path) -> bool:
+    """True when a path holds bytes that are not UTF-8 (kept by Python as lone surrogates)."""
+    try:
+        str(path).encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def display_path(path: str | Path) -> str:
+    """Return a path as text that can be stored and shown: bad bytes become U+FFFD."""
+    text = str(path)
+    if not has_undecodable_name(text):
+        return text
+    return os.fsencode(text).decode("utf-8", "replace")
+
+
 def os_reason(error: OSError) -> str:
     """Return a short user-facing reason for an OS error on a file."""
     if isinstance(error, PermissionError):
@@ -236,6 +259,9 @@ def _classify(entry: os.DirEntry[str], rel: str, rules: IgnoreRules, wanted: tup
     if entry.is_dir():
         if rules.is_ignored_rel(rel, is_dir=True):
             return  # pruned: we never look inside
+        if has_undecodable_name(entry.name):
+            yield Skipped(Path(entry.path), BAD_FOLDER_NAME_REASON)
+            return
         if entry.is_symlink():
             deferred_links.append((entry.path, rel))
         else:
@@ -245,7 +271,10 @@ def _classify(entry: os.DirEntry[str], rel: str, rules: IgnoreRules, wanted: tup
         return
     if entry.is_file():
         if not rules.is_ignored_rel(rel, is_dir=False):
-            yield Path(entry.path)
+            if has_undecodable_name(entry.name):
+                yield Skipped(Path(entry.path), BAD_NAME_REASON)
+            else:
+                yield Path(entry.path)
     elif entry.is_symlink() and not rules.is_ignored_rel(rel, is_dir=False):
         yield Skipped(Path(entry.path), "broken symlink")
 
