@@ -163,6 +163,8 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
         return
     if not response.results:
         print("No notes found.")
+    elif response.weak:
+        print("No good match; the closest notes:")
     for rank, result in enumerate(response.results, 1):
         _print_result(rank, result, show_match=True)
     if response.notes_not_embedded:
@@ -174,8 +176,11 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
 
 def _print_result(rank: int, result: Result, show_match: bool) -> None:
     bold, dim, reset = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
+    # Search results show their confidence (a chance of being the note meant); similar notes
+    # their cosine similarity.
     why = f" · {result.match}" if show_match else ""
-    print(f"{rank:2}. {bold}{result.title}{reset}  {dim}{result.score:.3f}{why}{reset}")
+    value = f"{result.confidence:.0%}" if show_match else f"{result.score:.3f}"
+    print(f"{rank:2}. {bold}{result.title}{reset}  {dim}{value}{why}{reset}")
     print(f"    {result.path}:{result.line}")
     if result.snippet.text:
         print(f"    {_highlight(result, bold, reset)}")

@@ -29,7 +29,8 @@ from notesearch.core.notes import (
 )
 from notesearch.core.notes import read_text as read_note_text
 from notesearch.core.progress import Control, ProgressCallback, RateMeter
-from notesearch.core.store import NoteRecord, Store, StoredChunk
+from notesearch.core.prose import has_words
+from notesearch.core.store import NO_VECTOR, NoteFields, NoteRecord, Store, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,18 @@ def estimate_tokens(text: str) -> int:
 # The largest real/estimated token ratio seen (see estimate_tokens); chunks sized by the
 # estimate get this much headroom below the model's hard limit.
 ESTIMATE_HEADROOM = 1.6
+
+
+def vector_key(text: str, context_len: int) -> str:
+    """Return the key a chunk's vector is stored under: the hash of the text embedded.
+
+    "" for a chunk whose own text has no letter or digit (a Logseq journal page holding only
+    "-"): it gets no vector, since the context line alone (a date, a title) came out close to
+    many queries and ranked such empty pages first. It stays findable by its words.
+    """
+    if not has_words(text[context_len:]):
+        return NO_VECTOR
+    return content_hash(text)
 
 
 class Indexer:
@@ -205,14 +218,19 @@ class Indexer:
         parsed = parse_note(text, path.name)
         chunks = chunk_note(parsed, self.count_tokens, self.max_tokens)
         stored = []
+        empty = not has_words(parsed.body)  # an empty file's one chunk is its title alone
         for chunk in chunks:
             context = chunk_context(parsed.title, chunk.heading_path)
             context_len = len(context) if chunk.text.startswith(context) else 0
             stored.append(StoredChunk(chunk.seq, " › ".join(chunk.heading_path),
                                       chunk.start_line, chunk.end_line, context_len,
-                                      chunk.text, content_hash(chunk.text)))
+                                      chunk.text,
+                                      NO_VECTOR if empty else vector_key(chunk.text, context_len)))
+        fields = NoteFields(headings=" ".join(h.text for h in parsed.headings),
+                            description=parsed.description, body=parsed.body)
         record = NoteRecord(folder_id, str(path), parsed.title, stat.st_size, stat.st_mtime_ns,
-                            digest, parsed.tags, parsed.links, parsed.aliases, parsed.private)
+                            digest, parsed.tags, parsed.links, parsed.aliases, parsed.private,
+                            fields)
         self.store.write_note(record, stored)
 
     def _skip(self, summary: IndexSummary, folder_id: int, path: str, reason: str) -> None:

@@ -10,6 +10,8 @@ from urllib.parse import unquote
 
 import yaml
 
+from notesearch.core.prose import blank_data
+
 NOTE_EXTENSIONS = frozenset({".md", ".markdown", ".mdown", ".mkd", ".txt", ".text"})
 _ATTACHMENTS = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",
@@ -40,6 +42,8 @@ class ParsedNote:
     properties: dict[str, object] = field(default_factory=dict)
     private: bool = False
     headings: list[Heading] = field(default_factory=list)
+    #: What the note says it is about, from `description:`/`desc:`/`summary:` (plain text).
+    description: str = ""
 
 
 # The C loader is ~20x faster; front matter on thousands of notes made parsing YAML-bound.
@@ -328,7 +332,7 @@ def parse_note(text: str, file_name: str) -> ParsedNote:
     lines = text.split("\n")
     front_matter = _split_front_matter(lines)
     front, skip = front_matter.data, front_matter.lines
-    body_lines = lines[skip:]
+    body_lines = blank_data(lines[skip:])
     props = _logseq_properties(body_lines)
     scan = _scan_body(body_lines, skip + 1)
     properties: dict[str, object] = dict(front)
@@ -349,4 +353,19 @@ def parse_note(text: str, file_name: str) -> ParsedNote:
         properties=properties,
         private=private,
         headings=scan.headings,
+        description=_description(properties),
     )
+
+
+_DESCRIPTION_KEYS = ("description", "desc", "summary", "subtitle", "excerpt", "abstract")
+_MAX_DESCRIPTION = 500
+
+
+def _description(properties: dict[str, object]) -> str:
+    """The first short description-like property, as one line of text."""
+    lowered = {str(k).lower(): v for k, v in properties.items()}
+    for key in _DESCRIPTION_KEYS:
+        value = lowered.get(key)
+        if isinstance(value, str | int | float) and str(value).strip():
+            return " ".join(str(value).split())[:_MAX_DESCRIPTION]
+    return ""

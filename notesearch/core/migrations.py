@@ -114,7 +114,42 @@ def _fill_keyword_index(conn: apsw.Connection) -> None:
                       for chunk_id, text, length, title, aliases, first in rows])
 
 
-MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: apsw.Connection) -> None:
+    """Add the note-level keyword index (title, file name, headings, description, whole text).
+
+    It is filled at once from what the database holds (titles, paths, chunk headings and
+    texts), and every note is marked for re-reading so that the next scan writes it exactly
+    (descriptions come from front matter). Chunks that read the same keep their vectors.
+    """
+    from notesearch.core.text import FTS_TOKENIZE_OPTION
+
+    conn.execute("DROP TABLE IF EXISTS notes_fts")
+    conn.execute(f"CREATE VIRTUAL TABLE notes_fts USING fts5(title, names, headings, "
+                 f"description, body, tokenize = '{FTS_TOKENIZE_OPTION}', content = '', "
+                 f"contentless_delete = 1)")
+    _fill_note_index(conn)
+    conn.execute("UPDATE notes SET content_hash = ''")
+
+
+def _fill_note_index(conn: apsw.Connection) -> None:
+    import json
+
+    from notesearch.core.store import fts_names, fts_title
+    from notesearch.core.text import fts_text
+
+    notes = conn.execute("SELECT id, path, title, aliases FROM notes").fetchall()
+    for note_id, path, title, aliases in notes:
+        chunks = conn.execute("SELECT heading, substr(text, context_len + 1) FROM chunks "
+                              "WHERE note_id = ? ORDER BY seq", (note_id,)).fetchall()
+        headings = " ".join(dict.fromkeys(h.replace(" › ", " ") for h, _ in chunks if h))
+        body = "\n".join(text for _, text in chunks)
+        conn.execute("INSERT INTO notes_fts(rowid, title, names, headings, description, body) "
+                     "VALUES (?, ?, ?, ?, '', ?)",
+                     (note_id, fts_title(title, json.loads(aliases)), fts_names(path),
+                      fts_text(headings), fts_text(body)))
+
+
+MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

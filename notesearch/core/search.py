@@ -14,6 +14,15 @@ import numpy as np
 
 from notesearch.core.embedders import Embedder
 from notesearch.core.errors import EmbedderError
+from notesearch.core.fusion import (
+    COEFFICIENTS,
+    WEAK_MATCH,
+    Evidence,
+    Hit,
+    best_per_note,
+    confidence,
+    gather,
+)
 from notesearch.core.store import Store
 from notesearch.core.text import (
     PREFIX_MIN_LETTERS,
@@ -23,12 +32,14 @@ from notesearch.core.text import (
     fts_query,
     make_snippet,
     query_terms,
+    quote_term,
     stem,
 )
 from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
 
+COVERAGE_NOTES = 30  # notes of each list whose query-term coverage is looked up
 CANDIDATES = 100  # chunks taken from each list before fusion, at least
 #: Each list offers this many chunks per result asked for: with only 100 per list, asking for
 #: 100 notes filled the tail with one list's weak matches (NPL hybrid Recall@100 fell below
@@ -36,7 +47,6 @@ CANDIDATES = 100  # chunks taken from each list before fusion, at least
 CANDIDATES_PER_RESULT = 3
 FILTER_FACTOR = 5  # filters discard candidates after ranking, so fetch more
 RRF_K = 60
-COMMON_SHARE = 0.1  # a term in more chunks than this share is left out of keyword queries
 POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
 MODES = ("hybrid", "meaning", "words")
 
@@ -55,15 +65,6 @@ class Filters:
 NO_FILTERS = Filters()
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One chunk found by one list, with that list's score."""
-
-    chunk_id: int
-    note_id: int
-    score: float
-
-
 @dataclass
 class Result:
     """One note in the results, with its best passage and why it matched."""
@@ -79,10 +80,13 @@ class Result:
     snippet: Snippet
     chunk_id: int
     tags: list[str] = field(default_factory=list)
+    #: The chance (0..1) that this is the note the query asks for (see fusion.confidence).
+    confidence: float = 0.0
 
     def to_json(self) -> dict:
         return {"path": self.path, "title": self.title, "score": round(self.score, 4),
-                "line": self.line, "snippet": self.snippet.text, "match": self.match}
+                "confidence": round(self.confidence, 3), "line": self.line,
+                "snippet": self.snippet.text, "match": self.match}
 
 
 @dataclass
@@ -97,8 +101,15 @@ class SearchResponse:
     meaning_unavailable: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def weak(self) -> bool:
+        """True when even the best result is unlikely to be what was asked for."""
+        return bool(self.results) and self.results[0].confidence < WEAK_MATCH
+
     def to_json(self) -> dict:
         data = {"query": self.query, "results": [r.to_json() for r in self.results]}
+        if self.weak:
+            data["no_good_match"] = True
         if self.notes_not_embedded:
             data["notes_not_embedded"] = self.notes_not_embedded
         if self.meaning_unavailable:
@@ -143,6 +154,12 @@ class Searcher:
         self.fusion = DEFAULT_FUSION
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab "
                      "USING fts5vocab(main, chunks_fts, row)")
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.notes_vocab "
+                     "USING fts5vocab(main, notes_fts, row)")
+        self._note_df_cache: tuple[str | None, dict[str, int]] = (None, {})
+        self._counts_cache: tuple[str | None, dict[int, int]] = (None, {})
+        self._notes_total: tuple[str | None, int] = (None, 0)
+        self._empty_cache: tuple[str | None, frozenset[int]] = (None, frozenset())
 
     # -- public -----------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
@@ -156,20 +173,101 @@ class Searcher:
             return response
         allowed = self._allowed_notes(filters)
         limit = candidates(k, allowed is not None)
-        word_hits = self._timed(timings, "words", self._keyword_hits, query, allowed,
+        word_hits = self._timed(timings, "words", self._word_hits, query, allowed,
                                 as_you_type, limit) if mode != "meaning" else []
         meaning_hits = self._timed(timings, "meaning", self._vector_hits, query.strip(),
                                    allowed, limit) if mode != "words" else []
-        coverage = (self._coverage(query, word_hits, as_you_type)
-                    if meaning_hits and self.fusion.use_coverage else 1.0)
-        fused = self._timed(timings, "fuse", fuse, word_hits, meaning_hits, k, coverage,
-                            self.fusion)
+        fused = self._timed(timings, "fuse", self._fuse, query, word_hits, meaning_hits, k,
+                            as_you_type, mode)
         response.results = self._timed(timings, "results", self._results, fused, query,
                                        as_you_type)
         response.notes_not_embedded = self._notes_not_embedded()
         response.meaning_unavailable = self.meaning_unavailable if mode != "words" else None
         log.debug("search %r: %s", query, timings)
         return response
+
+    def candidate_evidence(self, query: str, k: int = 10,
+                           filters: Filters = NO_FILTERS) -> list[Evidence]:
+        """Return the features of every note a hybrid search for `query` weighs (for fitting
+        and explaining the fusion; see benchmarks/fit_fusion.py)."""
+        query = valid_text(query).strip()
+        if not query_terms(query):
+            return []
+        allowed = self._allowed_notes(filters)
+        limit = candidates(k, allowed is not None)
+        word_hits = self._word_hits(query, allowed, False, limit)
+        meaning_hits = self._vector_hits(query, allowed, limit)
+        return self.evidence(query, word_hits, meaning_hits)
+
+    def _fuse(self, query: str, word_hits: list[Hit], meaning_hits: list[Hit], k: int,
+              as_you_type: bool, mode: str) -> list[Fused]:
+        """Rank the notes of both lists by confidence (or by the configured older method).
+
+        A single-list mode ranks by that list's own score; the confidence is still shown.
+        """
+        evidence = self.evidence(query, word_hits, meaning_hits, as_you_type)
+        empty = self._empty_notes()
+        if self.fusion.method != "learned" or mode != "hybrid":
+            coverage = (self._coverage(query, word_hits, as_you_type)
+                        if meaning_hits and self.fusion.use_coverage else 1.0)
+            fused = fuse(word_hits, meaning_hits, k + len(empty), coverage, self.fusion)
+            chance = {e.note_id: confidence(e, self.fusion.coefficients) for e in evidence}
+            fused = [Fused(f.note_id, f.chunk_id, f.score * _emptiness(f.note_id, empty),
+                           f.match, chance.get(f.note_id, 0.0) * _emptiness(f.note_id, empty))
+                     for f in fused]
+            return sorted(fused, key=lambda f: (f.note_id in empty, -f.score))[:k]
+        return rank_by_confidence(evidence, k, self.fusion, bool(word_hits),
+                                  bool(meaning_hits), empty)
+
+    def _empty_notes(self) -> frozenset[int]:
+        """Return the notes with no words of their own (all chunks unembedded by design)."""
+        self._total_chunks()
+        generation = self._chunk_count[0]
+        if self._empty_cache[0] != generation:
+            self._empty_cache = (generation, frozenset(r[0] for r in self.conn.execute(
+                "SELECT note_id FROM chunks GROUP BY note_id HAVING MAX(hash) = ''")))
+        return self._empty_cache[1]
+
+    def evidence(self, query: str, word_hits: list[Hit], meaning_hits: list[Hit],
+                 as_you_type: bool = False) -> list[Evidence]:
+        """Return the features of every candidate note (see fusion.Evidence)."""
+        words = best_per_note(sorted(word_hits, key=lambda h: -h.score))
+        meaning = best_per_note(sorted(meaning_hits, key=lambda h: -h.score))
+        # Coverage costs a lookup per query term; only notes that can reach the top need it.
+        notes = [h.note_id for h in words[:COVERAGE_NOTES]] + \
+            [h.note_id for h in meaning[:COVERAGE_NOTES]]
+        coverage = self._note_coverage(query, list(dict.fromkeys(notes)), as_you_type)
+        return gather(words, meaning, coverage)
+
+    def _note_coverage(self, query: str, note_ids: list[int],
+                       as_you_type: bool) -> dict[int, float]:
+        """Return note id -> idf-weighted share of the query's terms the note holds (0..1)."""
+        terms = query_terms(query)
+        if not terms or not note_ids:
+            return {}
+        marks = ",".join("?" * len(note_ids))
+        total_notes = max(1, self._total_notes())
+        found: dict[int, float] = dict.fromkeys(note_ids, 0.0)
+        weight_sum = 0.0
+        for i, term in enumerate(terms):
+            df = self._note_frequency(term)
+            weight = math.log(1.0 + (total_notes - df + 0.5) / (df + 0.5))
+            weight_sum += weight
+            prefix = as_you_type and i == len(terms) - 1 and not query.endswith(" ")
+            expression = quote_term(term) + ("*" if prefix and len(term) >= 3 else "")
+            for (note_id,) in self.conn.execute(
+                    f"SELECT rowid FROM notes_fts WHERE notes_fts MATCH ? AND rowid IN ({marks})",
+                    [expression, *note_ids]):
+                found[note_id] += weight
+        return {n: w / weight_sum for n, w in found.items()} if weight_sum else {}
+
+    def _total_notes(self) -> int:
+        self._total_chunks()
+        generation = self._chunk_count[0]
+        if self._notes_total[0] != generation:
+            self._notes_total = (generation,
+                                 self.conn.execute("SELECT COUNT(*) FROM notes").fetchone()[0])
+        return self._notes_total[1]
 
     def similar_to_note(self, note_id: int, k: int = 10) -> list[Result]:
         """Return notes most like this one (by the normalised mean of its chunk vectors)."""
@@ -190,6 +288,85 @@ class Searcher:
                              exclude=None)
 
     # -- lists ------------------------------------------------------------------------------
+    def _word_hits(self, query: str, allowed: set[int] | None, as_you_type: bool,
+                   limit: int) -> list[Hit]:
+        """Return the keyword list: one hit per note, scored on the note and its passages.
+
+        Two BM25 indexes answer: the chunks (which passage says the words) and the notes as
+        wholes, with their title, file name, headings and description as weighted fields
+        (where a note names its subject). Each note's hit carries its best passage.
+        """
+        chunk_hits = self._keyword_hits(query, allowed, as_you_type, limit)
+        source = self.fusion.word_source
+        if source == "chunks":
+            return chunk_hits
+        note_scores = self._note_keyword_scores(query, allowed, as_you_type, limit)
+        best: dict[int, Hit] = {}
+        for hit in sorted(chunk_hits, key=lambda h: -h.score):
+            best.setdefault(hit.note_id, hit)
+        first = self._first_chunks([n for n in note_scores if n not in best])
+        if source == "notes":
+            combined = note_scores
+        else:
+            top_chunk = max((h.score for h in best.values()), default=0.0) or 1.0
+            top_note = max(note_scores.values(), default=0.0) or 1.0
+            combined = {n: self.fusion.note_word_weight * note_scores.get(n, 0.0) / top_note
+                        + (1 - self.fusion.note_word_weight)
+                        * (best[n].score / top_chunk if n in best else 0.0)
+                        for n in set(note_scores) | set(best)}
+        hits = []
+        for note_id, score in combined.items():
+            chunk_id = best[note_id].chunk_id if note_id in best else first.get(note_id)
+            if chunk_id is not None:
+                hits.append(Hit(chunk_id, note_id, score))
+        hits.sort(key=lambda h: -h.score)
+        return hits
+
+    def _note_keyword_scores(self, query: str, allowed: set[int] | None, as_you_type: bool,
+                             limit: int) -> dict[int, float]:
+        """Return note id -> BM25 over the note-level index (fields weighted), best first."""
+        if as_you_type and all(term in STOPWORDS for term in query_terms(query)):
+            return {}
+        expression = fts_query(query, prefix_last=as_you_type, keep=self._selective_note_terms,
+                               widen_prefix=self._matching_prefix)
+        if expression is None:
+            return {}
+        weights = ", ".join(str(w) for w in self.fusion.note_field_weights)
+        rows = self.conn.execute(
+            f"SELECT rowid, -bm25(notes_fts, {weights}) FROM notes_fts WHERE notes_fts MATCH ? "
+            f"ORDER BY bm25(notes_fts, {weights}) LIMIT ?", (expression, limit)).fetchall()
+        return {n: score for n, score in rows if allowed is None or n in allowed}
+
+    def _selective_note_terms(self, terms: list[str]) -> list[str]:
+        df = {t: self._note_frequency(t) for t in terms}
+        if not any(df.values()):
+            return terms
+        return self._within_budget(terms, df)
+
+    def _note_frequency(self, term: str) -> int:
+        """Return how many notes contain `term` (any field), cached until the notes change."""
+        self._total_chunks()  # refreshes the generation the caches are keyed on
+        generation = self._chunk_count[0]
+        if self._note_df_cache[0] != generation:
+            self._note_df_cache = (generation, {})
+        cache = self._note_df_cache[1]
+        if term not in cache:
+            row = self.conn.execute("SELECT doc FROM temp.notes_vocab WHERE term = ?",
+                                    (stem(term),)).fetchone()
+            if len(cache) > 10_000:
+                cache.clear()
+            cache[term] = row[0] if row else 0
+        return cache[term]
+
+    def _first_chunks(self, note_ids: list[int]) -> dict[int, int]:
+        """Return note id -> its first chunk's id (the passage shown for a note-level match)."""
+        if not note_ids:
+            return {}
+        marks = ",".join("?" * len(note_ids))
+        return {n: c for n, c in self.conn.execute(
+            f"SELECT note_id, MIN(id) FROM chunks WHERE note_id IN ({marks}) GROUP BY note_id",
+            note_ids)}
+
     def _keyword_hits(self, query: str, allowed: set[int] | None, as_you_type: bool,
                       limit: int) -> list[Hit]:
         if as_you_type and all(term in STOPWORDS for term in query_terms(query)):
@@ -228,8 +405,33 @@ class Searcher:
             return []
         top = self.vectors.top(query_vector, limit)
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
+        if self.fusion.length_penalty:
+            hits = self._length_corrected(hits)
         hits.sort(key=lambda h: -h.score)
         return hits
+
+    def _length_corrected(self, hits: list[Hit]) -> list[Hit]:
+        """Lower each chunk's similarity by how many chances its note had to score high.
+
+        The best of n chunks of a long note is the maximum of n draws, which grows with n
+        even when the note is not about the query (extreme-value statistics: about
+        sigma * sqrt(2 ln n)); a changelog of 300 chunks then outranks the short note that is
+        about the query. Subtracting length_penalty * sqrt(2 ln n) evens the odds.
+        """
+        counts = self._chunk_counts()
+        penalty = self.fusion.length_penalty
+        return [Hit(h.chunk_id, h.note_id,
+                    h.score - penalty * math.sqrt(2 * math.log(max(1, counts.get(h.note_id, 1)))))
+                for h in hits]
+
+    def _chunk_counts(self) -> dict[int, int]:
+        """Return note id -> number of chunks with a vector key, cached until notes change."""
+        self._total_chunks()
+        generation = self._chunk_count[0]
+        if self._counts_cache[0] != generation:
+            self._counts_cache = (generation, dict(self.conn.execute(
+                "SELECT note_id, COUNT(*) FROM chunks WHERE hash != '' GROUP BY note_id")))
+        return self._counts_cache[1]
 
     def _coverage(self, query: str, word_hits: list[Hit], as_you_type: bool) -> float:
         """Return the idf-weighted share of the query's terms found in the best keyword hit."""
@@ -251,19 +453,19 @@ class Searcher:
         return found / total if total else 0.0
 
     def _selective_terms(self, terms: list[str]) -> list[str]:
-        """Drop terms found in more than COMMON_SHARE of chunks, unless no other term is found.
+        """Keep every term while their postings fit POSTINGS_BUDGET; then drop the commonest.
 
-        Such terms add almost nothing to BM25 (low idf) but make FTS5 score most of the index:
-        at 100k chunks a query with one common word took 4x longer to rank.
+        A term in many chunks can still be the one that separates the notes ("query" on the
+        Logseq docs, where it is in 10% of chunks and names the page that answers), so only
+        the cost decides: FTS5 scores every posting of every term, and at 100k chunks a query
+        with one very common word took 4x longer to rank.
         """
-        total = self._total_chunks()
         df = {t: self._document_frequency(t) for t in terms}
-        kept = [t for t in terms if df[t] <= COMMON_SHARE * total]
         # A term found nowhere (a typo, or a prefix being typed) is no reason to drop the
         # common ones: the query would then match nothing at all.
-        if not any(df[t] for t in kept):
+        if not any(df.values()):
             return terms
-        return self._within_budget(kept, df)
+        return self._within_budget(terms, df)
 
     @staticmethod
     def _within_budget(terms: list[str], df: dict[str, int]) -> list[str]:
@@ -388,7 +590,7 @@ class Searcher:
 
 
         return Result(note_id, path, title, item.score, item.match, line, end, heading,
-                      snippet, chunk_id, json.loads(tags))
+                      snippet, chunk_id, json.loads(tags), item.confidence)
 
     def _similar(self, vector: np.ndarray, k: int, exclude: int | None) -> list[Result]:
         self.vectors.refresh(self.conn)
@@ -417,7 +619,7 @@ class Searcher:
         count = self.conn.execute(
             f"SELECT COUNT(DISTINCT c.note_id) FROM chunks c JOIN notes n ON n.id = c.note_id "
             f"WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.hash = c.hash "
-            f"AND e.space_id = ?) {private}", (key[2],)).fetchone()[0]
+            f"AND e.space_id = ?) {private} AND c.hash != ''", (key[2],)).fetchone()[0]
         self._pending_cache = (key, count)
         return count
 
@@ -437,12 +639,41 @@ def candidates(k: int, filtered: bool) -> int:
 
 @dataclass(frozen=True)
 class Fused:
-    """A note after fusion: its score, best chunk and how it matched."""
+    """A note after fusion: its score, best chunk, how it matched and how sure we are."""
 
     note_id: int
     chunk_id: int
     score: float
     match: str
+    confidence: float = 0.0
+
+
+#: An empty note (a journal page holding only "-") keeps this share of its confidence and
+#: comes after every note that has something to read: found by its name, never first.
+EMPTY_NOTE_FACTOR = 0.2
+
+
+def _emptiness(note_id: int, empty: frozenset[int]) -> float:
+    return EMPTY_NOTE_FACTOR if note_id in empty else 1.0
+
+
+def rank_by_confidence(evidence: list[Evidence], k: int, fusion: Fusion, have_words: bool,
+                       have_meaning: bool, empty: frozenset[int] = frozenset()) -> list[Fused]:
+    """Return the k notes most likely to be meant, best first, each with its passage."""
+    scored = sorted(((confidence(e, fusion.coefficients) * _emptiness(e.note_id, empty), e)
+                     for e in evidence),
+                    key=lambda pair: (pair[1].note_id in empty, -pair[0]))[:k]
+    out = []
+    for chance, e in scored:
+        by_words = have_words and e.words > 0 and e.coverage >= 0.5
+        by_meaning = have_meaning and e.meaning_chunk is not None and e.meaning_z >= 1.5
+        match = ("both" if by_words and by_meaning else "words" if by_words
+                 else "meaning" if by_meaning or e.word_chunk is None else "words")
+        # Show the passage that says the words when the words carried the match.
+        chunk = (e.word_chunk if match != "meaning" and e.word_chunk is not None
+                 else e.meaning_chunk if e.meaning_chunk is not None else e.word_chunk)
+        out.append(Fused(e.note_id, chunk, chance, match, chance))
+    return out
 
 
 @dataclass(frozen=True)
@@ -453,25 +684,28 @@ class Fusion:
     (Cranfield 0.394, CMRC2018 0.992 nDCG@10), where RRF was 0.395 and 0.986.
     """
 
-    method: str = "score"  # "score" (weighted normalised scores) or "rrf" (reciprocal ranks)
+    #: "learned" (logistic on both lists' features, see fusion.py), "score" (weighted
+    #: normalised scores) or "rrf" (reciprocal ranks).
+    method: str = "learned"
     meaning_weight: float = 0.5
     #: Scale the word list's weight by how much of the query the best keyword match covers.
     #: Off by default: on Cranfield and CMRC2018 it cost 0.004-0.013 nDCG@10 at every weight.
     use_coverage: bool = False
     #: Scores below this share of a list's best do not count as a match by that list.
     match_threshold: float = 0.7
+    #: Where keyword evidence comes from: "chunks", "notes" (the note-level index) or "both".
+    word_source: str = "both"
+    #: In "both", the note-level index's share of a note's keyword score.
+    note_word_weight: float = 0.5
+    #: Logistic coefficients of the "learned" method (see fusion.Evidence.features).
+    coefficients: tuple[float, ...] = COEFFICIENTS
+    #: Meaning scores lose this times sqrt(2 ln chunks) of their note (see _length_corrected).
+    length_penalty: float = 0.005
+    #: BM25 weights of notes_fts's columns: title, names, headings, description, body.
+    note_field_weights: tuple[float, ...] = (4.0, 3.0, 2.0, 2.0, 1.0)
 
 
 DEFAULT_FUSION = Fusion()
-
-
-def best_per_note(hits: list[Hit]) -> list[Hit]:
-    """Return each note's best hit, in the list's order."""
-    seen: dict[int, Hit] = {}
-    for hit in hits:
-        if hit.note_id not in seen:
-            seen[hit.note_id] = hit
-    return list(seen.values())
 
 
 def _normalised(hits: list[Hit], floor: float | None) -> dict[int, float]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import apsw
 import numpy as np
@@ -30,6 +32,34 @@ def fts_body(text: str, context_len: int) -> str:
     title's words, and the best keyword passage could then be one that never says them.
     """
     return fts_text(text[context_len:])
+
+
+_NAME_SPLIT = re.compile(r"[._\-/\\\s]+|___")
+
+
+def fts_names(path: str) -> str:
+    """Return the words of a note's file name and folder, for the note-level keyword index.
+
+    Dendron's hierarchy names ("dendron.topic.publish.seo.md"), Logseq's namespaces
+    ("Community___Sprint.md") and kebab-case names are where a note names its subject.
+    """
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    parent = folder.rpartition("/")[2]
+    return fts_text(" ".join(_NAME_SPLIT.split(unquote(stem)) + [parent]))
+
+
+@dataclass(frozen=True)
+class NoteFields:
+    """What the note-level keyword index (notes_fts) holds for a note besides its title."""
+
+    headings: str = ""
+    description: str = ""
+    body: str = ""
+
+
+#: The vector key of a chunk that is not embedded (no words of its own; see vector_key).
+NO_VECTOR = ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +89,7 @@ class NoteRecord:
     links: Sequence[str]
     aliases: Sequence[str]
     private: bool
+    fields: NoteFields = NoteFields()
 
 
 @dataclass(frozen=True)
@@ -157,6 +188,11 @@ class Store:
                                   (self.conn.last_insert_rowid(),
                                    title_field if position == 0 else "",
                                    fts_body(chunk.text, chunk.context_len)))
+            self.conn.execute(
+                "INSERT INTO notes_fts(rowid, title, names, headings, description, body) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (note_id, title_field, fts_names(note.path), fts_text(note.fields.headings),
+                 fts_text(note.fields.description), fts_text(note.fields.body)))
             self.conn.execute("DELETE FROM skipped WHERE path = ?", (note.path,))
             self.bump("notes_gen")
         return note_id
@@ -171,6 +207,7 @@ class Store:
     def _delete_note(self, note_id: int) -> None:
         self.conn.execute("DELETE FROM chunks_fts WHERE rowid IN "
                           "(SELECT id FROM chunks WHERE note_id = ?)", (note_id,))
+        self.conn.execute("DELETE FROM notes_fts WHERE rowid = ?", (note_id,))
         self.conn.execute("DELETE FROM notes WHERE id = ?", (note_id,))
 
     # -- skipped files ----------------------------------------------------------------------
@@ -249,7 +286,7 @@ class Store:
             f"""SELECT c.hash, MIN(c.text) FROM chunks c JOIN notes n ON n.id = c.note_id
                 WHERE NOT EXISTS (SELECT 1 FROM embeddings e
                                   WHERE e.space_id = ? AND e.hash = c.hash) {private_filter}
-                GROUP BY c.hash ORDER BY MIN(c.id) LIMIT ?""", (space_id, limit)))
+                AND c.hash != '' GROUP BY c.hash ORDER BY MIN(c.id) LIMIT ?""", (space_id, limit)))
 
     def count_pending(self, space_id: int, include_private: bool) -> int:
         """Return how many distinct chunk texts still need a vector in the space."""
@@ -257,7 +294,8 @@ class Store:
         return self.conn.execute(
             f"""SELECT COUNT(DISTINCT c.hash) FROM chunks c JOIN notes n ON n.id = c.note_id
                 WHERE NOT EXISTS (SELECT 1 FROM embeddings e
-                                  WHERE e.space_id = ? AND e.hash = c.hash) {private_filter}""",
+                                  WHERE e.space_id = ? AND e.hash = c.hash) {private_filter}
+                AND c.hash != ''""",
             (space_id,)).fetchone()[0]
 
     def add_embeddings(self, space_id: int, hashes: Sequence[str], vectors: np.ndarray) -> None:

@@ -99,7 +99,8 @@ def word_tokens(text: str) -> list[tuple[int, int, str]]:
     return [(char_at[a], char_at[b], token) for a, b, token in tokens]
 
 
-def _quote(term: str) -> str:
+def quote_term(term: str) -> str:
+    """Return a term as an FTS5 string (a phrase when it holds several words)."""
     return '"' + term.replace('"', '""') + '"'
 
 
@@ -119,14 +120,39 @@ def fts_query(query: str, prefix_last: bool = False,
         terms = kept
     if not terms:
         return None
-    quoted = [_quote(t) for t in terms]
+    quoted = [quote_term(t) for t in terms]
     # A prefix of one or two letters matches most of the index and cost 100-200 ms at 10k
     # notes; from three letters on it narrows quickly.
     if (prefix_last and not query.endswith(" ") and not _IS_CJK.match(terms[-1])
             and len(terms[-1]) >= PREFIX_MIN_LETTERS):
         last = widen_prefix(terms[-1]) if widen_prefix else terms[-1]
-        quoted[-1] = _quote(last) + "*"
-    return " OR ".join(quoted)
+        quoted[-1] = quote_term(last) + "*"
+    kept_terms = set(terms)
+    # A word still being typed is not yet part of a phrase.
+    typed = query if not prefix_last or query.endswith(" ") else query.rsplit(None, 1)[0]
+    phrases = [p for p in adjacent_pairs(typed)
+               if all(word in kept_terms for word in p.split())]
+    return " OR ".join(quoted + [quote_term(p) for p in phrases])
+
+
+_LATIN_WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+
+def adjacent_pairs(query: str) -> list[str]:
+    """Return the query's neighbouring word pairs ("drafts pro", "sqlite vec"), as phrases.
+
+    BM25 over single words ranks a note that holds "sqlite" often and "vec" once above the
+    note that names "sqlite-vec"; an extra phrase per pair of words typed side by side (FTS5
+    sums its BM25 with the words') lifts the note that holds them together. Stopwords break a
+    pair; CJK terms are bigrams already.
+    """
+    words = [w for w in _LATIN_WORDS.findall(query.lower()) if not _IS_CJK.search(w)]
+    pairs = []
+    for first, second in zip(words, words[1:], strict=False):
+        if first in STOPWORDS or second in STOPWORDS:
+            continue
+        pairs.append(f"{first} {second}")
+    return list(dict.fromkeys(pairs))
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class Role(IntEnum):
     SNIPPET = Qt.ItemDataRole.UserRole + 4
     HIGHLIGHTS = Qt.ItemDataRole.UserRole + 5
     SCORE = Qt.ItemDataRole.UserRole + 6
-    RELEVANCE = Qt.ItemDataRole.UserRole + 7  # score relative to the best result, 0..1
+    RELEVANCE = Qt.ItemDataRole.UserRole + 7  # confidence (search) or share of best (similar)
     MATCH = Qt.ItemDataRole.UserRole + 8
     LINE = Qt.ItemDataRole.UserRole + 9
 
@@ -127,7 +127,10 @@ class ResultsModel(QAbstractListModel):
             Role.SNIPPET: item.snippet,
             Role.HIGHLIGHTS: item.highlights,
             Role.SCORE: result.score,
-            Role.RELEVANCE: result.score / self._best if self._best > 0 else 0.0,
+            # Search results carry a calibrated confidence, the same scale for every query,
+            # so weak matches show weak bars; similar-notes lists scale to their best.
+            Role.RELEVANCE: (result.confidence if not self.show_scores
+                             else result.score / self._best if self._best > 0 else 0.0),
             Role.MATCH: result.match,
             Role.LINE: result.line,
         }

@@ -269,6 +269,8 @@ class SearchWindow(QMainWindow):
 
     def _show_search_notes(self, response: SearchResponse, items: list[ResultItem]) -> None:
         notes = []
+        if response.weak:
+            notes.append("No good match: these are only the closest notes.")
         if response.meaning_unavailable:
             notes.append(f"Matching by words only: {response.meaning_unavailable}")
         elif response.notes_not_embedded:

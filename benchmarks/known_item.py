@@ -1,0 +1,192 @@
+"""Known-item search on real vaults: MRR@10 and hit@10 per kind of query, per search mode.
+
+The development set in ../shared/eval/known-item holds queries written for three real vaults
+(foam-docs, dendron-site, tldr-pages), each with the note a person means. Each vault is
+unpacked, indexed by the real Library into a cached library (re-runs only index what changed),
+and every query is searched in the three modes (words, meaning, hybrid), ten results each, as
+`notesearch search -k 10` would. tldr-pages is indexed as two folders, its English pages and its
+Chinese pages (`pages.zh`); crosslingual queries search within `pages.zh`, the rest within
+`pages`, as the set's README says. Usage:
+
+    python benchmarks/known_item.py [--vaults foam-docs dendron-site tldr-pages] [--work DIR]
+                                    [--json FILE]
+
+Scores: MRR@10 is the mean of 1/rank of the first target in the top ten (0 on a miss); hit@10
+the share of queries with a target in the top ten. "calibration" prints, for hybrid, how often
+the top result is right at each confidence level the search reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from notesearch.core.config import Settings  # noqa: E402
+from notesearch.core.library import Library  # noqa: E402
+from notesearch.core.search import Filters  # noqa: E402
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+DEFAULT_VAULTS = ["foam-docs", "dendron-site", "tldr-pages"]
+MODES = ("words", "meaning", "hybrid")
+#: Folders of a vault that are indexed (relative to its root); the whole vault when absent.
+FOLDERS = {"tldr-pages": ["pages", "pages.zh"]}
+#: The folder each kind of query searches in, where the set's README asks for one.
+KIND_FOLDER = {"tldr-pages": {"crosslingual": "pages.zh", "*": "pages"}}
+
+
+def load_queries(vault: str) -> list[dict]:
+    """Return the vault's queries: dicts with qid, query, targets (set of paths), kind."""
+    with (EVAL / "known-item" / f"{vault}.tsv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [{"qid": r["qid"], "query": r["query"], "kind": r["kind"],
+             "targets": set(r["target"].split("|"))} for r in rows]
+
+
+def unpack(vault: str, work: Path) -> Path:
+    root = work / "vaults" / vault
+    if not root.is_dir():
+        subprocess.run(["bash", str(EVAL / "unpack.sh"), vault, str(work / "vaults")],
+                       check=True, stdout=subprocess.DEVNULL)
+    return root
+
+
+def open_indexed(vault: str, root: Path, work: Path) -> tuple[Library, dict]:
+    """Return the vault's library, brought up to date by the real indexer, and its figures."""
+    library = Library(home=work / "lib" / vault, settings=Settings())
+    for folder in FOLDERS.get(vault, ["."]):
+        library.add_folder((root / folder).resolve())
+    start = time.monotonic()
+    summary = library.index()
+    status = library.status()
+    return library, {"notes": status.notes, "chunks": status.chunks,
+                     "index_seconds": round(time.monotonic() - start, 1),
+                     "chunks_embedded": summary.chunks_embedded,
+                     "pending_chunks": status.pending_chunks}
+
+
+def rank_of(paths: list[str], targets: set[str]) -> int | None:
+    """Return the 1-based position of the first target among `paths`, or None."""
+    for position, path in enumerate(paths, 1):
+        if path in targets:
+            return position
+    return None
+
+
+def run_queries(library: Library, vault: str, root: Path, queries: list[dict]) -> list[dict]:
+    """Search every query in every mode; return one record per (query, mode)."""
+    records = []
+    for item in queries:
+        folders = KIND_FOLDER.get(vault, {})
+        folder = folders.get(item["kind"], folders.get("*"))
+        filters = Filters(folder=str((root / folder).resolve())) if folder else Filters()
+        for mode in MODES:
+            response = library.search(item["query"], k=10, filters=filters, mode=mode)
+            paths = [str(Path(r.path).relative_to(root.resolve())) for r in response.results]
+            top = response.results[0] if response.results else None
+            records.append({"qid": item["qid"], "kind": item["kind"], "mode": mode,
+                            "rank": rank_of(paths, item["targets"]), "top": paths[:3],
+                            "confidence": getattr(top, "confidence", None),
+                            "weak": getattr(response, "weak", None)})
+    return records
+
+
+def scores(records: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
+    """Return kind -> mode -> {"mrr", "hit", "n"}, with an "all" kind."""
+    groups: dict[tuple[str, str], list[int | None]] = defaultdict(list)
+    for record in records:
+        for kind in (record["kind"], "all"):
+            groups[(kind, record["mode"])].append(record["rank"])
+    table: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    for (kind, mode), ranks in groups.items():
+        table[kind][mode] = {"mrr": sum(1 / r for r in ranks if r) / len(ranks),
+                             "hit": sum(1 for r in ranks if r) / len(ranks), "n": len(ranks)}
+    return table
+
+
+def print_table(vault: str, table: dict) -> None:
+    print(f"\n{vault}: MRR@10 / hit@10 (words | meaning | hybrid)")
+    kinds = sorted(k for k in table if k != "all") + ["all"]
+    for kind in kinds:
+        cells = [f"{table[kind][m]['mrr']:.2f} / {table[kind][m]['hit']:.2f}" for m in MODES]
+        best_single = max(table[kind]["words"]["mrr"], table[kind]["meaning"]["mrr"])
+        flag = "" if table[kind]["hybrid"]["mrr"] >= best_single - 1e-9 else "  < single list"
+        print(f"  {kind:14} ({table[kind]['hybrid']['n']:>2}) " + " | ".join(cells) + flag)
+
+
+def print_calibration(records: list[dict]) -> None:
+    """How often hybrid's top result is right, by the confidence it reported."""
+    hybrid = [r for r in records if r["mode"] == "hybrid" and r["confidence"] is not None]
+    if not hybrid:
+        return
+    print("\ncalibration (hybrid): reported confidence -> share of top results that are right")
+    edges = [0.0, 0.2, 0.4, 0.6, 0.8, 1.01]
+    for low, high in zip(edges, edges[1:], strict=False):
+        inside = [r for r in hybrid if low <= r["confidence"] < high]
+        if inside:
+            right = sum(1 for r in inside if r["rank"] == 1) / len(inside)
+            print(f"  {low:.1f}-{min(high, 1.0):.1f}: {right:.2f} right of {len(inside)}")
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """Parse FIELD=VALUE pairs into typed Fusion overrides (numbers, tuples, strings)."""
+    overrides = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        overrides[name] = (tuple(float(v) for v in value.split(",")) if "," in value
+                           else _number(value))
+    return overrides
+
+
+def _number(value: str) -> object:
+    try:
+        return float(value)
+    except ValueError:
+        return {"true": True, "false": False}.get(value, value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vaults", nargs="*", default=DEFAULT_VAULTS)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/notesearch-known-item"),
+                        help="where vaults and libraries are cached between runs")
+    parser.add_argument("--json", type=Path, help="also write every query's record here")
+    parser.add_argument("--misses", action="store_true", help="print hybrid's misses")
+    parser.add_argument("--fusion", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="override Fusion settings, e.g. word_source=chunks")
+    args = parser.parse_args()
+    if not (EVAL / "known-item").is_dir():
+        print(f"no known-item set at {EVAL / 'known-item'}; nothing to measure")
+        return
+    everything = []
+    for vault in args.vaults:
+        root = unpack(vault, args.work)
+        library, figures = open_indexed(vault, root, args.work)
+        print(f"\n{vault}: {json.dumps(figures)}", flush=True)
+        searcher = library.searcher()
+        searcher.fusion = replace(searcher.fusion, **parse_overrides(args.fusion))
+        records = run_queries(library, vault, root, load_queries(vault))
+        library.close()
+        for record in records:
+            record["vault"] = vault
+        everything += records
+        print_table(vault, scores(records))
+        if args.misses:
+            for r in records:
+                if r["mode"] == "hybrid" and r["rank"] != 1:
+                    print(f"    {r['qid']:14} rank {r['rank']}: {r['top'][:2]}")
+    print_calibration(everything)
+    if args.json:
+        args.json.write_text(json.dumps(everything, indent=1, default=sorted))
+
+
+if __name__ == "__main__":
+    main()

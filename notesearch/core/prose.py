@@ -1,0 +1,136 @@
+"""The words a person wrote, apart from the data that travels with them in a note.
+
+Two layers: `blank_data` removes whole blocks that are data (an Excalidraw drawing's compressed
+JSON inside a `%%` comment, base64 runs, inline images as data URIs) from a note before it is
+chunked, so they are neither indexed by words nor embedded; `embedding_text` turns a chunk into
+what the model reads (link targets, URLs, HTML tags and block ids dropped, link texts kept).
+
+Why: a model reads `https://marketplace.visualstudio.com/items?itemName=…` as dozens of word
+pieces with no meaning, which pulls the chunk's vector towards every other chunk full of URLs;
+a drawing's base64 came out close to many unrelated queries on a real Chinese vault.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Fenced blocks whose info string says they hold a drawing's data rather than code to read.
+_DATA_FENCES = frozenset({"compressed-json", "excalidraw", "excalidraw-json"})
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w-]*)")
+# A run of base64 (or hex) with no spaces, long enough that it cannot be a word.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{80,}")
+_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]*")
+_COMMENT_FENCE = "%%"
+
+
+def blank_data(lines: list[str]) -> list[str]:
+    """Return `lines` with data blocks replaced by empty lines (line numbers are kept).
+
+    Blanked: Obsidian comment blocks that start with a line of `%%` (Excalidraw keeps its
+    compressed drawing there), fenced blocks tagged as drawing data, data URIs, and runs of
+    80+ base64 characters. Ordinary code blocks stay: code is what people search for.
+    """
+    out = list(lines)
+    index = 0
+    while index < len(out):
+        line = out[index]
+        stripped = line.strip()
+        if stripped == _COMMENT_FENCE:
+            end = _closing(out, index + 1, lambda s: s.strip() == _COMMENT_FENCE)
+            if end is not None:
+                _blank(out, index, end)
+                index = end + 1
+                continue
+        fence = _FENCE.match(line)
+        if fence:
+            marker = fence.group(1)
+            end = _closing(out, index + 1, lambda s, m=marker: _closes(s, m))
+            if end is None:
+                end = len(out) - 1
+            if fence.group(2).lower() in _DATA_FENCES:
+                _blank(out, index, end)
+            index = end + 1
+            continue
+        if "data:" in line:
+            line = out[index] = _DATA_URI.sub(" ", line)
+        if len(line) >= 80 and _BASE64_RUN.search(line):
+            out[index] = _BASE64_RUN.sub(_keep_words, line)
+        index += 1
+    return out
+
+
+def _keep_words(match: re.Match[str]) -> str:
+    """Blank a long run unless it is made of words (a long snake_case or URL-ish name)."""
+    run = match.group()
+    letters = sum(c.isalpha() for c in run)
+    # Base64 mixes cases and digits evenly; a real identifier has long lower-case stretches.
+    return " " if _looks_encoded(run, letters) else run
+
+
+def _looks_encoded(run: str, letters: int) -> bool:
+    upper = sum(c.isupper() for c in run)
+    digits = sum(c.isdigit() for c in run)
+    return letters and upper / letters > 0.2 and digits > len(run) / 40
+
+
+def _closes(line: str, marker: str) -> bool:
+    stripped = line.strip()
+    return stripped.startswith(marker) and not stripped.strip(marker[0]).strip()
+
+
+def _closing(lines: list[str], start: int, is_end) -> int | None:
+    for index in range(start, len(lines)):
+        if is_end(lines[index]):
+            return index
+    return None
+
+
+def _blank(lines: list[str], start: int, end: int) -> None:
+    for index in range(start, end + 1):
+        lines[index] = ""
+
+
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_LINK = re.compile(r"\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
+_WIKILINK = re.compile(r"!?\[\[([^\[\]|\n]*\|)?([^\[\]\n]*)\]\]")
+_REF_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
+_URL = re.compile(r"<?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s>)\]]*>?")
+_IFRAME = re.compile(r"<(iframe|video|audio|object|embed|script|style)\b.*?(?:</\1\s*>|/?>)",
+                     re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
+_BLOCK_ID = re.compile(r"(?<!\S)\^[A-Za-z0-9-]{4,}\s*$", re.MULTILINE)
+_HICCUP = re.compile(r"\[:(?:img|video|iframe|audio)\b[^\n]*")
+_PROPERTY = re.compile(r"^\s*(?:[-*]\s+)?(?:id|collapsed|created-at|updated-at|heading|"
+                       r"background-color|card-[\w-]+)::.*$", re.MULTILINE | re.IGNORECASE)
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def embedding_text(text: str) -> str:
+    """Return the text of a chunk as the embedding model should read it.
+
+    Links keep their words and lose their targets (`[Code Spell Checker](https://…)` reads
+    "Code Spell Checker"), bare URLs, HTML tags, embedded players, Logseq's bookkeeping
+    properties (`id::`, `collapsed::`) and `^block-ids` go. Returns "" when nothing but such
+    markup is left.
+    """
+    if not any(mark in text for mark in ("](", "[[", "://", "<", "^", "::", "[:", "]:")):
+        return text
+    text = _IFRAME.sub(" ", text)
+    text = _IMAGE.sub(lambda m: m.group(1), text)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = _WIKILINK.sub(lambda m: m.group(2), text)
+    text = _REF_DEF.sub("", text)
+    text = _URL.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = _HICCUP.sub(" ", text)
+    text = _PROPERTY.sub("", text)
+    text = _BLOCK_ID.sub("", text)
+    return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip()
+
+
+_WORD = re.compile(r"[^\W_]", re.UNICODE)
+
+
+def has_words(text: str) -> bool:
+    """True when `text` holds at least one letter or digit (a page of "-" does not)."""
+    return _WORD.search(text) is not None

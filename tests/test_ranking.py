@@ -1,0 +1,144 @@
+"""Ranking on a small vault shaped like real ones: long changelogs beside short how-to notes,
+empty journal pages, a drawing's data, hierarchy file names; through the real index and model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notesearch.core.fusion import WEAK_MATCH
+from tests.helpers import open_library
+
+FEATURES = ["queries", "publishing", "backlinks", "templates", "flashcards", "whiteboards",
+            "PDF annotations", "sync", "plugins", "themes", "graph view", "tags"]
+
+
+def changelog() -> str:
+    """A long release log that mentions every feature, queries in most entries."""
+    entries = []
+    for version in range(60):
+        feature = FEATURES[version % len(FEATURES)]
+        other = FEATURES[(version * 7 + 3) % len(FEATURES)]
+        entries.append(
+            f"## Version 0.{version}.0\n\n"
+            f"- Improved {feature}: faster loading and fewer crashes when a query runs on a "
+            f"large graph.\n- Fixed a bug in {other} where the query results were cut short.\n"
+            f"- Make the {feature} settings easier to find; publishing and sync fixes.\n")
+    return "# Changelog\n\n" + "\n".join(entries)
+
+
+VAULT = {
+    "pages/Changelog.md": changelog(),
+    "pages/Queries.md": (
+        "# Queries\n\nA query collects blocks from across your graph. Write it inside double "
+        "braces, combine filters with and/or/not, and the results update live as you write.\n"
+        "Simple queries match text and tags; advanced queries use Datalog.\n"),
+    "pages/Community___Query Learning Sprint.md": (
+        "# Community/Query Learning Sprint\n\nA two-week study group run by volunteers in 2022."
+        " Members met on video calls, shared notes and presented small projects at the end.\n"),
+    "pages/Publishing.md": (
+        "# Publishing\n\nExport your graph as a static website: choose the pages to make "
+        "public, run the export and upload the folder to any web host such as GitHub Pages.\n"),
+    "pages/Backlinks.md": (
+        "# Backlinks\n\nEvery page lists the other pages that link to it at the bottom, so you "
+        "can see where an idea was mentioned.\n"),
+    "pages/Sourdough.md": (
+        "# Sourdough\n\nFeed the starter twice a day with equal weights of flour and water; "
+        "bake when it doubles within six hours.\n"),
+    "notes/dendron.topic.publish.config.seo.image.md": (
+        "---\ntitle: Image\ndesc: The picture shown when a page is shared\n---\n\n"
+        "Set the default picture that social networks show for your site.\n"),
+    "drawings/Garden plan.md": (
+        "---\nexcalidraw-plugin: parsed\n---\n# Text Elements\nRaised beds by the fence "
+        "^a1B2c3D4\n\nCompost heap ^x9Y8z7W6\n\n%%\n# Drawing\n```compressed-json\n"
+        + "\n".join("N4KAkARALgngDgUwgLgAQQQDwMYEMA2AlgCYBOuA7hADTgQBuCpAzoQPYB2KqATL"
+                    for _ in range(40)) + "\n```\n%%\n"),
+}
+for day in range(1, 9):
+    VAULT[f"journals/2024_01_0{day}.md"] = "-\n"
+
+
+@pytest.fixture(scope="module")
+def vault(tmp_path_factory, e5):
+    root = tmp_path_factory.mktemp("vault")
+    for rel, text in VAULT.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    library = open_library(root / ".home", embedder=e5)
+    library.add_folder(root)
+    summary = library.index()
+    assert summary.embedding_error is None and summary.pending_chunks == 0
+    library.root = root
+    yield library
+    library.close()
+
+
+def ranked(library, query, mode="hybrid", k=10):
+    response = library.search(query, k=k, mode=mode)
+    return [str(Path(r.path).relative_to(library.root)) for r in response.results], response
+
+
+def test_the_changelog_is_long_enough_to_matter(vault):
+    chunks = vault.conn.execute("SELECT COUNT(*) FROM chunks c JOIN notes n ON n.id = c.note_id "
+                                "WHERE n.path LIKE '%Changelog.md'").fetchone()[0]
+    assert chunks >= 10
+
+
+def test_a_long_note_does_not_outrank_the_short_note_about_the_query(vault):
+    paths, _ = ranked(vault, "how do I put my pages on a website")
+    assert paths[0] == "pages/Publishing.md"
+    assert paths.index("pages/Changelog.md") > 0 if "pages/Changelog.md" in paths else True
+
+
+def test_a_common_word_that_separates_the_notes_is_searched(vault):
+    # "query" is in most of the changelog's chunks; it still decides this question.
+    paths, _ = ranked(vault, "how do I make a query")
+    assert paths[0] == "pages/Queries.md"
+    words, _ = ranked(vault, "how do I make a query", mode="words")
+    assert "pages/Queries.md" in words[:2]  # found by the word, not dropped as too common
+
+
+def test_a_title_match_counts(vault):
+    paths, _ = ranked(vault, "queries")
+    assert paths[0] == "pages/Queries.md"
+    assert paths.index("pages/Queries.md") < paths.index(
+        "pages/Community___Query Learning Sprint.md")
+
+
+def test_hierarchy_file_names_and_descriptions_are_searched(vault):
+    paths, _ = ranked(vault, "seo image", mode="words")
+    assert paths[0] == "notes/dendron.topic.publish.config.seo.image.md"
+    paths, _ = ranked(vault, "picture shown when shared", mode="words")
+    assert paths[0] == "notes/dendron.topic.publish.config.seo.image.md"
+
+
+def test_an_empty_note_never_ranks_first(vault):
+    for query in ("what did I do on the first of January", "journal", "2024 daily notes"):
+        paths, _ = ranked(vault, query)
+        assert paths and not paths[0].startswith("journals/"), (query, paths[:3])
+    # Empty pages get no vector at all: nothing of theirs competes by meaning.
+    paths, _ = ranked(vault, "notes from a day in January", mode="meaning")
+    assert not any(p.startswith("journals/") for p in paths)
+
+
+def test_a_drawing_is_found_by_its_words_not_its_data(vault):
+    paths, _ = ranked(vault, "raised beds compost")
+    assert paths[0] == "drawings/Garden plan.md"
+    rows = vault.conn.execute("SELECT c.text FROM chunks c JOIN notes n ON n.id = c.note_id "
+                              "WHERE n.path LIKE '%Garden plan.md'").fetchall()
+    assert not any("N4KAkARALgngDgUw" in text for (text,) in rows)
+
+
+def test_a_nonsense_query_reports_no_good_match(vault):
+    _, response = ranked(vault, "qwzx vorpal flibbertigibbet")
+    assert response.weak
+    assert all(r.confidence < WEAK_MATCH for r in response.results)
+    assert response.to_json()["no_good_match"] is True
+
+
+def test_a_good_match_is_confident(vault):
+    _, response = ranked(vault, "sourdough starter flour and water")
+    assert response.results[0].path.endswith("Sourdough.md")
+    assert not response.weak and response.results[0].confidence >= 0.5
