@@ -177,3 +177,32 @@ def test_a_query_that_is_not_valid_utf8_still_searches(tmp_path, sample_library)
     assert b"Sourdough starter" in result.stdout
     assert sample_library.search("\udcff tomato", k=3).results
     assert sample_library.similar_text("\udcff tomato blight", k=3)
+
+
+def test_a_library_from_before_the_note_index_is_upgraded_and_keeps_its_vectors(tmp_path, e5):
+    """Opening a schema-3 library adds the note-level index at once; the next scan re-reads
+    every note (descriptions come from files) and re-embeds only chunks whose text changed."""
+    import apsw
+
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kites.md").write_text("---\ndescription: An aerial hobby for gusty afternoons\n---\n"
+                                    "# Kites\n\nA kite needs steady wind and an open field.\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    assert library.index().chunks_embedded == 1
+    library.close()
+    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
+    with conn:  # as schema 3 left it: no note-level index
+        conn.execute("DROP TABLE notes_fts")
+        conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    upgraded = open_library(tmp_path / "home", embedder=e5)
+    assert [r.title for r in upgraded.search("kites", k=3, mode="words").results] == ["Kites"]
+    summary = upgraded.index()
+    assert summary.updated == 1 and summary.chunks_embedded == 0
+    found = upgraded.search("gusty afternoons", k=3, mode="words").results
+    assert [r.title for r in found] == ["Kites"]  # the description, read from the file again
+    upgraded.close()

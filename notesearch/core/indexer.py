@@ -29,7 +29,7 @@ from notesearch.core.notes import (
 )
 from notesearch.core.notes import read_text as read_note_text
 from notesearch.core.progress import Control, ProgressCallback, RateMeter
-from notesearch.core.prose import has_words
+from notesearch.core.prose import embedding_text, has_words
 from notesearch.core.store import NO_VECTOR, NoteFields, NoteRecord, Store, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,9 @@ def vector_key(text: str, context_len: int) -> str:
     "-"): it gets no vector, since the context line alone (a date, a title) came out close to
     many queries and ranked such empty pages first. It stays findable by its words.
     """
-    if not has_words(text[context_len:]):
+    if not has_words(embedding_text(text[context_len:])):
         return NO_VECTOR
-    return content_hash(text)
+    return content_hash(embedding_text(text))
 
 
 class Indexer:
@@ -274,7 +274,8 @@ class Indexer:
                 batch = window[start:start + EMBED_BATCH]
                 started = time.perf_counter()
                 try:
-                    vectors = self.embedder.embed_documents([text for _, text in batch])
+                    vectors = self.embedder.embed_documents([embedding_text(text)
+                                                             for _, text in batch])
                 except EmbedderError as error:
                     summary.embedding_error, summary.embedding_error_kind = str(error), error.kind
                     return False

@@ -128,7 +128,8 @@ def _v4(conn: apsw.Connection) -> None:
                  f"description, body, tokenize = '{FTS_TOKENIZE_OPTION}', content = '', "
                  f"contentless_delete = 1)")
     _fill_note_index(conn)
-    conn.execute("UPDATE notes SET content_hash = ''")
+    # Both the quick (size, mtime) check and the content hash must fail for a re-read.
+    conn.execute("UPDATE notes SET content_hash = '', mtime_ns = 0")
 
 
 def _fill_note_index(conn: apsw.Connection) -> None:

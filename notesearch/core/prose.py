@@ -92,7 +92,7 @@ def _blank(lines: list[str], start: int, end: int) -> None:
 
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
 _LINK = re.compile(r"\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
-_WIKILINK = re.compile(r"!?\[\[([^\[\]|\n]*\|)?([^\[\]\n]*)\]\]")
+_ORG_MARKER = re.compile(r"^\s*#\+(?:BEGIN|END)_\w+.*$", re.MULTILINE | re.IGNORECASE)
 _REF_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
 _URL = re.compile(r"<?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s>)\]]*>?")
 _IFRAME = re.compile(r"<(iframe|video|audio|object|embed|script|style)\b.*?(?:</\1\s*>|/?>)",
@@ -100,7 +100,7 @@ _IFRAME = re.compile(r"<(iframe|video|audio|object|embed|script|style)\b.*?(?:</
 _TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
 _BLOCK_ID = re.compile(r"(?<!\S)\^[A-Za-z0-9-]{4,}\s*$", re.MULTILINE)
 _HICCUP = re.compile(r"\[:(?:img|video|iframe|audio)\b[^\n]*")
-_PROPERTY = re.compile(r"^\s*(?:[-*]\s+)?(?:id|collapsed|created-at|updated-at|heading|"
+_PROPERTY = re.compile(r"^\s*(?:[-*]\s+)?(?:id|collapsed|created[-_]at|updated[-_]at|heading|"
                        r"background-color|card-[\w-]+)::.*$", re.MULTILINE | re.IGNORECASE)
 _SPACES = re.compile(r"[ \t]{2,}")
 
@@ -110,16 +110,17 @@ def embedding_text(text: str) -> str:
 
     Links keep their words and lose their targets (`[Code Spell Checker](https://…)` reads
     "Code Spell Checker"), bare URLs, HTML tags, embedded players, Logseq's bookkeeping
-    properties (`id::`, `collapsed::`) and `^block-ids` go. Returns "" when nothing but such
-    markup is left.
+    properties (`id::`, `collapsed::`), hiccup images, `#+BEGIN_…` markers and `^block-ids`
+    go. `[[wikilinks]]` stay as written: the model reads them well, and a chunk left as it
+    was keeps the vector it already has. Returns "" when nothing but such markup is left.
     """
-    if not any(mark in text for mark in ("](", "[[", "://", "<", "^", "::", "[:", "]:")):
+    if not any(mark in text for mark in ("](", "://", "<", "^", "::", "[:", "]:", "#+")):
         return text
     text = _IFRAME.sub(" ", text)
     text = _IMAGE.sub(lambda m: m.group(1), text)
     text = _LINK.sub(lambda m: m.group(1), text)
-    text = _WIKILINK.sub(lambda m: m.group(2), text)
     text = _REF_DEF.sub("", text)
+    text = _ORG_MARKER.sub("", text)
     text = _URL.sub(" ", text)
     text = _TAG.sub(" ", text)
     text = _HICCUP.sub(" ", text)
