@@ -34,31 +34,38 @@ from notesearch.core.search import Filters  # noqa: E402
 L2 = 1.0  # ridge on the coefficients (not the intercept): 150 positives fit 6 numbers
 
 
-def collect(vault: str, work: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Return (kind, features, labels) per query; each row of features is one candidate."""
+MODELS = ("hybrid", "words", "meaning")
+Rows = list[tuple[str, np.ndarray, np.ndarray]]
+
+
+def collect(vault: str, work: Path) -> dict[str, Rows]:
+    """Return model -> (kind, features, labels) per query; a feature row per candidate."""
     root = unpack(vault, work)
     library, _ = open_indexed(vault, root, work)
     searcher = library.searcher()
-    out = []
+    paths = {n: str(Path(p).relative_to(root.resolve()))
+             for n, p in library.conn.execute("SELECT id, path FROM notes")}
+    out: dict[str, Rows] = {model: [] for model in MODELS}
     for item in load_queries(vault):
         folders = KIND_FOLDER.get(vault, {})
         folder = folders.get(item["kind"], folders.get("*"))
         filters = Filters(folder=str((root / folder).resolve())) if folder else Filters()
-        evidence = searcher.candidate_evidence(item["query"], 10, filters)
-        paths = dict(library.conn.execute("SELECT id, path FROM notes"))
-        labels = np.array([str(Path(paths[e.note_id]).relative_to(root.resolve()))
-                           in item["targets"] for e in evidence], dtype=float)
-        features = np.array([e.features() for e in evidence]) if evidence else np.zeros((0, 6))
-        out.append((item["kind"], features, labels))
+        for model in MODELS:
+            evidence = searcher.candidate_evidence(item["query"], 10, filters, mode=model)
+            labels = np.array([paths[e.note_id] in item["targets"] for e in evidence], float)
+            width = len(COEFFICIENTS[model])
+            features = (np.array([e.features(model) for e in evidence]) if evidence
+                        else np.zeros((0, width)))
+            out[model].append((item["kind"], features, labels))
     library.close()
     return out
 
 
-def fit(rows: list[tuple[str, np.ndarray, np.ndarray]]) -> np.ndarray:
+def fit(rows: Rows, start: tuple[float, ...]) -> np.ndarray:
     """Return logistic coefficients maximising the penalised likelihood (Newton steps)."""
     x = np.vstack([f for _, f, _ in rows if len(f)])
     y = np.concatenate([lab for _, f, lab in rows if len(f)])
-    beta = np.array(COEFFICIENTS, dtype=float)
+    beta = np.array(start, dtype=float)
     penalty = np.full(len(beta), L2)
     penalty[0] = 0.0
     for _ in range(50):
@@ -72,7 +79,7 @@ def fit(rows: list[tuple[str, np.ndarray, np.ndarray]]) -> np.ndarray:
     return beta
 
 
-def mrr(rows: list[tuple[str, np.ndarray, np.ndarray]], beta: np.ndarray) -> dict[str, float]:
+def mrr(rows: Rows, beta: np.ndarray) -> dict[str, float]:
     """Return MRR@10 per kind (and "all") of ranking each query's candidates by x @ beta."""
     by_kind: dict[str, list[float]] = {}
     for kind, features, labels in rows:
@@ -86,6 +93,10 @@ def mrr(rows: list[tuple[str, np.ndarray, np.ndarray]], beta: np.ndarray) -> dic
     return {k: float(np.mean(v)) for k, v in sorted(by_kind.items())}
 
 
+def report(label: str, scores: dict[str, float]) -> None:
+    print(f"  {label:22}", ", ".join(f"{k} {v:.2f}" for k, v in scores.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vaults", nargs="*", default=DEFAULT_VAULTS)
@@ -95,19 +106,19 @@ def main() -> None:
         print("no known-item set; nothing to fit")
         return
     data = {vault: collect(vault, args.work) for vault in args.vaults}
-    print("current coefficients:", np.round(COEFFICIENTS, 2).tolist())
-    for vault, rows in data.items():
-        print(f"  {vault:14} MRR@10 {mrr(rows, np.array(COEFFICIENTS))}")
-    for held_out in (data if len(data) > 1 else []):
-        train = [r for v, rows in data.items() if v != held_out for r in rows]
-        beta = fit(train)
-        print(f"fitted without {held_out}: {np.round(beta, 2).tolist()}")
-        scores = mrr(data[held_out], beta)
-        print(f"  on {held_out:14}", ", ".join(f"{k} {v:.2f}" for k, v in scores.items()))
-    beta = fit([r for rows in data.values() for r in rows])
-    print("fitted on all:", np.round(beta, 2).tolist())
-    for vault, rows in data.items():
-        print(f"  {vault:14} {', '.join(f'{k} {v:.2f}' for k, v in mrr(rows, beta).items())}")
+    for model in MODELS:
+        current = np.array(COEFFICIENTS[model])
+        print(f"\n{model}: current {np.round(current, 2).tolist()}")
+        for vault in data:
+            report(f"{vault} (current)", mrr(data[vault][model], current))
+        for held_out in (data if len(data) > 1 else []):
+            train = [r for v in data if v != held_out for r in data[v][model]]
+            beta = fit(train, COEFFICIENTS[model])
+            report(f"{held_out} (held out)", mrr(data[held_out][model], beta))
+        beta = fit([r for v in data for r in data[v][model]], COEFFICIENTS[model])
+        print(f"  fitted on all: {np.round(beta, 2).tolist()}")
+        for vault in data:
+            report(vault, mrr(data[vault][model], beta))
 
 
 if __name__ == "__main__":

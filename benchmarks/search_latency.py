@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from notesearch.core.config import Settings, sample_notes_folder  # noqa: E402
 from notesearch.core.embedders.local_e5 import E5Embedder  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
-from notesearch.core.store import NoteRecord, StoredChunk  # noqa: E402
+from notesearch.core.store import NoteFields, NoteRecord, StoredChunk  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "ir"
 
@@ -67,7 +67,7 @@ def build(home: Path, size: int, embedder: E5Embedder, texts: list[str]) -> Libr
                 digest = f"synthetic-{n}"
                 hashes.append(digest)
                 record = NoteRecord(folder_id, f"/synthetic/{n}.md", f"Synthetic {n}", 1, 1,
-                                    digest, [], [], [], False)
+                                    digest, [], [], [], False, NoteFields(body=text))
                 store.write_note(record, [StoredChunk(0, "", 1, 1, 0, text, digest)])
             store.add_embeddings(space.id, hashes, vectors)
     return library

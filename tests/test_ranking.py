@@ -24,7 +24,7 @@ def changelog() -> str:
             f"## Version 0.{version}.0\n\n"
             f"- Improved {feature}: faster loading and fewer crashes when a query runs on a "
             f"large graph.\n- Fixed a bug in {other} where the query results were cut short.\n"
-            f"- Make the {feature} settings easier to find; publishing and sync fixes.\n")
+            f"- Added options to the {feature} settings; publishing and sync fixes.\n")
     return "# Changelog\n\n" + "\n".join(entries)
 
 
@@ -42,10 +42,10 @@ VAULT = {
         "public, run the export and upload the folder to any web host such as GitHub Pages.\n"),
     "pages/Backlinks.md": (
         "# Backlinks\n\nEvery page lists the other pages that link to it at the bottom, so you "
-        "can see where an idea was mentioned.\n"),
+        "can see where an idea was mentioned and make connections.\n"),
     "pages/Sourdough.md": (
-        "# Sourdough\n\nFeed the starter twice a day with equal weights of flour and water; "
-        "bake when it doubles within six hours.\n"),
+        "# Sourdough\n\nTo make bread, feed the starter twice a day with equal weights of flour "
+        "and water; bake when it doubles within six hours.\n"),
     "notes/dendron.topic.publish.config.seo.image.md": (
         "---\ntitle: Image\ndesc: The picture shown when a page is shared\n---\n\n"
         "Set the default picture that social networks show for your site.\n"),

@@ -49,19 +49,39 @@ class Evidence:
     word_chunk: int | None
     meaning_chunk: int | None
 
-    def features(self) -> tuple[float, ...]:
-        """Return the model's inputs (see COEFFICIENTS)."""
-        return (1.0, self.meaning_z, self.meaning_gap * 10, self.words, self.coverage,
-                self.words * self.coverage)
+    def features(self, model: str = "hybrid") -> tuple[float, ...]:
+        """Return the inputs of one model: "hybrid", "words" or "meaning" (see COEFFICIENTS)."""
+        meaning = (self.meaning_z, self.meaning_gap * 10)
+        words = (self.words, self.coverage, self.words * self.coverage)
+        if model == "words":
+            return (1.0, *words)
+        if model == "meaning":
+            return (1.0, *meaning)
+        return (1.0, *meaning, *words)
 
 
-#: Logistic coefficients for Evidence.features(), fitted by benchmarks/fit_fusion.py.
-COEFFICIENTS: tuple[float, ...] = (-5.92, 0.64, 2.41, 2.56, 0.04, 2.55)
+#: Logistic coefficients per model, for Evidence.features(model); fitted on the development
+#: set by benchmarks/fit_fusion.py. "words" and "meaning" score searches where only that list
+#: took part (a single-list mode, meaning unavailable, or a query with no searchable word).
+COEFFICIENTS: dict[str, tuple[float, ...]] = {
+    "hybrid": (-5.92, 0.64, 2.41, 2.56, 0.04, 2.55),
+    "words": (-6.0, 3.0, 1.0, 2.5),
+    "meaning": (-4.0, 0.8, 2.0),
+}
 
 
-def confidence(evidence: Evidence, coefficients: Sequence[float] = COEFFICIENTS) -> float:
+def model_for(have_words: bool, have_meaning: bool) -> str:
+    """Return which model scores a search, by which lists took part."""
+    if have_words and have_meaning:
+        return "hybrid"
+    return "words" if have_words else "meaning"
+
+
+def confidence(evidence: Evidence, model: str = "hybrid",
+               coefficients: Sequence[float] | None = None) -> float:
     """Return the probability (0..1) that this note is what the query asks for."""
-    z = sum(c * f for c, f in zip(coefficients, evidence.features(), strict=True))
+    weights = coefficients if coefficients is not None else COEFFICIENTS[model]
+    z = sum(c * f for c, f in zip(weights, evidence.features(model), strict=True))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
