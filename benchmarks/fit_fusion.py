@@ -93,6 +93,23 @@ def mrr(rows: Rows, beta: np.ndarray) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in sorted(by_kind.items())}
 
 
+def fit_calibration(rows: Rows, beta: np.ndarray) -> tuple[float, float]:
+    """Return Platt (slope, intercept) mapping the top candidate's log-odds to P(right)."""
+    tops = [(float((f @ beta).max()), float(lab[int(np.argmax(f @ beta))]))
+            for _, f, lab in rows if len(f)]
+    x = np.array([[t, 1.0] for t, _ in tops])
+    y = np.array([right for _, right in tops])
+    ab = np.array([1.0, 0.0])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(x @ ab, -50, 50)))
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.eye(2) * 1e-3
+        step = np.linalg.solve(hessian, x.T @ (y - p) - 1e-3 * ab)
+        ab += step
+        if np.abs(step).max() < 1e-6:
+            break
+    return float(ab[0]), float(ab[1])
+
+
 def report(label: str, scores: dict[str, float]) -> None:
     print(f"  {label:22}", ", ".join(f"{k} {v:.2f}" for k, v in scores.items()))
 
@@ -117,6 +134,8 @@ def main() -> None:
             report(f"{held_out} (held out)", mrr(data[held_out][model], beta))
         beta = fit([r for v in data for r in data[v][model]], COEFFICIENTS[model])
         print(f"  fitted on all: {np.round(beta, 2).tolist()}")
+        slope, intercept = fit_calibration([r for v in data for r in data[v][model]], beta)
+        print(f"  calibration of the top result: slope {slope:.2f}, intercept {intercept:.2f}")
         for vault in data:
             report(vault, mrr(data[vault][model], beta))
 

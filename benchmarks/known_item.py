@@ -99,10 +99,30 @@ def run_queries(library: Library, vault: str, root: Path, queries: list[dict]) -
     return records
 
 
+#: Queries no note answers (made-up words, or a topic no dev vault covers): each should be
+#: reported as "no good match" (they are left out of MRR and hit@10).
+NONSENSE = ["qwzx vorpal flibbertigibbet", "zorblax quantum marmalade", "recipe for lamb tagine",
+            "my grandmother's knitting pattern"]
+
+
+def nonsense_queries(library: Library, vault: str) -> list[dict]:
+    """Search the NONSENSE queries; return records of kind "nonsense" (hybrid only)."""
+    records = []
+    for query in NONSENSE:
+        response = library.search(query, k=10)
+        top = response.results[0] if response.results else None
+        records.append({"qid": f"nonsense:{query}", "kind": "nonsense", "mode": "hybrid",
+                        "rank": None, "top": [], "confidence": top.confidence if top else 0.0,
+                        "weak": response.weak})
+    return records
+
+
 def scores(records: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
     """Return kind -> mode -> {"mrr", "hit", "n"}, with an "all" kind."""
     groups: dict[tuple[str, str], list[int | None]] = defaultdict(list)
     for record in records:
+        if record["kind"] == "nonsense":
+            continue
         for kind in (record["kind"], "all"):
             groups[(kind, record["mode"])].append(record["rank"])
     table: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
@@ -123,17 +143,30 @@ def print_table(vault: str, table: dict) -> None:
 
 
 def print_calibration(records: list[dict]) -> None:
-    """How often hybrid's top result is right, by the confidence it reported."""
+    """How often hybrid's top result is right, by the confidence it reported, per vault.
+
+    A calibrated confidence is right as often as it says: the mean confidence in each bin
+    should be close to the share of right answers in it.
+    """
     hybrid = [r for r in records if r["mode"] == "hybrid" and r["confidence"] is not None]
     if not hybrid:
         return
-    print("\ncalibration (hybrid): reported confidence -> share of top results that are right")
-    edges = [0.0, 0.2, 0.4, 0.6, 0.8, 1.01]
-    for low, high in zip(edges, edges[1:], strict=False):
-        inside = [r for r in hybrid if low <= r["confidence"] < high]
-        if inside:
-            right = sum(1 for r in inside if r["rank"] == 1) / len(inside)
-            print(f"  {low:.1f}-{min(high, 1.0):.1f}: {right:.2f} right of {len(inside)}")
+    print("\ncalibration (hybrid top result): confidence bin -> mean confidence / share right (n)")
+    edges = [0.0, 0.25, 0.5, 0.75, 1.01]
+    for vault in [*dict.fromkeys(r["vault"] for r in hybrid), "all"]:
+        inside_vault = [r for r in hybrid if vault in ("all", r["vault"])]
+        cells = []
+        for low, high in zip(edges, edges[1:], strict=False):
+            inside = [r for r in inside_vault if low <= r["confidence"] < high]
+            if inside:
+                mean = sum(r["confidence"] for r in inside) / len(inside)
+                right = sum(1 for r in inside if r["rank"] == 1) / len(inside)
+                cells.append(f"{low:.2f}-{min(high, 1):.2f}: {mean:.2f}/{right:.2f} "
+                             f"({len(inside)})")
+        weak = [r for r in inside_vault if r["weak"]]
+        weak_right = sum(1 for r in weak if r["rank"] == 1)
+        print(f"  {vault:14} " + "  ".join(cells)
+              + f"  | 'no good match' on {len(weak)}, right anyway {weak_right}")
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -174,6 +207,7 @@ def main() -> None:
         searcher = library.searcher()
         searcher.fusion = replace(searcher.fusion, **parse_overrides(args.fusion))
         records = run_queries(library, vault, root, load_queries(vault))
+        records += nonsense_queries(library, vault)
         library.close()
         for record in records:
             record["vault"] = vault
@@ -184,6 +218,10 @@ def main() -> None:
                 if r["mode"] == "hybrid" and r["rank"] != 1:
                     print(f"    {r['qid']:14} rank {r['rank']}: {r['top'][:2]}")
     print_calibration(everything)
+    nonsense = [r for r in everything if r["kind"] == "nonsense"]
+    if nonsense:
+        flagged = sum(1 for r in nonsense if r["weak"])
+        print(f"\nnonsense queries reported as 'no good match': {flagged} of {len(nonsense)}")
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1, default=sorted))
 

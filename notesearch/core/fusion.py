@@ -64,9 +64,9 @@ class Evidence:
 #: set by benchmarks/fit_fusion.py. "words" and "meaning" score searches where only that list
 #: took part (a single-list mode, meaning unavailable, or a query with no searchable word).
 COEFFICIENTS: dict[str, tuple[float, ...]] = {
-    "hybrid": (-5.92, 0.64, 2.41, 2.56, 0.04, 2.55),
-    "words": (-6.0, 3.0, 1.0, 2.5),
-    "meaning": (-4.0, 0.8, 2.0),
+    "hybrid": (-6.07, 0.55, 2.14, 2.93, -0.03, 3.14),
+    "words": (-7.76, 4.35, 0.31, 4.02),
+    "meaning": (-5.43, 1.43, 1.81),
 }
 
 
@@ -77,11 +77,28 @@ def model_for(have_words: bool, have_meaning: bool) -> str:
     return "words" if have_words else "meaning"
 
 
-def confidence(evidence: Evidence, model: str = "hybrid",
-               coefficients: Sequence[float] | None = None) -> float:
-    """Return the probability (0..1) that this note is what the query asks for."""
+#: Platt scaling (slope, intercept) of each model's log-odds, fitted on whether the *top*
+#: result was right: the logistic model scores every candidate, and the best of many
+#: candidates is right more often than its own score says (benchmarks/fit_fusion.py).
+CALIBRATION: dict[str, tuple[float, float]] = {
+    "hybrid": (1.56, 1.93),
+    "words": (1.45, 1.38),
+    "meaning": (1.50, 0.16),
+}
+
+
+def log_odds(evidence: Evidence, model: str = "hybrid",
+             coefficients: Sequence[float] | None = None) -> float:
+    """Return the model's uncalibrated log-odds that this note is the one meant."""
     weights = coefficients if coefficients is not None else COEFFICIENTS[model]
-    z = sum(c * f for c, f in zip(weights, evidence.features(model), strict=True))
+    return sum(c * f for c, f in zip(weights, evidence.features(model), strict=True))
+
+
+def confidence(evidence: Evidence, model: str = "hybrid") -> float:
+    """Return the chance (0..1) that this note is what the query asks for, calibrated so
+    that top results reported at c are right about a share c of the time."""
+    slope, intercept = CALIBRATION[model]
+    z = slope * log_odds(evidence, model) + intercept
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
