@@ -95,6 +95,12 @@ def run(root: Path, suffix: str) -> int:
     wait_until(lambda: window.preview.rendered is not None)
     settle()
     grab(window, "search", suffix)
+    window.field.setText("flibbertigibbet quantum marmalade")
+    wait_until(lambda: window.shown_generation == window.generation
+               and window.model.rowCount() > 0)
+    wait_until(lambda: window.preview.rendered is not None)
+    settle()
+    grab(window, "no-match", suffix)
     meeting = str(sample_notes_folder() / "work" / "meetings" / "meeting-2024-05-02.md")
     window.show_similar(meeting)
     wait_until(lambda: window.mode == "similar" and window.model.rowCount() > 0
