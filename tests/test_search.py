@@ -206,3 +206,51 @@ def test_a_library_from_before_the_note_index_is_upgraded_and_keeps_its_vectors(
     found = upgraded.search("gusty afternoons", k=3, mode="words").results
     assert [r.title for r in found] == ["Kites"]  # the description, read from the file again
     upgraded.close()
+
+
+def test_a_parent_tag_includes_its_children(tmp_path, e5):
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "atlas.md").write_text("# Atlas sprint\n#work/projects/atlas\nDemo of the export.\n")
+    (notes / "hiring.md").write_text("# Hiring\n#work/hiring\nInterviews for the backend role.\n")
+    (notes / "groceries.md").write_text("# Groceries\n#home\nEggs, flour, export-grade tea.\n")
+    (notes / "workshop.md").write_text("# Workshop\n#workshop\nA woodworking export demo.\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+
+    def names(tag):
+        found = library.search("export demo", k=10, filters=Filters(tags=(tag,))).results
+        return sorted(Path(r.path).name for r in found)
+
+    assert names("work") == ["atlas.md", "hiring.md"]  # not #workshop: a tag, not a prefix
+    assert names("#work/projects") == ["atlas.md"]
+    assert names("work/projects/atlas") == ["atlas.md"]
+    library.close()
+
+
+def test_a_filtered_search_ranks_within_the_filter(tmp_path, e5):
+    """When the rest of the library outranks the folder asked for, the folder's notes still
+    fill the results (they used to be cut from a ranking of the whole library)."""
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    (notes / "loud").mkdir(parents=True)
+    (notes / "quiet").mkdir()
+    for i in range(600):  # many notes that match the query better than the quiet folder
+        (notes / "loud" / f"kites-{i}.md").write_text(
+            f"# Kite flying {i}\nKite flying in strong wind: kites, kite lines, kite festivals.\n")
+    for i in range(12):
+        (notes / "quiet" / f"note-{i}.md").write_text(
+            f"# Quiet note {i}\nA walk on the beach; someone flew a kite near the pier.\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+    for mode in ("hybrid", "words", "meaning"):
+        found = library.search("kite flying", k=10, mode=mode,
+                               filters=Filters(folder=str(notes / "quiet"))).results
+        assert len(found) == 10, mode
+        assert all("/quiet/" in r.path for r in found)
+    library.close()

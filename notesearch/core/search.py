@@ -47,7 +47,6 @@ CANDIDATES = 100  # chunks taken from each list before fusion, at least
 #: 100 notes filled the tail with one list's weak matches (NPL hybrid Recall@100 fell below
 #: meaning alone).
 CANDIDATES_PER_RESULT = 3
-FILTER_FACTOR = 5  # filters discard candidates after ranking, so fetch more
 RRF_K = 60
 POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
 MODES = ("hybrid", "meaning", "words")
@@ -155,6 +154,9 @@ class Searcher:
         self.fusion = DEFAULT_FUSION
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.notes_vocab "
                      "USING fts5vocab(main, notes_fts, row)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS allowed_notes (id INTEGER PRIMARY KEY)")
+        self._allowed_cache: tuple[object, set[int]] = (None, set())
+        self._allowed_vectors: tuple[object, np.ndarray] | None = None
         self._note_df_cache: tuple[str | None, dict[str, int]] = (None, {})
         self._counts_cache: tuple[str | None, dict[int, int]] = (None, {})
         self._notes_total: tuple[str | None, int] = (None, 0)
@@ -281,10 +283,10 @@ class Searcher:
         if expression is None:
             return {}, {}
         weights = ", ".join(str(w) for w in self.fusion.note_field_weights)
-        scores = {note_id: score for note_id, score in self.conn.execute(
-            "SELECT rowid, -rank FROM notes_fts WHERE notes_fts MATCH ? AND rank MATCH ? "
-            "ORDER BY rank LIMIT ?", (expression, f"bm25({weights})", limit))
-            if allowed is None or note_id in allowed}
+        within = "" if allowed is None else "AND rowid IN (SELECT id FROM temp.allowed_notes) "
+        scores = dict(self.conn.execute(
+            f"SELECT rowid, -rank FROM notes_fts WHERE notes_fts MATCH ? AND rank MATCH ? "
+            f"{within}ORDER BY rank LIMIT ?", (expression, f"bm25({weights})", limit)))
         coverage = self._coverage(query, list(scores)[:COVERAGE_NOTES], as_you_type)
         return scores, coverage
 
@@ -358,7 +360,8 @@ class Searcher:
             # Words still answer; the response says why meaning did not take part.
             self.meaning_unavailable = str(error)
             return []
-        top = self.vectors.top(query_vector, limit)
+        top = self.vectors.top(query_vector, limit,
+                               self._allowed_embeddings() if allowed is not None else None)
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         if self.fusion.length_penalty:
             hits = self._length_corrected(hits)
@@ -456,9 +459,36 @@ class Searcher:
             sql += " AND substr(path, 1, ?) = ?"
             args += [len(prefix), prefix]
         for tag in filters.tags:
-            sql += " AND id IN (SELECT note_id FROM note_tags WHERE tag = ?)"
-            args.append(tag.lower().lstrip("#"))
-        return {r[0] for r in self.conn.execute(sql, args)}
+            # A parent tag includes its children, as in Obsidian and Logseq: "work" finds
+            # "#work/projects/atlas".
+            tag = tag.lower().lstrip("#").rstrip("/")
+            sql += (" AND id IN (SELECT note_id FROM note_tags WHERE tag = ? "
+                    "OR substr(tag, 1, ?) = ?)")
+            args += [tag, len(tag) + 1, tag + "/"]
+        key = (filters, self.store.get_meta("notes_gen"))
+        if self._allowed_cache[0] != key:
+            ids = {r[0] for r in self.conn.execute(sql, args)}
+            # Kept in a temporary table too, so that FTS5 and the vector look-up rank within
+            # the filter instead of filtering a ranking of the whole library.
+            with self.conn:
+                self.conn.execute("DELETE FROM temp.allowed_notes")
+                self.conn.executemany("INSERT INTO temp.allowed_notes(id) VALUES (?)",
+                                      [(i,) for i in ids])
+            self._allowed_cache = (key, ids)
+            self._allowed_vectors = None
+        return self._allowed_cache[1]
+
+    def _allowed_embeddings(self) -> np.ndarray:
+        """Return the sorted embedding ids of the filtered notes' chunks (see _allowed_notes)."""
+        key = (self._allowed_cache[0], self.store.get_meta("vectors_gen"),
+               self.conn.execute("SELECT MAX(id) FROM embeddings").fetchone()[0])
+        if self._allowed_vectors is None or self._allowed_vectors[0] != key:
+            ids = [r[0] for r in self.conn.execute(
+                "SELECT DISTINCT e.id FROM chunks c JOIN embeddings e ON e.hash = c.hash "
+                "WHERE e.space_id = ? AND c.note_id IN (SELECT id FROM temp.allowed_notes)",
+                (self._space_id(),))]
+            self._allowed_vectors = (key, np.array(sorted(ids), dtype=np.int64))
+        return self._allowed_vectors[1]
 
     # -- results ----------------------------------------------------------------------------
     def _results(self, fused: list[Fused], query: str, as_you_type: bool) -> list[Result]:
@@ -556,10 +586,12 @@ class Searcher:
         return value
 
 
-def candidates(k: int, filtered: bool) -> int:
-    """Return how many chunks each list contributes to fusion when k notes are asked for."""
-    count = max(CANDIDATES, CANDIDATES_PER_RESULT * k)
-    return count * FILTER_FACTOR if filtered else count
+def candidates(k: int, filtered: bool = False) -> int:
+    """Return how many chunks each list contributes to fusion when k notes are asked for.
+
+    Filtered searches rank within the filter, so they need no more than unfiltered ones.
+    """
+    return max(CANDIDATES, CANDIDATES_PER_RESULT * k)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ The vectors' home is the sqlite-vec table; numpy over a contiguous float32 matri
 
 from __future__ import annotations
 
+import json
 import threading
 
 import apsw
@@ -93,13 +94,23 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Return up to k (embedding id, cosine) pairs, best first."""
+    def top(self, query: np.ndarray, k: int,
+            allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Return up to k (embedding id, cosine) pairs, best first.
+
+        `allowed`: sorted embedding ids to rank within (a filtered search); others are left out.
+        """
         with self._lock:
             ids, matrix = self.ids, self.matrix
         if not len(ids):
             return []
         scores = matrix @ np.asarray(query, np.float32)
+        if allowed is not None:
+            inside = np.isin(ids, allowed, assume_unique=True)
+            scores[~inside] = -np.inf
+            k = min(k, int(inside.sum()))
+            if k == 0:
+                return []
         k = min(k, len(scores))
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best])]
@@ -136,13 +147,23 @@ class SqliteVectors:
         return self._conn.execute("SELECT COUNT(*) FROM embeddings WHERE space_id = ?",
                                   (self.space.id,)).fetchone()[0]
 
-    def top(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Return up to k (embedding id, cosine) pairs, best first."""
+    def top(self, query: np.ndarray, k: int,
+            allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Return up to k (embedding id, cosine) pairs, best first (within `allowed`)."""
         if self._conn is None or self.space is None:
             return []
-        rows = self._conn.execute(
-            f"SELECT rowid, distance FROM {vec_table(self.space.id)} WHERE embedding MATCH ? "
-            "AND k = ? ORDER BY distance", (np.asarray(query, np.float32).tobytes(), k))
+        blob = np.asarray(query, np.float32).tobytes()
+        table = vec_table(self.space.id)
+        if allowed is not None:
+            # sqlite-vec's KNN takes a rowid set to search within.
+            rows = self._conn.execute(
+                f"SELECT rowid, distance FROM {table} WHERE embedding MATCH ? AND k = ? "
+                f"AND rowid IN (SELECT value FROM json_each(?)) ORDER BY distance",
+                (blob, k, json.dumps([int(i) for i in allowed])))
+        else:
+            rows = self._conn.execute(
+                f"SELECT rowid, distance FROM {table} WHERE embedding MATCH ? AND k = ? "
+                "ORDER BY distance", (blob, k))
         return [(int(rowid), 1.0 - float(distance)) for rowid, distance in rows]
 
     def vectors_for(self, embedding_ids: list[int]) -> np.ndarray:
