@@ -171,3 +171,19 @@ def test_the_sample_vault_offers_example_queries_and_a_real_vault_does_not(qtbot
     qtbot.wait(500)
     assert own.examples == () and "Try:" not in own.empty.text()
     samples.close()
+
+
+def test_a_made_up_query_says_no_good_match_and_shows_weak_meters(qtbot, window):  # noqa: ANN001
+    from notesearch.gui.results_model import Role
+
+    type_and_wait(qtbot, window, "flibbertigibbet quantum marmalade")
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=5_000)
+    assert "No good match" in window.banner.text()
+    meters = [window.model.data(window.model.index(row), Role.RELEVANCE)
+              for row in range(window.model.rowCount())]
+    assert meters and max(meters) < 0.25
+    window.field.clear()
+    type_and_wait(qtbot, window, "brown spots on tomato leaves")
+    qtbot.waitUntil(lambda: not window.banner.isVisible() or
+                    "No good match" not in window.banner.text(), timeout=5_000)
+    assert window.model.data(window.model.index(0), Role.RELEVANCE) >= 0.5
