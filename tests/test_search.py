@@ -254,3 +254,24 @@ def test_a_filtered_search_ranks_within_the_filter(tmp_path, e5):
         assert len(found) == 10, mode
         assert all("/quiet/" in r.path for r in found)
     library.close()
+
+
+def test_a_query_of_symbols_only_finds_the_notes_that_use_them(tmp_path, e5):
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "reading.md").write_text("# Reading\n📚 Dune\n📚 The Hobbit\n📚 Middlemarch\n")
+    (notes / "waiting.md").write_text("# Waiting on\n⏳ reply from the landlord\n⏳ parcel\n")
+    (notes / "stars.md").write_text("# Favourites\n★★★ the lake walk\n★ the café\n")
+    (notes / "plain.md").write_text("# Plain\nNothing but words here about books and time.\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+    for query, note in (("📚", "reading.md"), ("⏳", "waiting.md"), ("★", "stars.md")):
+        for mode in ("hybrid", "words"):
+            found = library.search(query, k=3, mode=mode).results
+            assert found and Path(found[0].path).name == note, (query, mode)
+        assert library.search(query, k=3, mode="meaning").results  # embedded like any text
+    assert library.search("   ", k=3).results == []
+    library.close()

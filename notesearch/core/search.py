@@ -170,12 +170,15 @@ class Searcher:
         query = valid_text(query)
         query = query.strip() if not as_you_type else query
         response = SearchResponse(query.strip(), [], timings_ms=timings)
-        if not query_terms(query):  # nothing but spaces and punctuation
+        if not query.strip():
             return response
         allowed = self._allowed_notes(filters)
         limit = candidates(k, allowed is not None)
+        # A query of symbols only ("📚", "⏳") has no word for the index: it is looked for
+        # literally in the notes' text, and by meaning like any other.
+        words = self._word_hits if query_terms(query) else self._literal_hits
         word_hits, coverage = self._timed(
-            timings, "words", self._word_hits, query, allowed, as_you_type,
+            timings, "words", words, query, allowed, as_you_type,
             limit) if mode != "meaning" else ([], {})
         meaning_hits = self._timed(timings, "meaning", self._vector_hits, query.strip(),
                                    allowed, limit) if mode != "words" else []
@@ -270,6 +273,30 @@ class Searcher:
         scores, coverage = self._note_keyword_scores(query, allowed, as_you_type, limit)
         hits = [Hit(WORD_PASSAGE, note_id, score) for note_id, score in scores.items()]
         return hits, coverage
+
+    def _literal_hits(self, query: str, allowed: set[int] | None, as_you_type: bool,
+                      limit: int) -> tuple[list[Hit], dict[int, float]]:
+        """Return notes whose text holds `query` as typed (symbols, emoji), by how often.
+
+        A scan of the chunks' text: tens of milliseconds at 100k chunks, and only for queries
+        that hold no word at all.
+        """
+        needle = query.strip()
+        if not needle or not any(not ch.isspace() and ch.isprintable() for ch in needle):
+            return [], {}
+        total: dict[int, int] = {}
+        passage: dict[int, tuple[int, int]] = {}  # note -> (chunk with the most, how many)
+        for chunk_id, note_id, times in self.conn.execute(
+                "SELECT id, note_id, (length(text) - length(replace(text, ?1, ''))) / length(?1) "
+                "FROM chunks WHERE instr(text, ?1) > 0", (needle,)):
+            if allowed is not None and note_id not in allowed:
+                continue
+            total[note_id] = total.get(note_id, 0) + times
+            if times > passage.get(note_id, (0, 0))[1]:
+                passage[note_id] = (chunk_id, times)
+        ranked = sorted(total, key=lambda n: -total[n])[:limit]
+        hits = [Hit(passage[n][0], n, float(total[n])) for n in ranked]
+        return hits, dict.fromkeys(ranked, 1.0)
 
     def _note_keyword_scores(self, query: str, allowed: set[int] | None, as_you_type: bool,
                              limit: int) -> tuple[dict[int, float], dict[int, float]]:
