@@ -13,6 +13,7 @@ from pathlib import Path
 from notesearch.core.errors import NotesearchError
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress
+from notesearch.core.query import SYNTAX_HELP
 from notesearch.core.search import Filters, Result
 
 
@@ -52,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.set_defaults(run=cmd_index)
 
     search = commands.add_parser("search", help="search notes")
-    search.add_argument("query", nargs="?", help="what to look for")
+    search.add_argument("query", nargs="?",
+                        help="what to look for; also " + SYNTAX_HELP.replace("%", "%%"))
     search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     search.add_argument("--json", action="store_true", help="print one JSON object per query")
     search.add_argument("--stdin", action="store_true",

@@ -275,3 +275,33 @@ def test_a_query_of_symbols_only_finds_the_notes_that_use_them(tmp_path, e5):
         assert library.search(query, k=3, mode="meaning").results  # embedded like any text
     assert library.search("   ", k=3).results == []
     library.close()
+
+
+def test_the_query_language_narrows_the_notes(tmp_path, e5):
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    (notes / "journal").mkdir(parents=True)
+    (notes / "v24.md").write_text("# Version 2.4\nThe release notes for 2.4: faster sync.\n")
+    (notes / "plan.md").write_text("# Plan\nNotes on the release: a draft; the notes come later."
+                                   "\n#work\n")
+    (notes / "draft.md").write_text("# Draft\nRelease notes, first draft. #work/projects\n")
+    (notes / "journal" / "d1.md").write_text("# Monday\nWrote release notes all day.\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+
+    def names(query, mode="hybrid"):
+        return [Path(r.path).name for r in library.search(query, k=10, mode=mode).results]
+
+    # The exact phrase is required; notes with both words apart are not listed.
+    assert "plan.md" not in names('"release notes"')
+    assert set(names('"release notes"', mode="words")) == {"v24.md", "draft.md", "d1.md"}
+    assert "draft.md" not in names('"release notes" -draft')
+    assert set(names("release tag:work")) == {"plan.md", "draft.md"}  # children included
+    assert names("release in:journal") == ["d1.md"]
+    assert names('release path:"journal"') == ["d1.md"]
+    # Nothing typed is an error: stray quotes and dashes are text.
+    for odd in ('"release', 'release"', '- release', '""', "tag:", "-", '"'):
+        library.search(odd, k=5)
+    library.close()

@@ -23,6 +23,7 @@ from notesearch.core.fusion import (
     gather,
     model_for,
 )
+from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Store
 from notesearch.core.text import (
     PREFIX_MIN_LETTERS,
@@ -30,6 +31,7 @@ from notesearch.core.text import (
     Snippet,
     find_terms,
     fts_query,
+    fts_text,
     make_snippet,
     query_terms,
     quote_term,
@@ -54,13 +56,23 @@ MODES = ("hybrid", "meaning", "words")
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict results to notes under a folder and/or carrying all of some tags."""
+    """Restrict results: notes under a folder, carrying all of some tags (a parent tag counts
+    its children), with paths containing some text, holding phrases, lacking words."""
 
     folder: str | None = None
     tags: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.folder or self.tags)
+        return bool(self.folder or self.tags or self.paths or self.phrases or self.excluded)
+
+    def with_query(self, parsed: ParsedQuery) -> Filters:
+        """Return these filters narrowed by the operators typed in the query."""
+        return replace(self, tags=self.tags + parsed.tags, paths=self.paths + parsed.paths,
+                       phrases=self.phrases + parsed.phrases,
+                       excluded=self.excluded + parsed.excluded)
 
 
 NO_FILTERS = Filters()
@@ -170,8 +182,13 @@ class Searcher:
         query = valid_text(query)
         query = query.strip() if not as_you_type else query
         response = SearchResponse(query.strip(), [], timings_ms=timings)
+        parsed = parse_query(query)
+        filters = filters.with_query(parsed)
+        query = parsed.text
         if not query.strip():
-            return response
+            if not filters:
+                return response
+            query = " ".join(parsed.phrases + parsed.tags + parsed.paths)
         allowed = self._allowed_notes(filters)
         limit = candidates(k, allowed is not None)
         # A query of symbols only ("📚", "⏳") has no word for the index: it is looked for
@@ -485,6 +502,15 @@ class Searcher:
             prefix = filters.folder.rstrip("/\\") + "/"
             sql += " AND substr(path, 1, ?) = ?"
             args += [len(prefix), prefix]
+        for text in filters.paths:
+            sql += " AND instr(lower(path), ?) > 0"
+            args.append(text.lower())
+        for phrase in filters.phrases:
+            sql += " AND id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)"
+            args.append(quote_term(fts_text(phrase)))
+        for word in filters.excluded:
+            sql += " AND id NOT IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)"
+            args.append(quote_term(fts_text(word)))
         for tag in filters.tags:
             # A parent tag includes its children, as in Obsidian and Logseq: "work" finds
             # "#work/projects/atlas".

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from notesearch.core.config import SAMPLE_QUERIES, sample_notes_folder
 from notesearch.core.library import Library
+from notesearch.core.query import SYNTAX_HELP
 from notesearch.core.search import SearchResponse
 from notesearch.gui import actions
 from notesearch.gui.indexing import IndexingController, State
@@ -299,8 +300,8 @@ class SearchWindow(QMainWindow):
         tries = "".join(f"\n“{example}”" for example in self.examples)
         self.empty.setText("Type to search. Results appear as you type: ↑/↓ to move, Enter to "
                            "open, Ctrl+R to reveal, Ctrl+L to copy a [[link]], "
-                           "Ctrl+M for similar notes, Esc to clear."
-                           + (f"\n\nTry:{tries}" if tries else ""))
+                           "Ctrl+M for similar notes, Esc to clear.\n\nNarrow a search with "
+                           + SYNTAX_HELP + "." + (f"\n\nTry:{tries}" if tries else ""))
         self.view.setVisible(self.model.rowCount() > 0)
         self.empty.setVisible(self.model.rowCount() == 0)
 
