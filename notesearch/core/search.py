@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -185,7 +186,7 @@ class Searcher:
         parsed = parse_query(query)
         filters = filters.with_query(parsed)
         query = parsed.text
-        if not query.strip():
+        if not query.strip() or _only_punctuation(query):
             if not filters:
                 return response
             query = " ".join(parsed.phrases + parsed.tags + parsed.paths)
@@ -765,6 +766,11 @@ def _match_label(by_words: float, by_meaning: float, threshold: float) -> str:
     if words or meaning:
         return "words" if words else "meaning"
     return "words" if by_words > by_meaning else "meaning"
+
+
+def _only_punctuation(text: str) -> bool:
+    """True for "?!" or "..." (nothing to look for); emoji and symbols ("📚", "★") are not."""
+    return all(ch.isspace() or unicodedata.category(ch).startswith("P") for ch in text)
 
 
 def valid_text(text: str) -> str:

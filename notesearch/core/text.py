@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,15 +20,53 @@ FTS_TOKENIZE_OPTION = " ".join((FTS_TOKENIZER[0], *FTS_TOKENIZER[1]))
 
 # Scripts written without spaces between words: FTS5's unicode61 tokenizer would make a whole
 # sentence one token, so runs of these become overlapping character bigrams (as CJK BM25 does).
+# Hangul is written with spaces, but particles stick to nouns ("노트를" is "노트" + "를"):
+# bigrams let "노트" find it.
 _CJK = (
     "\u3040-\u30ff"  # hiragana, katakana
     "\u3400-\u4dbf"  # CJK extension A
     "\u4e00-\u9fff"  # CJK unified ideographs
     "\uf900-\ufaff"  # compatibility ideographs
+    "\uac00-\ud7af"  # Hangul syllables
 )
 _CJK_RUN = re.compile(f"[{_CJK}]+")
-_WORD = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+# A word is a CJK run or a run of other letters and digits: "用Python写" is three pieces.
+_WORD = re.compile(rf"[{_CJK}]+|(?:(?![{_CJK}])[^\W_])+", re.UNICODE)
 _IS_CJK = re.compile(f"[{_CJK}]")
+
+
+def normalise(text: str) -> str:
+    """Return text as both the index and queries see it: NFKC (full-width "ＨＤＭＩ" is
+    "HDMI", ligatures split) and full case folding ("İstanbul" is "istanbul", "Straße" is
+    "strasse").
+
+    Lengths may change (a ligature becomes two letters); see `normalise_with_offsets`.
+    """
+    if text.isascii():
+        return text.lower()
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    # "İ" folds to "i" + a combining dot that no precomposed letter absorbs; the index drops
+    # diacritics anyway, and a dot left in would split the word in two.
+    return folded.replace("i\u0307", "i")
+
+
+def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Return normalise(text) and, for each of its characters, the offset in `text` it came from.
+
+    Normalising character by character keeps offsets exact for highlighting; combining marks
+    are folded with the character before them.
+    """
+    out: list[str] = []
+    origin: list[int] = []
+    start = 0
+    for index in range(1, len(text) + 1):
+        if index < len(text) and unicodedata.combining(text[index]):
+            continue
+        piece = normalise(text[start:index])
+        out.append(piece)
+        origin.extend([start] * len(piece))
+        start = index
+    return "".join(out), origin
 PREFIX_MIN_LETTERS = 3
 
 # Words so common in questions that matching them says nothing about a note.
@@ -48,8 +87,9 @@ def _bigrams(run: str) -> list[str]:
 
 
 def fts_text(text: str) -> str:
-    """Return `text` rewritten for the FTS index: CJK runs become space-separated bigrams."""
-    return _CJK_RUN.sub(lambda m: " ".join(_bigrams(m.group())) + " ", text)
+    """Return `text` rewritten for the FTS index: normalised, CJK runs as bigrams set apart
+    by spaces (so "用Python写" indexes "Python" as a word of its own)."""
+    return _CJK_RUN.sub(lambda m: " " + " ".join(_bigrams(m.group())) + " ", normalise(text))
 
 
 def query_terms(query: str) -> list[str]:
@@ -58,7 +98,7 @@ def query_terms(query: str) -> list[str]:
     If every word is a stopword, they are kept: a search for "the who" still means something.
     """
     pieces: list[str] = []
-    for word in _WORD.findall(query.lower()):
+    for word in _WORD.findall(normalise(query)):
         pieces.extend(_bigrams(word) if _IS_CJK.match(word) else [word])
     kept = [p for p in pieces if p not in STOPWORDS] or pieces
     return list(dict.fromkeys(kept))
@@ -86,16 +126,33 @@ def stem(term: str) -> str:
 
 
 def word_tokens(text: str) -> list[tuple[int, int, str]]:
-    """Return (start, end, stem) for each word of `text`, in character offsets."""
-    tokens = _tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT)
+    """Return (start, end, stem) for each word of `text`, in character offsets of `text`.
+
+    Words are read as the index reads them (normalised, stemmed), so "ＨＤＭＩ" yields "hdmi"
+    at the offsets of the full-width letters.
+    """
     if text.isascii():
+        return _tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT)
+    folded, origin = normalise_with_offsets(text)
+    origin.append(len(text))
+    # Keep CJK runs apart from Latin words, as the index does (bigrams are matched apart).
+    folded_tokens = _char_tokens(folded)
+    return [(origin[a], origin[b] if b < len(origin) else len(text), token)
+            for a, b, token in folded_tokens]
+
+
+def _char_tokens(text: str) -> list[tuple[int, int, str]]:
+    """Tokenize normalised text; return (start, end, stem) in character offsets."""
+    spaced = _CJK_RUN.sub(lambda m: " " * len(m.group()), text)  # same length, CJK blanked
+    tokens = _tokenize(spaced, apsw.FTS5_TOKENIZE_DOCUMENT)
+    if spaced.isascii():
         return tokens
     char_at: dict[int, int] = {}
     position = 0
-    for index, char in enumerate(text):
+    for index, char in enumerate(spaced):
         char_at[position] = index
         position += len(char.encode("utf-8"))
-    char_at[position] = len(text)
+    char_at[position] = len(spaced)
     return [(char_at[a], char_at[b], token) for a, b, token in tokens]
 
 
@@ -146,7 +203,7 @@ def adjacent_pairs(query: str) -> list[str]:
     sums its BM25 with the words') lifts the note that holds them together. Stopwords break a
     pair; CJK terms are bigrams already.
     """
-    words = [w for w in _LATIN_WORDS.findall(query.lower()) if not _IS_CJK.search(w)]
+    words = [w for w in _LATIN_WORDS.findall(normalise(query)) if not _IS_CJK.search(w)]
     pairs = []
     for first, second in zip(words, words[1:], strict=False):
         if first in STOPWORDS or second in STOPWORDS:
@@ -187,16 +244,21 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
     stems, prefix, cjk = _match_plan(query, prefix_last)
     spans: list[tuple[int, int]] = []
     if stems:
-        lowered = text.lower()
-        # A few characters lower-case to two; then offsets into `lowered` would drift.
-        aligned = len(lowered) == len(text)
+        ascii_text = text.isascii()
+        lowered = text.lower() if ascii_text else ""
         for start, end, token in word_tokens(text):
             if token in stems or (prefix and (
-                    lowered.startswith(prefix, start) if aligned
-                    else text[start:end].lower().startswith(prefix))):
+                    lowered.startswith(prefix, start) if ascii_text
+                    else normalise(text[start:end]).startswith(prefix))):
                 spans.append((start, end))
     if cjk is not None:
-        spans.extend(m.span() for m in cjk.finditer(text))
+        if text.isascii():
+            pass
+        else:
+            folded, origin = normalise_with_offsets(text)
+            origin.append(len(text))
+            spans.extend((origin[a], origin[b]) for a, b in
+                         (m.span() for m in cjk.finditer(folded)))
         spans.sort()
     return spans
 
