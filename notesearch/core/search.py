@@ -163,17 +163,15 @@ class Searcher:
         self.query_cache = query_cache or QueryCache()
         self.meaning_unavailable: str | None = None
         self._pending_cache: tuple[tuple, int] | None = None
-        self._chunk_count: tuple[str | None, int] = (None, 0)
+        # Facts about the notes (counts, document frequencies, empty notes), valid until the
+        # notes change: keyed on the library's notes generation, cleared together.
+        self._notes_facts: tuple[str | None, dict[str, object]] = (None, {})
         self.fusion = DEFAULT_FUSION
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.notes_vocab "
                      "USING fts5vocab(main, notes_fts, row)")
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS allowed_notes (id INTEGER PRIMARY KEY)")
         self._allowed_cache: tuple[object, set[int]] = (None, set())
         self._allowed_vectors: tuple[object, np.ndarray] | None = None
-        self._note_df_cache: tuple[str | None, dict[str, int]] = (None, {})
-        self._counts_cache: tuple[str | None, dict[int, int]] = (None, {})
-        self._notes_total: tuple[str | None, int] = (None, 0)
-        self._empty_cache: tuple[str | None, frozenset[int]] = (None, frozenset())
 
     # -- public -----------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
@@ -242,22 +240,26 @@ class Searcher:
         return rank_by_confidence(evidence, k, model, bool(word_hits), bool(meaning_hits),
                                   empty)
 
+    def _facts(self) -> dict[str, object]:
+        """Return the per-generation cache of facts about the notes (emptied on change)."""
+        generation = self.store.get_meta("notes_gen")
+        if self._notes_facts[0] != generation:
+            self._notes_facts = (generation, {})
+        return self._notes_facts[1]
+
     def _empty_notes(self) -> frozenset[int]:
         """Return the notes with no words of their own (all chunks unembedded by design)."""
-        self._total_chunks()
-        generation = self._chunk_count[0]
-        if self._empty_cache[0] != generation:
-            self._empty_cache = (generation, frozenset(r[0] for r in self.conn.execute(
-                "SELECT note_id FROM chunks GROUP BY note_id HAVING MAX(hash) = ''")))
-        return self._empty_cache[1]
+        facts = self._facts()
+        if "empty" not in facts:
+            facts["empty"] = frozenset(r[0] for r in self.conn.execute(
+                "SELECT note_id FROM chunks GROUP BY note_id HAVING MAX(hash) = ''"))
+        return facts["empty"]  # type: ignore[return-value]
 
     def _total_notes(self) -> int:
-        self._total_chunks()
-        generation = self._chunk_count[0]
-        if self._notes_total[0] != generation:
-            self._notes_total = (generation,
-                                 self.conn.execute("SELECT COUNT(*) FROM notes").fetchone()[0])
-        return self._notes_total[1]
+        facts = self._facts()
+        if "notes" not in facts:
+            facts["notes"] = self.conn.execute("SELECT COUNT(*) FROM notes").fetchone()[0]
+        return facts["notes"]  # type: ignore[return-value]
 
     def similar_to_note(self, note_id: int, k: int = 10) -> list[Result]:
         """Return notes most like this one (by the normalised mean of its chunk vectors)."""
@@ -375,11 +377,7 @@ class Searcher:
 
     def _note_frequency(self, term: str) -> int:
         """Return how many notes contain `term` (any field), cached until the notes change."""
-        self._total_chunks()  # refreshes the generation the caches are keyed on
-        generation = self._chunk_count[0]
-        if self._note_df_cache[0] != generation:
-            self._note_df_cache = (generation, {})
-        cache = self._note_df_cache[1]
+        cache: dict[str, int] = self._facts().setdefault("df", {})  # type: ignore[assignment]
         if term not in cache:
             row = self.conn.execute("SELECT doc FROM temp.notes_vocab WHERE term = ?",
                                     (stem(term),)).fetchone()
@@ -429,12 +427,11 @@ class Searcher:
 
     def _chunk_counts(self) -> dict[int, int]:
         """Return note id -> number of chunks with a vector key, cached until notes change."""
-        self._total_chunks()
-        generation = self._chunk_count[0]
-        if self._counts_cache[0] != generation:
-            self._counts_cache = (generation, dict(self.conn.execute(
-                "SELECT note_id, COUNT(*) FROM chunks WHERE hash != '' GROUP BY note_id")))
-        return self._counts_cache[1]
+        facts = self._facts()
+        if "chunks" not in facts:
+            facts["chunks"] = dict(self.conn.execute(
+                "SELECT note_id, COUNT(*) FROM chunks WHERE hash != '' GROUP BY note_id"))
+        return facts["chunks"]  # type: ignore[return-value]
 
     @staticmethod
     def _within_budget(terms: list[str], df: dict[str, int]) -> list[str]:
@@ -476,13 +473,6 @@ class Searcher:
         """
         return self.conn.execute("SELECT 1 FROM temp.notes_vocab WHERE term >= ? AND term < ? "
                                  "LIMIT 1", (low, high)).fetchone() is not None
-
-    def _total_chunks(self) -> int:
-        generation = self.store.get_meta("notes_gen")
-        if self._chunk_count[0] != generation:
-            count = self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-            self._chunk_count = (generation, count)
-        return self._chunk_count[1]
 
     def _chunk_hits(self, top: list[tuple[int, float]]) -> list[Hit]:
         """Map (embedding id, score) pairs to every chunk with that vector (equal texts share)."""
