@@ -305,3 +305,15 @@ def test_the_query_language_narrows_the_notes(tmp_path, e5):
     for odd in ('"release', 'release"', '- release', '""', "tag:", "-", '"'):
         library.search(odd, k=5)
     library.close()
+
+
+def test_a_pasted_long_text_is_embedded_within_the_models_window(sample_library, e5):
+    from notesearch.core.search import clip_to_window
+
+    note = sample_library.notes_root / "garden/Tomato blight.md"
+    pasted = (note.read_text(encoding="utf-8") + "\n") * 40  # ~40 times the note, pasted
+    clipped = clip_to_window(pasted, e5.max_tokens)
+    assert len(clipped) < len(pasted) and e5.count_tokens(clipped) <= e5.max_tokens
+    assert clip_to_window("brown spots", e5.max_tokens) == "brown spots"
+    found = sample_library.search(pasted, k=3).results
+    assert found[0].path.endswith("garden/Tomato blight.md")

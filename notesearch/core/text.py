@@ -192,6 +192,7 @@ def fts_query(query: str, prefix_last: bool = False,
     return " OR ".join(quoted + [quote_term(p) for p in phrases])
 
 
+MAX_PHRASE_WORDS = 12  # neighbouring pairs are looked for among a query's first words only
 _LATIN_WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
 
@@ -204,8 +205,8 @@ def adjacent_pairs(query: str) -> list[str]:
     pair; CJK terms are bigrams already.
     """
     words = [w for w in _LATIN_WORDS.findall(normalise(query)) if not _IS_CJK.search(w)]
-    pairs = []
-    for first, second in zip(words, words[1:], strict=False):
+    pairs: list[str] = []
+    for first, second in zip(words[:MAX_PHRASE_WORDS], words[1:MAX_PHRASE_WORDS], strict=False):
         if first in STOPWORDS or second in STOPWORDS:
             continue
         pairs.append(f"{first} {second}")
