@@ -270,3 +270,20 @@ def test_content_hash_is_stable_and_distinguishes() -> None:
     assert len(content_hash(b"abc")) == 32
     assert content_hash(b"abc") != content_hash(b"abd")
     assert content_hash("读书") == content_hash("读书".encode())
+
+
+def test_a_note_reachable_through_a_link_is_one_note(tmp_path):
+    root = tmp_path / "vault"
+    (root / "projects").mkdir(parents=True)
+    (root / "areas").mkdir()
+    real = root / "projects" / "roadmap.md"
+    real.write_text("# Roadmap\n")
+    (root / "areas" / "roadmap.md").symlink_to(real)  # a link inside the vault, seen first
+    (root / "aaa-link.md").symlink_to(real)
+    os.link(real, root / "areas" / "hard.md")  # a second name for the same file
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text("# Elsewhere\n")
+    (root / "outside-link.md").symlink_to(outside)  # the only way to reach that file
+    found = sorted(str(p.relative_to(root)) for p in discover(root) if isinstance(p, Path))
+    assert found == ["outside-link.md", "projects/roadmap.md"] or found == [
+        "areas/hard.md", "outside-link.md"]

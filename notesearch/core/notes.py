@@ -181,8 +181,9 @@ def discover(root: Path, rules: IgnoreRules | None = None,
              extensions: Iterable[str] = DEFAULT_EXTENSIONS) -> Iterator[Path | Skipped]:
     """Yield absolute paths of notes under `root`, or Skipped for what could not be walked.
 
-    Real folders are walked before symlinked ones so that a note reachable both ways is
-    reported under its real path; each folder (by device and inode) is walked once.
+    Real folders are walked before symlinked ones, and real files yielded before symlinked
+    ones, so that a note reachable both ways is reported once, under its real path; each
+    folder and each file (by device and inode) is listed once.
     """
     root_str = os.path.abspath(root)
     if rules is None:
@@ -199,12 +200,36 @@ def discover(root: Path, rules: IgnoreRules | None = None,
     visited = {(info.st_dev, info.st_ino)}
     pending: list[tuple[str, str]] = [(root_str, "")]  # (absolute dir, dir relative to root)
     deferred_links: list[tuple[str, str]] = []
+    linked_files: list[Path] = []
+    seen_files: set[tuple[int, int]] = set()
     while pending or deferred_links:
         if not pending:
             yield from _enter_link(deferred_links.pop(0), visited, pending)
             continue
         folder, rel = pending.pop()
-        yield from _scan_folder(folder, rel, rules, wanted, pending, deferred_links, visited)
+        for item in _scan_folder(folder, rel, rules, wanted, pending, deferred_links, visited):
+            if isinstance(item, Path) and os.path.islink(item):
+                linked_files.append(item)  # after every real file: the file is its real path
+            elif not isinstance(item, Path) or _remember(item, seen_files):
+                yield item  # (a second hard link to a file already listed is not)
+    # A note file linked from elsewhere in the folder is one note, under its real path; a
+    # link to a file outside the folder is indexed under the link's path.
+    for link in linked_files:
+        if _remember(link, seen_files):
+            yield link
+
+
+def _remember(path: Path, seen: set[tuple[int, int]]) -> bool:
+    """Add the file's identity (device, inode) to `seen`; False if it was there already."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return True  # it vanished: reading it will say so
+    key = (info.st_dev, info.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def _enter_link(link: tuple[str, str], visited: set[tuple[int, int]],
