@@ -86,3 +86,14 @@ def test_a_file_name_that_is_not_utf8_costs_nothing_else_in_its_batch(watched):
     (notes / "heron.md").write_text("# Heron\nA grey heron stood in the reeds.")
     assert wait_for(lambda: "heron.md" in paths_for(library, "grey heron"))
     assert wait_for(lambda: any("UTF-8" in reason for _, reason in library.status().skipped))
+
+
+def test_an_ignore_rule_added_while_watching_takes_effect_at_once(watched):
+    library, notes = watched
+    (notes / "drafts").mkdir()
+    (notes / "drafts" / "secret.md").write_text("# Secret\nUnfinished thoughts on pelicans.")
+    assert wait_for(lambda: "secret.md" in paths_for(library, "pelicans"))
+    (notes / ".gitignore").write_text("drafts/\n")
+    assert wait_for(lambda: paths_for(library, "pelicans") == [], timeout=10)
+    (notes / ".gitignore").write_text("")  # and back
+    assert wait_for(lambda: "secret.md" in paths_for(library, "pelicans"), timeout=10)

@@ -13,7 +13,7 @@ from watchdog.observers import Observer
 
 from notesearch.core.indexer import IndexSummary
 from notesearch.core.library import Library
-from notesearch.core.notes import DEFAULT_EXTENSIONS
+from notesearch.core.notes import DEFAULT_EXTENSIONS, IGNORE_FILES
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,11 @@ class _Collector(FileSystemEventHandler):
             else:
                 for raw in (event.src_path, getattr(event, "dest_path", "")):
                     path = Path(raw if isinstance(raw, str) else raw.decode())
-                    if raw and path.suffix.lower() in DEFAULT_EXTENSIONS:
+                    if raw and path.name in IGNORE_FILES:
+                        # An ignore rule changed: which notes belong may have changed anywhere
+                        # below it, so the folder is reconciled now, not at the next rescan.
+                        self.rescan = True
+                    elif raw and path.suffix.lower() in DEFAULT_EXTENSIONS:
                         self.paths.add(path)
             self.wake.notify()
 
