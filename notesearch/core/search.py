@@ -102,7 +102,9 @@ class Result:
     def to_json(self) -> dict:
         return {"path": self.path, "title": self.title, "score": round(self.score, 4),
                 "confidence": round(self.confidence, 3), "line": self.line,
-                "snippet": self.snippet.text, "match": self.match}
+                "snippet": self.snippet.text,
+                "highlights": [list(span) for span in self.snippet.highlights],
+                "match": self.match}
 
 
 @dataclass

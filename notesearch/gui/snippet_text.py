@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import re
 
 # Each alternative is markup to drop or swap for a same-sized symbol; the words stay put, so
@@ -24,11 +23,15 @@ _SWAPS = {"bullet": "•", "pipe": "·"}
 
 def plain_snippet(text: str, spans: tuple[tuple[int, int], ...]
                   ) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """Return the excerpt without Markdown markup, and its highlight spans moved to match."""
+    """Return the excerpt without Markdown markup, and its highlight spans moved to match.
+
+    Each kept character remembers where it lands; a highlight covers the kept characters of
+    its span, and one that fell wholly inside removed markup (a word in a link's URL) is
+    dropped rather than drawn on whatever text follows.
+    """
     pieces: list[str] = []
-    removed_at: list[int] = []  # original positions where characters were dropped...
-    removed_total: list[int] = []  # ...and how many had been dropped up to and including each
-    last = dropped = 0
+    landing: list[int] = [-1] * (len(text) + 1)  # original offset -> plain offset, -1 removed
+    last = out = 0
     for match in _MARKUP.finditer(text):
         start, end = match.span()
         kind = match.lastgroup or ""
@@ -36,19 +39,19 @@ def plain_snippet(text: str, spans: tuple[tuple[int, int], ...]
             replacement = "☑" if match.group().lower() == "[x]" else "☐"
         else:
             replacement = _SWAPS.get(kind, "")
+        for index in range(last, start):
+            landing[index] = out + index - last
+        out += start - last
         pieces.append(text[last:start] + replacement)
-        dropped += (end - start) - len(replacement)
-        removed_at.append(end)
-        removed_total.append(dropped)
+        out += len(replacement)
         last = end
+    for index in range(last, len(text)):
+        landing[index] = out + index - last
     pieces.append(text[last:])
-    if not removed_at:
-        return text, spans
-
-    def moved(position: int) -> int:
-        i = bisect.bisect_right(removed_at, position) - 1
-        return position - (removed_total[i] if i >= 0 else 0)
-
     plain = "".join(pieces)
-    new_spans = tuple((moved(a), moved(b)) for a, b in spans if moved(b) > moved(a))
-    return plain, new_spans
+    moved = []
+    for a, b in spans:
+        kept = [landing[i] for i in range(a, min(b, len(text))) if landing[i] >= 0]
+        if kept:
+            moved.append((kept[0], kept[-1] + 1))
+    return plain, tuple(moved)

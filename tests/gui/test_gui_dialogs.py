@@ -112,3 +112,17 @@ def test_notes_in_an_obsidian_vault_offer_an_obsidian_link(qtbot, tmp_path, open
     assert bytes(opened[0].toEncoded()).decode() == ("obsidian://open?path="
                                     + str(note).replace("/", "%2F").replace(" ", "%20"))
     assert actions.editor_argv("gedit +{line} {path}", note, 3) == ["gedit", "+3", str(note)]
+
+
+def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():
+    import re
+
+    from notesearch.gui.snippet_text import plain_snippet
+
+    # Seen on the Logseq docs: a query word inside a link's URL shifted every highlight after it.
+    text = ("Rotate keys: see [the guide](https://x.org/key-rotation) for key rotation. "
+            "Notes on [[Key rotation|rotating]] **keys** here.")
+    spans = tuple(m.span() for m in re.finditer(r"(?i)key|rotation|rotating", text))
+    plain, moved = plain_snippet(text, spans)
+    assert plain == ("Rotate keys: see the guide for key rotation. Notes on rotating keys here.")
+    assert [plain[a:b] for a, b in moved] == ["key", "key", "rotation", "rotating", "key"]
