@@ -320,3 +320,24 @@ def test_a_pasted_long_text_is_embedded_within_the_models_window(sample_library,
     assert clip_to_window("brown spots", e5.max_tokens) == "brown spots"
     found = sample_library.search(pasted, k=3).results
     assert found[0].path.endswith("garden/Tomato blight.md")
+
+
+def test_snippets_show_the_prose_not_the_markup(tmp_path):
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "queries.md").write_text(
+        "- **How to write queries?**\n  created-at:: 1609230242742\n  id:: 5feb30e3-fedc\n"
+        "\t- Simple queries find blocks.\n\t  #+BEGIN_EXAMPLE\n\t  {{query todo}}\n"
+        "\t  #+END_EXAMPLE\n\t  [:div [:img {:src \"https://cdn.example.com/photo.jpeg\"}]]\n"
+        '\t  <iframe src="https://www.loom.com/embed/32de7382"></iframe>\n'
+        "\t  See [the guide](https://docs.example.com/queries) for more. ^a1B2c3D4\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    snippet = library.search("simple queries guide", k=1, mode="words").results[0].snippet.text
+    for markup in ("created-at::", "id::", "#+BEGIN", "[:img", "<iframe", "https://", "^a1B2"):
+        assert markup not in snippet, markup
+    assert "Simple queries find blocks." in snippet and "the guide" in snippet
+    library.close()

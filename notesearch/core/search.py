@@ -25,6 +25,7 @@ from notesearch.core.fusion import (
     model_for,
 )
 from notesearch.core.indexer import ESTIMATE_HEADROOM, estimate_tokens
+from notesearch.core.prose import embedding_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Store
 from notesearch.core.text import (
@@ -567,7 +568,9 @@ class Searcher:
     def _result(self, item: Fused, row: tuple, query: str, as_you_type: bool) -> Result:
         chunk_id, note_id, path, title, start, end, heading, context_len, text, tags = row
         body = text[context_len:].lstrip("\n")
-        snippet = make_snippet(body, query, prefix_last=as_you_type)
+        # The excerpt shows the prose: no link targets, hiccup images, HTML embeds or
+        # Logseq bookkeeping lines (the same cleaning as the text the model reads).
+        snippet = make_snippet(embedding_text(body) or body, query, prefix_last=as_you_type)
         line = start
         spans = find_terms(body, query, as_you_type)
         if spans:
