@@ -335,7 +335,10 @@ class Searcher:
         if expression is None:
             return {}, {}
         weights = ", ".join(str(w) for w in self.fusion.note_field_weights)
-        within = "" if allowed is None else "AND rowid IN (SELECT id FROM temp.allowed_notes) "
+        # "+rowid": the unary plus keeps SQLite from handing the filter to FTS5 as rowid
+        # look-ups, which ran the whole MATCH once per allowed note (33 s instead of 22 ms
+        # for a folder of 7,400 notes).
+        within = "" if allowed is None else "AND +rowid IN (SELECT id FROM temp.allowed_notes) "
         scores = dict(self.conn.execute(
             f"SELECT rowid, -rank FROM notes_fts WHERE notes_fts MATCH ? AND rank MATCH ? "
             f"{within}ORDER BY rank LIMIT ?", (expression, f"bm25({weights})", limit)))
