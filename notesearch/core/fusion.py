@@ -61,12 +61,13 @@ class Evidence:
 
 
 #: Logistic coefficients per model, for Evidence.features(model); fitted on the development
-#: set by benchmarks/fit_fusion.py. "words" and "meaning" score searches where only that list
+#: set (foam-docs, dendron-site, tldr-pages) by benchmarks/fit_fusion.py, which also checks
+#: each vault with coefficients fitted on the other two. "words" and "meaning" score searches where only that list
 #: took part (a single-list mode, meaning unavailable, or a query with no searchable word).
 COEFFICIENTS: dict[str, tuple[float, ...]] = {
-    "hybrid": (-6.07, 0.55, 2.14, 2.93, -0.03, 3.14),
-    "words": (-7.76, 4.35, 0.31, 4.02),
-    "meaning": (-5.43, 1.43, 1.81),
+    "hybrid": (-5.52, 0.77, 2.85, 1.64, -0.01, 3.48),
+    "words": (-7.8, 4.32, 0.46, 4.3),
+    "meaning": (-5.33, 1.34, 2.55),
 }
 
 
@@ -81,9 +82,9 @@ def model_for(have_words: bool, have_meaning: bool) -> str:
 #: result was right: the logistic model scores every candidate, and the best of many
 #: candidates is right more often than its own score says (benchmarks/fit_fusion.py).
 CALIBRATION: dict[str, tuple[float, float]] = {
-    "hybrid": (1.56, 1.93),
-    "words": (1.45, 1.38),
-    "meaning": (1.50, 0.16),
+    "hybrid": (1.28, 1.30),
+    "words": (1.64, 1.22),
+    "meaning": (1.35, 0.32),
 }
 
 
