@@ -62,8 +62,9 @@ class Evidence:
 
 #: Logistic coefficients per model, for Evidence.features(model); fitted on the development
 #: set (foam-docs, dendron-site, tldr-pages) by benchmarks/fit_fusion.py, which also checks
-#: each vault with coefficients fitted on the other two. "words" and "meaning" score searches where only that list
-#: took part (a single-list mode, meaning unavailable, or a query with no searchable word).
+#: each vault with coefficients fitted on the other two. "words" and "meaning" score searches
+#: where only that list took part (a single-list mode, meaning unavailable, or a query with
+#: no searchable word).
 COEFFICIENTS: dict[str, tuple[float, ...]] = {
     "hybrid": (-5.52, 0.77, 2.85, 1.64, -0.01, 3.48),
     "words": (-7.8, 4.32, 0.46, 4.3),
