@@ -192,3 +192,19 @@ def test_file_name_that_is_not_utf8_is_skipped_with_a_reason_and_indexing_goes_o
     assert json.loads(status.stdout)["notes"] == 2  # the notes after the odd name are indexed
     found = cli("search", "--json", "--mode", "words", "tulips")
     assert [Path(r["path"]).name for r in json.loads(found.stdout)["results"]] == ["zzz.md"]
+
+
+def test_a_full_disk_is_reported_wherever_the_write_stops(tmp_path):
+    """The disk fills at a different statement of a note's transaction each time; where SQLite
+    rolls the transaction back itself, the failed second rollback must not hide "disk full"."""
+    for extra in range(5, 120, 7):
+        notes = tmp_path / f"notes{extra}"
+        write_notes(notes, 200)
+        library = open_library(tmp_path / f"home{extra}")
+        library.add_folder(notes)
+        pages = library.conn.execute("PRAGMA page_count").fetchone()[0]
+        library.conn.execute(f"PRAGMA max_page_count = {pages + extra}")
+        with pytest.raises(StorageFull):
+            library.scan()
+        assert library.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        library.close()

@@ -31,11 +31,27 @@ def _storage_errors(db_path: Path) -> Iterator[None]:
     """Turn SQLite's "disk full" into a message; the failed transaction was rolled back."""
     try:
         yield
-    except apsw.FullError as error:
+    except apsw.Error as error:
+        if not _caused_by_full_disk(error):
+            raise
         raise StorageFull(
             f"The disk holding the index ({db_path.parent}) is full. Nothing was half-written: "
             "notes indexed so far are kept. Free some space and index again to continue."
         ) from error
+
+
+def _caused_by_full_disk(error: BaseException | None) -> bool:
+    """True when `error`, or one it was raised while handling, is SQLite's "disk is full".
+
+    On SQLITE_FULL SQLite may roll the transaction back itself; the context manager's own
+    rollback then fails ("no transaction is active") and hides the full disk behind it.
+    """
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, apsw.FullError):
+            return True
+        error, seen = error.__context__, seen + 1
+    return False
 
 
 @dataclass
