@@ -287,3 +287,16 @@ def test_a_note_reachable_through_a_link_is_one_note(tmp_path):
     found = sorted(str(p.relative_to(root)) for p in discover(root) if isinstance(p, Path))
     assert found == ["outside-link.md", "projects/roadmap.md"] or found == [
         "areas/hard.md", "outside-link.md"]
+
+
+def test_utf16_without_a_bom_is_read_and_a_pipe_is_skipped_with_a_reason(tmp_path):
+    (tmp_path / "le.md").write_bytes("# Notes\nCafé au lait, twice.".encode("utf-16-le"))
+    (tmp_path / "be.txt").write_bytes("Thé vert, trois fois.".encode("utf-16-be"))
+    (tmp_path / "binary.md").write_bytes(bytes(range(256)) * 4)
+    os.mkfifo(tmp_path / "pipe.md")
+    assert read_text(tmp_path / "le.md")[0] == "# Notes\nCafé au lait, twice."
+    assert read_text(tmp_path / "be.txt")[0] == "Thé vert, trois fois."
+    with pytest.raises(SkipFile, match="binary"):
+        read_text(tmp_path / "binary.md")
+    skipped = {s.path.name: s.reason for s in discover(tmp_path) if isinstance(s, Skipped)}
+    assert "regular file" in skipped["pipe.md"]

@@ -302,6 +302,9 @@ def _classify(entry: os.DirEntry[str], rel: str, rules: IgnoreRules, wanted: tup
                 yield Path(entry.path)
     elif entry.is_symlink() and not rules.is_ignored_rel(rel, is_dir=False):
         yield Skipped(Path(entry.path), "broken symlink")
+    elif not rules.is_ignored_rel(rel, is_dir=False):
+        # A pipe, socket or device named like a note: reading it could block forever.
+        yield Skipped(Path(entry.path), "not a regular file (a pipe, socket or device)")
 
 
 def _human_size(size: float) -> str:
@@ -343,10 +346,30 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Return the byte order ("utf-16-le"/"-be") of BOM-less UTF-16 text, or None.
+
+    Text that is mostly Latin script has a zero in every other byte: in odd positions for
+    little-endian, even ones for big-endian; binary files have zeros scattered both ways.
+    """
+    if len(data) < 4 or len(data) % 2:
+        return None
+    sample = data[:4096]
+    even = sample[0::2].count(0) / (len(sample) / 2)
+    odd = sample[1::2].count(0) / (len(sample) / 2)
+    if odd > 0.4 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.4 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
 def _decode(data: bytes) -> str:
     try:
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             text = data.decode("utf-16")  # the codec reads the BOM for byte order and drops it
+        elif b"\x00" in data and (order := _utf16_without_bom(data)):
+            text = data.decode(order)
         else:
             if b"\x00" in data:
                 raise SkipFile("binary file (contains NUL bytes)")
