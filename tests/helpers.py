@@ -27,3 +27,20 @@ def titles(results) -> list[str]:
 
 def rel_paths(results, root: Path) -> list[str]:
     return [str(Path(r.path).relative_to(root)) for r in results]
+
+
+def library_of(tmp_path: Path, files: dict[str, str], embedder=None) -> Library:
+    """Return a library of these notes (relative path -> text), indexed by words and, with an
+    embedder, by meaning; `library.notes_root` is their folder."""
+    notes = tmp_path / "notes"
+    for rel, text in files.items():
+        (notes / rel).parent.mkdir(parents=True, exist_ok=True)
+        (notes / rel).write_text(text, encoding="utf-8")
+    library = open_library(tmp_path / "home", embedder=embedder)
+    library.add_folder(notes)
+    if embedder is None:
+        library.scan()
+    else:
+        library.index()
+    library.notes_root = notes
+    return library

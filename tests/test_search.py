@@ -212,17 +212,13 @@ def test_a_library_from_before_the_note_index_is_upgraded_and_keeps_its_vectors(
 
 
 def test_a_parent_tag_includes_its_children(tmp_path, e5):
-    from tests.helpers import open_library
+    from tests.helpers import library_of
 
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "atlas.md").write_text("# Atlas sprint\n#work/projects/atlas\nDemo of the export.\n")
-    (notes / "hiring.md").write_text("# Hiring\n#work/hiring\nInterviews for the backend role.\n")
-    (notes / "groceries.md").write_text("# Groceries\n#home\nEggs, flour, export-grade tea.\n")
-    (notes / "workshop.md").write_text("# Workshop\n#workshop\nA woodworking export demo.\n")
-    library = open_library(tmp_path / "home", embedder=e5)
-    library.add_folder(notes)
-    library.index()
+    library = library_of(tmp_path, {
+        "atlas.md": "# Atlas sprint\n#work/projects/atlas\nDemo of the export.\n",
+        "hiring.md": "# Hiring\n#work/hiring\nInterviews for the backend role.\n",
+        "groceries.md": "# Groceries\n#home\nEggs, flour, export-grade tea.\n",
+        "workshop.md": "# Workshop\n#workshop\nA woodworking export demo.\n"}, e5)
 
     def names(tag):
         found = library.search("export demo", k=10, filters=Filters(tags=(tag,))).results
@@ -260,17 +256,13 @@ def test_a_filtered_search_ranks_within_the_filter(tmp_path, e5):
 
 
 def test_a_query_of_symbols_only_finds_the_notes_that_use_them(tmp_path, e5):
-    from tests.helpers import open_library
+    from tests.helpers import library_of
 
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "reading.md").write_text("# Reading\n📚 Dune\n📚 The Hobbit\n📚 Middlemarch\n")
-    (notes / "waiting.md").write_text("# Waiting on\n⏳ reply from the landlord\n⏳ parcel\n")
-    (notes / "stars.md").write_text("# Favourites\n★★★ the lake walk\n★ the café\n")
-    (notes / "plain.md").write_text("# Plain\nNothing but words here about books and time.\n")
-    library = open_library(tmp_path / "home", embedder=e5)
-    library.add_folder(notes)
-    library.index()
+    library = library_of(tmp_path, {
+        "reading.md": "# Reading\n📚 Dune\n📚 The Hobbit\n📚 Middlemarch\n",
+        "waiting.md": "# Waiting on\n⏳ reply from the landlord\n⏳ parcel\n",
+        "stars.md": "# Favourites\n★★★ the lake walk\n★ the café\n",
+        "plain.md": "# Plain\nNothing but words here about books and time.\n"}, e5)
     for query, note in (("📚", "reading.md"), ("⏳", "waiting.md"), ("★", "stars.md")):
         for mode in ("hybrid", "words"):
             found = library.search(query, k=3, mode=mode).results
@@ -281,18 +273,13 @@ def test_a_query_of_symbols_only_finds_the_notes_that_use_them(tmp_path, e5):
 
 
 def test_the_query_language_narrows_the_notes(tmp_path, e5):
-    from tests.helpers import open_library
+    from tests.helpers import library_of
 
-    notes = tmp_path / "notes"
-    (notes / "journal").mkdir(parents=True)
-    (notes / "v24.md").write_text("# Version 2.4\nThe release notes for 2.4: faster sync.\n")
-    (notes / "plan.md").write_text("# Plan\nNotes on the release: a draft; the notes come later."
-                                   "\n#work\n")
-    (notes / "draft.md").write_text("# Draft\nRelease notes, first draft. #work/projects\n")
-    (notes / "journal" / "d1.md").write_text("# Monday\nWrote release notes all day.\n")
-    library = open_library(tmp_path / "home", embedder=e5)
-    library.add_folder(notes)
-    library.index()
+    library = library_of(tmp_path, {
+        "v24.md": "# Version 2.4\nThe release notes for 2.4: faster sync.\n",
+        "plan.md": "# Plan\nNotes on the release: a draft; the notes come later.\n#work\n",
+        "draft.md": "# Draft\nRelease notes, first draft. #work/projects\n",
+        "journal/d1.md": "# Monday\nWrote release notes all day.\n"}, e5)
 
     def names(query, mode="hybrid"):
         return [Path(r.path).name for r in library.search(query, k=10, mode=mode).results]
