@@ -49,6 +49,10 @@ VAULT = {
     "notes/dendron.topic.publish.config.seo.image.md": (
         "---\ntitle: Image\ndesc: The picture shown when a page is shared\n---\n\n"
         "Set the default picture that social networks show for your site.\n"),
+    # Says "SEO" and "image" in passing, more often than the note named for them does.
+    "notes/marketing.md": (
+        "# Marketing checklist\n\nWrite the blurb, pick an image, check SEO. Resize the image; "
+        "SEO tools like a small image. Ask about SEO before the launch.\n"),
     "drawings/Garden plan.md": (
         "---\nexcalidraw-plugin: parsed\n---\n# Text Elements\nRaised beds by the fence "
         "^a1B2c3D4\n\nCompost heap ^x9Y8z7W6\n\n%%\n# Drawing\n```compressed-json\n"
@@ -87,9 +91,11 @@ def test_the_changelog_is_long_enough_to_matter(vault):
 
 
 def test_a_long_note_does_not_outrank_the_short_note_about_the_query(vault):
-    paths, _ = ranked(vault, "how do I put my pages on a website")
+    paths, response = ranked(vault, "how do I put my pages on a website")
     assert paths[0] == "pages/Publishing.md"
-    assert paths.index("pages/Changelog.md") > 0 if "pages/Changelog.md" in paths else True
+    # The changelog mentions publishing in many chunks; it may be listed, never as sure.
+    sure = {Path(r.path).name: r.confidence for r in response.results}
+    assert sure.get("Changelog.md", 0.0) < sure["Publishing.md"]
 
 
 def test_a_common_word_that_separates_the_notes_is_searched(vault):
