@@ -104,7 +104,6 @@ class App:
         self.window = SearchWindow(library, self.indexing, hide_on_close=self._hide_on_close)
         self.window.setWindowIcon(app_icon())
         operations.set_error_handler(self.window.show_error)
-        self._dialogs: list = []
         self._connect()
 
     def _connect(self) -> None:

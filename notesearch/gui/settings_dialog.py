@@ -309,26 +309,33 @@ class SettingsDialog(QDialog):
             lambda error: self.key_status.setText(str(error))).run()
 
     def save(self) -> None:
-        """Apply on a worker: the key to the keyring only, folders and settings to the library."""
+        """Apply on a worker: the key to the keyring only, folders and settings to the library.
+
+        Folders change by what the user added and removed here, not by the list as it stands:
+        a Save before the library's folders had arrived used to remove every folder.
+        """
         settings = self.edited_settings()
         key = self.key_edit.text().strip()
-        folders = self.folders()
+        chosen, shown = self.folders(), self.folders_at_open
+        added = [f for f in chosen if f not in shown]
+        removed = [f for f in shown if f not in chosen]
         self.save_button.setEnabled(False)
-        Op(self, lambda: self._apply(settings, key, folders), self._saved).failure(
+        Op(self, lambda: self._apply(settings, key, added, removed), self._saved).failure(
             self._save_failed).run()
 
-    def _apply(self, settings: Settings, key: str, folders: list[str]) -> bool:
+    def _apply(self, settings: Settings, key: str, added: list[str], removed: list[str]) -> bool:
         if key:
             secrets.set_api_key(key, key_provider(settings.openai_base_url))
         current = {str(f) for f in self.library.folders()}
-        for folder in folders:
-            if folder not in current:
-                self.library.add_folder(Path(folder))
-        for folder in current - set(folders):
+        added = [f for f in added if f not in current]
+        removed = [f for f in removed if f in current]
+        for folder in added:
+            self.library.add_folder(Path(folder))
+        for folder in removed:
             self.library.remove_folder(Path(folder))
         before = self.original
         self.library.reload_settings(settings)
-        return (bool(key) or set(folders) != current or settings.include != before.include
+        return (bool(key) or bool(added or removed) or settings.include != before.include
                 or settings.exclude != before.exclude or settings.provider != before.provider
                 or settings.openai_model != before.openai_model
                 or settings.openai_base_url != before.openai_base_url)

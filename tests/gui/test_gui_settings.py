@@ -76,3 +76,54 @@ def test_folders_and_patterns_are_saved(qtbot, fresh_library, tmp_path):  # noqa
     saved = Settings.load(fresh_library.home)
     assert saved.exclude == ["archive/", "*.draft.md"]
     assert saved.editor_command == "code --goto {path}:{line}"
+
+
+def test_an_exclusion_saved_in_settings_takes_notes_out_of_results_at_once(
+        qtbot, tmp_path, e5, monkeypatch) -> None:  # noqa: ANN001
+    """Adding "drafts/" under Exclude and saving removes the drafts from the index and the
+    results shown, without a restart or waiting for the periodic rescan."""
+    import os
+
+    from PySide6.QtWidgets import QApplication
+
+    from notesearch.core.config import HOME_ENV
+    from notesearch.gui.app import App
+    from notesearch.gui.indexing import State
+    from notesearch.gui.single_instance import SingleInstance
+
+    notes = tmp_path / "notes"
+    (notes / "drafts").mkdir(parents=True)
+    (notes / "drafts" / "Tax plan.md").write_text("# Tax plan\n\nQuarterly tax plan draft.\n")
+    (notes / "Garden.md").write_text("# Garden\n\nPrune the roses in March; tax the soil less.\n")
+    home = tmp_path / "home"
+    monkeypatch.setenv(HOME_ENV, str(home))
+    library = Library(home=home, embedder=e5)
+    library.add_folder(notes)
+    instance = SingleInstance(name=f"notesearch-exclude-test-{os.getpid()}")
+    app = App(QApplication.instance(), library, instance)
+    draft = notes / "drafts" / "Tax plan.md"
+    try:
+        app.indexing.start()
+        qtbot.waitUntil(lambda: app.indexing.state is State.UP_TO_DATE, timeout=60_000)
+        app.window.present()
+        qtbot.keyClicks(app.window.field, "tax plan")
+        qtbot.waitUntil(lambda: draft in [i.path for i in app.window.model.items()],
+                        timeout=10_000)
+        app.open_settings()
+        dialog = app.window.findChild(SettingsDialog)
+        dialog.exclude_edit.setPlainText("drafts/")
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        shown = lambda: [i.path for i in app.window.model.items()]  # noqa: E731
+        qtbot.waitUntil(lambda: bool(shown()) and draft not in shown(), timeout=30_000)
+        assert shown() == [notes / "Garden.md"]
+        # Saved at once, before the dialog had listed the folders: none may be lost.
+        assert library.folders() == [notes]
+        assert library.search("tax plan", k=5).results[0].path == str(notes / "Garden.md")
+        assert all(r.path != str(draft) for r in library.search("quarterly", k=5).results)
+    finally:
+        app.hotkey.unregister()
+        app.indexing.shutdown()
+        qtbot.waitUntil(lambda: not app.indexing.running, timeout=60_000)
+        instance.close()
+        app.window.close()
+        library.close()
