@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from notesearch.core.search import Filters
-from tests.helpers import rel_paths
+from tests.helpers import library_of, rel_paths
 
 
 def top(library, query, k=3, **kwargs):
@@ -150,6 +150,21 @@ def test_a_word_typed_past_its_stem_still_finds_notes_as_you_type(sample_library
     assert highlighted and all(word.startswith("rotat") for word in highlighted)
 
 
+def test_only_the_word_being_typed_matches_as_a_prefix(tmp_path):
+    """In "theory of" the word being typed is "of": "theory" is finished and must not be
+    widened to "the*" (it was, matching every note with "the", "there", "thermal")."""
+    library = library_of(tmp_path, {
+        "Graph theory.md": "Graph theory studies vertices and edges.",
+        "Thermal paste.md": "Thermal paste fills the gaps there between CPU and cooler.",
+    })
+    for typed in ("theory of", "theory o", "theory the"):
+        found = library.search(typed, k=5, mode="words", as_you_type=True).results
+        assert [r.title for r in found] == ["Graph theory"], typed
+        highlighted = {found[0].snippet.text[a:b].lower() for a, b in found[0].snippet.highlights}
+        assert highlighted == {"theory"}, typed
+    library.close()
+
+
 def test_stopwords_alone_match_by_words_only_when_submitted(sample_library):
     """While typing, "the" alone matches nothing by words; searching for it still does."""
     assert sample_library.search("the", k=5, mode="words", as_you_type=True).results == []
@@ -212,7 +227,6 @@ def test_a_library_from_before_the_note_index_is_upgraded_and_keeps_its_vectors(
 
 
 def test_a_parent_tag_includes_its_children(tmp_path, e5):
-    from tests.helpers import library_of
 
     library = library_of(tmp_path, {
         "atlas.md": "# Atlas sprint\n#work/projects/atlas\nDemo of the export.\n",
