@@ -4,9 +4,11 @@ Builds a library per size: the bundled sample notes indexed for real, topped up 
 notes (text drawn from real sentences, random unit vectors) to the target chunk count. Then runs
 distinct 1-8 word queries (no cache hits) through Library.search(as_you_type=True) and reports
 p50/p95 of the whole call, of everything except the query embedding, of keyword-only search,
-of the vector stage, and numpy brute force on the same matrix. Usage:
+of the vector stage, and numpy brute force on the same matrix. Then types --typed of the
+queries one character at a time, as a person does in the search box, and reports the same
+figures per keystroke (what is read for one keystroke is kept for the next). Usage:
 
-    python benchmarks/search_latency.py [--sizes 10000 100000 300000] [--queries 200]
+    python benchmarks/search_latency.py [--sizes 10000 100000 300000] [--queries 200] [--typed 40]
 """
 
 from __future__ import annotations
@@ -146,10 +148,30 @@ def measure(library: Library, embedder: E5Embedder, queries: list[str]) -> dict[
     return times
 
 
+def measure_typing(library: Library, embedder: E5Embedder,
+                   queries: list[str]) -> dict[str, list[float]]:
+    """Search every prefix of each query, as typed, and time each keystroke's search."""
+    times: dict[str, list[float]] = {k: [] for k in ("total", "non_model", "words")}
+    searcher = library.searcher()
+    timed = TimedEmbedder(embedder)
+    searcher.embedder = timed
+    for query in queries:
+        for end in range(1, len(query) + 1):
+            timed.last_ms = 0.0
+            start = time.perf_counter()
+            response = searcher.search(query[:end], k=10, as_you_type=True)
+            total = (time.perf_counter() - start) * 1000
+            times["total"].append(total)
+            times["non_model"].append(total - timed.last_ms)
+            times["words"].append(response.timings_ms.get("words", 0.0))
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 300_000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--typed", type=int, default=40)
     parser.add_argument("--work", type=Path, default=Path("/tmp/notesearch-latency"))
     args = parser.parse_args()
     embedder = E5Embedder()
@@ -170,6 +192,12 @@ def main() -> None:
                             ("fuse", "  of which: fusion"),
                             ("results", "  of which: rows and snippets")):
             print(f"  {label:44} {percentiles(times[name])}")
+        typing = measure_typing(library, embedder, queries[:: max(1, len(queries) // args.typed)]
+                                [:args.typed])
+        print(f"  typed one character at a time ({len(typing['total'])} keystrokes):")
+        for name, label in (("total", "end to end"), ("non_model", "everything but the model"),
+                            ("words", "  of which: keyword list")):
+            print(f"  {label:44} {percentiles(typing[name])}")
         library.close()
 
 

@@ -33,12 +33,14 @@ from notesearch.core.text import (
     STOPWORDS,
     Snippet,
     find_terms,
+    fts_phrases,
     fts_query,
     fts_text,
     make_snippet,
     query_terms,
     quote_term,
     stem,
+    typed_prefix,
 )
 from notesearch.core.vectors import SqliteVectors, VectorIndex
 
@@ -55,6 +57,7 @@ CANDIDATES = 100  # chunks taken from each list before fusion, at least
 CANDIDATES_PER_RESULT = 3
 RRF_K = 60
 POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
+PHRASE_CACHE = 256  # phrases whose scores are kept between keystrokes
 MAX_QUERY_TERMS = 32  # a pasted text is searched by words on its rarest terms
 MODES = ("hybrid", "meaning", "words")
 
@@ -328,29 +331,55 @@ class Searcher:
                              limit: int) -> tuple[dict[int, float], dict[int, float]]:
         """Return note id -> BM25 over the note-level index (fields weighted), best first,
         and note id -> the idf-weighted share of the query's terms it holds (0..1) for the
-        best COVERAGE_NOTES of them."""
+        best COVERAGE_NOTES of them.
+
+        BM25 is a sum over the query's phrases, each scored alone (FTS5's bm25() of an OR
+        query is that same sum), so each phrase's scores are read once and kept until the
+        notes change: a keystroke reads only the word being typed.
+        """
         if as_you_type and all(term in STOPWORDS for term in query_terms(query)):
             return {}, {}
-        expression = fts_query(query, prefix_last=as_you_type, keep=self._selective_note_terms,
-                               widen_prefix=self._matching_prefix)
-        if expression is None:
+        phrases = fts_phrases(query, prefix_last=as_you_type, keep=self._selective_note_terms,
+                              widen_prefix=self._matching_prefix)
+        if not phrases:
             return {}, {}
-        weights = ", ".join(str(w) for w in self.fusion.note_field_weights)
-        # "+rowid": the unary plus keeps SQLite from handing the filter to FTS5 as rowid
-        # look-ups, which ran the whole MATCH once per allowed note (33 s instead of 22 ms
-        # for a folder of 7,400 notes).
-        within = "" if allowed is None else "AND +rowid IN (SELECT id FROM temp.allowed_notes) "
-        scores = dict(self.conn.execute(
-            f"SELECT rowid, -rank FROM notes_fts WHERE notes_fts MATCH ? AND rank MATCH ? "
-            f"{within}ORDER BY rank LIMIT ?", (expression, f"bm25({weights})", limit)))
+        postings = [self._phrase_scores(phrase) for phrase in phrases]
+        ids = np.concatenate([p[0] for p in postings])
+        if not len(ids):
+            return {}, {}
+        notes, where = np.unique(ids, return_inverse=True)
+        totals = np.bincount(where, weights=np.concatenate([p[1] for p in postings]))
+        if allowed is not None:
+            inside = np.isin(notes, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+            notes, totals = notes[inside], totals[inside]
+        order = np.lexsort((notes, -totals))[:limit]
+        scores = dict(zip(notes[order].tolist(), totals[order].tolist(), strict=True))
         coverage = self._coverage(query, list(scores)[:COVERAGE_NOTES], as_you_type)
         return scores, coverage
+
+    def _phrase_scores(self, phrase: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (note ids, BM25 of this one phrase) for every note holding it (field
+        weights applied, higher is better), cached until the notes change."""
+        cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = self._facts().setdefault(
+            "postings", OrderedDict())  # type: ignore[assignment]
+        if phrase in cache:
+            cache.move_to_end(phrase)
+            return cache[phrase]
+        weights = ", ".join(repr(float(w)) for w in self.fusion.note_field_weights)
+        rows = self.conn.execute(f"SELECT rowid, bm25(notes_fts, {weights}) FROM notes_fts "
+                                 f"WHERE notes_fts MATCH ?", (phrase,)).fetchall()
+        table = np.array(rows, dtype=np.float64).reshape(-1, 2)
+        found = (table[:, 0].astype(np.int64), -table[:, 1])
+        cache[phrase] = found
+        if len(cache) > PHRASE_CACHE:
+            cache.popitem(last=False)
+        return found
 
     def _coverage(self, query: str, note_ids: list[int], as_you_type: bool) -> dict[int, float]:
         """Return note id -> idf-weighted share of the query's terms the note holds (0..1).
 
         Terms in more than COVERAGE_MAX_DF notes are left out (see below); the others' notes
-        are read from the index, a few hundred rows at most.
+        come from the same cached postings as the scores.
         """
         terms = query_terms(query)
         if not terms or not note_ids:
@@ -362,16 +391,14 @@ class Searcher:
             df = self._note_frequency(term)
             weight = math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             weight_sum += weight
-            prefix = (as_you_type and i == len(terms) - 1 and not query.endswith(" ")
-                      and len(term) >= PREFIX_MIN_LETTERS)
+            prefix = as_you_type and i == len(terms) - 1 and typed_prefix(query) == term
             expression = quote_term(term) + ("*" if prefix else "")
             if df > COVERAGE_MAX_DF:
                 # A term in that many notes says little (its idf is low) and reading where it
                 # is costs most (10 ms at 100k notes): it is left out of the share.
                 weight_sum -= weight
                 continue
-            holders = {r[0] for r in self.conn.execute(
-                "SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?", (expression,))}
+            holders = set(self._phrase_scores(expression)[0].tolist())
             for note_id in holders & found.keys():
                 found[note_id] += weight
         return {n: w / weight_sum for n, w in found.items()} if weight_sum else {}
@@ -475,7 +502,8 @@ class Searcher:
         heads = [prefix[:end] for end in range(len(prefix) - 1,
                                                max(PREFIX_MIN_LETTERS, len(prefix) - 4) - 1, -1)]
         for head in heads:
-            if self._vocabulary_has(head, head + "\0"):
+            # A stopword ("the" in "theory") is a stem of nearly every note: no narrowing.
+            if head not in STOPWORDS and self._vocabulary_has(head, head + "\0"):
                 return head
         return next((h for h in heads if self._vocabulary_has(h, h + "\U0010ffff")), prefix)
 
