@@ -3,7 +3,8 @@
 Two layers: `blank_data` removes whole blocks that are data (an Excalidraw drawing's compressed
 JSON inside a `%%` comment, base64 runs, inline images as data URIs) from a note before it is
 chunked, so they are neither indexed by words nor embedded; `embedding_text` turns a chunk into
-what the model reads (link targets, URLs, HTML tags and block ids dropped, link texts kept).
+what the model reads (link targets, URLs, HTML tags and block ids dropped, link texts kept), and
+`display_text` a whole note into what the preview shows (the same, but links kept).
 
 Why: a model reads `https://marketplace.visualstudio.com/items?itemName=…` as dozens of word
 pieces with no meaning, which pulls the chunk's vector towards every other chunk full of URLs;
@@ -92,11 +93,15 @@ def _blank(lines: list[str], start: int, end: int) -> None:
 
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
 _LINK = re.compile(r"\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
-_ORG_MARKER = re.compile(r"^\s*#\+(?:BEGIN|END)_\w+.*$", re.MULTILINE | re.IGNORECASE)
+# Logseq writes a block's first line after its bullet ("- #+BEGIN_QUOTE"): the bullet stays.
+_ORG_MARKER = re.compile(r"^(\s*(?:[-*]\s+)?)#\+(?:BEGIN|END)_\w+.*$",
+                         re.MULTILINE | re.IGNORECASE)
 _REF_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
 _URL = re.compile(r"<?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s>)\]]*>?")
-_IFRAME = re.compile(r"<(iframe|video|audio|object|embed|script|style)\b.*?(?:</\1\s*>|/?>)",
-                     re.IGNORECASE | re.DOTALL)
+# An embed's opening tag, and what it holds up to its closing tag when it has one (never past
+# the opening of another embed of its kind).
+_IFRAME = re.compile(r"<(iframe|video|audio|object|embed|script|style)\b[^>]*>"
+                     r"(?:(?:(?!<\1\b).)*?</\1\s*>)?", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
 _BLOCK_ID = re.compile(r"(?<!\S)\^[A-Za-z0-9-]{4,}\s*$", re.MULTILINE)
 _HICCUP = re.compile(r"\[:(?:img|video|iframe|audio)\b[^\n]*")
@@ -120,13 +125,32 @@ def embedding_text(text: str) -> str:
     text = _IMAGE.sub(lambda m: m.group(1), text)
     text = _LINK.sub(lambda m: m.group(1), text)
     text = _REF_DEF.sub("", text)
-    text = _ORG_MARKER.sub("", text)
+    text = _ORG_MARKER.sub(r"\1", text)
     text = _URL.sub(" ", text)
     text = _TAG.sub(" ", text)
     text = _HICCUP.sub(" ", text)
     text = _PROPERTY.sub("", text)
     text = _BLOCK_ID.sub("", text)
     return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip()
+
+
+def display_text(text: str) -> str:
+    """Return a whole note as the preview should show it: the prose and its links, without
+    the data and bookkeeping a note tool keeps in the file.
+
+    Dropped as in `embedding_text`: data blocks (`blank_data`), embedded players and
+    iframes, hiccup images, Logseq's bookkeeping properties, `#+BEGIN_…` markers and
+    `^block-ids`. Links, images and other properties (`tags::`, `alias::`) stay: they are
+    what the person wrote. Line count is kept (removed lines are left empty).
+    """
+    text = "\n".join(blank_data(text.split("\n")))
+    if not any(mark in text for mark in ("<", "^", "::", "[:", "#+")):
+        return text
+    text = _IFRAME.sub(lambda m: "\n" * m.group().count("\n"), text)
+    text = _HICCUP.sub("", text)
+    text = _ORG_MARKER.sub(r"\1", text)
+    text = _PROPERTY.sub("", text)
+    return "\n".join(_BLOCK_ID.sub("", line) for line in text.split("\n"))
 
 
 _WORD = re.compile(r"[^\W_]", re.UNICODE)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QPalette, QTextCharF
 from PySide6.QtGui import QTextDocument as _QTextDocument
 from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
 
+from notesearch.core.prose import display_text
 from notesearch.core.text import find_terms
 from notesearch.gui.operations import Op
 from notesearch.gui.results_model import ResultItem
@@ -57,7 +58,7 @@ def read_note(path: Path) -> str:
 
 def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Rendered:
     """Parse Markdown and locate the passage; worker thread (QTextDocument is reentrant)."""
-    source = read_note(path)
+    source = display_text(read_note(path))  # line numbers are kept
     lines = source.splitlines()
     passage_lines = lines[max(0, line - 1): max(line, end_line)]
     body = _FRONT_MATTER.sub("", source, count=1)[:MAX_PREVIEW_CHARS]

@@ -187,3 +187,33 @@ def test_a_made_up_query_says_no_good_match_and_shows_weak_meters(qtbot, window)
     qtbot.waitUntil(lambda: not window.banner.isVisible() or
                     "No good match" not in window.banner.text(), timeout=5_000)
     assert window.model.data(window.model.index(0), Role.RELEVANCE) >= 0.5
+
+
+def test_preview_shows_the_prose_of_a_logseq_page_not_its_bookkeeping(qtbot, tmp_path):  # noqa: ANN001
+    """Logseq keeps block ids, timestamps, hiccup images, embeds and #+BEGIN markers in the
+    file; the preview shows what the person wrote, and still finds the passage."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    page = tmp_path / "Key rotation.md"
+    page.write_text(
+        "tags:: security\n\n"
+        "- Rotate the signing key every quarter.\n"
+        "  id:: 64b7f1c2-0d3e-4b8a-9f5e-2c1d0a9b8e7f\n"
+        "  collapsed:: true\n"
+        "- [:img {:src \"../assets/diagram.png\" :width 400}]\n"
+        "- #+BEGIN_QUOTE\n  Keys older than a year are revoked.\n  #+END_QUOTE\n"
+        "- <iframe src=\"https://www.youtube.com/embed/abc\" width=\"560\"></iframe>\n"
+        "- Publish the new public key on the [team page](https://example.org/team). ^keypub\n",
+        encoding="utf-8")
+    rendered = render(page, 11, 11, "public key", QFont())
+    shown = rendered.document.toPlainText()
+    for markup in ("id::", "collapsed::", "[:img", "#+BEGIN", "#+END", "<iframe", "^keypub"):
+        assert markup not in shown, markup
+    for prose in ("Rotate the signing key", "Keys older than a year are revoked",
+                  "Publish the new public key", "team page", "tags:: security"):
+        assert prose in shown, prose
+    start, end = rendered.passage
+    assert shown[start:end].startswith("Publish the new public key")
+    assert {shown[a:b].lower() for a, b in rendered.terms} == {"public", "key", "keys"}
