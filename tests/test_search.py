@@ -311,6 +311,43 @@ def test_the_query_language_narrows_the_notes(tmp_path, e5):
     library.close()
 
 
+def test_path_filters_match_names_in_any_case_and_unicode_form(tmp_path):
+    """macOS writes file names decomposed ("e" + combining accent); "path:café" typed
+    composed, or in capitals, must still find the note."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Réunions/Café Ödeme.md")
+    library = library_of(tmp_path, {decomposed: "# Café\nOrdered more beans.\n",
+                                    "Other/Cafe.md": "# Other\nOrdered more beans.\n"})
+
+    def names(query):
+        return [unicodedata.normalize("NFC", Path(r.path).name)
+                for r in library.search(query, k=5, mode="words").results]
+
+    for query in ("beans path:café", "beans path:RÉUNIONS", "beans in:réunions",
+                  "beans path:ödeme", "beans path:ÖDEME"):
+        assert names(query) == ["Café Ödeme.md"], query
+    assert names("beans path:other") == ["Cafe.md"]
+    library.close()
+
+
+def test_tag_filters_match_tags_in_any_case_and_unicode_form(tmp_path):
+    import unicodedata
+
+    library = library_of(tmp_path, {
+        "a.md": unicodedata.normalize("NFD", "# A\nBeans. #Café/Öffnungszeiten\n"),
+        "b.md": "# B\nBeans. #İstanbul\n", "c.md": "# C\nBeans. #cafeteria\n"})
+
+    def names(query):
+        return sorted(Path(r.path).name for r in library.search(query, k=5, mode="words").results)
+
+    for query in ("beans tag:café", "beans tag:CAFÉ", "beans tag:café/öffnungszeiten"):
+        assert names(query) == ["a.md"], query
+    assert names("beans tag:istanbul") == ["b.md"]
+    assert names("beans tag:İstanbul") == ["b.md"]
+    library.close()
+
+
 def test_a_pasted_long_text_is_embedded_within_the_models_window(sample_library, e5):
     from notesearch.core.search import clip_to_window
 

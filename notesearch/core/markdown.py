@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -312,7 +313,7 @@ def _name_title(file_name: str) -> str:
         name = name.replace("___", "/")
     if "%" in name:
         name = unquote(name)
-    return name
+    return unicodedata.normalize("NFC", name)  # macOS writes names decomposed
 
 
 def _choose_title(front: dict[str, object], props: dict[str, str],

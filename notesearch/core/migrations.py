@@ -150,7 +150,18 @@ def _fill_note_index(conn: apsw.Connection) -> None:
                       fts_text(headings), fts_text(body)))
 
 
-MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(conn: apsw.Connection) -> None:
+    """Store tags for filtering normalised as words are (NFKC, full case folding): "#Café"
+    written decomposed by macOS and "tag:CAFÉ" typed composed are one tag."""
+    from notesearch.core.text import normalise
+
+    rows = conn.execute("SELECT note_id, tag FROM note_tags").fetchall()
+    conn.execute("DELETE FROM note_tags")
+    conn.executemany("INSERT OR IGNORE INTO note_tags(note_id, tag) VALUES (?, ?)",
+                     [(note_id, normalise(tag)) for note_id, tag in rows])
+
+
+MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

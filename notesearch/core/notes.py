@@ -6,6 +6,7 @@ import codecs
 import hashlib
 import os
 import stat
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,9 +383,13 @@ def _decode(data: bytes) -> str:
 
 
 def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, bytes]:
-    """Return (text with "\\r\\n" turned into "\\n", raw bytes); raise only SkipFile."""
+    """Return (text in Unicode NFC, "\\r\\n" turned into "\\n"; raw bytes); raise only SkipFile.
+
+    NFC: an accent written as a separate mark (as macOS and some editors do) and the
+    precomposed letter become one text, so "#café" is one tag and "café" one word.
+    """
     data = _read_bytes(path, max_bytes)
-    return _decode(data).replace("\r\n", "\n"), data
+    return unicodedata.normalize("NFC", _decode(data).replace("\r\n", "\n")), data
 
 
 def content_hash(data: bytes | str) -> str:

@@ -37,6 +37,7 @@ from notesearch.core.text import (
     fts_query,
     fts_text,
     make_snippet,
+    normalise,
     query_terms,
     quote_term,
     stem,
@@ -535,9 +536,6 @@ class Searcher:
             prefix = filters.folder.rstrip("/\\") + "/"
             sql += " AND substr(path, 1, ?) = ?"
             args += [len(prefix), prefix]
-        for text in filters.paths:
-            sql += " AND instr(lower(path), ?) > 0"
-            args.append(text.lower())
         for phrase in filters.phrases:
             sql += " AND id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)"
             args.append(quote_term(fts_text(phrase)))
@@ -547,13 +545,15 @@ class Searcher:
         for tag in filters.tags:
             # A parent tag includes its children, as in Obsidian and Logseq: "work" finds
             # "#work/projects/atlas".
-            tag = tag.lower().lstrip("#").rstrip("/")
+            tag = normalise(tag).lstrip("#").rstrip("/")
             sql += (" AND id IN (SELECT note_id FROM note_tags WHERE tag = ? "
                     "OR substr(tag, 1, ?) = ?)")
             args += [tag, len(tag) + 1, tag + "/"]
         key = (filters, self.store.get_meta("notes_gen"))
         if self._allowed_cache[0] != key:
             ids = {r[0] for r in self.conn.execute(sql, args)}
+            if filters.paths:
+                ids &= self._notes_with_path_parts(filters.paths)
             # Kept in a temporary table too, so that FTS5 and the vector look-up rank within
             # the filter instead of filtering a ranking of the whole library.
             with self.conn:
@@ -563,6 +563,17 @@ class Searcher:
             self._allowed_cache = (key, ids)
             self._allowed_vectors = None
         return self._allowed_cache[1]
+
+    def _notes_with_path_parts(self, parts: tuple[str, ...]) -> set[int]:
+        """Return the notes whose path holds every one of `parts`, compared normalised: any
+        case in any script, and a name macOS wrote decomposed ("e" + accent) matches "é"."""
+        facts = self._facts()
+        if "paths" not in facts:
+            facts["paths"] = [(note_id, normalise(path)) for note_id, path in
+                              self.conn.execute("SELECT id, path FROM notes")]
+        wanted = [normalise(part) for part in parts]
+        return {note_id for note_id, path in facts["paths"]  # type: ignore[attr-defined]
+                if all(part in path for part in wanted)}
 
     def _allowed_embeddings(self) -> np.ndarray:
         """Return the sorted embedding ids of the filtered notes' chunks (see _allowed_notes)."""

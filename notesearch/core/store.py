@@ -13,7 +13,7 @@ import apsw
 import numpy as np
 
 from notesearch.core.db import vec_table
-from notesearch.core.text import fts_text
+from notesearch.core.text import fts_text, normalise
 
 
 def fts_title(title: str, aliases: Sequence[str]) -> str:
@@ -176,7 +176,7 @@ class Store:
                  time.time()))
             note_id = self.conn.last_insert_rowid()
             self.conn.executemany("INSERT OR IGNORE INTO note_tags(note_id, tag) VALUES (?, ?)",
-                                  [(note_id, t) for t in note.tags])
+                                  [(note_id, normalise(t)) for t in note.tags])
             title_field = fts_title(note.title, note.aliases)
             for position, chunk in enumerate(chunks):
                 self.conn.execute(
