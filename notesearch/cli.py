@@ -163,6 +163,8 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
     if args.json:
         print(json.dumps(response.to_json(), ensure_ascii=False))
         return
+    if response.corrections:
+        print(response.spelling_note())
     if not response.results:
         print("No notes found.")
     elif response.weak:

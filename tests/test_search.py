@@ -379,3 +379,26 @@ def test_snippets_show_the_prose_not_the_markup(tmp_path):
         assert markup not in snippet, markup
     assert "Simple queries find blocks." in snippet and "the guide" in snippet
     library.close()
+
+
+def test_a_misspelt_word_is_searched_as_the_word_the_notes_use(tmp_path):
+    """"botom" is in no note: the keyword list searches "bottom", highlights it and says so;
+    a real word the notes lack ("knitting") is not bent into a word they have ("init")."""
+    library = library_of(tmp_path, {
+        "Footnotes.md": "# Footnotes\nNumbered remarks at the bottom of the page.\n",
+        "Setup.md": "# Setup\nRun init once, then commit.\n",
+        "Other.md": "# Other\nNothing about pages here.\n"})
+    response = library.search("remarks botom", k=3, mode="words")
+    assert response.corrections == {"botom": "bottom"}
+    assert response.spelling_note() == "No note has “botom”: searched for “bottom”."
+    assert response.results[0].title == "Footnotes"
+    snippet = response.results[0].snippet
+    assert {snippet.text[a:b].lower() for a, b in snippet.highlights} == {"remarks", "bottom"}
+    assert response.to_json()["corrections"] == {"botom": "bottom"}
+    only_typo = library.search("botom", k=3, mode="words")
+    assert [r.title for r in only_typo.results] == ["Footnotes"]
+    assert library.search("knitting", k=3, mode="words").corrections == {}
+    # A word still being typed is matched as a prefix, not corrected.
+    assert library.search("remarks bot", k=3, mode="words", as_you_type=True).corrections == {}
+    assert library.search("Setup", k=3, mode="words").corrections == {}
+    library.close()

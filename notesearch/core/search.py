@@ -30,16 +30,20 @@ from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Store
 from notesearch.core.text import (
     PREFIX_MIN_LETTERS,
+    SPELL_MIN_LETTERS,
     STOPWORDS,
     Snippet,
     find_terms,
     fts_phrases,
     fts_query,
     fts_text,
+    is_cjk,
     make_snippet,
     normalise,
+    one_edit_away,
     query_terms,
     quote_term,
+    replace_term,
     stem,
     typed_prefix,
 )
@@ -124,6 +128,15 @@ class SearchResponse:
     #: Why meaning search did not take part, when it did not (e.g. "key rejected").
     meaning_unavailable: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: Words no note uses, and the word one edit away that was searched instead ("botom" ->
+    #: "bottom"); meaning search still reads the query as typed.
+    corrections: dict[str, str] = field(default_factory=dict)
+
+    def spelling_note(self) -> str:
+        """Return what the user should read about corrected words, or "" (shared by the CLI
+        and the app)."""
+        return " ".join(f"No note has “{typed}”: searched for “{fixed}”."
+                        for typed, fixed in self.corrections.items())
 
     @property
     def weak(self) -> bool:
@@ -138,6 +151,8 @@ class SearchResponse:
             data["notes_not_embedded"] = self.notes_not_embedded
         if self.meaning_unavailable:
             data["meaning_unavailable"] = self.meaning_unavailable
+        if self.corrections:
+            data["corrections"] = self.corrections
         return data
 
 
@@ -181,6 +196,7 @@ class Searcher:
                      "USING fts5vocab(main, notes_fts, row)")
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS allowed_notes (id INTEGER PRIMARY KEY)")
         self._allowed_cache: tuple[object, set[int]] = (None, set())
+        self._spellings: dict[str, str | None] = {}
         self._allowed_vectors: tuple[object, np.ndarray] | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -203,14 +219,16 @@ class Searcher:
         # A query of symbols only ("📚", "⏳") has no word for the index: it is looked for
         # literally in the notes' text, and by meaning like any other.
         words = self._word_hits if query_terms(query) else self._literal_hits
+        spelled, response.corrections = (self._spelled(query, as_you_type)
+                                         if mode != "meaning" else (query, {}))
         word_hits, coverage = self._timed(
-            timings, "words", words, query, allowed, as_you_type,
+            timings, "words", words, spelled, allowed, as_you_type,
             limit) if mode != "meaning" else ([], {})
         meaning_hits = self._timed(timings, "meaning", self._vector_hits, query.strip(),
                                    allowed, limit) if mode != "words" else []
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
                             mode)
-        response.results = self._timed(timings, "results", self._results, fused, query,
+        response.results = self._timed(timings, "results", self._results, fused, spelled,
                                        as_you_type)
         response.notes_not_embedded = self._notes_not_embedded()
         response.meaning_unavailable = self.meaning_unavailable if mode != "words" else None
@@ -403,6 +421,47 @@ class Searcher:
             for note_id in holders & found.keys():
                 found[note_id] += weight
         return {n: w / weight_sum for n, w in found.items()} if weight_sum else {}
+
+    def _spelled(self, query: str, as_you_type: bool) -> tuple[str, dict[str, str]]:
+        """Return the query with each word that no note holds replaced by the word one edit
+        away that the most notes hold ("botom" -> "bottom"), and the replacements made.
+
+        Only finished words of SPELL_MIN_LETTERS letters or more are corrected; a word
+        still being typed is matched as a prefix instead.
+        """
+        typing = typed_prefix(query) if as_you_type else None
+        corrections: dict[str, str] = {}
+        for term in query_terms(query):
+            if (term == typing or len(term) < SPELL_MIN_LETTERS or not term.isalpha()
+                    or is_cjk(term) or self._note_frequency(term)):
+                continue
+            better = self._spelling(term)
+            if better:
+                corrections[term] = better
+        for word, better in corrections.items():
+            query = replace_term(query, word, better)
+        return query, corrections
+
+    def _spelling(self, word: str) -> str | None:
+        """Return the word one edit from `word` whose stem the most notes hold, or None.
+
+        A look-up costs 10-40 ms, so answers are kept across changes to the notes: a word
+        that later appears in a note is no longer corrected (_spelled checks it first), and
+        a correction gone stale only searches a word no note holds.
+        """
+        cache = self._spellings
+        if word not in cache:
+            by_stem: dict[str, str] = {}
+            for candidate in sorted(one_edit_away(word)):
+                by_stem.setdefault(stem(candidate), candidate)
+            marks = ",".join("?" * len(by_stem))
+            found = self.conn.execute(
+                f"SELECT term, doc FROM temp.notes_vocab WHERE term IN ({marks}) "
+                f"ORDER BY doc DESC, term LIMIT 1", list(by_stem)).fetchone()
+            if len(cache) > 10_000:
+                cache.clear()
+            cache[word] = by_stem[found[0]] if found else None
+        return cache[word]
 
     def _selective_note_terms(self, terms: list[str]) -> list[str]:
         """Keep the query's rarest MAX_QUERY_TERMS terms, then those within the postings

@@ -183,6 +183,11 @@ def _char_tokens(text: str) -> list[tuple[int, int, str]]:
     return [(begun[a], begun[b], token) for a, b, token in tokens]
 
 
+def is_cjk(term: str) -> bool:
+    """True when a term is written in a script without spaces (it is a bigram)."""
+    return _IS_CJK.match(term) is not None
+
+
 def typed_prefix(query: str) -> str | None:
     """Return the query's last term when it is a word still being typed, else None.
 
@@ -200,6 +205,34 @@ def typed_prefix(query: str) -> str | None:
     if _IS_CJK.match(last) or len(last) < PREFIX_MIN_LETTERS or last in STOPWORDS:
         return None
     return last
+
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+SPELL_MIN_LETTERS = 4  # shorter words have too many neighbours one edit away to guess
+
+
+def one_edit_away(word: str) -> set[str]:
+    """Return the strings one edit from `word` that keep its first letter: a letter deleted,
+    two neighbours swapped, a letter replaced or inserted (Damerau-Levenshtein distance 1).
+
+    The first letter stays (swapping the first two is allowed): people rarely mistype it,
+    and without that rule "knitting" became "initting", whose stem "init" is a common word.
+    Replacements and insertions use a-z and the word's own letters.
+    """
+    letters = sorted(set(_ALPHABET) | set(word))
+    splits = [(word[:i], word[i:]) for i in range(1, len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in [("", word)] + splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in letters}
+    inserts = {a + c + b for a, b in splits for c in letters}
+    return (deletes | swaps | replaces | inserts) - {word}
+
+
+def replace_term(query: str, word: str, replacement: str) -> str:
+    """Return `query` with each whole-word occurrence of `word` (compared normalised)
+    replaced by `replacement`."""
+    return "".join(replacement if piece.isalnum() and normalise(piece) == word else piece
+                   for piece in re.split(r"([^\W_]+)", query))
 
 
 def quote_term(term: str) -> str:

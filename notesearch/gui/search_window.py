@@ -269,7 +269,7 @@ class SearchWindow(QMainWindow):
         self.results_shown.emit(generation)
 
     def _show_search_notes(self, response: SearchResponse, items: list[ResultItem]) -> None:
-        notes = []
+        notes = [response.spelling_note()] if response.corrections else []
         if response.weak:
             notes.append("No good match: these are only the closest notes.")
         if response.meaning_unavailable:

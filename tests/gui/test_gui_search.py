@@ -173,6 +173,13 @@ def test_the_sample_vault_offers_example_queries_and_a_real_vault_does_not(qtbot
     samples.close()
 
 
+def test_a_misspelt_word_is_corrected_and_the_window_says_so(qtbot, window):  # noqa: ANN001
+    type_and_wait(qtbot, window, "tomato bligth ")
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=5_000)
+    assert "No note has “bligth”: searched for “blight”." in window.banner.text()
+    assert window.model.item(0).path.name == "Tomato blight.md"
+
+
 def test_a_made_up_query_says_no_good_match_and_shows_weak_meters(qtbot, window):  # noqa: ANN001
     from notesearch.gui.results_model import Role
 
