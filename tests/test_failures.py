@@ -208,3 +208,34 @@ def test_a_full_disk_is_reported_wherever_the_write_stops(tmp_path):
             library.scan()
         assert library.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         library.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_the_library_is_readable_by_its_owner_only(tmp_path):
+    """Database, WAL, SHM and settings 0600, the library folder 0700, whatever the umask; a
+    library made by an older build with 0644/0755 is tightened when opened."""
+    notes = tmp_path / "notes"
+    write_notes(notes, 3)
+    home = tmp_path / "home"
+    env = {**os.environ, "NOTESEARCH_HOME": str(home)}
+    done = subprocess.run(["sh", "-c", f'umask 022; exec "{sys.executable}" -m notesearch '
+                           f'index "{notes}"'], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert home.stat().st_mode & 0o777 == 0o700
+    assert (home / "library.db").stat().st_mode & 0o777 == 0o600
+    library = open_library(home)
+    library.settings.exclude = ["drafts/"]
+    library.reload_settings(library.settings)
+    with library.conn:  # a write: the WAL and SHM files exist while it is open
+        library.conn.execute("UPDATE notes SET title = title")
+    for name in ("library.db", "library.db-wal", "library.db-shm", "settings.json"):
+        assert (home / name).stat().st_mode & 0o777 == 0o600, name
+    library.close()
+    for path, mode in ((home, 0o755), (home / "library.db", 0o644),
+                       (home / "settings.json", 0o644)):
+        path.chmod(mode)
+    open_library(home).close()
+    for path, mode in ((home, 0o700), (home / "library.db", 0o600),
+                       (home / "settings.json", 0o600)):
+        assert path.stat().st_mode & 0o777 == mode, path

@@ -34,8 +34,38 @@ def library_home() -> Path:
     override = os.environ.get(HOME_ENV)
     home = Path(override).expanduser() if override else Path(
         platformdirs.user_data_dir("notesearch", appauthor=False))
-    home.mkdir(parents=True, exist_ok=True)
+    make_private_dir(home)
     return home
+
+
+def make_private_dir(path: Path) -> None:
+    """Create `path` (and parents) and make it readable by its owner only (0700 on POSIX).
+
+    The library holds the text of every note, so other local accounts must not read it. A
+    folder that cannot be changed (read-only media, another owner) is left as it is.
+    """
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _restrict(path, 0o700)
+
+
+def make_private_file(path: Path) -> None:
+    """Create `path` if missing and make it readable and writable by its owner only (0600)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return  # a read-only library: opened read-only later
+    _restrict(path, 0o600)
+
+
+def _restrict(path: Path, mode: int) -> None:
+    if os.name != "posix":
+        return  # Windows: the user's profile folder is private already
+    try:
+        info = path.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o777 != mode:
+            path.chmod(mode)
+    except OSError:
+        pass
 
 
 @dataclass
@@ -70,5 +100,8 @@ class Settings:
         """Write atomically, so a crash never leaves half a settings file."""
         path = home / SETTINGS_NAME
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        descriptor = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(self), indent=2))
+        _restrict(tmp, 0o600)
         os.replace(tmp, path)

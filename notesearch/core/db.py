@@ -7,6 +7,7 @@ from pathlib import Path
 import apsw
 import sqlite_vec
 
+from notesearch.core.config import make_private_file
 from notesearch.core.migrations import migrate
 
 BUSY_TIMEOUT_MS = 10_000
@@ -14,6 +15,11 @@ BUSY_TIMEOUT_MS = 10_000
 
 def connect(path: Path, readonly: bool = False) -> apsw.Connection:
     """Return a connection to `path`, migrated, with sqlite-vec and foreign keys on."""
+    if not readonly:
+        # SQLite gives the -wal and -shm files the database's own mode: 0600 for all three.
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if name == path or name.exists():
+                make_private_file(name)
     flags = apsw.SQLITE_OPEN_READONLY if readonly else (
         apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE)
     conn = apsw.Connection(str(path), flags=flags)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import apsw
 
-from notesearch.core.config import DB_NAME, Settings, library_home
+from notesearch.core.config import (
+    DB_NAME,
+    SETTINGS_NAME,
+    Settings,
+    library_home,
+    make_private_dir,
+    make_private_file,
+)
 from notesearch.core.db import connect
 from notesearch.core.embedders import Embedder
 from notesearch.core.embedders.registry import create_embedder, query_embedder_for
@@ -86,7 +93,9 @@ class Library:
         """`vectors_in_memory`: keep a numpy copy for fast repeated searches (the app, watch,
         batches); a one-shot search is faster without loading it."""
         self.home = home or library_home()
-        self.home.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.home)
+        if (self.home / SETTINGS_NAME).exists():
+            make_private_file(self.home / SETTINGS_NAME)  # one written by an older build
         self.settings = settings or Settings.load(self.home)
         self.db_path = self.home / DB_NAME
         self._local = threading.local()
