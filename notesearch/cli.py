@@ -176,6 +176,9 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
               "by words; run `notesearch index` to finish.)")
     if response.meaning_unavailable:
         print(f"(Meaning search is off: {response.meaning_unavailable})")
+    if library.read_only:
+        print(f"(The library cannot be written: {library.read_only}. These results are from "
+              "the index as it was last written.)")
 
 
 def _print_result(rank: int, result: Result, show_match: bool) -> None:
@@ -254,6 +257,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(status.to_json(), ensure_ascii=False))
         return 0
     print(f"Library: {status.home}")
+    if status.read_only:
+        print(f"Read-only: {status.read_only}. Search answers from the index as it is; "
+              "indexing waits until the library can be written.")
     print("Folders: " + (", ".join(status.folders) or "none (add one with `notesearch index`)"))
     print(f"Notes: {status.notes} ({status.chunks} chunks)")
     print(f"Model: {status.model_id or 'none'}"

@@ -239,3 +239,79 @@ def test_the_library_is_readable_by_its_owner_only(tmp_path):
     for path, mode in ((home, 0o700), (home / "library.db", 0o600),
                        (home / "settings.json", 0o600)):
         assert path.stat().st_mode & 0o777 == mode, path
+
+
+def _mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def mounts():  # noqa: ANN201
+    """Mount points made by the test, unmounted afterwards; skips where mounting is refused."""
+    made: list[Path] = []
+
+    def mount(*args: str) -> None:
+        if not _mount(*args):
+            pytest.skip("mounting needs root (CAP_SYS_ADMIN)")
+        made.append(Path(args[-1]))
+
+    yield mount
+    for point in reversed(made):
+        subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "notesearch", *args],
+                          env={**os.environ, "NOTESEARCH_HOME": str(home)}, capture_output=True,
+                          text=True, cwd=Path(__file__).parent.parent, timeout=300)
+
+
+def _assert_searchable_not_writable(home: Path, notes: Path, why: str) -> None:
+    found = _cli(home, "search", "--json", "--mode", "words", "word1x5")
+    assert found.returncode == 0, found.stderr
+    assert [Path(r["path"]).name for r in json.loads(found.stdout)["results"]] == ["note001.md"]
+    status = _cli(home, "status")
+    assert status.returncode == 0 and f"Read-only: {why}" in status.stdout, status.stderr
+    assert json.loads(_cli(home, "status", "--json").stdout)["read_only"] == why
+    for args in (("index",), ("index", str(notes))):
+        refused = _cli(home, *args)
+        assert refused.returncode == 1
+        assert "Traceback" not in refused.stderr
+        assert f"cannot be written: {why}. Search answers" in refused.stderr
+
+
+def test_a_read_only_library_answers_searches_and_says_why_it_cannot_index(tmp_path, mounts):
+    notes, home, mounted = tmp_path / "notes", tmp_path / "home", tmp_path / "ro"
+    write_notes(notes, 4)
+    assert _cli(home, "index", str(notes)).returncode == 0
+    mounted.mkdir()
+    mounts("--bind", str(home), str(mounted))
+    mounts("-o", "remount,ro,bind", str(mounted))
+    _assert_searchable_not_writable(mounted, notes, "the library's folder or file is read-only")
+
+
+def test_a_full_disk_after_a_clean_close_still_answers_and_recovers(tmp_path, mounts):
+    notes, disk = tmp_path / "notes", tmp_path / "disk"
+    write_notes(notes, 4)
+    disk.mkdir()
+    mounts("-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk))
+    home = disk / "home"
+    assert _cli(home, "index", str(notes)).returncode == 0
+    filler = disk / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass  # the disk is full
+    _assert_searchable_not_writable(home, notes, "the disk is full")
+    library = open_library(home)  # one process throughout, as the app is
+    assert library.read_only == "the disk is full"
+    assert library.search("word2x3", k=3, mode="words").results
+    filler.unlink()
+    (notes / "later.md").write_text("# Later\nA note saved once there was room again.\n")
+    library.scan()  # writable again without a restart
+    assert library.read_only is None
+    assert library.search("room again", k=3, mode="words").results[0].title == "Later"
+    library.close()

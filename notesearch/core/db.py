@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+import urllib.parse
 from pathlib import Path
 
 import apsw
 import sqlite_vec
 
 from notesearch.core.config import make_private_file
-from notesearch.core.migrations import migrate
+from notesearch.core.errors import LibraryReadOnly
+from notesearch.core.migrations import SCHEMA_VERSION, migrate
 
 BUSY_TIMEOUT_MS = 10_000
+FULL_DISK_BYTES = 1 << 20  # less free space than this is a full disk for a library
 
 
 def connect(path: Path, readonly: bool = False) -> apsw.Connection:
@@ -34,6 +40,70 @@ def connect(path: Path, readonly: bool = False) -> apsw.Connection:
         conn.execute("PRAGMA synchronous = NORMAL")
         migrate(conn)
     return conn
+
+
+def connect_best(path: Path) -> tuple[apsw.Connection, str | None]:
+    """Return a connection to `path` for writing, or, when writing is impossible there (a
+    read-only disk or folder, a full disk), a read-only one and the reason in a sentence.
+
+    Raises LibraryReadOnly when the database cannot be opened even for reading (it does not
+    exist yet, or was written by an older build and cannot be upgraded in place).
+    """
+    try:
+        return connect(path), None
+    except (apsw.CantOpenError, apsw.ReadOnlyError, apsw.IOError, apsw.FullError) as error:
+        reason = why_not_writable(path, error)
+    if not path.exists():
+        raise LibraryReadOnly(f"The library cannot be created in {path.parent}: {reason}.")
+    # A database in WAL mode is read through its -shm file; where that cannot be made, the
+    # file is read as immutable (nothing else can be writing to it either).
+    quoted = urllib.parse.quote(str(path))
+    for uri in (f"file:{quoted}?mode=ro", f"file:{quoted}?mode=ro&immutable=1"):
+        try:
+            conn = _open_read_only(uri)
+        except apsw.Error:
+            continue
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise LibraryReadOnly(
+                f"The library in {path.parent} was written by another version of notesearch "
+                f"and cannot be upgraded while it is read-only ({reason}).")
+        return conn, reason
+    raise LibraryReadOnly(f"The library in {path.parent} cannot be opened: {reason}.")
+
+
+def _open_read_only(uri: str) -> apsw.Connection:
+    conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    conn.set_busy_timeout(BUSY_TIMEOUT_MS)
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    conn.enable_load_extension(False)
+    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails here if unreadable
+    return conn
+
+
+def why_not_writable(path: Path, error: BaseException) -> str:
+    """Return, in a few words, why the library at `path` cannot be written."""
+    folder = path.parent
+    try:
+        if shutil.disk_usage(folder).free < FULL_DISK_BYTES:
+            return "the disk is full"
+    except OSError:
+        pass
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "the library's folder or file is read-only"
+    try:
+        probe = folder / f".notesearch-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as probe_error:
+        if probe_error.errno == errno.EROFS:
+            return "it is on a read-only file system"
+        if probe_error.errno == errno.ENOSPC:
+            return "the disk is full"
+        return probe_error.strerror or str(probe_error)
+    return str(error)
 
 
 def vec_table(space_id: int) -> str:

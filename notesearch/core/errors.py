@@ -66,3 +66,10 @@ class StorageFull(NotesearchError):
     """The disk (or the database's size limit) is full; the index is as it was before."""
 
     kind = "disk_full"
+
+
+class LibraryReadOnly(NotesearchError):
+    """The library cannot be written (read-only disk or folder, a full disk): search answers
+    from it as it is, and indexing waits."""
+
+    kind = "read_only"

@@ -20,10 +20,10 @@ from notesearch.core.config import (
     make_private_dir,
     make_private_file,
 )
-from notesearch.core.db import connect
+from notesearch.core.db import connect_best
 from notesearch.core.embedders import Embedder
 from notesearch.core.embedders.registry import create_embedder, query_embedder_for
-from notesearch.core.errors import EmbedderError, NotesearchError, StorageFull
+from notesearch.core.errors import EmbedderError, LibraryReadOnly, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.progress import Control, ProgressCallback
 from notesearch.core.search import NO_FILTERS, Filters, Result, Searcher, SearchResponse
@@ -77,6 +77,8 @@ class Status:
     embedder_problem: str | None
     #: Set when the configured model could not run here and another one stands in.
     model_notice: str | None = None
+    #: Why the library cannot be written (searched as it is, indexing paused), or None.
+    read_only: str | None = None
 
     def to_json(self) -> dict:
         return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
@@ -104,6 +106,7 @@ class Library:
         self._embedder_problem_kind: str | None = None
         self._embedder_lock = threading.Lock()
         self._old_query_embedder: Embedder | None = None
+        self._read_only: str | None = None
         self.vectors = VectorIndex() if vectors_in_memory else SqliteVectors()
         _ = self.conn  # create and migrate the database now, in the caller's thread
 
@@ -112,9 +115,29 @@ class Library:
     def conn(self) -> apsw.Connection:
         """Return this thread's connection."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.read_only and not self._read_only:
+            conn.close()  # opened read-only, and the library has become writable since
+            conn = None
         if conn is None:
-            conn = self._local.conn = connect(self.db_path)
+            conn, self._read_only = connect_best(self.db_path)
+            self._local.conn, self._local.read_only = conn, self._read_only
         return conn
+
+    @property
+    def read_only(self) -> str | None:
+        """Why the library cannot be written (it is searched as it is), or None."""
+        _ = self.conn
+        return self._read_only
+
+    def _writable(self) -> None:
+        """Raise LibraryReadOnly, in a sentence, when the library cannot be written."""
+        if self.read_only:
+            self.close()  # try again: space may have been freed, the disk remounted
+            self._read_only = None
+        if self.read_only:
+            raise LibraryReadOnly(
+                f"The library in {self.home} cannot be written: {self.read_only}. Search "
+                "answers from it as it is; indexing waits until it can be written.")
 
     @property
     def store(self) -> Store:
@@ -157,6 +180,7 @@ class Library:
 
     def reload_settings(self, settings: Settings) -> None:
         """Apply new settings; a provider or model change takes effect at the next index run."""
+        self._writable()
         settings.save(self.home)
         changed = (settings.provider, settings.local_model, settings.openai_model,
                    settings.openai_base_url) != (self.settings.provider, self.settings.local_model,
@@ -172,7 +196,7 @@ class Library:
         """Return this thread's searcher (it keeps a query-vector cache)."""
         searcher = getattr(self._local, "searcher", None)
         embedder = self._query_embedder()
-        if searcher is None or searcher.embedder is not embedder:
+        if searcher is None or searcher.embedder is not embedder or searcher.conn is not self.conn:
             searcher = self._local.searcher = Searcher(self.conn, self.vectors, embedder)
         searcher.meaning_unavailable = self._embedder_problem
         return searcher
@@ -180,6 +204,7 @@ class Library:
     # -- folders ----------------------------------------------------------------------------
     def add_folder(self, path: Path) -> int:
         """Add a notes folder to the library; return its id."""
+        self._writable()
         resolved = path.expanduser().resolve()
         if not resolved.is_dir():
             raise NotesearchError(f"{path} is not a folder.")
@@ -187,6 +212,7 @@ class Library:
 
     def remove_folder(self, path: Path) -> int:
         """Remove a folder and its notes from the library; return how many notes left."""
+        self._writable()
         resolved = str(path.expanduser().resolve())
         for folder_id, folder in self.store.folders():
             if folder == resolved:
@@ -213,6 +239,7 @@ class Library:
     def scan(self, control: Control | None = None,
              progress: ProgressCallback | None = None) -> IndexSummary:
         """Read every folder's new and changed notes (keyword search answers after this)."""
+        self._writable()
         with _storage_errors(self.db_path):
             return self._scan(control, progress)
 
@@ -230,6 +257,7 @@ class Library:
     def embed(self, control: Control | None = None,
               progress: ProgressCallback | None = None) -> IndexSummary:
         """Embed whatever chunks have no vector yet; resumable, pausable, cancellable."""
+        self._writable()
         with _storage_errors(self.db_path):
             return self._embed(control, progress)
 
@@ -255,6 +283,7 @@ class Library:
 
     def update_paths(self, paths: list[Path]) -> IndexSummary:
         """Re-check individual files (from the watcher), grouped by their folder."""
+        self._writable()
         with _storage_errors(self.db_path):
             return self._update_paths(paths)
 
@@ -302,7 +331,8 @@ class Library:
                       counts["chunks"], store.skipped(),
                       embedder.model_id if embedder else None,
                       active.model_id if active else None, pending, not_embedded,
-                      self._embedder_problem, getattr(embedder, "fallback_notice", None))
+                      self._embedder_problem, getattr(embedder, "fallback_notice", None),
+                      self._read_only)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
