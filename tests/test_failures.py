@@ -315,3 +315,27 @@ def test_a_full_disk_after_a_clean_close_still_answers_and_recovers(tmp_path, mo
     assert library.read_only is None
     assert library.search("room again", k=3, mode="words").results[0].title == "Later"
     library.close()
+
+
+def test_indexing_needs_little_more_disk_than_the_finished_library(tmp_path, mounts):
+    """The write-ahead log is checkpointed as indexing goes: a disk with 3 MB to spare beyond
+    the finished 2.8 MB database holds a first keyword index (it needed 4.2 MB more before)."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for i in range(300):
+        words = " ".join(f"w{i}x{j} common{j % 50}" for j in range(150))
+        (notes / f"n{i}.md").write_text(f"# Note {i}\n{words}\n", encoding="utf-8")
+    reference = open_library(tmp_path / "reference")
+    reference.add_folder(notes)
+    reference.scan()
+    reference.close()
+    finished = (tmp_path / "reference" / "library.db").stat().st_size
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounts("-t", "tmpfs", "-o", f"size={finished + 3_000_000}", "tmpfs", str(disk))
+    library = open_library(disk / "home")
+    library.add_folder(notes)
+    summary = library.scan()
+    assert summary.added == 300
+    assert library.search("w299x7", k=1, mode="words").results[0].title == "Note 299"
+    library.close()

@@ -16,6 +16,8 @@ from notesearch.core.errors import LibraryReadOnly
 from notesearch.core.migrations import SCHEMA_VERSION, migrate
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_CHECKPOINT_PAGES = 256  # 1 MB of 4 KB pages
+WAL_SIZE_LIMIT = 1 << 20
 FULL_DISK_BYTES = 1 << 20  # less free space than this is a full disk for a library
 
 
@@ -38,6 +40,11 @@ def connect(path: Path, readonly: bool = False) -> apsw.Connection:
         # WAL lets a second process search while this one indexes.
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Checkpoint every 1 MB of log and cut the log back to 1 MB after: a first index
+        # grew it to 4-5 MB (more than a small vault's whole database), which a nearly full
+        # disk could not hold. Measured cost: within the noise of a 1,500-note scan.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         migrate(conn)
     return conn
 
