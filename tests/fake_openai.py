@@ -58,7 +58,7 @@ class _Scripted:
 
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
-    body: dict[str, Any] | None = None
+    body: Any = None
     hang_seconds: float = 0.0
 
 
@@ -164,6 +164,11 @@ class FakeOpenAI:
             self._script.extend(
                 _Scripted(status=status, headers=dict(headers), body=body) for _ in range(count))
 
+    def answer_next(self, body: Any, count: int = 1) -> None:
+        """Answer the next `count` requests with HTTP 200 and exactly this JSON body."""
+        with self._lock:
+            self._script.extend(_Scripted(status=200, body=body) for _ in range(count))
+
     def hang_next(self, count: int = 1, seconds: float = 5.0) -> None:
         """Make the next `count` requests wait `seconds` before answering normally."""
         with self._lock:
@@ -180,7 +185,8 @@ class FakeOpenAI:
         if scripted is not None and scripted.hang_seconds:
             self._stopping.wait(scripted.hang_seconds)
         elif scripted is not None:
-            return scripted.status, scripted.headers, scripted.body or {}
+            return scripted.status, scripted.headers, (
+                scripted.body if scripted.body is not None else {})
         if req.method != "POST" or req.path.rstrip("/") != "/v1/embeddings":
             return 404, {}, error_body(f"Unknown path {req.path}", "invalid_request_error")
         auth = req.headers.get("authorization", "")

@@ -367,3 +367,37 @@ def test_connection_refused_is_unavailable() -> None:
         embedder.embed_query("x")
     assert "server is running" in str(info.value)
     assert len(sleep.waits) == 1
+
+
+_GOOD = {"object": "embedding", "index": 0, "embedding": [0.5, 0.5, 0.5, 0.5]}
+
+
+@pytest.mark.parametrize("body", [
+    {"object": "list", "data": {"0": _GOOD}},
+    {"object": "list", "data": None},
+    {"object": "list"},
+    {"object": "list", "data": "vectors"},
+    {"object": "list", "data": [{"object": "embedding", "embedding": [0.1, 0.2]}]},
+    {"object": "list", "data": [{**_GOOD, "index": "0"}]},
+    {"object": "list", "data": [{**_GOOD, "embedding": None}]},
+    {"object": "list", "data": [{**_GOOD, "embedding": "not base64 at all!"}]},
+    {"object": "list", "data": [{**_GOOD, "embedding": "AAAAAAA="}]},  # 5 bytes
+    {"object": "list", "data": [{**_GOOD, "embedding": ["0.1", "0.2"]}]},
+    {"object": "list", "data": [{**_GOOD, "embedding": [[0.1, 0.2]]}]},
+    {"object": "list", "data": [{**_GOOD, "embedding": []}]},
+    {"object": "list", "data": [{**_GOOD, "embedding": [0.1, float("nan")]}]},
+    {"object": "list", "data": [_GOOD, {**_GOOD, "index": 1}]},  # two vectors for one text
+    {"object": "list", "data": ["just a string"]},
+    [1, 2, 3],
+    "a plain string",
+])
+def test_every_malformed_answer_is_a_clear_embedder_error(fake_openai: FakeOpenAI,
+                                                          body: object) -> None:
+    """A 200 answer of the wrong shape is an EmbedderError naming the server, never a
+    TypeError; the next, well-formed answer is read as usual."""
+    embedder = make(fake_openai)
+    fake_openai.answer_next(body)
+    with pytest.raises(EmbedderError) as info:
+        embedder.embed_query("x")
+    assert fake_openai.host in str(info.value) or "could not read" in str(info.value)
+    assert embedder.embed_query("x").shape == (64,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import email.utils
 import math
 import random
@@ -117,12 +118,41 @@ def _error_message(exc: openai.APIStatusError) -> str:
 def _to_vector(raw: Any) -> np.ndarray:
     """One embedding from the wire: base64 of little-endian float32, or a list of floats."""
     if isinstance(raw, str):
-        return np.frombuffer(base64.b64decode(raw), dtype="<f4").astype(np.float32)
+        data = base64.b64decode(raw, validate=True)
+        if len(data) % 4:
+            raise ValueError("a base64 'embedding' is not whole float32 numbers")
+        return np.frombuffer(data, dtype="<f4").astype(np.float32)
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in raw):
+        raise TypeError("an 'embedding' list holds something other than numbers")
     return np.asarray(raw, dtype=np.float32)
 
 
+def _vectors_of(response: Any, expected: int) -> list[np.ndarray]:
+    """Return the `expected` vectors of an embeddings answer, by their `index`; raise
+    TypeError or ValueError (with what is wrong) for any other shape."""
+    data = getattr(response, "data", None)
+    if not isinstance(data, list):
+        raise TypeError(f"'data' is {type(data).__name__}, not a list")
+    by_index: dict[int, np.ndarray] = {}
+    for item in data:
+        index = getattr(item, "index", None) if not isinstance(item, dict) else item.get("index")
+        raw = (getattr(item, "embedding", None) if not isinstance(item, dict)
+               else item.get("embedding"))
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError("an item has no whole-number 'index'")
+        if not isinstance(raw, str | list):
+            raise TypeError(f"an 'embedding' is {type(raw).__name__}")
+        vector = _to_vector(raw)
+        if vector.ndim != 1 or not len(vector) or not np.isfinite(vector).all():
+            raise ValueError("an 'embedding' is not a list of finite numbers")
+        by_index[index] = vector
+    if sorted(by_index) != list(range(expected)) or len(data) != expected:
+        raise ValueError(f"{len(data)} vectors came back for {expected} texts")
+    return [by_index[i] for i in range(expected)]
+
+
 def _normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms = np.linalg.norm(matrix.astype(np.float64), axis=1, keepdims=True)  # no overflow
     # A zero vector has no direction; leave it zero rather than produce NaNs.
     return (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
@@ -230,11 +260,14 @@ class OpenAIEmbedder:
         return self._decode(response, len(batch))
 
     def _decode(self, response: Any, expected: int) -> np.ndarray:
-        items = sorted(response.data, key=lambda item: item.index)
-        if [item.index for item in items] != list(range(expected)):
-            raise EmbedderError(f"The embedding server at {self.host} returned {len(items)} "
-                                f"vectors for {expected} texts.")
-        vectors = [_to_vector(item.embedding) for item in items]
+        """Return the answer's vectors in input order, normalised; raise EmbedderError for
+        any answer that is not `expected` finite vectors of one size (the SDK does not check
+        the shape of a 200 answer)."""
+        try:
+            vectors = _vectors_of(response, expected)
+        except (TypeError, ValueError, AttributeError, binascii.Error) as error:
+            raise EmbedderError(f"The embedding server at {self.host} sent an answer "
+                                f"notesearch could not read ({error}).") from None
         sizes = {len(vector) for vector in vectors}
         if len(sizes) != 1 or (self._dim is not None and sizes != {self._dim}):
             raise EmbedderError(f"The embedding server at {self.host} returned vectors of size "
