@@ -339,3 +339,63 @@ def test_indexing_needs_little_more_disk_than_the_finished_library(tmp_path, mou
     assert summary.added == 300
     assert library.search("w299x7", k=1, mode="words").results[0].title == "Note 299"
     library.close()
+
+
+def test_a_hanging_server_never_holds_a_search_up_for_more_than_a_second(tmp_path, fake_openai,
+                                                                         monkeypatch):
+    """The first search after the server stops answering waits one short attempt; later ones
+    answer by words at once while a background retry waits for the server, and meaning comes
+    back by itself when it answers again."""
+    import time
+
+    from notesearch.core.embedders import guard
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    monkeypatch.setattr(guard, "FIRST_RETRY", 0.1)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kites.md").write_text("# Kites\nFlying kites on a windy beach.")
+    embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
+                              dimensions=64)
+    library = open_library(tmp_path / "home", embedder=embedder)
+    library.add_folder(notes)
+    assert library.index().embedding_error is None
+    fake_openai.hang_next(count=3, seconds=8)
+    waits = []
+    for query in ("kites on the beach", "windy kites", "flying kites"):
+        start = time.monotonic()
+        response = library.search(query, k=3)
+        waits.append(time.monotonic() - start)
+        assert response.results[0].title == "Kites" and response.results[0].match == "words"
+        assert "no answer within 1 s" in response.meaning_unavailable
+        assert "retrying in the background" in response.meaning_unavailable
+    assert waits[0] < 2.0 and max(waits[1:]) < 0.5, waits
+    deadline = time.monotonic() + 20
+    while library.search("kites by the sea", k=3).meaning_unavailable:
+        assert time.monotonic() < deadline, "meaning search did not come back"
+        time.sleep(0.2)
+    assert library.search("kites by the sea", k=3, mode="meaning").results[0].title == "Kites"
+    library.close()
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_a_failing_server_costs_a_search_one_short_attempt(tmp_path, fake_openai, status):
+    """429 and 5xx answers used to cost 5-8 s of retries per search."""
+    import time
+
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "tea.md").write_text("# Tea\nGreen tea steeps at 80 degrees.")
+    embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
+                              dimensions=64)
+    library = open_library(tmp_path / "home", embedder=embedder)
+    library.add_folder(notes)
+    assert library.index().embedding_error is None
+    fake_openai.fail_next(status, count=50, headers={"Retry-After": "30"})
+    start = time.monotonic()
+    response = library.search("green tea", k=1)
+    assert time.monotonic() - start < 1.5
+    assert response.results[0].title == "Tea" and response.meaning_unavailable
+    library.close()

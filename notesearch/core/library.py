@@ -22,6 +22,7 @@ from notesearch.core.config import (
 )
 from notesearch.core.db import connect_best
 from notesearch.core.embedders import Embedder
+from notesearch.core.embedders.guard import QUERY_TIMEOUT, GuardedQueries
 from notesearch.core.embedders.registry import create_embedder, query_embedder_for
 from notesearch.core.errors import EmbedderError, LibraryReadOnly, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
@@ -107,6 +108,7 @@ class Library:
         self._embedder_lock = threading.Lock()
         self._old_query_embedder: Embedder | None = None
         self._read_only: str | None = None
+        self._guard: tuple[Embedder, GuardedQueries] | None = None
         self.vectors = VectorIndex() if vectors_in_memory else SqliteVectors()
         _ = self.conn  # create and migrate the database now, in the caller's thread
 
@@ -195,11 +197,22 @@ class Library:
     def searcher(self) -> Searcher:
         """Return this thread's searcher (it keeps a query-vector cache)."""
         searcher = getattr(self._local, "searcher", None)
-        embedder = self._query_embedder()
+        embedder = self._guarded(self._query_embedder())
         if searcher is None or searcher.embedder is not embedder or searcher.conn is not self.conn:
             searcher = self._local.searcher = Searcher(self.conn, self.vectors, embedder)
         searcher.meaning_unavailable = self._embedder_problem
         return searcher
+
+    def _guarded(self, embedder: Embedder | None) -> Embedder | None:
+        """Return what searches embed queries with: for a remote provider, a guard that waits
+        at most QUERY_TIMEOUT and then retries in the background (see embedders/guard.py)."""
+        for_queries = getattr(embedder, "for_queries", None)
+        if for_queries is None:
+            return embedder
+        with self._embedder_lock:
+            if self._guard is None or self._guard[0] is not embedder:
+                self._guard = (embedder, GuardedQueries(for_queries(QUERY_TIMEOUT)))
+            return self._guard[1]  # type: ignore[return-value]
 
     # -- folders ----------------------------------------------------------------------------
     def add_folder(self, path: Path) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import email.utils
 import math
 import random
@@ -191,6 +192,14 @@ class OpenAIEmbedder:
 
     def __repr__(self) -> str:
         return f"OpenAIEmbedder(model_id={self.model_id!r})"  # never the key
+
+    def for_queries(self, timeout: float) -> OpenAIEmbedder:
+        """Return a copy of this embedder that makes one attempt of at most `timeout`
+        seconds (for searches, which must not wait on a failing server)."""
+        quick = copy.copy(self)
+        quick.timeout, quick.max_attempts = timeout, 1
+        quick._client = self._client.with_options(timeout=timeout, max_retries=0)
+        return quick
 
     def _make_model_id(self) -> str:
         # Different servers (or output sizes) give different vector spaces; never mix them.
