@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from notesearch.core.errors import NotesearchError
@@ -271,6 +272,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"Meaning search unavailable: {status.embedder_problem}")
     print(f"Waiting to be embedded: {status.pending_chunks} chunks "
           f"({status.notes_not_embedded} notes)")
+    if status.embedding_problem:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(status.embedding_problem["at"]))
+        print(f"Embedding stopped at {when}: {status.embedding_problem['message']} Run "
+              "`notesearch index` again once that is fixed; those notes match by words "
+              "until then.")
     print(f"Skipped: {len(status.skipped)} files")
     for path, reason in status.skipped:
         print(f"  {path}: {reason}")

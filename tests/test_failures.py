@@ -399,3 +399,26 @@ def test_a_failing_server_costs_a_search_one_short_attempt(tmp_path, fake_openai
     assert time.monotonic() - start < 1.5
     assert response.results[0].title == "Tea" and response.meaning_unavailable
     library.close()
+
+
+def test_status_names_the_fault_that_stopped_embedding(tmp_path, fake_openai):
+    """`status` in a later process says what failed, when and what to do, not only a count;
+    it forgets the fault once embedding goes through."""
+    from notesearch.core.config import Settings
+
+    home = tmp_path / "home"
+    home.mkdir()
+    notes = tmp_path / "notes"
+    write_notes(notes, 2)
+    Settings(provider="openai", openai_base_url=fake_openai.base_url).save(home)
+    fake_openai.key = "sk-a-key-this-library-does-not-have-0000"  # every request is refused
+    assert _cli(home, "index", str(notes)).returncode == 0
+    status = _cli(home, "status").stdout
+    assert "Waiting to be embedded: 2 chunks" in status
+    assert "Embedding stopped at 20" in status and "rejected the API key" in status
+    assert "Run `notesearch index` again" in status
+    problem = json.loads(_cli(home, "status", "--json").stdout)["embedding_problem"]
+    assert problem["kind"] == "key_rejected"
+    fake_openai.key = "notesearch-no-key"  # the server now accepts what the library sends
+    assert _cli(home, "index").returncode == 0
+    assert "Embedding stopped" not in _cli(home, "status").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -32,6 +33,8 @@ from notesearch.core.store import Store
 from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
+
+EMBEDDING_PROBLEM = "embedding_problem"  # meta key: the last embedding run's fault, as JSON
 
 
 @contextmanager
@@ -80,6 +83,8 @@ class Status:
     model_notice: str | None = None
     #: Why the library cannot be written (searched as it is, indexing paused), or None.
     read_only: str | None = None
+    #: What stopped the last embedding run while chunks still wait: message, kind, at.
+    embedding_problem: dict | None = None
 
     def to_json(self) -> dict:
         return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
@@ -282,7 +287,19 @@ class Library:
             summary.embedding_error_kind = self._embedder_problem_kind
         if not summary.cancelled:
             indexer.finish()
+        self._remember_embedding_problem(summary)
         return summary
+
+    def _remember_embedding_problem(self, summary: IndexSummary) -> None:
+        """Keep the last embedding fault in the library (for `status` in another process),
+        or forget it once a run has nothing left it could not embed."""
+        with self.conn:
+            if summary.embedding_error:
+                self.store.set_meta(EMBEDDING_PROBLEM, json.dumps({
+                    "message": summary.embedding_error, "kind": summary.embedding_error_kind,
+                    "at": time.time()}))
+            elif not summary.cancelled:
+                self.conn.execute("DELETE FROM meta WHERE key = ?", (EMBEDDING_PROBLEM,))
 
     def index(self, control: Control | None = None,
               progress: ProgressCallback | None = None) -> IndexSummary:
@@ -345,7 +362,15 @@ class Library:
                       embedder.model_id if embedder else None,
                       active.model_id if active else None, pending, not_embedded,
                       self._embedder_problem, getattr(embedder, "fallback_notice", None),
-                      self._read_only)
+                      self._read_only, self._last_embedding_problem() if pending else None)
+
+    def _last_embedding_problem(self) -> dict | None:
+        """The fault that stopped the last embedding run: {message, kind, at (Unix s)}."""
+        raw = self.store.get_meta(EMBEDDING_PROBLEM)
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
