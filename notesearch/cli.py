@@ -268,6 +268,8 @@ def cmd_status(args: argparse.Namespace) -> int:
              if status.active_model_id and status.active_model_id != status.model_id else ""))
     if status.model_notice:
         print(status.model_notice)
+    if status.resize_notice:
+        print(status.resize_notice)
     if status.embedder_problem:
         print(f"Meaning search unavailable: {status.embedder_problem}")
     print(f"Waiting to be embedded: {status.pending_chunks} chunks "

@@ -60,6 +60,7 @@ class _Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     hang_seconds: float = 0.0
+    normal: bool = False  # answer as usual (lets a script fail the requests after this one)
 
 
 def tokens_estimate(text: str) -> int:
@@ -164,6 +165,11 @@ class FakeOpenAI:
             self._script.extend(
                 _Scripted(status=status, headers=dict(headers), body=body) for _ in range(count))
 
+    def normal_next(self, count: int = 1) -> None:
+        """Answer the next `count` requests as usual (before scripted failures)."""
+        with self._lock:
+            self._script.extend(_Scripted(normal=True) for _ in range(count))
+
     def answer_next(self, body: Any, count: int = 1) -> None:
         """Answer the next `count` requests with HTTP 200 and exactly this JSON body."""
         with self._lock:
@@ -182,7 +188,9 @@ class FakeOpenAI:
     def handle(self, req: RecordedRequest) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Produce (status, headers, JSON body) for one request."""
         scripted = self._record_and_pop(req)
-        if scripted is not None and scripted.hang_seconds:
+        if scripted is not None and scripted.normal:
+            pass
+        elif scripted is not None and scripted.hang_seconds:
             self._stopping.wait(scripted.hang_seconds)
         elif scripted is not None:
             return scripted.status, scripted.headers, (

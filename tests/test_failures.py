@@ -422,3 +422,69 @@ def test_status_names_the_fault_that_stopped_embedding(tmp_path, fake_openai):
     fake_openai.key = "notesearch-no-key"  # the server now accepts what the library sends
     assert _cli(home, "index").returncode == 0
     assert "Embedding stopped" not in _cli(home, "status").stdout
+
+
+def test_a_server_that_changes_its_vector_size_keeps_the_old_vectors(tmp_path, fake_openai):
+    """A model whose size is learnt by probing: when the server switches to other vectors,
+    the old space keeps its vectors and is used again, whole, when the server switches back;
+    meanwhile search says why meaning is missing and status why notes are re-embedded."""
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    notes = tmp_path / "notes"
+    write_notes(notes, 3)
+
+    def library():
+        embedder = OpenAIEmbedder("test-embed", base_url=fake_openai.base_url,
+                                  api_key=fake_openai.key, max_attempts=1)  # size: a probe
+        return open_library(tmp_path / "home", embedder=embedder)
+
+    first = library()
+    first.add_folder(notes)
+    assert first.index().chunks_embedded == 3
+    first.close()
+    fake_openai.dim = 32
+    fake_openai.normal_next(1)  # the size probe
+    fake_openai.fail_next(500)  # then the re-embedding stops before it is done
+    resized = library()
+    summary = resized.index()
+    assert summary.chunks_embedded == 0 and summary.embedding_error
+    response = resized.search("word1x5", k=3)
+    assert response.results[0].title == "Note 1"
+    assert "vectors of 32 numbers, not the 64" in response.meaning_unavailable
+    assert "vectors of 32 numbers, not 64" in resized.status().resize_notice
+    resized.close()
+    fake_openai.dim = 64
+    requests = len(fake_openai.requests)
+    back = library()
+    assert back.index().chunks_embedded == 0  # the 64-number vectors were all kept
+    assert len(fake_openai.requests) - requests == 1  # the probe only
+    assert back.search("word2x7 word2x8", k=3, mode="meaning").results[0].title == "Note 2"
+    back.close()
+
+
+def test_upgrading_the_vector_spaces_keeps_every_vector(tmp_path, fake_openai):
+    """Schema 6 rebuilds the spaces table; with foreign keys on, dropping it would have
+    cascaded into every stored vector."""
+    import apsw
+
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    notes = tmp_path / "notes"
+    write_notes(notes, 3)
+    embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
+                              dimensions=64)
+    library = open_library(tmp_path / "home", embedder=embedder)
+    library.add_folder(notes)
+    library.index()
+    library.close()
+    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
+    conn.execute("PRAGMA user_version = 5")
+    conn.close()
+    requests = len(fake_openai.requests)
+    upgraded = open_library(tmp_path / "home", embedder=embedder)
+    assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] >= 6
+    assert upgraded.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 3
+    assert upgraded.index().chunks_embedded == 0
+    assert upgraded.search("word1x2 word1x3", k=1, mode="meaning").results
+    assert len(fake_openai.requests) - requests == 1  # the query only
+    upgraded.close()

@@ -65,6 +65,18 @@ def _caused_by_full_disk(error: BaseException | None) -> bool:
     return False
 
 
+def _resized(spaces: list) -> str | None:
+    """Say so when a space of the active model but another vector size is being built."""
+    active = next((space for space in spaces if space.state == "active"), None)
+    building = [space for space in spaces if space.state == "building" and active
+                and space.model_id == active.model_id and space.dim != active.dim]
+    if not active or not building:
+        return None
+    return (f"The provider now returns vectors of {building[-1].dim} numbers, not "
+            f"{active.dim}: notes are being embedded again into a new vector space; the "
+            "old one is kept until that is complete.")
+
+
 @dataclass
 class Status:
     """What the library holds and what is still to do."""
@@ -85,6 +97,8 @@ class Status:
     read_only: str | None = None
     #: What stopped the last embedding run while chunks still wait: message, kind, at.
     embedding_problem: dict | None = None
+    #: Set while notes are embedded again because the provider's vector size changed.
+    resize_notice: str | None = None
 
     def to_json(self) -> dict:
         return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
@@ -362,7 +376,8 @@ class Library:
                       embedder.model_id if embedder else None,
                       active.model_id if active else None, pending, not_embedded,
                       self._embedder_problem, getattr(embedder, "fallback_notice", None),
-                      self._read_only, self._last_embedding_problem() if pending else None)
+                      self._read_only, self._last_embedding_problem() if pending else None,
+                      _resized(store.spaces()))
 
     def _last_embedding_problem(self) -> dict | None:
         """The fault that stopped the last embedding run: {message, kind, at (Unix s)}."""

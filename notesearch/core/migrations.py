@@ -161,7 +161,25 @@ def _v5(conn: apsw.Connection) -> None:
                      [(note_id, normalise(tag)) for note_id, tag in rows])
 
 
-MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(conn: apsw.Connection) -> None:
+    """A vector space is a model *and* a size: a server that starts answering with another
+    vector size gets a new space beside the old one (which keeps answering), instead of the
+    old one being dropped. Rebuilt with foreign keys off (see migrate), ids kept."""
+    conn.execute("""
+        CREATE TABLE spaces_new (
+            id INTEGER PRIMARY KEY,
+            model_id TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('building', 'active', 'retired')),
+            created_at REAL NOT NULL,
+            UNIQUE (model_id, dim)
+        )""")
+    conn.execute("INSERT INTO spaces_new SELECT id, model_id, dim, state, created_at FROM spaces")
+    conn.execute("DROP TABLE spaces")
+    conn.execute("ALTER TABLE spaces_new RENAME TO spaces")
+
+
+MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -172,7 +190,17 @@ def migrate(conn: apsw.Connection) -> None:
         raise RuntimeError(
             f"This library was written by a newer notesearch (schema {current}, this one knows "
             f"{SCHEMA_VERSION}); update notesearch to open it.")
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        with conn:
-            MIGRATIONS[version - 1](conn)
-            conn.execute(f"PRAGMA user_version = {version}")
+    if current == SCHEMA_VERSION:
+        return
+    # Off while tables are rebuilt (SQLite's documented way: a DROP TABLE with foreign keys
+    # on would cascade into the rows that refer to it), checked before they are on again.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with conn:
+                MIGRATIONS[version - 1](conn)
+                if conn.execute("PRAGMA foreign_key_check").fetchone():
+                    raise RuntimeError(f"schema {version} left rows without their parents")
+                conn.execute(f"PRAGMA user_version = {version}")
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")

@@ -504,6 +504,14 @@ class Searcher:
             # Words still answer; the response says why meaning did not take part.
             self.meaning_unavailable = str(error)
             return []
+        if len(query_vector) != space.dim:
+            # The provider now answers with vectors of another size: the library's cannot be
+            # compared with them until the notes are embedded again (a new vector space).
+            self.meaning_unavailable = (
+                f"The embedding provider now returns vectors of {len(query_vector)} numbers, "
+                f"not the {space.dim} this library was built with; meaning search comes back "
+                "once `notesearch index` (or the app) has embedded the notes again.")
+            return []
         top = self.vectors.top(query_vector, limit,
                                self._allowed_embeddings() if allowed is not None else None)
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]

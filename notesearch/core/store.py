@@ -234,20 +234,21 @@ class Store:
             "SELECT id, model_id, dim, state FROM spaces ORDER BY id")]
 
     def space_of(self, model_id: str) -> Space | None:
-        """Return the existing space of this model, if any."""
-        row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces WHERE model_id = ?",
-                                (model_id,)).fetchone()
+        """Return the newest space of this model (of any vector size), if any."""
+        row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces WHERE model_id = ? "
+                                "ORDER BY id DESC LIMIT 1", (model_id,)).fetchone()
         return Space(*row) if row else None
 
     def space_for(self, model_id: str, dim: int) -> Space:
-        """Return the space of this model, creating it (as 'building', or 'active' if first)."""
+        """Return the space of this model and vector size, creating it ('building' beside the
+        active one, or 'active' if it is the first). A model whose size changed (a server
+        now answering with other vectors) is a new space: the old one keeps answering until
+        the new one is complete, and is used again, whole, if the size changes back."""
         with self.conn:
             row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces "
-                                    "WHERE model_id = ?", (model_id,)).fetchone()
-            if row and row[2] == dim:
+                                    "WHERE model_id = ? AND dim = ?", (model_id, dim)).fetchone()
+            if row:
                 return Space(*row)
-            if row:  # same model id, other dimension: a different space after all
-                self.drop_space(row[0])
             has_active = self.conn.execute(
                 "SELECT 1 FROM spaces WHERE state = 'active'").fetchone()
             state = "building" if has_active else "active"
