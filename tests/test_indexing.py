@@ -85,7 +85,29 @@ def test_deleted_note_leaves_results(library):
     assert library.index().removed == 1
     assert library.search("dutch oven", k=5).results == []
     vectors = library.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+    assert vectors > 0  # kept for a grace period, in case the text comes back
+    assert library.store.drop_orphan_embeddings(grace_seconds=0) == vectors
+    vectors = library.conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
     assert vectors == 0  # orphaned vectors are dropped, not kept forever
+
+
+def test_a_folder_moved_out_and_back_re_embeds_nothing(library, tmp_path):
+    """Moving a folder out of the vault and back (or a branch switch, an undo) used to
+    re-embed every chunk in it: its vectors were deleted as orphans in between."""
+    folder = library.notes_root / "baking"
+    for name in ("bread", "rolls", "buns"):
+        write(folder / f"{name}.md", NOTE.replace("Bread", name.title()))
+    library.index()
+    outside = tmp_path / "elsewhere"
+    folder.rename(outside)
+    assert library.index().removed == 3
+    outside.rename(folder)
+    summary = library.index()
+    assert (summary.added, summary.chunks_embedded) == (3, 0)
+    found = library.search("dutch oven", k=3, mode="meaning").results
+    assert found and found[0].path.startswith(str(folder))
+    marked = library.conn.execute("SELECT COUNT(*) FROM orphans").fetchone()[0]
+    assert marked == 0  # back in use: no longer counted down
 
 
 def test_bad_files_are_skipped_with_reasons(library, tmp_path):

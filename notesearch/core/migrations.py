@@ -179,7 +179,17 @@ def _v6(conn: apsw.Connection) -> None:
     conn.execute("ALTER TABLE spaces_new RENAME TO spaces")
 
 
-MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(conn: apsw.Connection) -> None:
+    """Remember since when a vector has had no chunk, so that it is kept for a grace period
+    (a folder moved out and back, a branch switch, an undo re-embed nothing)."""
+    conn.execute("""
+        CREATE TABLE orphans (
+            embedding_id INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,
+            since REAL NOT NULL
+        )""")
+
+
+MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
