@@ -49,11 +49,19 @@ def make_private_dir(path: Path) -> None:
 
 
 def make_private_file(path: Path) -> None:
-    """Create `path` if missing and make it readable and writable by its owner only (0600)."""
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    except OSError:
-        return  # a read-only library: opened read-only later
+    """Create `path` if missing and make it readable and writable by its owner only (0600).
+
+    An existing file is never opened, only chmod-ed: closing any descriptor of a database
+    file drops every POSIX lock this process holds on it, including SQLite's own (a second
+    connection's open and close here once lost a committed write from another process).
+    """
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass  # made meanwhile by another process
+        except OSError:
+            return  # a read-only library: opened read-only later
     _restrict(path, 0o600)
 
 
