@@ -183,7 +183,7 @@ def _v7(conn: apsw.Connection) -> None:
     """Remember since when a vector has had no chunk, so that it is kept for a grace period
     (a folder moved out and back, a branch switch, an undo re-embed nothing)."""
     conn.execute("""
-        CREATE TABLE orphans (
+        CREATE TABLE IF NOT EXISTS orphans (
             embedding_id INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,
             since REAL NOT NULL
         )""")
