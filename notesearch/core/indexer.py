@@ -18,7 +18,7 @@ from notesearch.core.errors import EmbedderError, SkipFile
 from notesearch.core.markdown import parse_note
 from notesearch.core.notes import (
     BAD_NAME_REASON,
-    DEFAULT_EXTENSIONS,
+    NOTE_EXTENSIONS,
     IgnoreRules,
     Skipped,
     content_hash,
@@ -129,7 +129,7 @@ class Indexer:
             self.store.record_skip(str(root), folder_id, "folder not found or not a folder")
             summary.skipped.append((str(root), "folder not found or not a folder"))
             return summary
-        found = list(discover(root, self._rules(root), DEFAULT_EXTENSIONS))
+        found = list(discover(root, self._rules(root), NOTE_EXTENSIONS))
         meter = RateMeter("reading", len(found), progress)
         for done, item in enumerate(found, 1):
             # Checking every file cost 1 s of 6 on an unchanged 38k-note vault.
@@ -165,7 +165,7 @@ class Indexer:
                     self._skip(summary, folder_id, key, BAD_NAME_REASON)
                 continue
             note_id = self.store.note_id(key)
-            wanted = (path.suffix.lower() in DEFAULT_EXTENSIONS and path.is_file()
+            wanted = (path.suffix.lower() in NOTE_EXTENSIONS and path.is_file()
                       and not rules.is_ignored(path, is_dir=False))
             if not wanted:
                 if note_id is not None:

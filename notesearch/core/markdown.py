@@ -11,9 +11,9 @@ from urllib.parse import unquote
 
 import yaml
 
+from notesearch.core.notes import MARKDOWN_EXTENSIONS, NOTE_EXTENSIONS
 from notesearch.core.prose import blank_data
 
-NOTE_EXTENSIONS = frozenset({".md", ".markdown", ".mdown", ".mkd", ".txt", ".text"})
 _ATTACHMENTS = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",
     ".pdf", ".mp3", ".mp4", ".m4a", ".wav", ".ogg", ".webm", ".mov", ".mkv", ".zip",
@@ -283,7 +283,7 @@ def _wikilink_target(inner: str) -> str | None:
     """[[Target|alias]], [[Target#Heading]] and [[Target#^block]] all point at "Target"."""
     target = inner.split("|", 1)[0].split("#", 1)[0].strip()
     stem, ext = os.path.splitext(target)
-    if ext.lower() in (".md", ".markdown"):
+    if ext.lower() in MARKDOWN_EXTENSIONS:
         return stem
     # Embedded images and documents are attachments, not notes. Other dots stay: Dendron's
     # [[dev.python.tips]] is a note name.
@@ -297,7 +297,7 @@ def _local_note_target(target: str) -> str | None:
         return None
     path = unquote(target.split("#", 1)[0].split("?", 1)[0])
     stem, ext = os.path.splitext(path)
-    if ext.lower() not in (".md", ".markdown"):
+    if ext.lower() not in MARKDOWN_EXTENSIONS:
         return None
     return stem.removeprefix("./") or None
 

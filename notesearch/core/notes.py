@@ -15,7 +15,10 @@ import pathspec
 
 from notesearch.core.errors import SkipFile
 
-DEFAULT_EXTENSIONS = (".md", ".markdown", ".txt")
+#: Which files are notes, decided here only (discovery, watcher, parser, preview and the
+#: file-manager menus all read these): Markdown and plain text.
+MARKDOWN_EXTENSIONS = (".md", ".markdown")
+NOTE_EXTENSIONS = (*MARKDOWN_EXTENSIONS, ".txt")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 IGNORE_FILES = (".gitignore", ".notesearchignore")
@@ -179,7 +182,7 @@ def _is_loop(link_path: str, target: str) -> bool:
 
 
 def discover(root: Path, rules: IgnoreRules | None = None,
-             extensions: Iterable[str] = DEFAULT_EXTENSIONS) -> Iterator[Path | Skipped]:
+             extensions: Iterable[str] = NOTE_EXTENSIONS) -> Iterator[Path | Skipped]:
     """Yield absolute paths of notes under `root`, or Skipped for what could not be walked.
 
     Real folders are walked before symlinked ones, and real files yielded before symlinked

@@ -13,7 +13,7 @@ from watchdog.observers import Observer
 
 from notesearch.core.indexer import IndexSummary
 from notesearch.core.library import Library
-from notesearch.core.notes import DEFAULT_EXTENSIONS, IGNORE_FILES
+from notesearch.core.notes import IGNORE_FILES, NOTE_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class _Collector(FileSystemEventHandler):
                         # An ignore rule changed: which notes belong may have changed anywhere
                         # below it, so the folder is reconciled now, not at the next rescan.
                         self.rescan = True
-                    elif raw and path.suffix.lower() in DEFAULT_EXTENSIONS:
+                    elif raw and path.suffix.lower() in NOTE_EXTENSIONS:
                         self.paths.add(path)
             self.wake.notify()
 

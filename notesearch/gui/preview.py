@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QPalette, QTextCharF
 from PySide6.QtGui import QTextDocument as _QTextDocument
 from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
 
+from notesearch.core.notes import MARKDOWN_EXTENSIONS
 from notesearch.core.prose import display_text
 from notesearch.core.text import find_terms
 from notesearch.gui.operations import Op
@@ -64,7 +65,7 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
     body = _FRONT_MATTER.sub("", source, count=1)[:MAX_PREVIEW_CHARS]
     document = _QuietDocument()
     document.setDefaultFont(font)
-    if path.suffix.lower() in (".md", ".markdown"):
+    if path.suffix.lower() in MARKDOWN_EXTENSIONS:
         document.setMarkdown(body)
     else:
         document.setPlainText(body)

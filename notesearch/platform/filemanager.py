@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from notesearch.core.notes import NOTE_EXTENSIONS
+
 log = logging.getLogger(__name__)
 
 MARKER = "notesearch-integration"  # present in every file we write: proves we own it
@@ -27,7 +29,7 @@ LABEL = "Find similar notes"
 MAC_LABEL = "Find Similar Notes"
 THUNAR_ID = "notesearch-find-similar"
 MIME_TYPES = ("text/markdown", "text/plain")
-WINDOWS_EXTENSIONS = (".md", ".markdown", ".txt")
+WINDOWS_EXTENSIONS = NOTE_EXTENSIONS
 WINDOWS_VERB = "notesearch.similar"
 MANIFEST_NAME = "integration.json"
 
@@ -203,7 +205,7 @@ def thunar_action(command: list[str]) -> ET.Element:
         ("command", f"{shlex.join(command)} similar --show %f"),
         ("description", f"Show notes similar to this file in notesearch ({MARKER})"),
         ("range", "*"),
-        ("patterns", "*.md;*.markdown;*.txt"),
+        ("patterns", ";".join("*" + extension for extension in NOTE_EXTENSIONS)),
     ):
         ET.SubElement(action, tag).text = text
     ET.SubElement(action, "text-files")
