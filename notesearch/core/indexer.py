@@ -13,7 +13,7 @@ import apsw
 
 from notesearch.core.chunking import chunk_context, chunk_note
 from notesearch.core.config import Settings
-from notesearch.core.embedders import Embedder
+from notesearch.core.embedders import Embedder, may_see_private_notes
 from notesearch.core.errors import EmbedderError, SkipFile
 from notesearch.core.markdown import parse_note
 from notesearch.core.notes import (
@@ -246,7 +246,7 @@ class Indexer:
         if self.embedder is None:
             return summary
         space = self.store.space_for(self.embedder.model_id, self.embedder.dim)
-        include_private = not self.embedder.is_remote
+        include_private = may_see_private_notes(self.embedder)
         while True:
             pending = self.store.pending_chunks(space.id, include_private, limit=1_000_000)
             if not pending:

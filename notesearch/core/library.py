@@ -22,7 +22,7 @@ from notesearch.core.config import (
     make_private_file,
 )
 from notesearch.core.db import connect_best
-from notesearch.core.embedders import Embedder
+from notesearch.core.embedders import Embedder, may_see_private_notes
 from notesearch.core.embedders.guard import QUERY_TIMEOUT, GuardedQueries
 from notesearch.core.embedders.registry import create_embedder, query_embedder_for
 from notesearch.core.errors import EmbedderError, LibraryReadOnly, NotesearchError, StorageFull
@@ -369,7 +369,8 @@ class Library:
         pending = not_embedded = 0
         if embedder is not None:
             space = store.space_of(embedder.model_id)  # read-only: status never writes
-            pending = store.count_pending(space.id if space else -1, not embedder.is_remote)
+            pending = store.count_pending(space.id if space else -1,
+                                          may_see_private_notes(embedder))
             not_embedded = self.searcher()._notes_not_embedded()
         return Status(str(self.home), [str(f) for f in self.folders()], counts["notes"],
                       counts["chunks"], store.skipped(),

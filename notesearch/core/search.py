@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import apsw
 import numpy as np
 
-from notesearch.core.embedders import Embedder
+from notesearch.core.embedders import Embedder, may_see_private_notes
 from notesearch.core.errors import EmbedderError
 from notesearch.core.fusion import (
     WEAK_MATCH,
@@ -740,11 +740,7 @@ class Searcher:
                self._space_id(), self.conn.execute("SELECT MAX(id) FROM embeddings").fetchone()[0])
         if self._pending_cache and self._pending_cache[0] == key:
             return self._pending_cache[1]
-        private = "" if not self.embedder.is_remote else "AND n.private = 0"
-        count = self.conn.execute(
-            f"SELECT COUNT(DISTINCT c.note_id) FROM chunks c JOIN notes n ON n.id = c.note_id "
-            f"WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.hash = c.hash "
-            f"AND e.space_id = ?) {private} AND c.hash != ''", (key[2],)).fetchone()[0]
+        count = self.store.count_notes_pending(key[2], may_see_private_notes(self.embedder))
         self._pending_cache = (key, count)
         return count
 

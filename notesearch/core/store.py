@@ -92,6 +92,11 @@ class NoteRecord:
     fields: NoteFields = NoteFields()
 
 
+def _private_filter(include_private: bool) -> str:
+    """SQL (over notes `n`) leaving out private notes unless the provider may see them."""
+    return "" if include_private else "AND n.private = 0"
+
+
 #: How long a vector no chunk uses is kept, in case its text comes back (a move, an undo).
 ORPHAN_GRACE_SECONDS = 24 * 3600
 
@@ -286,16 +291,25 @@ class Store:
     def pending_chunks(self, space_id: int, include_private: bool,
                        limit: int) -> list[tuple[str, str]]:
         """Return up to `limit` distinct (hash, text) chunks that have no vector in the space."""
-        private_filter = "" if include_private else "AND n.private = 0"
+        private_filter = _private_filter(include_private)
         return list(self.conn.execute(
             f"""SELECT c.hash, MIN(c.text) FROM chunks c JOIN notes n ON n.id = c.note_id
                 WHERE NOT EXISTS (SELECT 1 FROM embeddings e
                                   WHERE e.space_id = ? AND e.hash = c.hash) {private_filter}
                 AND c.hash != '' GROUP BY c.hash ORDER BY MIN(c.id) LIMIT ?""", (space_id, limit)))
 
+    def count_notes_pending(self, space_id: int, include_private: bool) -> int:
+        """Return how many notes have a chunk with no vector in the space yet."""
+        return self.conn.execute(
+            f"""SELECT COUNT(DISTINCT c.note_id) FROM chunks c JOIN notes n ON n.id = c.note_id
+                WHERE NOT EXISTS (SELECT 1 FROM embeddings e
+                                  WHERE e.space_id = ? AND e.hash = c.hash)
+                {_private_filter(include_private)} AND c.hash != ''""",
+            (space_id,)).fetchone()[0]
+
     def count_pending(self, space_id: int, include_private: bool) -> int:
         """Return how many distinct chunk texts still need a vector in the space."""
-        private_filter = "" if include_private else "AND n.private = 0"
+        private_filter = _private_filter(include_private)
         return self.conn.execute(
             f"""SELECT COUNT(DISTINCT c.hash) FROM chunks c JOIN notes n ON n.id = c.note_id
                 WHERE NOT EXISTS (SELECT 1 FROM embeddings e

@@ -8,6 +8,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 
+def may_see_private_notes(embedder: Embedder) -> bool:
+    """The privacy rule, in one place: notes marked private (or whose front matter cannot be
+    read) are embedded only by a provider that keeps texts on this machine."""
+    return not embedder.is_remote
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of one fixed vector space."""
