@@ -13,7 +13,7 @@ from pathlib import Path
 
 from notesearch.core.errors import NotesearchError
 from notesearch.core.library import Library
-from notesearch.core.progress import Progress
+from notesearch.core.progress import Progress, format_eta
 from notesearch.core.query import SYNTAX_HELP
 from notesearch.core.search import Filters, Result
 
@@ -353,7 +353,7 @@ class ProgressBar:
             return
         width = 30
         filled = int(width * progress.done / progress.total) if progress.total else width
-        eta = f" · ETA {_duration(progress.eta_seconds)}" if progress.eta_seconds else ""
+        eta = format_eta(progress.eta_seconds)
         line = (f"\r{progress.phase:9} [{'#' * filled}{'.' * (width - filled)}] "
                 f"{progress.done:,}/{progress.total:,}{eta}")
         sys.stderr.write(line.ljust(72))
@@ -363,15 +363,6 @@ class ProgressBar:
     def close(self) -> None:
         if self._shown:
             sys.stderr.write("\n")
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds} s"
 
 
 if __name__ == "__main__":

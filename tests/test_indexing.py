@@ -318,3 +318,10 @@ def test_cli_index_search_similar_json(tmp_path):
     similar = json.loads(cli("similar", "--json", str(notes / "kites.md")))
     assert similar["results"][0]["title"] == "Sailing"
     assert "Notes: 3" in cli("status")
+
+
+def test_the_eta_reads_the_same_in_the_cli_and_the_app():
+    from notesearch.core.progress import format_eta
+
+    assert [format_eta(s) for s in (None, 20, 180, 3 * 3600 + 300)] == [
+        "", " · ETA < 1 min", " · ETA 3 min", " · ETA 3 h 5 min"]

@@ -22,6 +22,19 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+def format_eta(seconds: float | None) -> str:
+    """Return " · ETA 3 min" (or "< 1 min", "1 h 5 min"), or "" when the time is unknown; the
+    one wording the command line and the app share."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return " · ETA < 1 min"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f" · ETA {minutes} min"
+    return f" · ETA {minutes // 60} h {minutes % 60} min"
+
+
 class Control:
     """Lets another thread pause, resume or cancel an operation between units of work."""
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 import notesearch
 from notesearch.core.indexer import IndexSummary
 from notesearch.core.library import Library
-from notesearch.core.progress import Progress
+from notesearch.core.progress import Progress, format_eta
 
 log = logging.getLogger(__name__)
 STOP_WAIT_MS = 5000
@@ -45,17 +45,6 @@ def classify(problem: str | None, kind: str | None = None) -> State:
     if not problem:
         return State.UP_TO_DATE
     return _STATE_OF_KIND.get(kind or "", State.PROBLEM)
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return " · ETA < 1 min"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f" · ETA {minutes} min"
-    return f" · ETA {minutes // 60} h {minutes % 60} min"
 
 
 def progress_text(progress: Progress) -> str:
