@@ -121,13 +121,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     bar = ProgressBar(enabled=not args.json and sys.stderr.isatty())
     summary = library.scan(progress=bar) if args.no_embed else library.index(progress=bar)
     bar.close()
-    data = {"added": summary.added, "updated": summary.updated, "removed": summary.removed,
-            "unchanged": summary.unchanged, "chunks_embedded": summary.chunks_embedded,
-            "pending_chunks": summary.pending_chunks,
-            "skipped": [{"path": p, "reason": r} for p, r in summary.skipped],
-            "embedding_error": summary.embedding_error,
-            "embedding_error_kind": summary.embedding_error_kind,
-            "seconds": round(summary.seconds, 2)}
+    data = summary.to_json()
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:

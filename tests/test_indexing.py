@@ -325,3 +325,20 @@ def test_the_eta_reads_the_same_in_the_cli_and_the_app():
 
     assert [format_eta(s) for s in (None, 20, 180, 3 * 3600 + 300)] == [
         "", " · ETA < 1 min", " · ETA 3 min", " · ETA 3 h 5 min"]
+
+
+def test_an_index_summary_survives_the_trip_to_json_and_back():
+    """The CLI's --json and the app's indexing process share one encoding of a summary."""
+    import json
+
+    from notesearch.core.indexer import IndexSummary
+
+    summary = IndexSummary(added=2, removed=1, skipped=[("/n/a.bin", "binary file")],
+                           embedding_error="offline", embedding_error_kind="offline",
+                           seconds=1.234)
+    data = json.loads(json.dumps(summary.to_json()))
+    assert data["skipped"] == [{"path": "/n/a.bin", "reason": "binary file"}]
+    back = IndexSummary.from_json(data)
+    assert back == IndexSummary(added=2, removed=1, skipped=[("/n/a.bin", "binary file")],
+                                embedding_error="offline", embedding_error_kind="offline",
+                                seconds=1.23)

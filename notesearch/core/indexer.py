@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -58,6 +59,23 @@ class IndexSummary:
     seconds: float = 0.0
     #: Time spent inside the embedding model itself (the rest of `seconds` is our overhead).
     model_seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        """Return the summary as JSON-ready data (`index --json`, the app's indexing process);
+        skipped files as {"path", "reason"} objects, seconds rounded to 0.01."""
+        data = dataclasses.asdict(self)
+        data["skipped"] = [{"path": path, "reason": reason} for path, reason in self.skipped]
+        data["seconds"], data["model_seconds"] = (round(self.seconds, 2),
+                                                  round(self.model_seconds, 2))
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> IndexSummary:
+        """Return the summary `to_json` made (fields it does not know are ignored)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["skipped"] = [(item["path"], item["reason"]) for item in data.get("skipped", [])]
+        return cls(**fields)
 
     def take_embedding(self, other: IndexSummary) -> None:
         """Copy what an embedding run did (vectors made, pending, errors) into this summary."""

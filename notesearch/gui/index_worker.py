@@ -35,10 +35,6 @@ def emit(event: str, **fields: Any) -> None:
         sys.stdout.flush()
 
 
-def summary_fields(summary: IndexSummary) -> dict[str, Any]:
-    return dataclasses.asdict(summary)
-
-
 class Worker:
     """Runs one pipeline at a time on the main thread; stdin is read on another."""
 
@@ -96,7 +92,7 @@ class Worker:
             return
         finally:
             self.control = None
-        emit("finished", summary=summary_fields(summary),
+        emit("finished", summary=summary.to_json(),
              problem=self.library.embedder_problem,
              problem_kind=self.library.embedder_problem_kind)
         if not summary.cancelled and not self.paused:
@@ -114,7 +110,7 @@ class Worker:
 
     def report_update(self, summary: IndexSummary) -> None:
         library = self.library
-        emit("updated", summary=summary_fields(summary),
+        emit("updated", summary=summary.to_json(),
              problem=library.embedder_problem if library else None,
              problem_kind=library.embedder_problem_kind if library else None)
 

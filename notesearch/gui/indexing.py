@@ -164,9 +164,9 @@ class IndexingController(QObject):
         if kind == "progress":
             self._on_progress(Progress(**event))
         elif kind == "finished":
-            self._on_finished(summary_from(event["summary"]), _problem(event))
+            self._on_finished(IndexSummary.from_json(event["summary"]), _problem(event))
         elif kind == "updated":
-            self._on_update(summary_from(event["summary"]), _problem(event))
+            self._on_update(IndexSummary.from_json(event["summary"]), _problem(event))
         elif kind == "error":
             self._running = False
             self._set_state(State.PROBLEM, f"Indexing failed: {event.get('message')}")
@@ -235,13 +235,6 @@ class Problem(NamedTuple):
 
 def _problem(event: dict) -> Problem:
     return Problem(event.get("problem"), event.get("problem_kind"))
-
-
-def summary_from(fields: dict) -> IndexSummary:
-    fields = dict(fields)
-    fields["skipped"] = [tuple(item) for item in fields.get("skipped", [])]
-    known = IndexSummary.__dataclass_fields__
-    return IndexSummary(**{k: v for k, v in fields.items() if k in known})
 
 
 def worker_environment() -> QProcessEnvironment:
