@@ -95,22 +95,48 @@ def test_provider_down_leaves_work_pending_for_next_run(tmp_path):
     library.close()
 
 
+INDEX_AND_WAIT = """
+import sys
+from pathlib import Path
+from notesearch.core.library import Library
+library = Library(home=Path(sys.argv[1]))
+def progress(p):
+    if p.phase == "embedding" and p.done > 0 and not getattr(progress, "told", False):
+        progress.told = True
+        print("embedding", flush=True)
+        sys.stdin.readline()  # hold here, mid-run, until the other process has searched
+summary = library.index(progress=progress)
+print(summary.chunks_embedded, flush=True)
+"""
+
+
 def test_second_process_searches_while_first_indexes(tmp_path, e5):
+    """The CLI or the app searches while another process is half-way through embedding: the
+    child waits, mid-run, until the search is done, so the two really overlap."""
     notes = tmp_path / "notes"
-    write_notes(notes, 5)
+    write_notes(notes, 40)
     (notes / "owl.md").write_text("# Owl\nBarn owls hunt at dusk over the meadow.")
     library = open_library(tmp_path / "home", embedder=e5)
     library.add_folder(notes)
     library.scan()  # words are searchable; embedding still to do
-    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
-    child = subprocess.Popen([sys.executable, "-m", "notesearch", "index", "--json"], env=env,
-                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    child = subprocess.Popen([sys.executable, "-c", INDEX_AND_WAIT, str(tmp_path / "home")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).parent.parent)
     try:
+        assert child.stdout.readline().strip() == "embedding"
+        assert child.poll() is None  # still indexing
         response = library.search("barn owls", k=1, mode="words")
         assert response.results[0].title == "Owl"
-    finally:
+        assert 0 < response.notes_not_embedded < 41
+        child.stdin.write("go\n")
+        child.stdin.flush()
         out, _ = child.communicate(timeout=300)
-    assert child.returncode == 0 and json.loads(out)["chunks_embedded"] == 6
+    finally:
+        if child.poll() is None:
+            child.kill()
+    chunks = library.conn.execute("SELECT COUNT(DISTINCT hash) FROM chunks").fetchone()[0]
+    assert child.returncode == 0 and int(out.strip()) == chunks
+    assert library.search("barn owls", k=1).notes_not_embedded == 0
     library.close()
 
 
@@ -151,7 +177,8 @@ def test_cli_stores_a_compatible_servers_key_apart_and_indexing_uses_it(tmp_path
     stored = cli("key", "set", "--server", server, stdin=fake_openai.key + "\n")
     assert stored.returncode == 0, stored.stderr
     assert "stored" in stored.stdout
-    assert "set" in cli("key", "status", "--server", server).stdout
+    host = server.split("//")[1].split("/")[0]
+    assert f"Key for {host}: set\n" in cli("key", "status", "--server", server).stdout
     assert "OpenAI key: not set" in cli("key", "status").stdout  # OpenAI's entry is untouched
     notes = tmp_path / "notes"
     notes.mkdir()
