@@ -84,14 +84,21 @@ def test_count_tokens(minilm: MiniLMEmbedder) -> None:
 
 
 def test_a_query_while_a_batch_is_embedded(minilm: MiniLMEmbedder) -> None:
+    """Queries made while another thread embeds a batch come back right (they overlap: the
+    loop runs for as long as the batch does)."""
+    reference = minilm.embed_query("tomatoes")
     results: dict[str, np.ndarray] = {}
-    batch = [f"note number {i} about gardening and tomatoes" for i in range(64)]
+    batch = [f"note number {i} about gardening and tomatoes" for i in range(256)]
     worker = threading.Thread(target=lambda: results.update(b=minilm.embed_documents(batch)))
     worker.start()
-    query = minilm.embed_query("tomatoes")
+    during = []
+    while worker.is_alive():
+        during.append(minilm.embed_query("tomatoes"))
     worker.join()
-    np.testing.assert_allclose(query, minilm.embed_query("tomatoes"), atol=1e-6)
-    assert results["b"].shape == (64, 384)
+    assert during, "the batch was done before any query could overlap it"
+    for query in during:
+        np.testing.assert_allclose(query, reference, atol=1e-6)
+    assert results["b"].shape == (256, 384)
 
 
 def test_registry_builds_minilm_by_name() -> None:

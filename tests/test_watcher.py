@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -22,9 +21,10 @@ def watched(tmp_path, e5):
     library = open_library(tmp_path / "home", embedder=e5)
     library.add_folder(notes)
     library.index()
-    updates = threading.Event()
-    watcher = FolderWatcher(library, on_update=lambda summary: updates.set())
+    updates: list = []
+    watcher = FolderWatcher(library, on_update=updates.append)
     watcher.start()
+    library.updates = updates  # what the app's status bar is told after each batch
     yield library, notes
     watcher.stop()
     library.close()
@@ -51,6 +51,8 @@ def test_new_file_becomes_searchable_by_words_and_meaning(watched):
     assert wait_for(lambda: any(
         Path(r.path).name == "kayak.md"
         for r in library.search("boat trip on the water", k=3, mode="meaning").results))
+    assert sum(u.added for u in library.updates) == 1  # the app is told of the new note
+    assert sum(u.chunks_embedded for u in library.updates) == 1
 
 
 def test_atomic_save_via_rename_is_picked_up(watched):

@@ -131,6 +131,7 @@ class SearchWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.examples: tuple[str, ...] = ()
+        self.examples_known = False  # set once the library has been asked (worker thread)
         self._show_hint()
         Op(self, self._sample_examples, self._set_examples).run()
 
@@ -291,7 +292,7 @@ class SearchWindow(QMainWindow):
         return SAMPLE_QUERIES if sample in self.library.folders() else ()
 
     def _set_examples(self, examples: tuple[str, ...]) -> None:
-        self.examples = examples
+        self.examples, self.examples_known = examples, True
         if not self.field.text().strip() and self.mode == "search":
             self._show_hint()
 

@@ -168,7 +168,7 @@ def test_the_sample_vault_offers_example_queries_and_a_real_vault_does_not(qtbot
     assert f"“{SAMPLE_QUERIES[1]}”" in with_samples.empty.text()
     own = SearchWindow(library, IndexingController(library))  # a copy: the user's own folder
     qtbot.addWidget(own)
-    qtbot.wait(500)
+    qtbot.waitUntil(lambda: own.examples_known, timeout=10_000)
     assert own.examples == () and "Try:" not in own.empty.text()
     samples.close()
 
