@@ -14,18 +14,28 @@ def e5():
 
 
 @pytest.fixture(scope="session")
-def sample_library(tmp_path_factory, e5):
-    """A library with the bundled sample notes fully indexed (words and meaning), shared."""
+def sample_index(tmp_path_factory, e5):
+    """The bundled sample notes indexed once a session (words and meaning) and closed: a
+    folder with `notes/` and `home/`. Fixtures copy it (helpers.copy_sample_index) instead of
+    embedding the same notes again (45 s each)."""
     from tests.helpers import copy_samples, open_library
 
-    root = tmp_path_factory.mktemp("samples")
+    root = tmp_path_factory.mktemp("sample-index")
     notes = copy_samples(root)
     library = open_library(root / "home", embedder=e5)
     library.add_folder(notes)
     summary = library.index()
     assert summary.embedding_error is None
-    library.notes_root = notes
-    return library
+    library.close()
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_library(tmp_path_factory, sample_index, e5):
+    """A library with the bundled sample notes fully indexed (words and meaning), shared."""
+    from tests.helpers import copy_sample_index
+
+    return copy_sample_index(sample_index, tmp_path_factory.mktemp("samples"), e5)
 
 
 @pytest.fixture

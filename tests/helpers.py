@@ -16,6 +16,20 @@ def copy_samples(dest: Path) -> Path:
     return target
 
 
+def copy_sample_index(source: Path, dest: Path, embedder) -> Library:
+    """Copy an indexed sample folder (see the `sample_index` fixture) to `dest` and return its
+    library, pointed at the copied notes; nothing is embedded again (vectors are keyed by
+    text, and kept while their notes are re-read). `library.notes_root` is the notes folder."""
+    shutil.copytree(source, dest, dirs_exist_ok=True)
+    library = open_library(dest / "home", embedder=embedder)
+    library.remove_folder(source / "notes")
+    library.add_folder(dest / "notes")
+    summary = library.index()
+    assert summary.chunks_embedded == 0 and summary.embedding_error is None, summary
+    library.notes_root = dest / "notes"
+    return library
+
+
 def open_library(home: Path, embedder=None, **settings) -> Library:
     """Return a Library in `home` with default settings overridden by keyword arguments."""
     return Library(home=home, settings=Settings(**settings), embedder=embedder)

@@ -14,20 +14,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from notesearch.core.config import HOME_ENV  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
 from notesearch.gui import actions, operations  # noqa: E402
-from tests.helpers import copy_samples  # noqa: E402
+from tests.helpers import copy_sample_index  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def gui_index(tmp_path_factory: pytest.TempPathFactory, e5) -> Path:  # noqa: ANN001
-    """A home with a copy of the sample notes indexed by the real local model (built once)."""
+def gui_index(tmp_path_factory: pytest.TempPathFactory, sample_index: Path,
+              e5) -> Path:  # noqa: ANN001
+    """A home with a copy of the sample notes indexed by the real local model (copied from
+    the session's one index of them)."""
     root = tmp_path_factory.mktemp("gui")
-    notes = copy_samples(root)
-    home = root / "home"
-    library = Library(home=home, embedder=e5)
-    library.add_folder(notes)
-    summary = library.index()
-    assert summary.embedding_error is None, summary.embedding_error
-    library.close()
+    copy_sample_index(sample_index, root, e5).close()
     return root
 
 
