@@ -263,8 +263,16 @@ class Indexer:
         summary = IndexSummary()
         if self.embedder is None:
             return summary
-        space = self.store.space_for(self.embedder.model_id, self.embedder.dim)
         include_private = may_see_private_notes(self.embedder)
+        try:
+            dim = self.embedder.dim  # a remote model of unknown size is probed here
+        except EmbedderError as error:
+            summary.embedding_error, summary.embedding_error_kind = str(error), error.kind
+            known = self.store.space_of(self.embedder.model_id)
+            summary.pending_chunks = self.store.count_pending(known.id if known else -1,
+                                                              include_private)
+            return summary
+        space = self.store.space_for(self.embedder.model_id, dim)
         while True:
             pending = self.store.pending_chunks(space.id, include_private, limit=1_000_000)
             if not pending:

@@ -65,6 +65,17 @@ def _caused_by_full_disk(error: BaseException | None) -> bool:
     return False
 
 
+def _provider_fields(settings: Settings) -> tuple:
+    """The settings that decide which embedder is built."""
+    return (settings.provider, settings.local_model, settings.openai_model,
+            settings.openai_base_url)
+
+
+def _index_fields(settings: Settings) -> tuple:
+    """The settings that decide which notes are indexed and how they are cut."""
+    return (settings.include, settings.exclude, settings.max_file_mb, settings.chunk_tokens)
+
+
 def _resized(spaces: list) -> str | None:
     """Say so when a space of the active model but another vector size is being built."""
     active = next((space for space in spaces if space.state == "active"), None)
@@ -199,19 +210,32 @@ class Library:
         """The kind of `embedder_problem` (see errors.py), or None."""
         return self._embedder_problem_kind
 
-    def reload_settings(self, settings: Settings) -> None:
-        """Apply new settings; a provider or model change takes effect at the next index run."""
+    def reload_settings(self, settings: Settings, key_changed: bool = False) -> bool:
+        """Save and apply new settings (and say whether the provider's API key changed);
+        return True when the index needs a run for them.
+
+        The one list of which changes matter: a different provider, model, server or key
+        takes effect at once for searches (the embedder is built again; before, a key pasted
+        after a failed search was ignored until restart), and it, different include/exclude
+        patterns, file size limit or chunk size call for an index run.
+        """
         self._writable()
         settings.save(self.home)
-        changed = (settings.provider, settings.local_model, settings.openai_model,
-                   settings.openai_base_url) != (self.settings.provider, self.settings.local_model,
-                                                 self.settings.openai_model,
-                                                 self.settings.openai_base_url)
-        self.settings = settings
-        if changed:
-            with self._embedder_lock:
-                self._embedder, self._embedder_problem = None, None
-                self._embedder_problem_kind = None
+        before, self.settings = self.settings, settings
+        provider_changed = key_changed or _provider_fields(settings) != _provider_fields(before)
+        if provider_changed:
+            self.credentials_changed()
+        return provider_changed or _index_fields(settings) != _index_fields(before)
+
+    def credentials_changed(self) -> None:
+        """Forget the embedder and its failures: the next search or run builds it afresh (a
+        key stored or removed, a provider changed)."""
+        with self._embedder_lock:
+            self._embedder, self._embedder_problem = None, None
+            self._embedder_problem_kind = None
+            if self._guard is not None:
+                self._guard[1].close()
+            self._guard = None
 
     def searcher(self) -> Searcher:
         """Return this thread's searcher (it keeps a query-vector cache)."""

@@ -303,7 +303,13 @@ class SettingsDialog(QDialog):
 
     def forget_key(self) -> None:
         provider = key_provider(self.base_url_edit.text())
-        Op(self, lambda: secrets.clear_api_key(provider),
+
+        def forget() -> bool:
+            removed = secrets.clear_api_key(provider)
+            self.library.credentials_changed()  # searches stop using the old key at once
+            return removed
+
+        Op(self, forget,
            lambda removed: self.key_status.setText(
                "The stored key was removed." if removed else "No key was stored.")).failure(
             lambda error: self.key_status.setText(str(error))).run()
@@ -333,12 +339,8 @@ class SettingsDialog(QDialog):
             self.library.add_folder(Path(folder))
         for folder in removed:
             self.library.remove_folder(Path(folder))
-        before = self.original
-        self.library.reload_settings(settings)
-        return (bool(key) or bool(added or removed) or settings.include != before.include
-                or settings.exclude != before.exclude or settings.provider != before.provider
-                or settings.openai_model != before.openai_model
-                or settings.openai_base_url != before.openai_base_url)
+        return self.library.reload_settings(settings, key_changed=bool(key)) or bool(
+            added or removed)
 
     def _saved(self, reindex: bool) -> None:
         self.key_edit.clear()  # the key is in the keyring now; don't keep it in a widget

@@ -127,3 +127,33 @@ def test_an_exclusion_saved_in_settings_takes_notes_out_of_results_at_once(
         instance.close()
         app.window.close()
         library.close()
+
+
+def test_a_key_saved_in_settings_takes_effect_without_a_restart(qtbot, real_keyring, tmp_path,
+                                                                fake_openai, monkeypatch):  # noqa: ANN001
+    """The server's key is replaced; searches fail for it; the new key pasted in Settings is
+    used by the very next search (it was ignored until restart: the failed embedder stayed
+    cached in the library)."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kites.md").write_text("# Kites\nFlying kites on a windy beach.")
+    server = "openai@" + fake_openai.host
+    secrets.set_api_key(fake_openai.key, server)
+    library = Library(home=tmp_path / "home",
+                      settings=Settings(provider="openai", openai_base_url=fake_openai.base_url,
+                                        openai_model="test-embed"))
+    library.add_folder(notes)
+    assert library.index().embedding_error is None
+    fake_openai.key = "sk-the-new-key-" + "5" * 30  # replaced on the server
+    assert "rejected" in library.search("kites on the beach", k=1).meaning_unavailable
+    dialog = SettingsDialog(library)
+    qtbot.addWidget(dialog)
+    dialog.key_edit.setText(fake_openai.key)
+    with qtbot.waitSignal(dialog.saved, timeout=15_000) as saved:
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert saved.args == [True]  # the app starts an index run
+    response = library.search("kites by the sea", k=1)
+    assert response.meaning_unavailable is None
+    assert response.results[0].title == "Kites"
+    library.close()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from notesearch.core.errors import EmbedderError
+from notesearch.core.errors import EmbedderError, KeyMissing, KeyRejected
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 QUERY_TIMEOUT = 1.0
 FIRST_RETRY = 1.0  # seconds before the first background retry
 MAX_RETRY = 60.0  # the backoff doubles up to this
+#: A rejected or missing key is tried again by a search after this many seconds (the key may
+#: have been stored meanwhile, say by `notesearch key set`); such an answer comes at once.
+KEY_RECHECK = 30.0
 
 
 class GuardedQueries:
@@ -40,6 +43,8 @@ class GuardedQueries:
         self._lock = threading.Lock()
         self._failure: EmbedderError | None = None
         self._prober: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._failed_at = 0.0
         self.retries = 0  # background attempts made (for status and tests)
 
     @property
@@ -61,6 +66,9 @@ class GuardedQueries:
         """Return the query's vector, or raise EmbedderError within about QUERY_TIMEOUT."""
         with self._lock:
             failure = self._failure
+            if (isinstance(failure, KeyRejected | KeyMissing)
+                    and time.monotonic() - self._failed_at > KEY_RECHECK):
+                failure = self._failure = None
         if failure is not None:
             raise failure
         try:
@@ -69,9 +77,19 @@ class GuardedQueries:
             raise self._failed(error, text) from None
 
 
+    def close(self) -> None:
+        """Stop retrying (the library built another embedder: a new key, another server)."""
+        self._closed.set()
+
     def _failed(self, error: EmbedderError, text: str) -> EmbedderError:
-        """Remember the fault, start the background retry, return the error to raise."""
+        """Remember the fault, start the background retry, return the error to raise.
+
+        A rejected or missing key is remembered but not retried: only a new key helps, and
+        storing one builds a new guard (Library.credentials_changed)."""
         with self._lock:
+            if isinstance(error, KeyRejected | KeyMissing):
+                self._failure, self._failed_at = error, time.monotonic()
+                return error
             failure = self._failure = _retrying(error)
             if self._prober is None or not self._prober.is_alive():
                 self._prober = threading.Thread(target=self._retry, args=(text,),
@@ -81,8 +99,10 @@ class GuardedQueries:
 
     def _retry(self, text: str) -> None:
         delay = FIRST_RETRY
-        while True:
+        while not self._closed.is_set():
             self._sleep(delay)
+            if self._closed.is_set():
+                return
             self.retries += 1
             try:
                 self.quick.embed_query(text)  # type: ignore[attr-defined]
