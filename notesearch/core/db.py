@@ -111,8 +111,3 @@ def why_not_writable(path: Path, error: BaseException) -> str:
             return "the disk is full"
         return probe_error.strerror or str(probe_error)
     return str(error)
-
-
-def vec_table(space_id: int) -> str:
-    """Return the name of the vec0 table holding one vector space."""
-    return f"vec_{int(space_id)}"

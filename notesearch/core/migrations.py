@@ -103,7 +103,7 @@ def _fill_keyword_index(conn: apsw.Connection) -> None:
     """Index every chunk's keyword text (titles on a note's first chunk only)."""
     import json
 
-    from notesearch.core.store import fts_body, fts_title
+    from notesearch.core.text import fts_body, fts_title
 
     rows = conn.execute("SELECT c.id, c.text, c.context_len, n.title, n.aliases, "
                         "c.id = (SELECT MIN(id) FROM chunks WHERE note_id = c.note_id) "
@@ -135,8 +135,7 @@ def _v4(conn: apsw.Connection) -> None:
 def _fill_note_index(conn: apsw.Connection) -> None:
     import json
 
-    from notesearch.core.store import fts_names, fts_title
-    from notesearch.core.text import fts_text
+    from notesearch.core.text import fts_names, fts_text, fts_title
 
     notes = conn.execute("SELECT id, path, title, aliases FROM notes").fetchall()
     for note_id, path, title, aliases in notes:
@@ -214,3 +213,8 @@ def migrate(conn: apsw.Connection) -> None:
                 conn.execute(f"PRAGMA user_version = {version}")
     finally:
         conn.execute("PRAGMA foreign_keys = ON")
+
+
+def vec_table(space_id: int) -> str:
+    """Return the name of the vec0 table holding one vector space."""
+    return f"vec_{int(space_id)}"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import unquote
 
 import apsw
 import numpy as np
@@ -387,3 +388,37 @@ def _densest_window(spans: list[tuple[int, int]], width: int, length: int) -> in
             best_count, best_start = right - left + 1, a
     # Give the first match some leading context.
     return max(0, min(best_start - width // 5, length - width))
+
+
+# -- the keyword index's columns -----------------------------------------------------------
+def fts_title(title: str, aliases: Sequence[str]) -> str:
+    """Return what the keyword index holds in the title column of a note's first chunk.
+
+    Only the first chunk carries it: FTS5's bm25 normalises by a row's total length, so a title
+    on every chunk made the shortest chunk of a note win whether or not it says the words.
+    """
+    return fts_text(" ".join([title, *aliases]))
+
+
+def fts_body(text: str, context_len: int) -> str:
+    """Return what the keyword index holds in a chunk's body column: the file's own text.
+
+    The context line (title › headings) stays out: it would give every chunk of a note the
+    title's words, and the best keyword passage could then be one that never says them.
+    """
+    return fts_text(text[context_len:])
+
+
+_NAME_SPLIT = re.compile(r"[._\-/\\\s]+|___")
+
+
+def fts_names(path: str) -> str:
+    """Return the words of a note's file name and folder, for the note-level keyword index.
+
+    Dendron's hierarchy names ("dendron.topic.publish.seo.md"), Logseq's namespaces
+    ("Community___Sprint.md") and kebab-case names are where a note names its subject.
+    """
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    parent = folder.rpartition("/")[2]
+    return fts_text(" ".join(_NAME_SPLIT.split(unquote(stem)) + [parent]))

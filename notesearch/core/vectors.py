@@ -12,7 +12,7 @@ import threading
 import apsw
 import numpy as np
 
-from notesearch.core.db import vec_table
+from notesearch.core.migrations import vec_table
 from notesearch.core.store import Space, Store
 
 

@@ -16,7 +16,7 @@ import ctypes
 import sys
 from collections.abc import Callable
 
-from notesearch.platform.hotkeys import ALT, CTRL, SHIFT, SUPER, Hotkey, HotkeyError
+from notesearch.platform.hotkeys.keys import ALT, CTRL, SHIFT, SUPER, Hotkey, HotkeyError
 
 CMD_KEY = 1 << 8
 SHIFT_KEY = 1 << 9

@@ -34,7 +34,7 @@ from jeepney import (
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 from jeepney.wrappers import unwrap_msg
 
-from notesearch.platform.hotkeys import (
+from notesearch.platform.hotkeys.keys import (
     ALT,
     CTRL,
     MANUAL_COMMAND,

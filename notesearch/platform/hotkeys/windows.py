@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QAbstractNativeEventFilter, QCoreApplication
 
-from notesearch.platform.hotkeys import ALT, CTRL, SHIFT, SUPER, Hotkey, HotkeyError
+from notesearch.platform.hotkeys.keys import ALT, CTRL, SHIFT, SUPER, Hotkey, HotkeyError
 
 MOD_ALT = 0x0001
 MOD_CONTROL = 0x0002

@@ -16,7 +16,15 @@ from collections.abc import Callable
 from Xlib import XK, X, error
 from Xlib.display import Display
 
-from notesearch.platform.hotkeys import ALT, CTRL, SHIFT, SUPER, Hotkey, HotkeyError, keysym_name
+from notesearch.platform.hotkeys.keys import (
+    ALT,
+    CTRL,
+    SHIFT,
+    SUPER,
+    Hotkey,
+    HotkeyError,
+    keysym_name,
+)
 
 log = logging.getLogger(__name__)
 
