@@ -149,4 +149,9 @@ def build_menu(parent: QWidget, item: ResultItem, editor_command: str,
         SHORTCUT_COPY_LINK)
     menu.addSeparator()
     menu.addAction("Find similar notes", lambda: on_similar(item)).setShortcut(SHORTCUT_SIMILAR)
+    # The keys are shown here but belong to the window's own shortcuts: live on the menu's
+    # actions too (the Note menu keeps them), each key had two owners and Qt ran neither
+    # ("Ambiguous shortcut overload"), for the rest of the session.
+    for action in menu.actions():
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
     return menu

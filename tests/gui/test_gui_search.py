@@ -115,6 +115,21 @@ def test_keyboard_moves_opens_copies_and_escapes(qtbot, window, notes_dir, opene
     assert not window.isVisible()
 
 
+def test_shortcuts_still_work_after_the_note_menu_was_opened(qtbot, window, opened):  # noqa: ANN001
+    """Opening the Note menu once used to leave its actions holding the same keys as the
+    window ("Ambiguous shortcut overload: Ctrl+M"), and no shortcut worked afterwards."""
+    type_and_wait(qtbot, window, "tomato blight")
+    top = window.current_item()
+    window.note_menu.aboutToShow.emit()  # what opening the menu does
+    assert any(a.text() == "Find similar notes" for a in window.note_menu.actions())
+    window.note_menu.aboutToHide.emit()
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(window.field, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == f"[[{top.path.stem}]]"
+    qtbot.keyClick(window.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.mode == "similar", timeout=10_000)
+
+
 def test_open_at_line_runs_the_editor_command(qtbot, window, library, opened):  # noqa: ANN001
     library.settings.editor_command = "code --goto {path}:{line}"
     type_and_wait(qtbot, window, "tomato blight")
