@@ -201,6 +201,12 @@ def make_qapp() -> QApplication:
     return qapp
 
 
+def needs_welcome(library: Library) -> bool:
+    """The first-run welcome is for a library with no folders yet: one made with the CLI
+    (`notesearch index ~/notes`) opens straight on its notes."""
+    return not library.folders()
+
+
 def run_welcome(library: Library) -> tuple[list[Path], bool] | None:
     """Show the first-run dialog; None when the user closed it (sample notes then)."""
     dialog = WelcomeDialog()
@@ -236,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     instance.message.connect(early.append)
     # Opening the library creates or migrates the database: a one-off before any window.
     library = Library()
-    first_run = None if library.settings.first_run_done else run_welcome(library)
+    first_run = run_welcome(library) if needs_welcome(library) else None
     instance.message.disconnect(early.append)
     app = App(qapp, library, instance)
     app.start(args, first_run)

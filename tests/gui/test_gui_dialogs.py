@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -126,3 +127,25 @@ def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():
     plain, moved = plain_snippet(text, spans)
     assert plain == ("Rotate keys: see the guide for key rotation. Notes on rotating keys here.")
     assert [plain[a:b] for a, b in moved] == ["key", "key", "rotation", "rotating", "key"]
+
+
+def test_a_library_made_with_the_cli_opens_without_the_welcome(tmp_path):
+    """After `notesearch index ~/notes` the app used to greet the user with the first-run
+    welcome and an empty folder list (it keyed on a flag only the app sets)."""
+    import subprocess
+    import sys
+
+    from notesearch.gui.app import needs_welcome
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("# A\nSomething to find.\n")
+    home = tmp_path / "home"
+    assert needs_welcome(Library(home=home))  # nothing there yet
+    done = subprocess.run([sys.executable, "-m", "notesearch", "index", "--no-embed", str(notes)],
+                          env={**os.environ, "NOTESEARCH_HOME": str(home)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    library = Library(home=home)
+    assert not library.settings.first_run_done and not needs_welcome(library)
+    library.close()
