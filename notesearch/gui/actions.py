@@ -47,12 +47,32 @@ def open_url(url: QUrl) -> bool:
     return QDesktopServices.openUrl(url)
 
 
-def launch(argv: list[str]) -> None:
-    """Start a program detached from us, so closing notesearch never closes the editor."""
+def launch(argv: list[str]) -> bool:
+    """Start a program detached from us, so closing notesearch never closes the editor;
+    False when it cannot be started (not installed, not executable)."""
     options: dict = {"start_new_session": True} if sys.platform != "win32" else {
         "creationflags": getattr(subprocess, "DETACHED_PROCESS", 0)}
-    subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, **options)
+    try:
+        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, **options)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _say_nothing_opens(message: str) -> None:
+    log.warning("%s", message)
+
+
+#: Told, in a sentence, when no program could open a note or its folder (the window shows it
+#: with a way to Settings); see set_failure_handler.
+_report_failure: Callable[[str], None] = _say_nothing_opens
+
+
+def set_failure_handler(handler: Callable[[str], None]) -> None:
+    """Route "nothing could open this" messages to the window (the one place they appear)."""
+    global _report_failure
+    _report_failure = handler
 
 
 # -- building requests ----------------------------------------------------------------------
@@ -74,15 +94,24 @@ def wikilink(path: Path) -> str:
 
 # -- doing ----------------------------------------------------------------------------------
 def open_note(path: Path) -> bool:
-    return open_url(QUrl.fromLocalFile(str(path)))
+    """Open the note in the desktop's default app for its type; say so when there is none."""
+    if open_url(QUrl.fromLocalFile(str(path))):
+        return True
+    _report_failure(f"No program on this computer opens “{path.name}”: choose an editor in "
+                    f"Settings (Editor and app), or set a default app for {path.suffix} files.")
+    return False
 
 
-def open_in_editor(path: Path, line: int, command: str) -> None:
+def open_in_editor(path: Path, line: int, command: str) -> bool:
     """Open at `line` with the user's editor command; without one, the default app."""
     if not command.strip():
-        open_note(path)
-        return
-    launch(editor_argv(command, path, line))
+        return open_note(path)
+    argv = editor_argv(command, path, line)
+    if launch(argv):
+        return True
+    _report_failure(f"The editor “{argv[0] if argv else command}” could not be started: "
+                    "check the command in Settings (Editor and app).")
+    return False
 
 
 def open_in_obsidian(path: Path) -> bool:
@@ -91,15 +120,24 @@ def open_in_obsidian(path: Path) -> bool:
 
 def reveal(path: Path) -> None:
     """Show the note selected in the file manager (its folder where selecting is impossible)."""
-    if sys.platform == "darwin":
-        launch(["open", "-R", str(path)])
-    elif sys.platform == "win32":
-        launch(["explorer", f"/select,{path}"])
+    if sys.platform in ("darwin", "win32"):
+        argv = (["open", "-R", str(path)] if sys.platform == "darwin"
+                else ["explorer", f"/select,{path}"])
+        if not launch(argv):
+            _folder_failed(path)
     else:
         # The D-Bus look-up may wait on the bus, so it runs off the GUI thread; the fallback
         # (opening the folder) must run on it, as QDesktopServices is GUI-thread only.
-        Op(None, lambda: _reveal_freedesktop(path),
-           lambda shown: shown or open_url(QUrl.fromLocalFile(str(path.parent)))).run()
+        def fall_back(shown: bool) -> None:
+            if not shown and not open_url(QUrl.fromLocalFile(str(path.parent))):
+                _folder_failed(path)
+
+        Op(None, lambda: _reveal_freedesktop(path), fall_back).run()
+
+
+def _folder_failed(path: Path) -> None:
+    _report_failure(f"No file manager answered to show “{path.name}”; its folder is "
+                    f"{path.parent}.")
 
 
 def _reveal_freedesktop(path: Path) -> bool:

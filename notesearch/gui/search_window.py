@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -97,7 +98,10 @@ class SearchWindow(QMainWindow):
         self.field.setFont(font)
         self.banner = QLabel(wordWrap=True)
         self.banner.setAccessibleName("Search information")
-        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.banner.linkActivated.connect(lambda _: self.settings_requested.emit())
         self.banner.hide()
         self.model = ResultsModel(self)
         self.view = QListView()
@@ -134,6 +138,7 @@ class SearchWindow(QMainWindow):
         self.examples_known = False  # set once the library has been asked (worker thread)
         self._show_hint()
         Op(self, self._sample_examples, self._set_examples).run()
+        actions.set_failure_handler(self.show_cannot_open)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -307,10 +312,17 @@ class SearchWindow(QMainWindow):
         self.empty.setVisible(self.model.rowCount() == 0)
 
     def _set_banner(self, text: str, warning: bool = False) -> None:
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setText(text)
         self.banner.setStyleSheet("color: palette(link);" if not warning else
                                   "color: #c0392b; font-weight: bold;")
         self.banner.show()
+
+    def show_cannot_open(self, message: str) -> None:
+        """Say that no program could open a note, with a link to the editor setting."""
+        self._set_banner(message, warning=True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setText(f"{html.escape(message)} <a href=\"settings\">Open Settings…</a>")
 
     def show_error(self, error: BaseException) -> None:
         """The one place where failed operations without their own handler are reported."""

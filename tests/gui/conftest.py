@@ -48,5 +48,5 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Every URL or program the app asked the desktop to open, instead of opening it."""
     calls: list[object] = []
     monkeypatch.setattr(actions, "open_url", lambda url: calls.append(url) or True)
-    monkeypatch.setattr(actions, "launch", lambda argv: calls.append(list(argv)))
+    monkeypatch.setattr(actions, "launch", lambda argv: calls.append(list(argv)) or True)
     return calls

@@ -239,3 +239,26 @@ def test_preview_shows_the_prose_of_a_logseq_page_not_its_bookkeeping(qtbot, tmp
     start, end = rendered.passage
     assert shown[start:end].startswith("Publish the new public key")
     assert {shown[a:b].lower() for a, b in rendered.terms} == {"public", "key", "keys"}
+
+
+def test_when_no_program_opens_a_note_the_window_says_so_and_offers_settings(
+        qtbot, window, library, monkeypatch):  # noqa: ANN001
+    """Enter, Ctrl+E and Ctrl+R did nothing visible when nothing could open the note (only
+    stderr said "Unable to detect a launcher")."""
+    from notesearch.gui import actions
+
+    monkeypatch.setattr(actions, "open_url", lambda url: False)  # no default app, no file manager
+    monkeypatch.setattr(actions, "_reveal_freedesktop", lambda path: False)
+    type_and_wait(qtbot, window, "tomato blight")
+    name = window.current_item().path.name
+    qtbot.keyClick(window.field, Qt.Key.Key_Return)
+    assert window.banner.isVisible() and f"No program on this computer opens “{name}”" in \
+        window.banner.text()
+    with qtbot.waitSignal(window.settings_requested, timeout=2000):
+        window.banner.linkActivated.emit("settings")
+    library.settings.editor_command = "/no/such/editor --goto {path}:{line}"
+    qtbot.keyClick(window.field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert "“/no/such/editor” could not be started" in window.banner.text()
+    qtbot.keyClick(window.field, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "No file manager answered" in window.banner.text(), timeout=5000)
+    library.settings.editor_command = ""
