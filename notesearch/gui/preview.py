@@ -76,23 +76,46 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
     return Rendered(document, passage, terms)
 
 
+PASSAGE_REACH = 4000  # characters around its most telling line within which a passage lies
+
+
 def locate_passage(document: _QTextDocument, passage_lines: list[str]) -> tuple[int, int] | None:
-    """Find the rendered span of the passage's lines: first to last line found, in order."""
-    start = end = None
-    position = 0
-    for raw in passage_lines:
-        fragment = plain_fragment(raw)[:60]
-        if len(fragment) < 3:
+    """Find the rendered span of the passage's lines, as (first, last) document positions.
+
+    Anchored on the passage's longest line: a heading's words also appear in a long note's
+    table of contents, and searching from the top used to start the passage there and tint
+    nearly the whole note. Each other line counts only where it lies near the anchor.
+    """
+    fragments = [f for f in (plain_fragment(raw)[:60] for raw in passage_lines) if len(f) >= 3]
+    if not fragments:
+        return None
+    anchor = max(fragments, key=len)
+    best: tuple[int, int, int] | None = None  # (lines found, first, last)
+    cursor = document.find(anchor, 0)
+    while not cursor.isNull():
+        span = _span_around(document, fragments, cursor)
+        if best is None or span[0] > best[0]:
+            best = span
+        cursor = document.find(anchor, cursor.selectionEnd())
+    return (best[1], best[2]) if best else None
+
+
+def _span_around(document: _QTextDocument, fragments: list[str],
+                 anchor: QTextCursor) -> tuple[int, int, int]:
+    """(how many fragments lie within PASSAGE_REACH of the anchor, first block, last block)."""
+    low = max(0, anchor.selectionStart() - PASSAGE_REACH)
+    high = anchor.selectionEnd() + PASSAGE_REACH
+    first = last = anchor.block()
+    found = 0
+    for fragment in fragments:
+        cursor = document.find(fragment, low)
+        if cursor.isNull() or cursor.selectionStart() > high:
             continue
-        cursor = document.find(fragment, position)
-        if cursor.isNull():
-            continue
+        found += 1
         block = cursor.block()
-        if start is None:
-            start = block.position()
-        end = block.position() + max(0, block.length() - 1)
-        position = cursor.selectionEnd()
-    return (start, end) if start is not None and end is not None else None
+        first = block if block.position() < first.position() else first
+        last = block if block.position() > last.position() else last
+    return found, first.position(), last.position() + max(0, last.length() - 1)
 
 
 def locate_terms(document: _QTextDocument, query: str, limit: int = 500) -> list[tuple[int, int]]:

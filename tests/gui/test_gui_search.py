@@ -262,3 +262,30 @@ def test_when_no_program_opens_a_note_the_window_says_so_and_offers_settings(
     qtbot.keyClick(window.field, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "No file manager answered" in window.banner.text(), timeout=5000)
     library.settings.editor_command = ""
+
+
+def test_the_preview_of_a_long_note_opens_at_the_passage_not_its_table_of_contents(qtbot, tmp_path):  # noqa: ANN001, E501
+    """A result at line ~290 of a 55 KB note: the preview used to start the passage at the
+    table of contents (which names the same heading) and tint nearly the whole note."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    sections = [f"Section {n:02}" for n in range(40)]
+    lines = ["# Handbook", "", "## Contents", ""]
+    lines += [f"- [{title}](#{title.lower().replace(' ', '-')})" for title in sections]
+    for n, title in enumerate(sections):
+        lines += ["", f"## {title}", ""]
+        lines += [f"Paragraph {n}.{k}: " + "filler words about nothing in particular " * 6
+                  for k in range(4)]
+    target = lines.index("## Section 31")
+    lines[target + 2] = "Rotate the signing key every quarter and publish the new public key."
+    note = tmp_path / "Handbook.md"
+    note.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert note.stat().st_size > 30_000
+    rendered = render(note, target + 1, target + 4, "signing key", QFont())
+    shown = rendered.document.toPlainText()
+    start, end = rendered.passage
+    assert shown[start:end].startswith("Section 31")
+    assert "Rotate the signing key" in shown[start:end]
+    assert end - start < 1500  # the passage, not most of the note
