@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from notesearch.core.errors import NotesearchError
+from notesearch.core.errors import KeyringUnavailable, NotesearchError
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress, format_eta
 from notesearch.core.query import SYNTAX_HELP
@@ -301,7 +301,11 @@ def cmd_key(args: argparse.Namespace) -> int:
     whose = "OpenAI key" if is_official(args.server) else f"Key for {server_host(args.server)}"
     if args.action == "status":
         print(secrets.keyring_status())
-        stored = secrets.get_api_key(provider) is not None
+        try:
+            stored = secrets.get_api_key(provider) is not None
+        except KeyringUnavailable:
+            print(f"{whose}: not stored; no keyring available")
+            return 0
         from_env = provider == "openai" and os.environ.get("OPENAI_API_KEY")
         print(f"{whose}: " + ("set" + (" (from OPENAI_API_KEY)" if from_env else "")
                               if stored else "not set"))
@@ -329,7 +333,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     failures = 0
     for check in run_checks():
-        mark = "ok " if check.ok else "FAIL"
+        mark = "FAIL" if not check.ok else "warn" if check.warning else "ok "
         print(f"[{mark}] {check.name}: {check.detail}")
         failures += not check.ok
     return 1 if failures else 0

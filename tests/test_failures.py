@@ -515,3 +515,29 @@ def test_upgrading_the_vector_spaces_keeps_every_vector(tmp_path, fake_openai):
     assert upgraded.search("word1x2 word1x3", k=1, mode="meaning").results
     assert len(fake_openai.requests) - requests == 1  # the query only
     upgraded.close()
+
+
+def test_no_keyring_is_only_a_warning_while_the_local_model_needs_no_key(tmp_path):
+    """`doctor` and `key status` exited 1 without a keyring although the default local model
+    needs no key; with a remote provider configured it is a failure again."""
+    from notesearch.core.config import Settings
+
+    home = tmp_path / "home"
+    env = {**os.environ, "NOTESEARCH_HOME": str(home),
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    env.pop("OPENAI_API_KEY", None)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "notesearch", *args], env=env,
+                              capture_output=True, text=True, cwd=Path(__file__).parent.parent,
+                              timeout=300)
+
+    doctor = cli("doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "[warn] keyring: none available; the local model needs no key" in doctor.stdout
+    status = cli("key", "status")
+    assert status.returncode == 0
+    assert "OpenAI key: not stored; no keyring available" in status.stdout
+    Settings(provider="openai").save(home)
+    doctor = cli("doctor")
+    assert doctor.returncode == 1 and "[FAIL] keyring" in doctor.stdout

@@ -13,6 +13,12 @@ class Check:
     name: str
     ok: bool
     detail: str
+    #: Something to know that does not stop notesearch working (shown as a warning).
+    warning: bool = False
+
+
+class Advice(Exception):
+    """Raised by a check whose finding is worth a warning, not a failure."""
 
 
 def _sqlite() -> str:
@@ -41,9 +47,16 @@ def _model() -> str:
 
 
 def _keyring() -> str:
+    from notesearch.core.config import Settings, library_home
+    from notesearch.core.errors import KeyringUnavailable
     from notesearch.core.secrets import get_api_key, keyring_status
 
-    get_api_key("doctor-probe")  # a real read: raises KeyringUnavailable when there is none
+    try:
+        get_api_key("doctor-probe")  # a real read: raises KeyringUnavailable when there is none
+    except KeyringUnavailable as error:
+        if Settings.load(library_home()).provider != "openai":
+            raise Advice(f"none available; the local model needs no key. ({error})") from None
+        raise
     return keyring_status()
 
 
@@ -67,5 +80,7 @@ def run_checks() -> Iterator[Check]:
     for name, check in CHECKS:
         try:
             yield Check(name, True, check())
+        except Advice as advice:
+            yield Check(name, True, str(advice), warning=True)
         except Exception as error:  # a doctor reports every failure, whatever its kind
             yield Check(name, False, f"{type(error).__name__}: {error}")
