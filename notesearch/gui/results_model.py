@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from notesearch.core.config import sample_notes_folder
 from notesearch.core.search import Result
 from notesearch.gui.snippet_text import plain_snippet
 
@@ -23,6 +25,7 @@ class ResultItem:
     vault: Path | None = None  # the Obsidian vault holding the note, if any
     snippet: str = ""  # the passage excerpt as plain text (Markdown markup removed)
     highlights: tuple[tuple[int, int], ...] = ()  # matched words within `snippet`
+    title: str = ""  # what the row is called: the note's title, with its file name if shared
 
     @property
     def path(self) -> Path:
@@ -41,13 +44,17 @@ def make_items(results: list[Result], roots: list[Path]) -> list[ResultItem]:
     """Wrap results for the view; call on a worker thread (it looks for vault folders)."""
     items = []
     vaults: dict[Path, Path | None] = {}  # results often share folders: look each up once
+    titles = Counter(result.title.casefold() for result in results)
     for result in results:
         path = Path(result.path)
         if path.parent not in vaults:
             vaults[path.parent] = find_vault(path)
         text, spans = plain_snippet(result.snippet.text, result.snippet.highlights)
+        # Two notes with one title ("meeting" and "meeting (copy)") must not look the same.
+        title = (f"{result.title} · {path.name}" if titles[result.title.casefold()] > 1
+                 else result.title)
         items.append(ResultItem(result, folder_label(path, roots), vaults[path.parent],
-                                text, spans))
+                                text, spans, title))
     return items
 
 
@@ -55,7 +62,8 @@ def folder_label(path: Path, roots: list[Path]) -> str:
     """'root-name/sub/folder' for a note under one of `roots`, else its parent folder."""
     for root in roots:
         if path.is_relative_to(root):
-            parts = (root.name, *path.parent.relative_to(root).parts)
+            name = "Sample notes" if root == sample_notes_folder() else root.name
+            parts = (name, *path.parent.relative_to(root).parts)
             return "/".join(p for p in parts if p)
     return str(path.parent)
 
@@ -110,7 +118,7 @@ class ResultsModel(QAbstractListModel):
             return None
         result = item.result
         if role == Qt.ItemDataRole.DisplayRole:
-            return result.title
+            return item.title or result.title
         if role in (Qt.ItemDataRole.ToolTipRole, Role.PATH):
             return result.path
         if role == Qt.ItemDataRole.AccessibleTextRole:

@@ -289,3 +289,21 @@ def test_the_preview_of_a_long_note_opens_at_the_passage_not_its_table_of_conten
     assert shown[start:end].startswith("Section 31")
     assert "Rotate the signing key" in shown[start:end]
     assert end - start < 1500  # the passage, not most of the note
+
+
+def test_notes_with_one_title_are_told_apart_and_sample_notes_are_named_so(
+        qtbot, window):  # noqa: ANN001
+    """"meeting-2024-05-02.md" and its "(copy)" showed the same title, folder and passage."""
+    from notesearch.core.config import sample_notes_folder
+    from notesearch.gui.results_model import folder_label
+
+    type_and_wait(qtbot, window, "planning meeting project alpha scope")
+    shown = {window.model.item(row).path.name: window.model.data(window.model.index(row))
+             for row in range(window.model.rowCount())}
+    original, copy = shown["meeting-2024-05-02.md"], shown["meeting-2024-05-02 (copy).md"]
+    assert original != copy
+    assert original.endswith("· meeting-2024-05-02.md")
+    assert "Kites" not in original and "·" not in shown.get("Knife sharpening.md", "")
+    samples = sample_notes_folder()
+    assert folder_label(samples / "cooking" / "Weeknight dal.md", [samples]) == \
+        "Sample notes/cooking"
