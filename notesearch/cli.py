@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from notesearch import __version__
 from notesearch.core.errors import KeyringUnavailable, NotesearchError
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress, format_eta
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="notesearch", description="Find your notes by meaning and by words.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--version", action="version", version=f"notesearch {__version__}")
     commands = parser.add_subparsers(metavar="COMMAND")
 
     index = commands.add_parser("index", help="add folders and index them (incremental)")
@@ -66,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.set_defaults(run=cmd_search)
 
     similar = commands.add_parser("similar", help="notes most like a note (or --text)")
-    similar.add_argument("path", nargs="?", type=Path)
+    similar.add_argument("path", nargs="?", metavar="NOTE",
+                         help="the note: its path, or its title or file name")
     similar.add_argument("--text", help="find notes like this text instead")
     similar.add_argument("-k", type=int, default=10)
     similar.add_argument("--json", action="store_true")
@@ -198,11 +201,11 @@ def _highlight(result: Result, on: str, off: str) -> str:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
+    library = Library(vectors_in_memory=False)
     if args.show:
         from notesearch.gui.single_instance import send_to_app
 
-        return send_to_app(["similar", str(args.path.expanduser().resolve())])
-    library = Library(vectors_in_memory=False)
+        return send_to_app(["similar", str(library.find_note(args.path)[1])])
     if args.text:
         results = library.similar_text(args.text, args.k)
     elif args.path:
@@ -210,7 +213,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     else:
         raise NotesearchError("Give a note's path, or --text.")
     if args.json:
-        print(json.dumps({"path": str(args.path.resolve()) if args.path else None,
+        print(json.dumps({"path": str(library.find_note(args.path)[1]) if args.path else None,
                           "results": [r.to_json() for r in results]}, ensure_ascii=False))
         return 0
     if not results:

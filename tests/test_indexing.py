@@ -342,3 +342,11 @@ def test_an_index_summary_survives_the_trip_to_json_and_back():
     assert back == IndexSummary(added=2, removed=1, skipped=[("/n/a.bin", "binary file")],
                                 embedding_error="offline", embedding_error_kind="offline",
                                 seconds=1.23)
+
+
+def test_the_cli_says_its_version():
+    from notesearch import __version__
+
+    done = subprocess.run([sys.executable, "-m", "notesearch", "--version"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"notesearch {__version__}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from notesearch.core.search import Filters
 from tests.helpers import library_of, rel_paths
 
@@ -74,6 +76,24 @@ def test_similar_notes_lists_near_duplicate_first(sample_library):
     similar = rel_paths(sample_library.similar(note, k=3), sample_library.notes_root)
     assert similar[0] == "work/meetings/meeting-2024-05-02 (copy).md"
     assert "work/meetings/meeting-2024-05-02.md" not in similar
+
+
+def test_similar_takes_a_title_a_file_name_or_a_path_inside_the_library(sample_library):
+    """`similar Queries` said "not in the library" for an indexed note: only an absolute path
+    (or one relative to the current folder) was understood."""
+    from notesearch.core.errors import NotesearchError
+
+    root = sample_library.notes_root
+    expected = rel_paths(sample_library.similar(root / "garden/Tomato blight.md", k=3), root)
+    for reference in ("Tomato blight", "tomato BLIGHT", "Tomato blight.md",
+                      "garden/Tomato blight.md"):
+        assert rel_paths(sample_library.similar(reference, k=3), root) == expected, reference
+    with pytest.raises(NotesearchError, match="No note in the library is at or called"):
+        sample_library.similar("No such note")
+    # Two notes answer to the same name: the user is asked for a path, and shown both.
+    with pytest.raises(NotesearchError, match="2 notes are called") as ambiguous:
+        sample_library.similar("planning meeting 2024-05-02")
+    assert "work/meetings/meeting-2024-05-02.md" in str(ambiguous.value)
 
 
 def test_similar_to_text(sample_library):

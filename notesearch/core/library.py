@@ -30,6 +30,7 @@ from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.progress import Control, ProgressCallback
 from notesearch.core.search import NO_FILTERS, Filters, Result, Searcher, SearchResponse
 from notesearch.core.store import Store
+from notesearch.core.text import normalise
 from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -373,12 +374,32 @@ class Library:
         """Return the best k notes for a query."""
         return self.searcher().search(query, k, filters, mode, as_you_type)
 
-    def similar(self, path: Path, k: int = 10) -> list[Result]:
-        """Return the notes most similar to the note at `path`."""
-        note_id = self.store.note_id(str(path.expanduser().resolve()))
-        if note_id is None:
-            raise NotesearchError(f"{path} is not in the library; index its folder first.")
-        return self.searcher().similar_to_note(note_id, k)
+    def similar(self, note: str | Path, k: int = 10) -> list[Result]:
+        """Return the notes most similar to `note` (see find_note)."""
+        return self.searcher().similar_to_note(self.find_note(note)[0], k)
+
+    def find_note(self, reference: str | Path) -> tuple[int, Path]:
+        """Return (id, path) of the note `reference` names: its path (absolute, or relative
+        to the current folder or to a library folder), else its title or file name, in any
+        case. Raises NotesearchError when no note, or more than one, answers to it."""
+        text = str(reference)
+        places = [Path(text).expanduser()] + [folder / text for folder in self.folders()]
+        for place in places:
+            note_id = self.store.note_id(str(place.resolve()))
+            if note_id is not None:
+                return note_id, place.resolve()
+        wanted = normalise(text.removesuffix(".md"))
+        named = [(note_id, Path(path)) for note_id, path, title in
+                 self.conn.execute("SELECT id, path, title FROM notes")
+                 if wanted in (normalise(title), normalise(Path(path).stem))]
+        if len(named) == 1:
+            return named[0]
+        if not named:
+            raise NotesearchError(f"No note in the library is at or called “{text}”; give its "
+                                  "path, or index its folder first.")
+        listed = "\n  ".join(str(path) for _, path in named[:8])
+        raise NotesearchError(f"{len(named)} notes are called “{text}”; give the path of one:"
+                              f"\n  {listed}")
 
     def similar_text(self, text: str, k: int = 10) -> list[Result]:
         """Return the notes most similar to a passage of text."""
