@@ -483,8 +483,14 @@ class SearchWindow(QMainWindow):
         self.state_label.setText(short)
         self.state_label.setToolTip(message)
         paused = state is State.PAUSED
-        self.pause_button.setText("Resume" if paused else "Pause")
-        self.pause_action.setText("&Resume indexing" if paused else "&Pause indexing")
+        # Once up to date there is nothing to index, but changes are still watched for: the
+        # button says what it would pause.
+        watching = state is State.UP_TO_DATE
+        self.pause_button.setText("Resume" if paused else "Pause watching" if watching
+                                  else "Pause")
+        self.pause_action.setText("&Resume indexing" if paused else
+                                  "&Pause watching for changes" if watching
+                                  else "&Pause indexing")
         self.progress_bar.setVisible(state in (State.INDEXING, State.PAUSED)
                                      and self.indexing.running)
 

@@ -123,7 +123,9 @@ def test_status_bar_follows_the_controller(qtbot, library, state):  # noqa: ANN0
     qtbot.addWidget(window)
     controller._set_state(state, state.value)
     assert window.state_label.text() == state.value
-    assert window.pause_button.text() == ("Resume" if state is State.PAUSED else "Pause")
+    # Up to date, the button says what it would pause (it showed "Pause" beside "Up to date").
+    assert window.pause_button.text() == {State.PAUSED: "Resume",
+                                          State.UP_TO_DATE: "Pause watching"}[state]
 
 
 def test_a_rejected_key_gets_its_own_state_from_the_indexing_process(qtbot, tmp_path,
