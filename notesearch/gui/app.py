@@ -132,8 +132,12 @@ class App:
 
     def start(self, args: list[str], first_run: tuple[list[Path], bool] | None) -> None:
         chosen, use_openai = first_run or ([], False)
+        def prepared(_: object) -> None:
+            self.indexing.start()
+            self.window.refresh_examples()  # the sample notes may have just been added
+
         Op(self.window, lambda: prepare_folders(self.library, chosen, use_openai),
-           lambda _: self.indexing.start()).run()
+           prepared).run()
         self.hotkey.register(self.library.settings.hotkey)
         self.handle(args or ["show"])
 

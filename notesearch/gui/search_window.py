@@ -114,7 +114,9 @@ class SearchWindow(QMainWindow):
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.empty.setAccessibleName("No results")
-        self.empty.setEnabled(False)
+        # Enabled (a disabled label was light grey on light grey), links for the examples.
+        self.empty.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.empty.linkActivated.connect(self._try_example)
         self.preview = NotePreview(menu_for=self.menu_for)
         splitter = QSplitter()
         splitter.setChildrenCollapsible(False)
@@ -289,6 +291,7 @@ class SearchWindow(QMainWindow):
         else:
             self.banner.hide()
         if not items:
+            self.empty.setTextFormat(Qt.TextFormat.PlainText)
             self.empty.setText(f"No notes match “{response.query}”.")
 
     def _sample_examples(self) -> tuple[str, ...]:
@@ -303,13 +306,28 @@ class SearchWindow(QMainWindow):
 
     def _show_hint(self) -> None:
         self.banner.hide()
-        tries = "".join(f"\n“{example}”" for example in self.examples)
-        self.empty.setText("Type to search. Results appear as you type: ↑/↓ to move, Enter to "
-                           "open, Ctrl+R to reveal, Ctrl+L to copy a [[link]], "
-                           "Ctrl+M for similar notes, Esc to clear.\n\nNarrow a search with "
-                           + SYNTAX_HELP + "." + (f"\n\nTry:{tries}" if tries else ""))
+        help_text = html.escape(
+            "Type to search. Results appear as you type: ↑/↓ to move, Enter to open, Ctrl+R "
+            "to reveal, Ctrl+L to copy a [[link]], Ctrl+M for similar notes, Esc to clear.")
+        syntax = html.escape(f"Narrow a search with {SYNTAX_HELP}.")
+        tries = "".join(f'<br><a href="{n}">“{html.escape(example)}”</a>'
+                        for n, example in enumerate(self.examples))
+        self.empty.setTextFormat(Qt.TextFormat.RichText)
+        self.empty.setText(f"{help_text}<br><br>{syntax}"
+                           + (f"<br><br>Try:{tries}" if tries else ""))
         self.view.setVisible(self.model.rowCount() > 0)
         self.empty.setVisible(self.model.rowCount() == 0)
+
+    def _try_example(self, link: str) -> None:
+        """Search for an example query the hint offers (its link is its number)."""
+        if link.isdigit() and int(link) < len(self.examples):
+            self.field.setText(self.examples[int(link)])
+            self.focus_search()
+
+    def refresh_examples(self) -> None:
+        """Ask again whether the sample notes are in the library (their folder was just
+        added on a first run, after the window was made)."""
+        Op(self, self._sample_examples, self._set_examples).run()
 
     def _set_banner(self, text: str, warning: bool = False) -> None:
         self.banner.setTextFormat(Qt.TextFormat.PlainText)
@@ -348,6 +366,7 @@ class SearchWindow(QMainWindow):
             return
         self._show_items(items, generation, show_scores=True)
         if not items:
+            self.empty.setTextFormat(Qt.TextFormat.PlainText)
             self.empty.setText(f"No similar notes for “{title}” yet: its passages may still "
                                "be waiting to be indexed.")
 

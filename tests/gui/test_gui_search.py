@@ -176,11 +176,18 @@ def test_the_sample_vault_offers_example_queries_and_a_real_vault_does_not(qtbot
     from notesearch.core.config import SAMPLE_QUERIES, sample_notes_folder
 
     samples = Library(home=tmp_path / "home")
-    samples.add_folder(sample_notes_folder())
+    # A first run: the window exists before the sample folder is added (they were missing
+    # until the second launch).
     with_samples = SearchWindow(samples, IndexingController(samples))
     qtbot.addWidget(with_samples)
+    qtbot.waitUntil(lambda: with_samples.examples_known, timeout=10_000)
+    samples.add_folder(sample_notes_folder())
+    with_samples.refresh_examples()
     qtbot.waitUntil(lambda: with_samples.examples == SAMPLE_QUERIES, timeout=10_000)
     assert f"“{SAMPLE_QUERIES[1]}”" in with_samples.empty.text()
+    assert with_samples.empty.isEnabled()  # not greyed out
+    with_samples.empty.linkActivated.emit("2")  # a click on the third example
+    assert with_samples.field.text() == SAMPLE_QUERIES[2]
     own = SearchWindow(library, IndexingController(library))  # a copy: the user's own folder
     qtbot.addWidget(own)
     qtbot.waitUntil(lambda: own.examples_known, timeout=10_000)
