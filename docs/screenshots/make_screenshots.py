@@ -89,6 +89,9 @@ def run(root: Path, suffix: str) -> int:
     window = app.window
     window.resize(1100, 700)
     wait_until(lambda: app.indexing.state is State.UP_TO_DATE, 300)
+    wait_until(lambda: window.examples_known)
+    settle()
+    grab(window, "start", suffix)  # the hint, with the example queries as links
     window.field.setText("brown spots on tomato leaves")
     wait_until(lambda: window.shown_generation == window.generation
                and window.model.rowCount() > 0)
