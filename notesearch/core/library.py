@@ -20,6 +20,7 @@ from notesearch.core.config import (
     library_home,
     make_private_dir,
     make_private_file,
+    sample_notes_folder,
 )
 from notesearch.core.db import connect_best
 from notesearch.core.embedders import Embedder, may_see_private_notes
@@ -265,7 +266,14 @@ class Library:
         resolved = path.expanduser().resolve()
         if not resolved.is_dir():
             raise NotesearchError(f"{path} is not a folder.")
-        return self.store.add_folder(str(resolved))
+        folder_id = self.store.add_folder(str(resolved))
+        samples = sample_notes_folder().resolve()
+        # The samples are there until you add a folder of your own (as the README promises),
+        # unless Settings says to keep them: mixed in, they answered real questions.
+        if (resolved != samples and samples in self.folders()
+                and not self.settings.keep_sample_notes):
+            self.remove_folder(samples)
+        return folder_id
 
     def remove_folder(self, path: Path) -> int:
         """Remove a folder and its notes from the library; return how many notes left."""

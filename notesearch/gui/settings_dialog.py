@@ -132,6 +132,9 @@ class SettingsDialog(QDialog):
         layout.addWidget(QLabel("Folders with your notes (Markdown and text files):"))
         layout.addWidget(self.folder_list)
         layout.addLayout(row)
+        self.keep_samples_check = QCheckBox("Keep the sample notes when I add a folder of my own")
+        self.keep_samples_check.setAccessibleName("Keep the sample notes")
+        layout.addWidget(self.keep_samples_check)
         layout.addLayout(form)
         return tab
 
@@ -225,6 +228,7 @@ class SettingsDialog(QDialog):
         self.base_url_edit.setText(s.openai_base_url)
         self.editor_combo.setCurrentText(s.editor_command)
         self.login_check.setChecked(s.launch_at_login)
+        self.keep_samples_check.setChecked(s.keep_sample_notes)
         self.hotkey_edit.setKeySequence(QKeySequence(s.hotkey))
         self._provider_changed()
         Op(self, lambda: [str(f) for f in self.library.folders()], self._show_folders).run()
@@ -280,6 +284,7 @@ class SettingsDialog(QDialog):
             exclude=parse_patterns(self.exclude_edit.toPlainText()),
             editor_command=self.editor_combo.currentText().strip(),
             launch_at_login=self.login_check.isChecked(),
+            keep_sample_notes=self.keep_samples_check.isChecked(),
             hotkey=self.hotkey_edit.keySequence().toString(
                 QKeySequence.SequenceFormat.PortableText),
         )
@@ -332,6 +337,8 @@ class SettingsDialog(QDialog):
     def _apply(self, settings: Settings, key: str, added: list[str], removed: list[str]) -> bool:
         if key:
             secrets.set_api_key(key, key_provider(settings.openai_base_url))
+        # Settings first: whether the sample notes stay is decided when a folder is added.
+        needs_index = self.library.reload_settings(settings, key_changed=bool(key))
         current = {str(f) for f in self.library.folders()}
         added = [f for f in added if f not in current]
         removed = [f for f in removed if f in current]
@@ -339,8 +346,7 @@ class SettingsDialog(QDialog):
             self.library.add_folder(Path(folder))
         for folder in removed:
             self.library.remove_folder(Path(folder))
-        return self.library.reload_settings(settings, key_changed=bool(key)) or bool(
-            added or removed)
+        return needs_index or bool(added or removed)
 
     def _saved(self, reindex: bool) -> None:
         self.key_edit.clear()  # the key is in the keyring now; don't keep it in a widget

@@ -157,3 +157,30 @@ def test_a_key_saved_in_settings_takes_effect_without_a_restart(qtbot, real_keyr
     assert response.meaning_unavailable is None
     assert response.results[0].title == "Kites"
     library.close()
+
+
+def test_the_sample_notes_leave_when_a_folder_of_your_own_is_added(qtbot, tmp_path):  # noqa: ANN001
+    """As the README promises; they used to stay and answer real questions ("Welcome to
+    notesearch" 6th for an export question). Keeping them is a choice in Settings."""
+    from notesearch.core.config import sample_notes_folder
+
+    own = tmp_path / "notes"
+    own.mkdir()
+    library = Library(home=tmp_path / "home")
+    library.add_folder(sample_notes_folder())
+    dialog = SettingsDialog(library)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.folders() == [str(sample_notes_folder())], timeout=10_000)
+    assert not dialog.keep_samples_check.isChecked()
+    dialog.add_folder(str(own))
+    with qtbot.waitSignal(dialog.saved, timeout=15_000):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert library.folders() == [own]
+    # Chosen in Settings: the samples stay beside a new folder.
+    library.settings.keep_sample_notes = True
+    library.add_folder(sample_notes_folder())
+    other = tmp_path / "more"
+    other.mkdir()
+    library.add_folder(other)
+    assert set(library.folders()) == {own, sample_notes_folder().resolve(), other}
+    library.close()
