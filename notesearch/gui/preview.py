@@ -192,6 +192,9 @@ class NotePreview(QTextBrowser):
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
         fmt = QTextCharFormat()
         fmt.setBackground(color)
+        # Without a foreground Qt draws a selected list item's marker with no pen: numbers
+        # and bullets came out as empty squares in the tinted passage.
+        fmt.setForeground(self.palette().color(QPalette.ColorRole.Text))
         if full_width:
             fmt.setProperty(QTextCharFormat.Property.FullWidthSelection, True)
         selection.cursor, selection.format = cursor, fmt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
@@ -30,15 +31,33 @@ def _blend(a: QColor, b: QColor, amount: float) -> QColor:
                              zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
 
 
+@lru_cache(maxsize=32)
+def _line_height(font_key: str) -> float:
+    """The height of a line in this font, CJK included: Chinese, Japanese and Korean come
+    from a fallback font whose lines are taller than the Latin font's metrics say (rows
+    of Chinese overlapped the line under them)."""
+    font = QFont()
+    font.fromString(font_key)
+    layout = QTextLayout("Ag国한あ", font)
+    layout.beginLayout()
+    line = layout.createLine()
+    layout.endLayout()
+    return max(QFontMetricsF(font).lineSpacing(), line.height() if line.isValid() else 0.0)
+
+
+def line_height(font: QFont) -> float:
+    return _line_height(font.toString())
+
+
 class ResultDelegate(QStyledItemDelegate):
     """All sizes derive from font metrics, so rows scale with the font and screen DPI."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         fm = QFontMetricsF(option.font)
         pad = fm.height() * 0.45
-        title = QFontMetricsF(self._title_font(option.font)).height()
-        small = QFontMetricsF(self._small_font(option.font)).height()
-        height = pad * 2 + title + small + fm.lineSpacing() * SNIPPET_LINES + pad * 0.5
+        title = line_height(self._title_font(option.font))
+        small = line_height(self._small_font(option.font))
+        height = pad * 2 + title + small + line_height(option.font) * SNIPPET_LINES + pad * 0.5
         return QSize(int(fm.averageCharWidth() * 40), math.ceil(height))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
@@ -70,7 +89,7 @@ class ResultDelegate(QStyledItemDelegate):
         painter.setFont(title_font)
         painter.setPen(fg)
         title_rect = QRectF(rect.left(), rect.top(), rect.width() - cues_width - pad,
-                            title_fm.height())
+                            line_height(title_font))
         title = title_fm.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
                                     Qt.TextElideMode.ElideRight, title_rect.width())
         painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -79,7 +98,8 @@ class ResultDelegate(QStyledItemDelegate):
         small_fm = QFontMetricsF(small_font)
         painter.setFont(small_font)
         painter.setPen(_blend(fg, opt.palette.color(QPalette.ColorRole.Base), 0.4))
-        folder_rect = QRectF(rect.left(), title_rect.bottom(), rect.width(), small_fm.height())
+        folder_rect = QRectF(rect.left(), title_rect.bottom(), rect.width(),
+                             line_height(small_font))
         folder = small_fm.elidedText(index.data(Role.FOLDER) or "",
                                      Qt.TextElideMode.ElideMiddle, folder_rect.width())
         painter.drawText(folder_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -163,8 +183,8 @@ class ResultDelegate(QStyledItemDelegate):
         fm = QFontMetricsF(opt.font)
         ellipsis = fm.horizontalAdvance("…")
         painter.setPen(fg)
+        step = line_height(opt.font)  # one spacing for Latin and CJK lines alike
         layout.beginLayout()
-        y = 0.0
         last_line = None
         for number in range(SNIPPET_LINES):
             line = layout.createLine()
@@ -172,8 +192,7 @@ class ResultDelegate(QStyledItemDelegate):
                 break
             last = number == SNIPPET_LINES - 1
             line.setLineWidth(rect.width() - (ellipsis if last else 0))
-            line.setPosition(QPointF(0, y))
-            y += line.height()
+            line.setPosition(QPointF(0, number * step + (step - line.height()) / 2))
             last_line = line
         layout.endLayout()
         layout.draw(painter, rect.topLeft())

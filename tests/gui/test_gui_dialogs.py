@@ -80,6 +80,42 @@ def test_rows_grow_with_the_font_for_high_dpi_and_large_text(qtbot) -> None:  # 
     assert 1.7 < heights[2] / heights[0] < 2.3
 
 
+def test_a_row_of_chinese_has_room_for_its_lines(qtbot) -> None:  # noqa: ANN001
+    """Chinese comes from a fallback font with taller lines than the Latin font's metrics:
+    rows of it overlapped the line below and were unevenly spaced. A row is sized for the
+    lines its text really takes (with a CJK font installed, as the screenshots have)."""
+    from PySide6.QtGui import QTextLayout
+
+    from notesearch.gui.results_delegate import SNIPPET_LINES, line_height
+
+    font = QFont("Sans", 10)
+    layout = QTextLayout("红烧肉做法 妈妈的版本 ok", font)
+    layout.beginLayout()
+    cjk = layout.createLine()
+    layout.endLayout()
+    assert line_height(font) >= cjk.height()
+    option = QStyleOptionViewItem()
+    option.font = font
+    title = QFont(font)
+    title.setBold(True)
+    needed = cjk.height() * (SNIPPET_LINES + 2)  # title, folder, the passage's lines
+    assert ResultDelegate().sizeHint(option, None).height() >= needed
+
+
+def test_a_tinted_list_item_in_the_preview_keeps_its_number(qtbot) -> None:  # noqa: ANN001
+    """The passage tint had no foreground, so Qt drew the markers of tinted list items with
+    no pen: squares instead of "2." and "•"."""
+    from PySide6.QtGui import QColor
+
+    from notesearch.gui.preview import NotePreview
+
+    preview = NotePreview()
+    qtbot.addWidget(preview)
+    preview.setMarkdown("1. one\n2. two\n")
+    selection = preview._selection(0, 7, QColor("blue"), full_width=True)
+    assert selection.format.foreground().style() != Qt.BrushStyle.NoBrush
+
+
 def test_app_icon_loads() -> None:
     assert not app_icon().isNull()
     assert not app_icon().pixmap(64, 64).isNull()
