@@ -98,6 +98,12 @@ def run(root: Path, suffix: str) -> int:
     wait_until(lambda: window.preview.rendered is not None)
     settle()
     grab(window, "search", suffix)
+    window.field.setText("红烧肉 豆腐")  # CJK rows and a tinted numbered list in the preview
+    wait_until(lambda: window.shown_generation == window.generation
+               and window.model.rowCount() > 0)
+    wait_until(lambda: window.preview.rendered is not None)
+    settle()
+    grab(window, "chinese", suffix)
     window.field.setText("flibbertigibbet quantum marmalade")
     wait_until(lambda: window.shown_generation == window.generation
                and window.model.rowCount() > 0)
