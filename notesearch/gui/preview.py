@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QUrl
+from PySide6.QtCore import QCoreApplication, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtGui import QTextDocument as _QTextDocument
 from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
@@ -204,9 +204,16 @@ class NotePreview(QTextBrowser):
         """Put the passage (else the first matched word) a little below the top."""
         target = rendered.passage[0] if rendered.passage else (
             rendered.terms[0][0] if rendered.terms else 0)
-        block = self.document().findBlock(target)
-        top = self.document().documentLayout().blockBoundingRect(block).top()
-        self.verticalScrollBar().setValue(int(max(0.0, top - self.viewport().height() * 0.15)))
+        layout = self.document().documentLayout()
+        top = layout.blockBoundingRect(self.document().findBlock(target)).top()
+        height = self.viewport().height()
+        y = max(0.0, top - height * 0.15)
+        # Start the view at the top of the block there, so no heading is cut in half at the
+        # window's edge (unless that block is so tall it would push the passage far down).
+        above = self.document().findBlock(layout.hitTest(QPointF(0, y),
+                                                         Qt.HitTestAccuracy.FuzzyHit))
+        start = layout.blockBoundingRect(above).top() if above.isValid() else y
+        self.verticalScrollBar().setValue(int(start if top - start < height * 0.5 else y))
 
     def passage_visible(self) -> bool:
         """True when the highlighted passage's first line is on screen (for tests)."""

@@ -314,3 +314,31 @@ def test_notes_with_one_title_are_told_apart_and_sample_notes_are_named_so(
     samples = sample_notes_folder()
     assert folder_label(samples / "cooking" / "Weeknight dal.md", [samples]) == \
         "Sample notes/cooking"
+
+
+def test_the_preview_starts_at_a_whole_block_above_the_passage(qtbot, tmp_path):  # noqa: ANN001
+    """A heading above the passage was cut in half at the top of the preview."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import NotePreview, render
+
+    lines = ["# Notes", ""]
+    for n in range(30):
+        lines += [f"## Heading {n:02}", "", f"A short paragraph about topic number {n}.", ""]
+    note = tmp_path / "Notes.md"
+    note.write_text("\n".join(lines), encoding="utf-8")
+    preview = NotePreview()
+    qtbot.addWidget(preview)
+    preview.resize(500, 300)
+    preview.show()
+    target = lines.index("A short paragraph about topic number 20.") + 1
+    preview._show(preview._generation, render(note, target, target, "topic", QFont()))
+    layout = preview.document().documentLayout()
+    value = preview.verticalScrollBar().value()
+    assert value > 0 and preview.passage_visible()
+    tops = set()
+    block = preview.document().begin()
+    while block.isValid():
+        tops.add(int(layout.blockBoundingRect(block).top()))
+        block = block.next()
+    assert value in tops  # the view begins at a block's top edge
