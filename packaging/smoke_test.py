@@ -131,11 +131,7 @@ def unexpected_stderr(text: str) -> list[str]:
 def check_gui(app: Path, cli: Path, note: Path, notes: Path, env: dict[str, str],
               tmp: Path) -> None:
     """Start the app on the indexed library; a second start and the CLI hand it requests."""
-    settings = Path(env["NOTESEARCH_HOME"]) / "settings.json"
-    data = json.loads(settings.read_text(encoding="utf-8")) if settings.exists() else {}
-    data["first_run_done"] = True  # skip the modal welcome dialog: we want the main window
-    settings.write_text(json.dumps(data), encoding="utf-8")
-
+    # The library has a folder (indexed by the CLI above), so no first-run welcome comes up.
     err_path = tmp / "gui-stderr.txt"
     with open(err_path, "w", encoding="utf-8") as err:
         process = subprocess.Popen([str(app)], env=env, stdout=subprocess.DEVNULL, stderr=err,

@@ -81,7 +81,7 @@ def run(root: Path, suffix: str) -> int:
     instance = SingleInstance(name=str(root / "app.sock"))
     instance.claim([])
     library = Library()
-    library.reload_settings(dataclasses.replace(library.settings, first_run_done=True,
+    library.reload_settings(dataclasses.replace(library.settings,
                                                 editor_command="code --goto {path}:{line}"))
     library.add_folder(sample_notes_folder())
     app = App(qapp, library, instance)

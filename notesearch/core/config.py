@@ -91,7 +91,6 @@ class Settings:
     editor_command: str = ""
     hotkey: str = "Ctrl+Alt+Space"
     launch_at_login: bool = False
-    first_run_done: bool = False
     #: Keep the bundled sample notes once a folder of your own is added (they leave by default).
     keep_sample_notes: bool = False
 

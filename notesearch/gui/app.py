@@ -216,9 +216,6 @@ def run_welcome(library: Library) -> tuple[list[Path], bool] | None:
     dialog = WelcomeDialog()
     dialog.setWindowIcon(app_icon())
     accepted = dialog.exec() == WelcomeDialog.DialogCode.Accepted
-    library.settings = dataclasses.replace(library.settings, first_run_done=True)
-    # Saved with the folders on the worker (prepare_folders) would race a quit; this is tiny.
-    library.reload_settings(library.settings)
     return (dialog.folders(), dialog.use_openai) if accepted else None
 
 

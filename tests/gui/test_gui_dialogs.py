@@ -183,5 +183,5 @@ def test_a_library_made_with_the_cli_opens_without_the_welcome(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     library = Library(home=home)
-    assert not library.settings.first_run_done and not needs_welcome(library)
+    assert not needs_welcome(library)
     library.close()
