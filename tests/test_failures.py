@@ -368,6 +368,20 @@ def test_indexing_needs_little_more_disk_than_the_finished_library(tmp_path, mou
     library.close()
 
 
+def _embedded_by(server, tmp_path: Path, text: str):
+    """A library of one note, embedded through the fake OpenAI-compatible `server`."""
+    from notesearch.core.embedders.openai_api import OpenAIEmbedder
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "note.md").write_text(text)
+    embedder = OpenAIEmbedder(base_url=server.base_url, api_key=server.key, dimensions=64)
+    library = open_library(tmp_path / "home", embedder=embedder)
+    library.add_folder(notes)
+    assert library.index().embedding_error is None
+    return library
+
+
 def test_a_hanging_server_never_holds_a_search_up_for_more_than_a_second(tmp_path, fake_openai,
                                                                          monkeypatch):
     """The first search after the server stops answering waits one short attempt; later ones
@@ -376,17 +390,9 @@ def test_a_hanging_server_never_holds_a_search_up_for_more_than_a_second(tmp_pat
     import time
 
     from notesearch.core.embedders import guard
-    from notesearch.core.embedders.openai_api import OpenAIEmbedder
 
     monkeypatch.setattr(guard, "FIRST_RETRY", 0.1)
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "kites.md").write_text("# Kites\nFlying kites on a windy beach.")
-    embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
-                              dimensions=64)
-    library = open_library(tmp_path / "home", embedder=embedder)
-    library.add_folder(notes)
-    assert library.index().embedding_error is None
+    library = _embedded_by(fake_openai, tmp_path, "# Kites\nFlying kites on a windy beach.")
     fake_openai.hang_next(count=3, seconds=8)
     waits = []
     for query in ("kites on the beach", "windy kites", "flying kites"):
@@ -410,16 +416,8 @@ def test_a_failing_server_costs_a_search_one_short_attempt(tmp_path, fake_openai
     """429 and 5xx answers used to cost 5-8 s of retries per search."""
     import time
 
-    from notesearch.core.embedders.openai_api import OpenAIEmbedder
 
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "tea.md").write_text("# Tea\nGreen tea steeps at 80 degrees.")
-    embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
-                              dimensions=64)
-    library = open_library(tmp_path / "home", embedder=embedder)
-    library.add_folder(notes)
-    assert library.index().embedding_error is None
+    library = _embedded_by(fake_openai, tmp_path, "# Tea\nGreen tea steeps at 80 degrees.")
     fake_openai.fail_next(status, count=50, headers={"Retry-After": "30"})
     start = time.monotonic()
     response = library.search("green tea", k=1)
