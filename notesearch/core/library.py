@@ -23,10 +23,9 @@ from notesearch.core.config import (
     sample_notes_folder,
 )
 from notesearch.core.db import connect_best
-from notesearch.core.embedders import Embedder, may_see_private_notes
-from notesearch.core.embedders.guard import QUERY_TIMEOUT, GuardedQueries
-from notesearch.core.embedders.registry import create_embedder, query_embedder_for
-from notesearch.core.errors import EmbedderError, LibraryReadOnly, NotesearchError, StorageFull
+from notesearch.core.embedders import Embedder
+from notesearch.core.engine import Engine, build_engine
+from notesearch.core.errors import LibraryReadOnly, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.progress import Control, ProgressCallback
 from notesearch.core.search import NO_FILTERS, Filters, Result, Searcher, SearchResponse
@@ -69,8 +68,7 @@ def _caused_by_full_disk(error: BaseException | None) -> bool:
 
 def _provider_fields(settings: Settings) -> tuple:
     """The settings that decide which embedder is built."""
-    return (settings.provider, settings.local_model, settings.openai_model,
-            settings.openai_base_url)
+    return (settings.provider, settings.provider_options.get(settings.provider, {}))
 
 
 def _index_fields(settings: Settings) -> tuple:
@@ -134,13 +132,10 @@ class Library:
         self.settings = settings or Settings.load(self.home)
         self.db_path = self.home / DB_NAME
         self._local = threading.local()
-        self._embedder = embedder
-        self._embedder_problem: str | None = None
-        self._embedder_problem_kind: str | None = None
-        self._embedder_lock = threading.Lock()
-        self._old_query_embedder: Embedder | None = None
+        self._given_embedder = embedder  # tests and benchmarks bring their own
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
         self._read_only: str | None = None
-        self._guard: tuple[Embedder, GuardedQueries] | None = None
         self.vectors = VectorIndex() if vectors_in_memory else SqliteVectors()
         _ = self.conn  # create and migrate the database now, in the caller's thread
 
@@ -177,47 +172,37 @@ class Library:
     def store(self) -> Store:
         return Store(self.conn)
 
+    def engine(self) -> Engine:
+        """Return the current engine (built on first use), answering in the active space."""
+        active = self.store.active_space()
+        active_id = active.model_id if active else None
+        with self._engine_lock:
+            engine = self._engine or build_engine(self.settings, self._given_embedder)
+            if engine.active_model_id != active_id:
+                engine = engine.for_active_space(active_id)
+            self._engine = engine
+            return engine
+
     def embedder(self) -> Embedder | None:
         """Return the configured embedder, or None (with `embedder_problem` saying why)."""
-        with self._embedder_lock:
-            if self._embedder is None and self._embedder_problem is None:
-                try:
-                    self._embedder = create_embedder(
-                        self.settings.provider, self.settings.local_model,
-                        self.settings.openai_model, self.settings.openai_base_url)
-                except (EmbedderError, NotesearchError) as error:
-                    self._embedder_problem, self._embedder_problem_kind = str(error), error.kind
-                    log.warning("meaning search unavailable: %s", error)
-            return self._embedder
-
-    def _query_embedder(self) -> Embedder | None:
-        """Return the embedder whose space answers now: the old model's while a new one builds."""
-        embedder = self.embedder()
-        active = self.store.active_space()
-        if active is None or (embedder is not None and active.model_id == embedder.model_id):
-            return embedder
-        with self._embedder_lock:
-            cached = self._old_query_embedder
-            if cached is None or cached.model_id != active.model_id:
-                cached = self._old_query_embedder = query_embedder_for(active.model_id)
-        return cached or embedder
+        return self.engine().embedder
 
     @property
     def embedder_problem(self) -> str | None:
         """Why meaning search is unavailable (a sentence), or None."""
-        return self._embedder_problem
+        return self.engine().problem
 
     @property
     def embedder_problem_kind(self) -> str | None:
         """The kind of `embedder_problem` (see errors.py), or None."""
-        return self._embedder_problem_kind
+        return self.engine().problem_kind
 
     def reload_settings(self, settings: Settings, key_changed: bool = False) -> bool:
         """Save and apply new settings (and say whether the provider's API key changed);
         return True when the index needs a run for them.
 
         The one list of which changes matter: a different provider, model, server or key
-        takes effect at once for searches (the embedder is built again; before, a key pasted
+        takes effect at once for searches (the engine is built again; before, a key pasted
         after a failed search was ignored until restart), and it, different include/exclude
         patterns, file size limit or chunk size call for an index run.
         """
@@ -230,34 +215,25 @@ class Library:
         return provider_changed or _index_fields(settings) != _index_fields(before)
 
     def credentials_changed(self) -> None:
-        """Forget the embedder and its failures: the next search or run builds it afresh (a
-        key stored or removed, a provider changed)."""
-        with self._embedder_lock:
-            self._embedder, self._embedder_problem = None, None
-            self._embedder_problem_kind = None
-            if self._guard is not None:
-                self._guard[1].close()
-            self._guard = None
+        """Drop the engine: the next search or run builds it afresh from the settings and
+        the keys stored now (a key stored or removed, a provider changed)."""
+        with self._engine_lock:
+            old, self._engine = self._engine, None
+        if old is not None:
+            old.close()
 
     def searcher(self) -> Searcher:
-        """Return this thread's searcher (it keeps a query-vector cache)."""
+        """Return this thread's searcher (it keeps a query-vector cache) for the current engine."""
+        engine = self.engine()
         searcher = getattr(self._local, "searcher", None)
-        embedder = self._guarded(self._query_embedder())
-        if searcher is None or searcher.embedder is not embedder or searcher.conn is not self.conn:
-            searcher = self._local.searcher = Searcher(self.conn, self.vectors, embedder)
-        searcher.meaning_unavailable = self._embedder_problem
+        if (searcher is None or getattr(self._local, "searcher_engine", None) is not engine
+                or searcher.conn is not self.conn):
+            cache = searcher.query_cache if searcher is not None and searcher.embedder is \
+                engine.queries else None
+            searcher = self._local.searcher = Searcher(self.conn, self.vectors, engine.queries,
+                                                       cache, meaning_off=engine.problem)
+            self._local.searcher_engine = engine
         return searcher
-
-    def _guarded(self, embedder: Embedder | None) -> Embedder | None:
-        """Return what searches embed queries with: for a remote provider, a guard that waits
-        at most QUERY_TIMEOUT and then retries in the background (see embedders/guard.py)."""
-        for_queries = getattr(embedder, "for_queries", None)
-        if for_queries is None:
-            return embedder
-        with self._embedder_lock:
-            if self._guard is None or self._guard[0] is not embedder:
-                self._guard = (embedder, GuardedQueries(for_queries(QUERY_TIMEOUT)))
-            return self._guard[1]  # type: ignore[return-value]
 
     # -- folders ----------------------------------------------------------------------------
     def add_folder(self, path: Path) -> int:
@@ -329,9 +305,10 @@ class Library:
     def _embed(self, control: Control | None, progress: ProgressCallback | None) -> IndexSummary:
         indexer = self.indexer(control)
         summary = indexer.embed_pending(progress)
-        if summary.embedding_error is None and self._embedder_problem:
-            summary.embedding_error = self._embedder_problem
-            summary.embedding_error_kind = self._embedder_problem_kind
+        engine = self.engine()
+        if summary.embedding_error is None and engine.problem:
+            summary.embedding_error = engine.problem
+            summary.embedding_error_kind = engine.problem_kind
         if not summary.cancelled:
             indexer.finish()
         self._remember_embedding_problem(summary)
@@ -417,19 +394,18 @@ class Library:
     def status(self) -> Status:
         store = self.store
         counts = store.counts()
-        embedder = self.embedder()
-        active = store.active_space()
+        engine = self.engine()
+        embedder = engine.embedder
         pending = not_embedded = 0
         if embedder is not None:
             space = store.space_of(embedder.model_id)  # read-only: status never writes
             pending = store.count_pending(space.id if space else -1,
-                                          may_see_private_notes(embedder))
+                                          engine.may_see_private_notes)
             not_embedded = self.searcher()._notes_not_embedded()
         return Status(str(self.home), [str(f) for f in self.folders()], counts["notes"],
                       counts["chunks"], store.skipped(),
-                      embedder.model_id if embedder else None,
-                      active.model_id if active else None, pending, not_embedded,
-                      self._embedder_problem, getattr(embedder, "fallback_notice", None),
+                      embedder.model_id if embedder else None, engine.active_model_id,
+                      pending, not_embedded, engine.problem, engine.fallback_notice,
                       self._read_only, self._last_embedding_problem() if pending else None,
                       _resized(store.spaces()))
 

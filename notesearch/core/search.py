@@ -180,13 +180,16 @@ class Searcher:
     """Runs searches over one connection; cheap to call on every keystroke."""
 
     def __init__(self, conn: apsw.Connection, vectors: VectorIndex | SqliteVectors,
-                 embedder: Embedder | None, query_cache: QueryCache | None = None) -> None:
+                 embedder: Embedder | None, query_cache: QueryCache | None = None,
+                 meaning_off: str | None = None) -> None:
+        """`embedder` embeds queries (None: words only); `meaning_off` says why meaning
+        search cannot run at all, for every response (the provider could not be built)."""
         self.conn = conn
         self.store = Store(conn)
         self.vectors = vectors
         self.embedder = embedder
         self.query_cache = query_cache or QueryCache()
-        self.meaning_unavailable: str | None = None
+        self.meaning_off = meaning_off
         self._pending_cache: tuple[tuple, int] | None = None
         # Facts about the notes (counts, document frequencies, empty notes), valid until the
         # notes change: keyed on the library's notes generation, cleared together.
@@ -225,14 +228,16 @@ class Searcher:
         word_hits, coverage = self._timed(
             timings, "words", words, spelled, allowed, as_you_type,
             limit) if mode != "meaning" else ([], {})
-        meaning_hits = self._timed(timings, "meaning", self._vector_hits, query.strip(),
-                                   allowed, limit) if mode != "words" else []
+        meaning_hits, meaning_problem = self._timed(
+            timings, "meaning", self._vector_hits, query.strip(), allowed,
+            limit) if mode != "words" else ([], None)
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
                             mode)
         response.results = self._timed(timings, "results", self._results, fused, spelled,
                                        as_you_type)
         response.notes_not_embedded = self._notes_not_embedded()
-        response.meaning_unavailable = self.meaning_unavailable if mode != "words" else None
+        response.meaning_unavailable = (meaning_problem or self.meaning_off
+                                        if mode != "words" else None)
         log.debug("search %r: %s", query, timings)
         return response
 
@@ -247,7 +252,7 @@ class Searcher:
         limit = candidates(k, allowed is not None)
         word_hits, coverage = (self._word_hits(query, allowed, False, limit)
                                if mode != "meaning" else ([], {}))
-        meaning_hits = self._vector_hits(query, allowed, limit) if mode != "words" else []
+        meaning_hits = self._vector_hits(query, allowed, limit)[0] if mode != "words" else []
         return gather(word_hits, meaning_hits, coverage)
 
     def _fuse(self, word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
@@ -487,39 +492,39 @@ class Searcher:
             cache[term] = row[0] if row else 0
         return cache[term]
 
-    def _vector_hits(self, query: str, allowed: set[int] | None, limit: int) -> list[Hit]:
+    def _vector_hits(self, query: str, allowed: set[int] | None,
+                     limit: int) -> tuple[list[Hit], str | None]:
+        """Return the meaning list (best first) and why it is empty when a fault emptied it
+        (a sentence for the response; words still answer)."""
         if self.embedder is None:
-            return []
+            return [], None
         self.vectors.refresh(self.conn)
         space = self.vectors.space
         if space is None or not len(self.vectors):
-            return []
+            return [], None
         if space.model_id != self.embedder.model_id:
             # The active vectors were made by another model (a change is being re-embedded):
             # a query vector from this model would be compared in the wrong space.
-            return []
+            return [], None
         try:
             query_vector = self.query_cache.get(self.embedder,
                                                 clip_to_window(query, self.embedder.max_tokens))
         except EmbedderError as error:
-            # Words still answer; the response says why meaning did not take part.
-            self.meaning_unavailable = str(error)
-            return []
+            return [], str(error)
         if len(query_vector) != space.dim:
             # The provider now answers with vectors of another size: the library's cannot be
             # compared with them until the notes are embedded again (a new vector space).
-            self.meaning_unavailable = (
+            return [], (
                 f"The embedding provider now returns vectors of {len(query_vector)} numbers, "
                 f"not the {space.dim} this library was built with; meaning search comes back "
                 "once `notesearch index` (or the app) has embedded the notes again.")
-            return []
         top = self.vectors.top(query_vector, limit,
                                self._allowed_embeddings() if allowed is not None else None)
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         if self.fusion.length_penalty:
             hits = self._length_corrected(hits)
         hits.sort(key=lambda h: -h.score)
-        return hits
+        return hits, None
 
     def _length_corrected(self, hits: list[Hit]) -> list[Hit]:
         """Lower each chunk's similarity by how many chances its note had to score high.

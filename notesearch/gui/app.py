@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import signal
@@ -83,12 +82,12 @@ def dark_palette() -> QPalette:
     return palette
 
 
-def prepare_folders(library: Library, chosen: list[Path], use_openai: bool) -> None:
+def prepare_folders(library: Library, chosen: list[Path], provider: str) -> None:
     """Worker thread: add the first-run choice, or the sample notes when no folder exists."""
     for folder in chosen:
         library.add_folder(folder)
-    if use_openai:
-        library.reload_settings(dataclasses.replace(library.settings, provider="openai"))
+    if provider != library.settings.provider:
+        library.reload_settings(library.settings.with_options(provider))
     if not library.folders():
         library.add_folder(sample_notes_folder())
 
@@ -131,12 +130,12 @@ class App:
         return False  # no tray to come back from: closing quits
 
     def start(self, args: list[str], first_run: tuple[list[Path], bool] | None) -> None:
-        chosen, use_openai = first_run or ([], False)
+        chosen, provider = first_run or ([], self.library.settings.provider)
         def prepared(_: object) -> None:
             self.indexing.start()
             self.window.refresh_examples()  # the sample notes may have just been added
 
-        Op(self.window, lambda: prepare_folders(self.library, chosen, use_openai),
+        Op(self.window, lambda: prepare_folders(self.library, chosen, provider),
            prepared).run()
         self.hotkey.register(self.library.settings.hotkey)
         self.handle(args or ["show"])
@@ -211,12 +210,12 @@ def needs_welcome(library: Library) -> bool:
     return not library.folders()
 
 
-def run_welcome(library: Library) -> tuple[list[Path], bool] | None:
+def run_welcome(library: Library) -> tuple[list[Path], str] | None:
     """Show the first-run dialog; None when the user closed it (sample notes then)."""
     dialog = WelcomeDialog()
     dialog.setWindowIcon(app_icon())
     accepted = dialog.exec() == WelcomeDialog.DialogCode.Accepted
-    return (dialog.folders(), dialog.use_openai) if accepted else None
+    return (dialog.folders(), dialog.provider) if accepted else None
 
 
 def quit_on_signals(app: App) -> None:

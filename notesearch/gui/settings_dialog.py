@@ -31,38 +31,118 @@ from PySide6.QtWidgets import (
 
 from notesearch.core import secrets
 from notesearch.core.config import Settings
+from notesearch.core.embedders.registry import Option, Provider, provider, providers
 from notesearch.core.library import Library
 from notesearch.gui.actions import EDITOR_PRESETS
 from notesearch.gui.operations import Op
 
-OPENAI_MODELS = ("text-embedding-3-small", "text-embedding-3-large")
 TEST_TEXT = "notesearch connection test"
+TEST_TIMEOUT = 20.0  # seconds the Test button waits for a remote provider
 
 
-def key_provider(base_url: str) -> str:
-    """The keyring entry a key for this server lives under (never OpenAI's for other hosts)."""
-    from notesearch.core.embedders.openai_api import key_provider as core_key_provider
-
-    return core_key_provider(base_url.strip() or None)
-
-
-def test_embedding(provider: str, model: str, base_url: str, api_key: str) -> str:
-    """Make one real embedding call; return a success sentence or raise with the exact failure."""
+def test_embedding(settings: Settings, api_key: str) -> str:
+    """Make one real embedding call with these settings (and a key not yet stored, if
+    given); return a success sentence or raise with the exact failure."""
     start = time.monotonic()
-    if provider == "local":
-        from notesearch.core.embedders.registry import create_embedder
-
-        embedder = create_embedder("local")
-        vector = embedder.embed_query(TEST_TEXT)
-    else:
-        from notesearch.core.embedders.openai_api import OpenAIEmbedder
-
-        embedder = OpenAIEmbedder(model=model, base_url=base_url.strip() or None,
-                                  api_key=api_key.strip() or None, timeout=20, max_attempts=1)
-        vector = embedder.embed_documents([TEST_TEXT])[0]
+    chosen = provider(settings.provider)
+    options = chosen.options_from(settings)
+    if api_key.strip():
+        options["api_key"] = api_key.strip()
+    embedder = chosen.build(options)
+    quick = getattr(embedder, "for_queries", None)
+    if quick is not None:
+        embedder = quick(TEST_TIMEOUT)  # one attempt: the user is waiting for the answer
+    vector = embedder.embed_documents([TEST_TEXT])[0]
     seconds = time.monotonic() - start
     return (f"It works: {embedder.model_id} returned a {len(vector)}-dimensional vector "
             f"in {seconds:.2f} s.")
+
+
+class ProviderForm(QWidget):
+    """One provider's choice in Settings: a radio button, then its options and, when it takes
+    one, its API key, all made from its declaration in the registry."""
+
+    def __init__(self, provider: Provider, group: QButtonGroup, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.provider = provider
+        self.radio = QRadioButton(f"{provider.label}: {provider.description}")
+        self.radio.setAccessibleName(f"Use {provider.label}")
+        group.addButton(self.radio)
+        self.box = QWidget()
+        form = QFormLayout(self.box)
+        form.setContentsMargins(24, 0, 0, 0)
+        self.edits: dict[str, QComboBox | QLineEdit] = {}
+        for option in provider.options:
+            edit = self._edit_for(option)
+            edit.setAccessibleName(f"{provider.label} {option.label.lower()}")
+            self.edits[option.name] = edit
+            form.addRow(f"{option.label}:", edit)
+        self.key_edit: QLineEdit | None = None
+        self.key_status = QLabel(wordWrap=True)
+        if provider.key_entry(self._defaults()) is not None:
+            self._add_key_row(form)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.radio)
+        layout.addWidget(self.box)
+        self.radio.toggled.connect(self.box.setEnabled)
+        self.box.setEnabled(False)
+
+    def _edit_for(self, option: Option) -> QComboBox | QLineEdit:
+        if not option.choices:
+            return QLineEdit(placeholderText=option.placeholder)
+        combo = QComboBox(editable=not option.closed)
+        for choice in option.choices:
+            combo.addItem(option.notes.get(choice, choice), choice)
+        return combo
+
+    def _add_key_row(self, form: QFormLayout) -> None:
+        self.key_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.key_edit.setAccessibleName("API key")
+        self.key_edit.setPlaceholderText("Paste a key to store it in the OS keyring")
+        self.key_status.setAccessibleName("API key status")
+        self.forget_button = QPushButton("Forget stored key")
+        self.forget_button.setAccessibleName("Forget stored key")
+        row = QHBoxLayout()
+        row.addWidget(self.key_edit, 1)
+        row.addWidget(self.forget_button)
+        form.addRow("API key:", row)
+        form.addRow("", self.key_status)
+
+    def _defaults(self) -> dict[str, str]:
+        return {o.name: o.default for o in self.provider.options}
+
+    def load(self, settings: Settings) -> None:
+        stored = settings.provider_options.get(self.provider.name, {})
+        for option in self.provider.options:
+            value = stored.get(option.name, option.default)
+            edit = self.edits[option.name]
+            if isinstance(edit, QLineEdit):
+                edit.setText(value)
+                continue
+            index = edit.findData(value)
+            if index >= 0:
+                edit.setCurrentIndex(index)
+            elif edit.isEditable():
+                edit.setCurrentText(value)
+
+    def values(self) -> dict[str, str]:
+        """The options as entered (a typed value, or the data of the chosen item)."""
+        values = {}
+        for name, edit in self.edits.items():
+            if isinstance(edit, QLineEdit):
+                values[name] = edit.text().strip()
+                continue
+            index = edit.currentIndex()
+            typed = edit.currentText().strip()
+            chosen = edit.itemData(index) if index >= 0 and edit.itemText(index) == typed else None
+            values[name] = chosen or typed
+        return values
+
+    def key_entry(self) -> str | None:
+        """The keyring entry this provider's key goes to, for the options entered."""
+        options = {**self._defaults(), **{k: v for k, v in self.values().items() if v}}
+        return self.provider.key_entry(options)
 
 
 def parse_patterns(text: str) -> list[str]:
@@ -140,49 +220,25 @@ class SettingsDialog(QDialog):
 
     def _model_tab(self) -> QWidget:
         tab = QWidget()
-        self.local_radio = QRadioButton("Local model (default): runs on this computer, offline; "
-                                        "nothing leaves your machine")
-        self.local_radio.setAccessibleName("Use the local model")
-        self.openai_radio = QRadioButton("OpenAI or a compatible server (opt-in): note text is "
-                                         "sent to the server to be embedded")
-        self.openai_radio.setAccessibleName("Use OpenAI")
+        layout = QVBoxLayout(tab)
         group = QButtonGroup(tab)
-        group.addButton(self.local_radio)
-        group.addButton(self.openai_radio)
-        self.model_combo = QComboBox(editable=True)
-        self.model_combo.addItems(OPENAI_MODELS)
-        self.model_combo.setAccessibleName("OpenAI model")
-        self.base_url_edit = QLineEdit(placeholderText="https://api.openai.com/v1 (default)")
-        self.base_url_edit.setAccessibleName("Server base URL")
-        self.key_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
-        self.key_edit.setAccessibleName("API key")
-        self.key_edit.setPlaceholderText("Paste a key to store it in the OS keyring")
-        self.key_status = QLabel(wordWrap=True)
-        self.key_status.setAccessibleName("API key status")
-        forget = QPushButton("Forget stored key")
-        forget.setAccessibleName("Forget stored key")
-        forget.clicked.connect(self.forget_key)
+        self.forms: dict[str, ProviderForm] = {}
+        for declared in providers():
+            form = self.forms[declared.name] = ProviderForm(declared, group, tab)
+            form.radio.toggled.connect(self._provider_changed)
+            for edit in form.edits.values():
+                signal = (edit.editingFinished if isinstance(edit, QLineEdit)
+                          else edit.currentTextChanged)
+                signal.connect(self.refresh_key_status)
+            if form.key_edit is not None:
+                form.forget_button.clicked.connect(lambda _=False, f=form: self.forget_key(f))
+            layout.addWidget(form)
         self.test_button = QPushButton("Test")
         self.test_button.setAccessibleName("Test the model with one real call")
         self.test_button.clicked.connect(self.run_test)
         self.test_result = QLabel(wordWrap=True)
         self.test_result.setAccessibleName("Test result")
         self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.openai_box = QWidget()
-        form = QFormLayout(self.openai_box)
-        form.addRow("Model:", self.model_combo)
-        form.addRow("Base URL:", self.base_url_edit)
-        key_row = QHBoxLayout()
-        key_row.addWidget(self.key_edit, 1)
-        key_row.addWidget(forget)
-        form.addRow("API key:", key_row)
-        form.addRow("", self.key_status)
-        self.local_radio.toggled.connect(self._provider_changed)
-        self.base_url_edit.editingFinished.connect(self.refresh_key_status)
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.local_radio)
-        layout.addWidget(self.openai_radio)
-        layout.addWidget(self.openai_box)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
@@ -193,6 +249,14 @@ class SettingsDialog(QDialog):
         layout.addWidget(note)
         layout.addStretch(1)
         return tab
+
+    def form(self, provider: str) -> ProviderForm:
+        """Return the Settings form of the provider called `provider`."""
+        return self.forms[provider]
+
+    def chosen_form(self) -> ProviderForm:
+        return next((f for f in self.forms.values() if f.radio.isChecked()),
+                    next(iter(self.forms.values())))
 
     def _app_tab(self) -> QWidget:
         tab = QWidget()
@@ -222,10 +286,10 @@ class SettingsDialog(QDialog):
         s = self.original
         self.include_edit.setPlainText("\n".join(s.include))
         self.exclude_edit.setPlainText("\n".join(s.exclude))
-        self.local_radio.setChecked(s.provider != "openai")
-        self.openai_radio.setChecked(s.provider == "openai")
-        self.model_combo.setCurrentText(s.openai_model)
-        self.base_url_edit.setText(s.openai_base_url)
+        for form in self.forms.values():
+            form.load(s)
+        chosen = self.forms.get(s.provider) or next(iter(self.forms.values()))
+        chosen.radio.setChecked(True)
         self.editor_combo.setCurrentText(s.editor_command)
         self.login_check.setChecked(s.launch_at_login)
         self.keep_samples_check.setChecked(s.keep_sample_notes)
@@ -240,21 +304,25 @@ class SettingsDialog(QDialog):
         self.folder_list.addItems(folders)
 
     def _provider_changed(self) -> None:
-        self.openai_box.setEnabled(self.openai_radio.isChecked())
         self.test_result.clear()
 
     def refresh_key_status(self) -> None:
-        provider = key_provider(self.base_url_edit.text())
+        """Say, for each provider that takes a key, whether one is stored (read off the UI
+        thread: a keyring may be slow to answer)."""
+        for form in self.forms.values():
+            entry = form.key_entry()
+            if form.key_edit is None or entry is None:
+                continue
 
-        def look() -> str:
-            try:
-                stored = secrets.get_api_key(provider) is not None
-            except secrets.KeyringUnavailable as error:
-                return str(error)
-            return ("A key is stored in the OS keyring." if stored
-                    else "No key stored yet.")
+            def look(entry: str = entry) -> str:
+                try:
+                    stored = secrets.get_api_key(entry) is not None
+                except secrets.KeyringUnavailable as error:
+                    return str(error)
+                return ("A key is stored in the OS keyring." if stored
+                        else "No key stored yet.")
 
-        Op(self, look, self.key_status.setText).run()
+            Op(self, look, form.key_status.setText).run()
 
     # -- actions ------------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -275,11 +343,10 @@ class SettingsDialog(QDialog):
         return [self.folder_list.item(i).text() for i in range(self.folder_list.count())]
 
     def edited_settings(self) -> Settings:
+        chosen = self.chosen_form()
+        options = {k: v for k, v in chosen.values().items() if v}
         return dataclasses.replace(
-            self.original,
-            provider="openai" if self.openai_radio.isChecked() else "local",
-            openai_model=self.model_combo.currentText().strip() or OPENAI_MODELS[0],
-            openai_base_url=self.base_url_edit.text().strip(),
+            self.original.with_options(chosen.provider.name, **options),
             include=parse_patterns(self.include_edit.toPlainText()),
             exclude=parse_patterns(self.exclude_edit.toPlainText()),
             editor_command=self.editor_combo.currentText().strip(),
@@ -291,11 +358,11 @@ class SettingsDialog(QDialog):
 
     def run_test(self) -> None:
         settings = self.edited_settings()
-        key = self.key_edit.text()
+        key_edit = self.chosen_form().key_edit
+        key = key_edit.text() if key_edit is not None else ""
         self.test_button.setEnabled(False)
         self.test_result.setText("Testing…")
-        Op(self, lambda: test_embedding(settings.provider, settings.openai_model,
-                                        settings.openai_base_url, key),
+        Op(self, lambda: test_embedding(settings, key),
            self._test_done).failure(self._test_failed).run()
 
     def _test_done(self, message: str) -> None:
@@ -306,18 +373,20 @@ class SettingsDialog(QDialog):
         self.test_button.setEnabled(True)
         self.test_result.setText(f"✘ {error}")
 
-    def forget_key(self) -> None:
-        provider = key_provider(self.base_url_edit.text())
+    def forget_key(self, form: ProviderForm) -> None:
+        entry = form.key_entry()
+        if entry is None:
+            return
 
         def forget() -> bool:
-            removed = secrets.clear_api_key(provider)
+            removed = secrets.clear_api_key(entry)
             self.library.credentials_changed()  # searches stop using the old key at once
             return removed
 
         Op(self, forget,
-           lambda removed: self.key_status.setText(
+           lambda removed: form.key_status.setText(
                "The stored key was removed." if removed else "No key was stored.")).failure(
-            lambda error: self.key_status.setText(str(error))).run()
+            lambda error: form.key_status.setText(str(error))).run()
 
     def save(self) -> None:
         """Apply on a worker: the key to the keyring only, folders and settings to the library.
@@ -326,17 +395,20 @@ class SettingsDialog(QDialog):
         a Save before the library's folders had arrived used to remove every folder.
         """
         settings = self.edited_settings()
-        key = self.key_edit.text().strip()
+        form = self.chosen_form()
+        key = form.key_edit.text().strip() if form.key_edit is not None else ""
+        entry = form.key_entry() if key else None
         chosen, shown = self.folders(), self.folders_at_open
         added = [f for f in chosen if f not in shown]
         removed = [f for f in shown if f not in chosen]
         self.save_button.setEnabled(False)
-        Op(self, lambda: self._apply(settings, key, added, removed), self._saved).failure(
-            self._save_failed).run()
+        Op(self, lambda: self._apply(settings, key, entry, added, removed),
+           self._saved).failure(self._save_failed).run()
 
-    def _apply(self, settings: Settings, key: str, added: list[str], removed: list[str]) -> bool:
-        if key:
-            secrets.set_api_key(key, key_provider(settings.openai_base_url))
+    def _apply(self, settings: Settings, key: str, entry: str | None, added: list[str],
+               removed: list[str]) -> bool:
+        if key and entry:
+            secrets.set_api_key(key, entry)
         # Settings first: whether the sample notes stay is decided when a folder is added.
         needs_index = self.library.reload_settings(settings, key_changed=bool(key))
         current = {str(f) for f in self.library.folders()}
@@ -349,7 +421,9 @@ class SettingsDialog(QDialog):
         return needs_index or bool(added or removed)
 
     def _saved(self, reindex: bool) -> None:
-        self.key_edit.clear()  # the key is in the keyring now; don't keep it in a widget
+        for form in self.forms.values():
+            if form.key_edit is not None:
+                form.key_edit.clear()  # the key is in the keyring now; not kept in a widget
         self.saved.emit(reindex)
         self.accept()
 

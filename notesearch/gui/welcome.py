@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
+    QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -18,20 +18,23 @@ from PySide6.QtWidgets import (
 )
 
 from notesearch.core.config import sample_notes_folder
+from notesearch.core.embedders.registry import DEFAULT_PROVIDER, providers
 from notesearch.gui.operations import Op
 
 
 def check_local_model() -> str:
     """Embed one query with the local model, offline; raise with the reason when it can't."""
+    from notesearch.core.config import Settings
     from notesearch.core.embedders.registry import create_embedder
 
-    embedder = create_embedder("local")
+    embedder = create_embedder(Settings())
     vector = embedder.embed_query("does the local model work offline?")
     return f"{embedder.model_id}, {len(vector)} dimensions"
 
 
 class WelcomeDialog(QDialog):
-    """Returns the chosen folders (or the sample notes) and whether OpenAI was opted into."""
+    """Returns the chosen folders (or the sample notes) and the embedding provider chosen
+    (the local model unless the user opts into another)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,9 +54,15 @@ class WelcomeDialog(QDialog):
         add.clicked.connect(self.choose_folder)
         self.model_status = QLabel("Checking the built-in model…", wordWrap=True)
         self.model_status.setAccessibleName("Local model status")
-        self.openai_check = QCheckBox("Use OpenAI for meaning search instead (opt-in: note text "
-                                      "is sent to OpenAI; add your API key in Settings)")
-        self.openai_check.setAccessibleName("Use OpenAI instead of the local model")
+        self.provider_combo = QComboBox()
+        self.provider_combo.setAccessibleName("Meaning search provider")
+        for choice in providers():
+            self.provider_combo.addItem(f"{choice.label}: {choice.description}", choice.name)
+        self.provider_combo.setCurrentIndex(max(0, self.provider_combo.findData(
+            DEFAULT_PROVIDER)))
+        provider_note = QLabel("Another provider is opt-in; its server, model and key are set "
+                               "in Settings.", wordWrap=True)
+        provider_note.setEnabled(False)
         self.sample_button = QPushButton("Try the sample notes")
         self.sample_button.setAccessibleName("Start with the sample notes")
         self.sample_button.clicked.connect(self.start_with_samples)
@@ -75,7 +84,11 @@ class WelcomeDialog(QDialog):
         layout.addWidget(self.folder_list)
         layout.addLayout(row)
         layout.addWidget(self.model_status)
-        layout.addWidget(self.openai_check)
+        provider_row = QHBoxLayout()
+        provider_row.addWidget(QLabel("Meaning search with:"))
+        provider_row.addWidget(self.provider_combo, 1)
+        layout.addLayout(provider_row)
+        layout.addWidget(provider_note)
         layout.addStretch(1)  # extra height goes below the content, not between its lines
         layout.addLayout(buttons)
         self.resize(620, 380)
@@ -108,5 +121,6 @@ class WelcomeDialog(QDialog):
         return [Path(self.folder_list.item(i).text()) for i in range(self.folder_list.count())]
 
     @property
-    def use_openai(self) -> bool:
-        return self.openai_check.isChecked()
+    def provider(self) -> str:
+        """The name of the embedding provider chosen (see embedders/registry.py)."""
+        return str(self.provider_combo.currentData())

@@ -50,7 +50,9 @@ def test_welcome_offers_the_sample_notes_and_shows_the_model_works_offline(qtbot
     qtbot.waitUntil(lambda: dialog.model_status.text().startswith(("✔", "✘")), timeout=30_000)
     assert dialog.model_status.text().startswith("✔")
     assert "offline" in dialog.model_status.text()
-    assert not dialog.openai_check.isChecked()  # OpenAI is opt-in
+    assert dialog.provider == "local"  # any other provider is opt-in
+    offered = [dialog.provider_combo.itemData(i) for i in range(dialog.provider_combo.count())]
+    assert offered == ["local", "openai", "ollama"]
     assert not dialog.start_button.isEnabled()  # nothing chosen yet
     qtbot.mouseClick(dialog.sample_button, Qt.MouseButton.LeftButton)
     assert dialog.result() == WelcomeDialog.DialogCode.Accepted

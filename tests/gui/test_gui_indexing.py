@@ -137,7 +137,7 @@ def test_a_rejected_key_gets_its_own_state_from_the_indexing_process(qtbot, tmp_
     home = tmp_path / "home"
     home.mkdir()
     # A compatible server with no key stored: the server answers 401 to the request.
-    Settings(provider="openai", openai_base_url=fake_openai.base_url).save(home)
+    Settings().with_options("openai", base_url=fake_openai.base_url).save(home)
     library = Library(home=home)
     library.add_folder(notes)
     controller = IndexingController(library)

@@ -31,13 +31,14 @@ def test_key_is_stored_in_the_keyring_and_never_on_disk(qtbot, real_keyring, fre
     key = "sk-test-" + "7" * 40
     dialog = SettingsDialog(fresh_library)
     qtbot.addWidget(dialog)
-    dialog.openai_radio.setChecked(True)
-    assert dialog.key_edit.echoMode() == dialog.key_edit.EchoMode.Password
-    qtbot.keyClicks(dialog.key_edit, key)
+    openai = dialog.form("openai")
+    openai.radio.setChecked(True)
+    assert openai.key_edit.echoMode() == openai.key_edit.EchoMode.Password
+    qtbot.keyClicks(openai.key_edit, key)
     with qtbot.waitSignal(dialog.saved, timeout=15_000):
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert secrets.get_api_key("openai") == key
-    assert dialog.key_edit.text() == ""
+    assert openai.key_edit.text() == ""
     assert Settings.load(fresh_library.home).provider == "openai"
     assert files_containing(tmp_path, key) == []
 
@@ -46,14 +47,15 @@ def test_test_button_reports_success_and_the_exact_failure(qtbot, fake_openai,
                                                            fresh_library):  # noqa: ANN001
     dialog = SettingsDialog(fresh_library)
     qtbot.addWidget(dialog)
-    dialog.openai_radio.setChecked(True)
-    dialog.base_url_edit.setText(fake_openai.base_url)
-    dialog.key_edit.setText(fake_openai.key)
+    openai = dialog.form("openai")
+    openai.radio.setChecked(True)
+    openai.edits["base_url"].setText(fake_openai.base_url)
+    openai.key_edit.setText(fake_openai.key)
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=15_000)
     assert dialog.test_result.text().startswith("✔ It works"), dialog.test_result.text()
     assert len(fake_openai.requests) == 1
-    dialog.key_edit.setText("sk-wrong-key")
+    openai.key_edit.setText("sk-wrong-key")
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=15_000)
     assert dialog.test_result.text().startswith("✘"), dialog.test_result.text()
@@ -141,15 +143,15 @@ def test_a_key_saved_in_settings_takes_effect_without_a_restart(qtbot, real_keyr
     server = "openai@" + fake_openai.host
     secrets.set_api_key(fake_openai.key, server)
     library = Library(home=tmp_path / "home",
-                      settings=Settings(provider="openai", openai_base_url=fake_openai.base_url,
-                                        openai_model="test-embed"))
+                      settings=Settings().with_options("openai", base_url=fake_openai.base_url,
+                                                       model="test-embed"))
     library.add_folder(notes)
     assert library.index().embedding_error is None
     fake_openai.key = "sk-the-new-key-" + "5" * 30  # replaced on the server
     assert "rejected" in library.search("kites on the beach", k=1).meaning_unavailable
     dialog = SettingsDialog(library)
     qtbot.addWidget(dialog)
-    dialog.key_edit.setText(fake_openai.key)
+    dialog.form("openai").key_edit.setText(fake_openai.key)
     with qtbot.waitSignal(dialog.saved, timeout=15_000) as saved:
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert saved.args == [True]  # the app starts an index run
@@ -184,3 +186,34 @@ def test_the_sample_notes_leave_when_a_folder_of_your_own_is_added(qtbot, tmp_pa
     library.add_folder(other)
     assert set(library.folders()) == {own, sample_notes_folder().resolve(), other}
     library.close()
+
+
+def test_every_provider_has_a_form_and_ollama_is_chosen_and_tested_there(qtbot,
+                                                                         fresh_library):  # noqa: ANN001
+    """The forms come from the provider registry: a provider added there shows up here."""
+    from notesearch.core.embedders.openai_api import NO_KEY_PLACEHOLDER
+    from notesearch.core.embedders.registry import provider_names
+    from tests.fake_openai import FakeOpenAI
+
+    dialog = SettingsDialog(fresh_library)
+    qtbot.addWidget(dialog)
+    assert list(dialog.forms) == provider_names()
+    assert dialog.form("local").radio.isChecked()
+    assert dialog.form("ollama").key_edit is None  # Ollama takes no key
+    with FakeOpenAI(key=NO_KEY_PLACEHOLDER) as server:
+        ollama = dialog.form("ollama")
+        ollama.radio.setChecked(True)
+        assert ollama.box.isEnabled() and not dialog.form("openai").box.isEnabled()
+        ollama.edits["model"].setCurrentText("bge-m3")
+        ollama.edits["base_url"].setText(server.base_url)
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=15_000)
+        assert dialog.test_result.text().startswith("✔ It works"), dialog.test_result.text()
+        assert f"openai@{server.host}:bge-m3" in dialog.test_result.text()
+    with qtbot.waitSignal(dialog.saved, timeout=15_000) as saved:
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert saved.args == [True]  # another model: the notes are embedded again
+    settings = Settings.load(fresh_library.home)
+    assert settings.provider == "ollama"
+    assert settings.provider_options["ollama"] == {"model": "bge-m3",
+                                                   "base_url": server.base_url}

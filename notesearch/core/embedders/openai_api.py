@@ -19,6 +19,7 @@ import numpy as np
 import openai
 
 from notesearch.core import secrets
+from notesearch.core.embedders.registry import Option, Provider
 from notesearch.core.errors import (
     EmbedderError,
     KeyMissing,
@@ -370,3 +371,20 @@ class OpenAIEmbedder:
                                "OPENAI_API_KEY.")
         return KeyRejected(f"The embedding server at {self.host} rejected the API key "
                            f"(HTTP {status}). Store the right key for that server.")
+
+
+def _build(options: Mapping[str, str]) -> OpenAIEmbedder:
+    return OpenAIEmbedder(model=options["model"], base_url=options["base_url"] or None,
+                          api_key=options.get("api_key") or None)
+
+
+PROVIDER = Provider(
+    name="openai",
+    label="OpenAI or a compatible server (opt-in)",
+    description="note text is sent to the server to be embedded; private notes never are",
+    remote=True,
+    options=(Option("model", "Model", "text-embedding-3-small", tuple(KNOWN_DIMS)[:2]),
+             Option("base_url", "Base URL", "", placeholder=f"{OPENAI_BASE_URL} (default)")),
+    build=_build,
+    key_entry=lambda options: key_provider(options["base_url"] or None),
+)
