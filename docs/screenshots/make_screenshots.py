@@ -119,7 +119,7 @@ def run(root: Path, suffix: str) -> int:
     grab(window, "similar", suffix)
     dialog = SettingsDialog(library, window)
     dialog.show()
-    dialog.tabs.setCurrentIndex(1)  # the model tab: local default, OpenAI opt-in, key, Test
+    dialog.tabs.setCurrentIndex(1)  # the model tab: one form per provider, key, Test
     dialog.run_test()  # one real embedding with the local model
     wait_until(lambda: dialog.test_button.isEnabled())
     settle(800)
