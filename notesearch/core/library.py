@@ -28,7 +28,14 @@ from notesearch.core.engine import Engine, build_engine
 from notesearch.core.errors import LibraryReadOnly, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.progress import Control, ProgressCallback
-from notesearch.core.search import NO_FILTERS, Filters, Result, Searcher, SearchResponse
+from notesearch.core.search import (
+    NO_FILTERS,
+    Filters,
+    Mode,
+    Result,
+    Searcher,
+    SearchResponse,
+)
 from notesearch.core.store import Store
 from notesearch.core.text import normalise
 from notesearch.core.vectors import SqliteVectors, VectorIndex
@@ -355,7 +362,7 @@ class Library:
 
     # -- searching --------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
-               mode: str = "hybrid", as_you_type: bool = False) -> SearchResponse:
+               mode: Mode = "hybrid", as_you_type: bool = False) -> SearchResponse:
         """Return the best k notes for a query."""
         return self.searcher().search(query, k, filters, mode, as_you_type)
 

@@ -9,6 +9,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import apsw
 import numpy as np
@@ -16,13 +17,18 @@ import numpy as np
 from notesearch.core.embedders import Embedder, may_see_private_notes
 from notesearch.core.errors import EmbedderError
 from notesearch.core.fusion import (
+    DEFAULT_FUSION,
     WEAK_MATCH,
     Evidence,
+    Fused,
     Hit,
-    best_per_note,
+    MatchLabel,
     confidence,
+    emptiness,
+    fuse,
     gather,
     model_for,
+    rank_by_confidence,
 )
 from notesearch.core.prose import embedding_text
 from notesearch.core.query import ParsedQuery, parse_query
@@ -60,11 +66,12 @@ CANDIDATES = 100  # chunks taken from each list before fusion, at least
 #: 100 notes filled the tail with one list's weak matches (NPL hybrid Recall@100 fell below
 #: meaning alone).
 CANDIDATES_PER_RESULT = 3
-RRF_K = 60
 POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
 PHRASE_CACHE = 256  # phrases whose scores are kept between keystrokes
 MAX_QUERY_TERMS = 32  # a pasted text is searched by words on its rarest terms
-MODES = ("hybrid", "meaning", "words")
+#: What a search uses: both lists fused, or one of them alone.
+Mode = Literal["hybrid", "meaning", "words"]
+MODES: tuple[Mode, ...] = ("hybrid", "meaning", "words")
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,13 @@ class Result:
     note_id: int
     path: str
     title: str
+    #: What the results are ordered by, higher first. A search ("hybrid" and single-list
+    #: modes alike): the confidence, 0..1 (fusion.Fused.score for the older fusion methods).
+    #: Similar notes: the cosine similarity (-1..1) between the given note's mean vector (or
+    #: the text's) and this note's closest chunk.
     score: float
-    match: str  # "meaning" | "words" | "both"
+    #: Which list found it: "meaning", "words" or "both".
+    match: MatchLabel
     line: int
     end_line: int
     heading: str
@@ -205,7 +217,7 @@ class Searcher:
 
     # -- public -----------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
-               mode: str = "hybrid", as_you_type: bool = False) -> SearchResponse:
+               mode: Mode = "hybrid", as_you_type: bool = False) -> SearchResponse:
         """Return up to k notes for `query`, best first."""
         timings: dict[str, float] = {}
         query = valid_text(query)
@@ -242,7 +254,7 @@ class Searcher:
         return response
 
     def candidate_evidence(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
-                           mode: str = "hybrid") -> list[Evidence]:
+                           mode: Mode = "hybrid") -> list[Evidence]:
         """Return the features of every note a search for `query` weighs (for fitting and
         explaining the fusion; see benchmarks/fit_fusion.py)."""
         query = valid_text(query).strip()
@@ -256,7 +268,7 @@ class Searcher:
         return gather(word_hits, meaning_hits, coverage)
 
     def _fuse(self, word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
-              k: int, mode: str) -> list[Fused]:
+              k: int, mode: Mode) -> list[Fused]:
         """Rank the notes of both lists by confidence (or by the configured older method).
 
         A single-list search ranks by that list's own score, with that list's confidence.
@@ -267,8 +279,8 @@ class Searcher:
         if self.fusion.method != "learned" or mode != "hybrid":
             fused = fuse(word_hits, meaning_hits, k + len(empty), self.fusion)
             chance = {e.note_id: confidence(e, model) for e in evidence}
-            fused = [Fused(f.note_id, f.chunk_id, f.score * _emptiness(f.note_id, empty),
-                           f.match, chance.get(f.note_id, 0.0) * _emptiness(f.note_id, empty))
+            fused = [Fused(f.note_id, f.chunk_id, f.score * emptiness(f.note_id, empty),
+                           f.match, chance.get(f.note_id, 0.0) * emptiness(f.note_id, empty))
                      for f in fused]
             return sorted(fused, key=lambda f: (f.note_id in empty, -f.score))[:k]
         return rank_by_confidence(evidence, k, model, bool(word_hits), bool(meaning_hits),
@@ -782,126 +794,6 @@ def candidates(k: int, filtered: bool = False) -> int:
     Filtered searches rank within the filter, so they need no more than unfiltered ones.
     """
     return max(CANDIDATES, CANDIDATES_PER_RESULT * k)
-
-
-@dataclass(frozen=True)
-class Fused:
-    """A note after fusion: its score, best chunk, how it matched and how sure we are."""
-
-    note_id: int
-    chunk_id: int
-    score: float
-    match: str
-    confidence: float = 0.0
-
-
-#: An empty note (a journal page holding only "-") keeps this share of its confidence and
-#: comes after every note that has something to read: found by its name, never first.
-EMPTY_NOTE_FACTOR = 0.2
-
-
-def _emptiness(note_id: int, empty: frozenset[int]) -> float:
-    return EMPTY_NOTE_FACTOR if note_id in empty else 1.0
-
-
-def rank_by_confidence(evidence: list[Evidence], k: int, model: str, have_words: bool,
-                       have_meaning: bool, empty: frozenset[int] = frozenset()) -> list[Fused]:
-    """Return the k notes most likely to be meant, best first, each with its passage."""
-    scored = sorted(((confidence(e, model) * _emptiness(e.note_id, empty), e)
-                     for e in evidence),
-                    key=lambda pair: (pair[1].note_id in empty, -pair[0]))[:k]
-    out = []
-    for chance, e in scored:
-        by_words = have_words and e.words > 0 and e.coverage >= 0.5
-        by_meaning = have_meaning and e.meaning_chunk is not None and e.meaning_z >= 1.5
-        match = ("both" if by_words and by_meaning else "words" if by_words
-                 else "meaning" if by_meaning or e.word_chunk is None else "words")
-        # Show the passage that says the words when the words carried the match.
-        chunk = (e.word_chunk if match != "meaning" and e.word_chunk is not None
-                 else e.meaning_chunk if e.meaning_chunk is not None else e.word_chunk)
-        out.append(Fused(e.note_id, chunk, chance, match, chance))
-    return out
-
-
-@dataclass(frozen=True)
-class Fusion:
-    """How the two lists are combined; defaults chosen with benchmarks/fusion_sweep.py.
-
-    Score fusion at equal weights was best or within 0.004 of the best on both sets measured
-    (Cranfield 0.394, CMRC2018 0.992 nDCG@10), where RRF was 0.395 and 0.986.
-    """
-
-    #: "learned" (logistic on both lists' features, see fusion.py), "score" (weighted
-    #: normalised scores) or "rrf" (reciprocal ranks).
-    method: str = "learned"
-    meaning_weight: float = 0.5
-    #: Scores below this share of a list's best do not count as a match by that list.
-    match_threshold: float = 0.7
-    #: Meaning scores lose this times sqrt(2 ln chunks) of their note (see _length_corrected).
-    length_penalty: float = 0.005
-    #: BM25 weights of notes_fts's columns: title, names, headings, description, body.
-    note_field_weights: tuple[float, ...] = (4.0, 3.0, 2.0, 2.0, 1.0)
-
-
-DEFAULT_FUSION = Fusion()
-
-
-def _normalised(hits: list[Hit], floor: float | None) -> dict[int, float]:
-    """Map note id -> score scaled to 0..1 between `floor` (default: the list's worst) and best."""
-    if not hits:
-        return {}
-    top = hits[0].score
-    low = hits[-1].score if floor is None else floor
-    span = top - low
-    if span <= 1e-9:
-        return {h.note_id: 1.0 for h in hits}
-    return {h.note_id: max(0.0, (h.score - low) / span) for h in hits}
-
-
-def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
-         fusion: Fusion = DEFAULT_FUSION) -> list[Fused]:
-    """Combine the two lists at note level by normalised scores or reciprocal ranks; top k.
-
-    Used for single-list searches (one list is empty) and to compare with the learned fusion.
-    """
-    words = best_per_note(sorted(word_hits, key=lambda h: -h.score))
-    meaning = best_per_note(sorted(meaning_hits, key=lambda h: -h.score))
-    if fusion.method == "rrf":
-        word_score = {h.note_id: 1.0 / (RRF_K + r) for r, h in enumerate(words)}
-        meaning_score = {h.note_id: 1.0 / (RRF_K + r) for r, h in enumerate(meaning)}
-    else:
-        word_score = _normalised(words, 0.0)
-        meaning_score = _normalised(meaning, None)
-    meaning_weight = fusion.meaning_weight
-    word_weight = 1.0 - fusion.meaning_weight
-    notes = set(word_score) | set(meaning_score)
-    scores = {n: word_weight * word_score.get(n, 0.0) + meaning_weight * meaning_score.get(n, 0.0)
-              for n in notes}
-    word_chunk = {h.note_id: h.chunk_id for h in words}
-    meaning_chunk = {h.note_id: h.chunk_id for h in meaning}
-    ranked = sorted(notes, key=lambda n: -scores[n])[:k]
-    out = []
-    for note_id in ranked:
-        by_words = word_score.get(note_id, 0.0)
-        by_meaning = meaning_score.get(note_id, 0.0)
-        match = _match_label(by_words, by_meaning, fusion.match_threshold if
-                             fusion.method == "score" else 0.0)
-        # Show the passage that explains the match: the words' passage when words carried it.
-        prefer_words = word_weight * by_words >= meaning_weight * by_meaning
-        chunk = (word_chunk.get(note_id) if prefer_words else meaning_chunk.get(note_id)) \
-            or word_chunk.get(note_id) or meaning_chunk[note_id]
-        out.append(Fused(note_id, chunk, scores[note_id], match))
-    return out
-
-
-def _match_label(by_words: float, by_meaning: float, threshold: float) -> str:
-    """Say which list found the note: each one whose normalised score passes the threshold."""
-    words, meaning = by_words > 0 and by_words >= threshold, by_meaning >= threshold
-    if words and meaning:
-        return "both"
-    if words or meaning:
-        return "words" if words else "meaning"
-    return "words" if by_words > by_meaning else "meaning"
 
 
 def _only_punctuation(text: str) -> bool:

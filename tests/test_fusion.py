@@ -1,0 +1,107 @@
+"""Fusion as pure functions: from both lists' hits and features to a ranked, labelled list."""
+
+from __future__ import annotations
+
+import pytest
+
+from notesearch.core.fusion import (
+    EMPTY_NOTE_FACTOR,
+    RRF_K,
+    WEAK_MATCH,
+    Evidence,
+    Fusion,
+    Hit,
+    best_per_note,
+    confidence,
+    fuse,
+    gather,
+    model_for,
+    rank_by_confidence,
+)
+
+
+def evidence(note_id: int, meaning_z: float = -1.0, gap: float = -0.2, words: float = 0.0,
+             coverage: float = 0.0, word_chunk: int | None = None,
+             meaning_chunk: int | None = None) -> Evidence:
+    return Evidence(note_id, meaning_z, gap, words, coverage, word_chunk, meaning_chunk)
+
+
+def test_the_model_follows_the_lists_that_took_part() -> None:
+    assert model_for(True, True) == "hybrid"
+    assert model_for(True, False) == "words"
+    assert model_for(False, True) == "meaning"
+
+
+def test_confidence_rises_with_each_kind_of_evidence_and_stays_a_probability() -> None:
+    nothing = evidence(1)
+    worded = evidence(1, words=1.0, coverage=1.0)
+    meant = evidence(1, meaning_z=3.0, gap=0.0)
+    both = evidence(1, meaning_z=3.0, gap=0.0, words=1.0, coverage=1.0)
+    chances = [confidence(e) for e in (nothing, worded, meant, both)]
+    assert all(0.0 <= c <= 1.0 for c in chances)
+    assert chances[0] < WEAK_MATCH < chances[3]
+    assert chances[0] < min(chances[1], chances[2]) and max(chances[1], chances[2]) < chances[3]
+
+
+def test_best_per_note_keeps_each_notes_first_hit() -> None:
+    hits = [Hit(10, 1, 0.9), Hit(11, 1, 0.8), Hit(20, 2, 0.7)]
+    assert best_per_note(hits) == [Hit(10, 1, 0.9), Hit(20, 2, 0.7)]
+
+
+def test_gather_gives_every_note_of_either_list_its_features() -> None:
+    words = [Hit(-1, 1, 8.0), Hit(-1, 2, 4.0)]
+    meaning = [Hit(30, 3, 0.86), Hit(20, 2, 0.84), Hit(31, 3, 0.80), Hit(40, 4, 0.70)]
+    found = {e.note_id: e for e in gather(words, meaning, {1: 1.0, 2: 0.5})}
+    assert set(found) == {1, 2, 3, 4}
+    assert found[1].words == 1.0 and found[2].words == pytest.approx(0.5)
+    assert found[3].words == 0.0 and found[3].meaning_gap == pytest.approx(0.0)
+    assert found[2].meaning_gap == pytest.approx(-0.02)
+    assert found[3].meaning_chunk == 30 and found[2].word_chunk == -1
+    assert found[3].meaning_z > found[2].meaning_z > found[4].meaning_z
+    assert found[1].meaning_z <= found[4].meaning_z  # absent from the list: its floor
+
+
+def test_rank_by_confidence_puts_empty_notes_last_and_labels_how_each_matched() -> None:
+    strong_words = evidence(1, words=1.0, coverage=1.0, word_chunk=11)
+    strong_meaning = evidence(2, meaning_z=3.0, gap=0.0, meaning_chunk=22)
+    both = evidence(3, meaning_z=2.5, gap=-0.01, words=0.9, coverage=1.0, word_chunk=31,
+                    meaning_chunk=32)
+    empty = evidence(4, meaning_z=3.0, gap=0.0, words=1.0, coverage=1.0, word_chunk=41)
+    ranked = rank_by_confidence([strong_words, strong_meaning, empty, both], k=4,
+                                model="hybrid", have_words=True, have_meaning=True,
+                                empty=frozenset({4}))
+    assert ranked[0].note_id == 3 and ranked[-1].note_id == 4
+    labels = {f.note_id: (f.match, f.chunk_id) for f in ranked}
+    assert labels[1] == ("words", 11)  # the passage that says the words
+    assert labels[2] == ("meaning", 22)
+    assert labels[3] == ("both", 31)
+    full = confidence(empty)
+    assert ranked[-1].confidence == pytest.approx(full * EMPTY_NOTE_FACTOR)
+    assert all(f.score == f.confidence for f in ranked)
+    assert len(rank_by_confidence([strong_words, both], 1, "hybrid", True, True)) == 1
+
+
+def test_reciprocal_rank_fusion_adds_each_lists_reciprocal_ranks() -> None:
+    words = [Hit(-1, 1, 9.0), Hit(-1, 2, 5.0)]
+    meaning = [Hit(20, 2, 0.9), Hit(30, 3, 0.8)]
+    fused = fuse(words, meaning, k=3, fusion=Fusion(method="rrf"))
+    assert [f.note_id for f in fused] == [2, 1, 3]
+    assert fused[0].score == pytest.approx(0.5 / (RRF_K + 1) + 0.5 / RRF_K)
+    assert fused[1].score == pytest.approx(0.5 / RRF_K)
+
+
+def test_score_fusion_normalises_each_list_and_labels_by_threshold() -> None:
+    words = [Hit(-1, 1, 10.0), Hit(-1, 2, 2.0)]
+    meaning = [Hit(20, 2, 0.9), Hit(10, 1, 0.85), Hit(30, 3, 0.5)]
+    fused = {f.note_id: f for f in fuse(words, meaning, k=3, fusion=Fusion(method="score"))}
+    assert fused[1].score == pytest.approx(0.5 * 1.0 + 0.5 * 0.875)
+    assert fused[1].match == "both" and fused[1].chunk_id == -1
+    assert fused[2].match == "meaning" and fused[2].chunk_id == 20
+    assert fused[3].score == 0.0 and fused[3].match == "meaning"
+
+
+def test_one_list_alone_ranks_by_its_own_scores() -> None:
+    meaning = [Hit(30, 3, 0.8), Hit(20, 2, 0.9), Hit(21, 2, 0.7)]
+    fused = fuse([], meaning, k=5)
+    assert [f.note_id for f in fused] == [2, 3]
+    assert [f.match for f in fused] == ["meaning", "meaning"]
