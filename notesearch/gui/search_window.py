@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from PySide6.QtCore import (
     QObject,
     QPoint,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
@@ -38,13 +36,13 @@ from notesearch.core.library import Library
 from notesearch.core.query import SYNTAX_HELP
 from notesearch.core.search import SearchResponse
 from notesearch.gui import actions
+from notesearch.gui.dispatch import SearchDispatcher
 from notesearch.gui.indexing import IndexingController, State
 from notesearch.gui.operations import Op
 from notesearch.gui.preview import NotePreview
 from notesearch.gui.results_delegate import ResultDelegate
 from notesearch.gui.results_model import ResultItem, ResultsModel, make_items
 
-DEBOUNCE_MS = 60  # keys closer together than this share one query
 PREFIX_MIN_CHARS = 3  # "t*" expands to every word starting with t: slow, and says little
 RESULTS = 20
 SIMILAR = 15
@@ -71,15 +69,10 @@ class SearchWindow(QMainWindow):
         super().__init__()
         self.library, self.indexing = library, indexing
         self.hide_on_close = hide_on_close
-        self.generation = 0  # bumped by every keystroke; answers for older ones are dropped
-        self.shown_generation = 0
+        self.shown_generation = 0  # the generation whose list is on screen (see dispatch.py)
         self.mode = "search"  # or "similar"
         self.similar_of: ResultItem | str | None = None
         self.last_response: SearchResponse | None = None
-        self._in_flight = False
-        self._dispatch_again = False
-        self._last_dispatch = 0.0
-        self._query_started: dict[int, float] = {}
         self.setWindowTitle("notesearch")
         self.setAccessibleName("notesearch")
         self._build()
@@ -178,8 +171,7 @@ class SearchWindow(QMainWindow):
         self.note_menu.aboutToShow.connect(self._fill_note_menu)
 
     def _connect(self) -> None:
-        self.debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self.debounce.timeout.connect(self._dispatch)
+        self.dispatcher = SearchDispatcher(self, self.field.text, self._run_search)
         self.field.textChanged.connect(self._on_text)
         self.field.installEventFilter(self)
         self.view.installEventFilter(self)
@@ -204,40 +196,28 @@ class SearchWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+F"), self, self.focus_search)
 
     # -- searching ----------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        """The newest query's (or list's) generation; older answers are dropped."""
+        return self.dispatcher.generation
+
     def _on_text(self, text: str) -> None:
-        self.generation += 1
-        self._query_started[self.generation] = time.perf_counter()
         self.mode, self.similar_of = "search", None
+        generation = self.dispatcher.typed(text)
         if not text.strip():
-            self.debounce.stop()
-            self._show_items([], self.generation)
+            self._show_items([], generation)
             self._show_hint()
-            return
-        quiet = time.perf_counter() - self._last_dispatch >= DEBOUNCE_MS / 1000
-        if quiet and not self._in_flight and not self.debounce.isActive():
-            self._dispatch()  # leading edge: the first key after a pause searches at once
-        else:
-            self.debounce.start()  # trailing edge: a burst of keys becomes one query
 
     def refresh(self) -> None:
         """Run the current query again (notes changed on disk or in the index)."""
         if self.mode == "similar" and self.similar_of is not None:
             self.show_similar(self.similar_of)
-        elif self.field.text().strip():
-            self.debounce.start()
+        else:
+            self.dispatcher.later()
 
-    def _dispatch(self) -> None:
-        """Start the newest query, unless one is running: then start it when that one ends."""
-        if self._in_flight:
-            self._dispatch_again = True
-            return
-        query, generation = self.field.text(), self.generation
-        if not query.strip():
-            return
-        self._in_flight, self._dispatch_again = True, False
-        self._last_dispatch = time.perf_counter()
+    def _run_search(self, query: str, generation: int) -> None:
         Op(self, lambda: self._search(query), lambda answer: self._on_answer(
-            generation, answer)).failure(lambda error: self._on_search_failed(error)).run()
+            generation, answer)).failure(self._on_search_failed).run()
 
     def _search(self, query: str) -> tuple[SearchResponse, list[ResultItem]]:
         """Worker thread: the search plus the per-result disk look-ups the view needs."""
@@ -245,8 +225,8 @@ class SearchWindow(QMainWindow):
         return response, make_items(response.results, self.library.folders())
 
     def _on_answer(self, generation: int, answer: tuple[SearchResponse, list[ResultItem]]) -> None:
-        self._finish_query()
-        if generation != self.generation or self.mode != "search":
+        self.dispatcher.finished()
+        if not self.dispatcher.is_current(generation) or self.mode != "search":
             return  # a newer keystroke (or a similar-notes list) owns the view now
         response, items = answer
         self.last_response = response
@@ -254,13 +234,8 @@ class SearchWindow(QMainWindow):
         self._show_search_notes(response, items)
 
     def _on_search_failed(self, error: BaseException) -> None:
-        self._finish_query()
+        self.dispatcher.finished()
         self._set_banner(f"Search failed: {error}", warning=True)
-
-    def _finish_query(self) -> None:
-        self._in_flight = False
-        if self._dispatch_again:
-            self._dispatch()
 
     def _show_items(self, items: list[ResultItem], generation: int,
                     show_scores: bool = False) -> None:
@@ -351,8 +326,7 @@ class SearchWindow(QMainWindow):
         """List the notes most like `target` (a result, or a path from the command line)."""
         path = Path(target.result.path if isinstance(target, ResultItem) else target)
         title = target.result.title if isinstance(target, ResultItem) else path.stem
-        self.generation += 1
-        generation = self.generation
+        generation = self.dispatcher.supersede()
         self.mode, self.similar_of = "similar", target
         self._set_banner(f"Notes similar to “{title}” — Esc returns to your search.")
 
@@ -362,7 +336,7 @@ class SearchWindow(QMainWindow):
         Op(self, work, lambda items: self._on_similar(generation, title, items)).run()
 
     def _on_similar(self, generation: int, title: str, items: list[ResultItem]) -> None:
-        if generation != self.generation:
+        if not self.dispatcher.is_current(generation):
             return
         self._show_items(items, generation, show_scores=True)
         if not items:
@@ -377,17 +351,13 @@ class SearchWindow(QMainWindow):
 
     def leave_similar(self) -> None:
         self.mode, self.similar_of = "search", None
-        self.generation += 1
+        generation = self.dispatcher.supersede()
         self.banner.hide()
         if self.field.text().strip():
-            self._dispatch_now()
+            self.dispatcher.now()
         else:
-            self._show_items([], self.generation)
+            self._show_items([], generation)
             self._show_hint()
-
-    def _dispatch_now(self) -> None:
-        self.debounce.stop()
-        self._dispatch()
 
     # -- the current result -------------------------------------------------------------------
     def current_item(self) -> ResultItem | None:
