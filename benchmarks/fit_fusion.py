@@ -67,7 +67,9 @@ def fit(rows: Rows, start: tuple[float, ...]) -> np.ndarray:
     y = np.concatenate([lab for _, f, lab in rows if len(f)])
     beta = np.array(start, dtype=float)
     penalty = np.full(len(beta), L2)
-    penalty[0] = 0.0
+    # The intercept is all but unpenalised; a trace keeps the Newton step solvable when the
+    # queries separate perfectly (p(1 - p) -> 0; a tiny set, as in the smoke test).
+    penalty[0] = 1e-6
     for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(x @ beta, -50, 50)))
         gradient = x.T @ (y - p) - penalty * beta

@@ -28,12 +28,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import eval_root  # noqa: E402
 from notesearch.core.config import Settings  # noqa: E402
 from notesearch.core.indexer import EMBED_BATCH  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
 from notesearch.core.progress import Control  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
+SHARED = eval_root()
 
 
 def unpack(name: str, work: Path) -> Path:

@@ -30,11 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import eval_root  # noqa: E402
 from notesearch.core.config import Settings  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
 from notesearch.core.search import Filters  # noqa: E402
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+EVAL = eval_root()
 DEFAULT_VAULTS = ["foam-docs", "dendron-site", "tldr-pages"]
 MODES = ("words", "meaning", "hybrid")
 #: Folders of a vault that are indexed (relative to its root); the whole vault when absent.

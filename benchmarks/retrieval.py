@@ -19,10 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import eval_root  # noqa: E402
 from notesearch.core.config import Settings  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "ir"
+EVAL = eval_root() / "ir"
 DEFAULT_SETS = ["scifact-train", "cranfield", "npl-vaswani", "cmrc2018-dev-zh"]
 MODES = ("words", "meaning", "hybrid")
 

@@ -26,12 +26,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import eval_root  # noqa: E402
 from notesearch.core.config import Settings, sample_notes_folder  # noqa: E402
 from notesearch.core.embedders.local_e5 import E5Embedder  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
 from notesearch.core.store import NoteFields, NoteRecord, StoredChunk  # noqa: E402
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "ir"
+EVAL = eval_root() / "ir"
 
 
 def sentences() -> list[str]:

@@ -1,0 +1,102 @@
+"""Every benchmark runs, at a tiny size, on a tiny evaluation set: none can silently break.
+
+(benchmarks/fusion_sweep.py, cited in the README, once raised TypeError for months.) The
+figures are not checked here, only that each script runs to its report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTES = {
+    "kites.md": "# Kites\nFlying kites on a windy beach in spring.\n",
+    "bread.md": "# Sourdough\nA loaf needs a lively starter and a long, cool rise.\n",
+    "tomatoes.md": "# Tomato blight\nBrown spots on the leaves mean early blight.\n",
+    "bikes.md": "# Bicycle repair\nPatch an inner tube: find the leak under water.\n",
+    "tax.md": "# Taxes\nKeep receipts for the yearly return in one folder.\n",
+    "tea.md": "# Tea\nGreen tea wants water below boiling, about 80 degrees.\n",
+}
+QUERIES = [("t1", "kites", "kites.md", "keyword"),
+           ("t2", "sourdough starter", "bread.md", "fragment"),
+           ("t3", "my plants have stained foliage", "tomatoes.md", "paraphrase"),
+           ("t4", "how do I fix a flat tyre", "bikes.md", "question")]
+
+
+@pytest.fixture(scope="module")
+def tiny_eval(tmp_path_factory) -> tuple[Path, Path]:  # noqa: ANN001
+    """(evaluation folder, work folder): one vault already unpacked, its queries, one IR set."""
+    root = tmp_path_factory.mktemp("eval")
+    work = tmp_path_factory.mktemp("work")
+    vault = work / "vaults" / "tiny"
+    vault.mkdir(parents=True)
+    for name, text in NOTES.items():
+        (vault / name).write_text(text, encoding="utf-8")
+    (root / "known-item").mkdir()
+    rows = ["qid\tquery\ttarget\tkind"] + ["\t".join(q) for q in QUERIES]
+    (root / "known-item" / "tiny.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ir = root / "ir" / "tiny"
+    ir.mkdir(parents=True)
+    with (ir / "corpus.jsonl").open("w", encoding="utf-8") as corpus:
+        for name, text in NOTES.items():
+            title, _, body = text.partition("\n")
+            corpus.write(json.dumps({"_id": name, "title": title[2:], "text": body}) + "\n")
+    with (ir / "queries.jsonl").open("w", encoding="utf-8") as queries:
+        for qid, query, _, _ in QUERIES:
+            queries.write(json.dumps({"_id": qid, "text": query}) + "\n")
+    qrels = ["query-id\tcorpus-id\tscore"] + [f"{q[0]}\t{q[2]}\t1" for q in QUERIES]
+    (ir / "qrels.tsv").write_text("\n".join(qrels) + "\n", encoding="utf-8")
+    return root, work
+
+
+def run(script: str, *args: str, eval_root: Path, timeout: float = 300) -> str:
+    env = {**os.environ, "NOTESEARCH_EVAL": str(eval_root), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+                          capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_known_item_and_fit_fusion(tiny_eval) -> None:  # noqa: ANN001
+    eval_root, work = tiny_eval
+    out = run("known_item.py", "--vaults", "tiny", "--work", str(work), eval_root=eval_root)
+    assert "tiny: MRR@10 / hit@10 (words | meaning | hybrid)" in out
+    assert "paraphrase" in out and "calibration" in out
+    out = run("fit_fusion.py", "--vaults", "tiny", "--work", str(work), eval_root=eval_root)
+    assert "fitted on all" in out
+
+
+def test_retrieval(tiny_eval, tmp_path) -> None:  # noqa: ANN001
+    out = run("retrieval.py", "--sets", "tiny", "--work", str(tmp_path), eval_root=tiny_eval[0])
+    report = json.loads(out.strip().splitlines()[-1])
+    assert set(report) >= {"words", "meaning", "hybrid"}
+
+
+def test_indexing(tiny_eval) -> None:  # noqa: ANN001
+    eval_root, work = tiny_eval
+    out = run("indexing.py", "--vaults", "tiny", "--work", str(work),
+              "--sample", "4", eval_root=eval_root)
+    assert "peak RSS" in out
+
+
+def test_search_latency(tmp_path) -> None:  # noqa: ANN001
+    out = run("search_latency.py", "--sizes", "120", "--queries", "5", "--typed", "2",
+              "--work", str(tmp_path), eval_root=tmp_path / "none")
+    assert "5 distinct queries" in out and "typed one character at a time" in out
+
+
+def test_watch_latency(tmp_path) -> None:  # noqa: ANN001
+    out = run("watch_latency.py", "--saves", "2", eval_root=tmp_path / "none")
+    assert "words" in out and "meaning" in out
+
+
+def test_gui_responsiveness(tmp_path) -> None:  # noqa: ANN001
+    out = run("gui_responsiveness.py", "--notes", "40", "--seconds", "3", "--idle-seconds", "1",
+              eval_root=tmp_path / "none")
+    assert "measured 3 s while indexing" in out and "baseline" in out
