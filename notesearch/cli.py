@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    command = getattr(args, "run", None) or getattr(args, "func", None)
+    command = getattr(args, "run", None)
     if command is None:
         parser.print_help()
         return 2
@@ -114,11 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_platform_commands(commands: argparse._SubParsersAction) -> None:
-    try:
-        from notesearch.platform.filemanager import register_cli
-    except ImportError:
-        return
-    register_cli(commands)
+    integrate = commands.add_parser(
+        "integrate", help="add or remove 'Find similar notes' in file-manager menus",
+        description="Manage the per-user 'Find similar notes' file-manager entries.")
+    integrate.add_argument("integrate_action", metavar="ACTION",
+                           choices=("install", "uninstall", "status"),
+                           help="install, uninstall or status")
+    integrate.add_argument("--home", type=Path, default=None, help=argparse.SUPPRESS)
+    integrate.set_defaults(run=cmd_integrate)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -362,6 +365,23 @@ def cmd_key(args: argparse.Namespace) -> int:
         raise NotesearchError("No key given; nothing stored.")
     secrets.set_api_key(key, provider)
     print(f"{whose} stored in the OS keyring.")
+    return 0
+
+
+def cmd_integrate(args: argparse.Namespace) -> int:
+    from notesearch.platform import filemanager
+
+    if args.integrate_action == "status":
+        for name, present in filemanager.status(args.home).items():
+            print(f"{name}: {'installed' if present else 'not installed'}")
+        return 0
+    verb, change = (("wrote", filemanager.install) if args.integrate_action == "install"
+                    else ("removed", filemanager.uninstall))
+    paths = change(args.home)
+    for path in paths:
+        print(f"{verb} {path}")
+    if not paths:
+        print(f"nothing {verb}")
     return 0
 
 

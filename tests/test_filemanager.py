@@ -414,24 +414,24 @@ def test_macos_uninstall_removes_bundle(home: Path) -> None:
 
 
 def _cli() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="notesearch")
-    fm.register_cli(parser.add_subparsers(dest="command"))
-    return parser
+    from notesearch.cli import build_parser
+
+    return build_parser()
 
 
 def test_cli_install_status_uninstall(home: Path, capsys) -> None:
     parser = _cli()
     args = parser.parse_args(["integrate", "install", "--home", str(home)])
-    assert args.func(args) == 0
+    assert args.run(args) == 0
     out = capsys.readouterr().out
     assert f"wrote {fm.desktop_entry_path(home)}" in out
 
     args = parser.parse_args(["integrate", "status", "--home", str(home)])
-    args.func(args)
+    args.run(args)
     assert "nautilus: installed" in capsys.readouterr().out
 
     args = parser.parse_args(["integrate", "uninstall", "--home", str(home)])
-    args.func(args)
+    args.run(args)
     assert f"removed {fm.desktop_entry_path(home)}" in capsys.readouterr().out
     assert not fm.desktop_entry_path(home).exists()
 

@@ -12,15 +12,14 @@ import sys
 from pathlib import Path
 from typing import Protocol
 
-from notesearch.platform.filemanager import (
-    Registry,
-    WinRegistry,
-    _config_home,
-    _home,
-    _system,
+from notesearch.platform.filemanager.common import (
+    config_home,
     desktop_exec_arg,
     desktop_string,
+    home_dir,
+    system_kind,
 )
+from notesearch.platform.filemanager.explorer import Registry, WinRegistry
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +52,11 @@ class WinRunRegistry(WinRegistry):
 
 
 def linux_autostart_path(home: Path | None = None) -> Path:
-    return _config_home(home) / "autostart" / "notesearch.desktop"
+    return config_home(home) / "autostart" / "notesearch.desktop"
 
 
 def mac_launch_agent_path(home: Path | None = None) -> Path:
-    return _home(home) / "Library" / "LaunchAgents" / f"{APP_ID}.plist"
+    return home_dir(home) / "Library" / "LaunchAgents" / f"{APP_ID}.plist"
 
 
 def default_command() -> list[str]:
@@ -127,7 +126,7 @@ def enable(
 ) -> Path:
     """Start the app at this user's next login; returns what was written."""
     command = list(command or default_command())
-    kind = _system(system)
+    kind = system_kind(system)
     if kind == "win32":
         registry = registry or WinRunRegistry()
         registry.set_value(RUN_KEY, RUN_VALUE, windows_command(command))
@@ -156,7 +155,7 @@ def disable(
     `command` is accepted for symmetry with enable() and ignored: the entry is found by name.
     """
     del command
-    kind = _system(system)
+    kind = system_kind(system)
     if kind == "win32":
         registry = registry or WinRunRegistry()
         if registry.get_value(RUN_KEY, RUN_VALUE) is None:
@@ -184,7 +183,7 @@ def is_enabled(
     enable() rewrites it with the current command.
     """
     del command
-    kind = _system(system)
+    kind = system_kind(system)
     if kind == "win32":
         registry = registry or WinRunRegistry()
         return bool(registry.get_value(RUN_KEY, RUN_VALUE))
