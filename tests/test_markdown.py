@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from notesearch.core.markdown import Heading, parse_note
+from notesearch.core.markdown import Heading, parse_note, plain_inline
 from notesearch.core.notes import read_text
+from notesearch.core.prose import plain_markdown
 
 
 def test_plain_note_title_from_first_h1() -> None:
@@ -227,3 +229,30 @@ def test_empty_note() -> None:
     note = parse_note("", "empty.md")
     assert (note.title, note.body, note.tags, note.links, note.headings) == (
         "empty", "", [], [], [])
+
+
+def test_snippets_lose_markdown_markup_but_keep_highlights() -> None:
+    text = "## Decisions - Ship **exported** tickets | see [[Alpha plan|the plan]] |"
+    start = text.index("exported")
+    plain, spans = plain_markdown(text, ((start, start + 8),))
+    assert plain == "Decisions • Ship exported tickets · see the plan ·"
+    assert [plain[a:b] for a, b in spans] == ["exported"]
+
+
+def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():
+    # Seen on the Logseq docs: a query word inside a link's URL shifted every highlight after it.
+    text = ("Rotate keys: see [the guide](https://x.org/key-rotation) for key rotation. "
+            "Notes on [[Key rotation|rotating]] **keys** here.")
+    spans = tuple(m.span() for m in re.finditer(r"(?i)key|rotation|rotating", text))
+    plain, moved = plain_markdown(text, spans)
+    assert plain == ("Rotate keys: see the guide for key rotation. Notes on rotating keys here.")
+    assert [plain[a:b] for a, b in moved] == ["key", "key", "rotation", "rotating", "key"]
+
+
+def test_rendered_text_drops_structure_and_keeps_words_as_written() -> None:
+    """What the preview looks for in Qt's rendered note (symbols=False), and heading text."""
+    source = "> quoted *line*\n1. first\n- [x] done ![chart](a.png) [site](https://x.org)\n"
+    plain, _ = plain_markdown(source + "snake_case, 2*3 and _slanted_ ~~gone~~", symbols=False)
+    assert plain.split("\n") == ["quoted line", " first", "  done chart site",
+                                  "snake_case, 2*3 and slanted gone"]
+    assert plain_inline("Use the **`notesearch`** [[cli|CLI]]") == "Use the notesearch CLI"

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 import yaml
 
 from notesearch.core.notes import MARKDOWN_EXTENSIONS, NOTE_EXTENSIONS
-from notesearch.core.prose import blank_data
+from notesearch.core.prose import blank_data, plain_markdown
 
 _ATTACHMENTS = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",
@@ -66,9 +66,6 @@ _REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(<[^>\n]*>|\S+)")
 _TAG = re.compile(r"(?<![\w/#&@:.\\\-\])])#([\w/\-]+)")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-_PLAIN_WIKILINK = re.compile(r"\[\[([^\[\]|]*\|)?([^\[\]]*)\]\]")
-_PLAIN_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_EMPHASIS = re.compile(r"(\*\*|__|`)")
 
 
 # -- front matter -----------------------------------------------------------------------------
@@ -223,10 +220,8 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def plain_inline(text: str) -> str:
-    """Heading text for display: links reduced to their words, emphasis marks dropped."""
-    text = _PLAIN_WIKILINK.sub(lambda m: m.group(2), text)
-    text = _PLAIN_MD_LINK.sub(lambda m: m.group(1), text)
-    return _EMPHASIS.sub("", text).strip()
+    """Heading text for display: as a reader sees it (prose.plain_markdown)."""
+    return " ".join(plain_markdown(text, symbols=False)[0].split())
 
 
 # -- body scanning ----------------------------------------------------------------------------

@@ -159,3 +159,71 @@ _WORD = re.compile(r"[^\W_]", re.UNICODE)
 def has_words(text: str) -> bool:
     """True when `text` holds at least one letter or digit (a page of "-" does not)."""
     return _WORD.search(text) is not None
+
+
+# Markdown markup that a reader does not see, each alternative dropped or swapped for a symbol
+# of its own; the words stay put, so highlight spans can be moved by what was removed before
+# them. "ordinal" and "quote" are structure at a line's start; single * and _ are emphasis
+# only at a word's edge (snake_case and 2*3 keep theirs).
+_READER_MARKUP = re.compile(
+    r"(?P<table_rule>\|?(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?\s*)?)"
+    r"|(?P<wiki_target>\[\[[^\]|]*\|)"
+    r"|(?P<wiki_open>\[\[)|(?P<wiki_close>\]\])"
+    r"|(?P<link_url>\]\([^)\s]*\))"
+    r"|(?P<checkbox>\[[ xX]\])"
+    r"|(?P<link_open>!?\[(?=[^\]]*\]\())"
+    r"|(?P<heading>(?:(?<=\s)|^)#{1,6}\s)"
+    r"|(?P<quote>(?:(?<=\n)|^)[ \t]*>[ \t]?)"
+    r"|(?P<ordinal>(?:(?<=\n)|^)[ \t]*\d+[.)](?=\s))"
+    r"|(?P<emphasis>\*\*|__|~~|`+)"
+    r"|(?P<bullet>(?:(?<=\s)|^)[-*+](?=\s))"
+    r"|(?P<edge>(?<![\w*])[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?![\w*]))"
+    r"|(?P<pipe>(?<=\s)\|(?=\s|$))"
+)
+_SYMBOLS = {"bullet": "•", "pipe": "·"}
+
+
+def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: bool = True
+                   ) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Return Markdown as a reader sees it, and `spans` (highlights, offsets into `text`)
+    moved to match. The one Markdown-to-plain-text rule: snippets, headings and the
+    preview's passage finder all use it.
+
+    Links keep their words ([text](url), [[target|alias]] read "text", "alias"), emphasis
+    and code marks, heading marks, quote marks and table rules go. With `symbols`, list
+    bullets, table pipes and checkboxes become •, · and ☐/☑ and list numbers stay (a snippet
+    on one line keeps its structure); without, they go, as in rendered text. A highlight
+    that fell wholly inside removed markup (a word in a URL) is dropped.
+    """
+    pieces: list[str] = []
+    landing: list[int] = [-1] * (len(text) + 1)  # original offset -> plain offset, -1 removed
+    last = out = 0
+    for match in _READER_MARKUP.finditer(text):
+        start, end = match.span()
+        replacement = _replacement(match, symbols)
+        for index in range(last, start):
+            landing[index] = out + index - last
+        out += start - last
+        pieces.append(text[last:start] + replacement)
+        out += len(replacement)
+        last = end
+    for index in range(last, len(text)):
+        landing[index] = out + index - last
+    pieces.append(text[last:])
+    moved = []
+    for a, b in spans:
+        kept = [landing[i] for i in range(a, min(b, len(text))) if landing[i] >= 0]
+        if kept:
+            moved.append((kept[0], kept[-1] + 1))
+    return "".join(pieces), tuple(moved)
+
+
+def _replacement(match: re.Match[str], symbols: bool) -> str:
+    kind = match.lastgroup or ""
+    if not symbols:
+        return ""
+    if kind == "checkbox":
+        return "☑" if match.group().lower() == "[x]" else "☐"
+    if kind == "ordinal":
+        return match.group()
+    return _SYMBOLS.get(kind, "")

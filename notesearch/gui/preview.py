@@ -13,17 +13,13 @@ from PySide6.QtGui import QTextDocument as _QTextDocument
 from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
 
 from notesearch.core.notes import MARKDOWN_EXTENSIONS
-from notesearch.core.prose import display_text
+from notesearch.core.prose import display_text, plain_markdown
 from notesearch.core.text import find_terms
 from notesearch.gui.operations import Op
 from notesearch.gui.results_model import ResultItem
 
 MAX_PREVIEW_CHARS = 300_000  # beyond this the preview shows the start: layout cost grows fast
 _FRONT_MATTER = re.compile(r"\A---\r?\n.*?\r?\n(---|\.\.\.)\r?\n", re.DOTALL)
-_LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)+")
-_WIKILINK = re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_EMPHASIS = re.compile(r"[*_`~]+")
 
 
 class _QuietDocument(_QTextDocument):
@@ -44,11 +40,7 @@ class Rendered:
 
 def plain_fragment(line: str) -> str:
     """A source Markdown line reduced to the plain text the rendered document shows."""
-    line = _LINE_MARKUP.sub("", line)
-    line = _WIKILINK.sub(lambda m: m.group(2) or m.group(1), line)
-    line = _LINK.sub(lambda m: m.group(1), line)
-    line = _EMPHASIS.sub("", line)
-    return " ".join(line.split())
+    return " ".join(plain_markdown(line, symbols=False)[0].split())
 
 
 def read_note(path: Path) -> str:

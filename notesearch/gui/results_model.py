@@ -10,8 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from notesearch.core.config import sample_notes_folder
+from notesearch.core.prose import plain_markdown
 from notesearch.core.search import Result
-from notesearch.gui.snippet_text import plain_snippet
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -49,7 +49,7 @@ def make_items(results: list[Result], roots: list[Path]) -> list[ResultItem]:
         path = Path(result.path)
         if path.parent not in vaults:
             vaults[path.parent] = find_vault(path)
-        text, spans = plain_snippet(result.snippet.text, result.snippet.highlights)
+        text, spans = plain_markdown(result.snippet.text, result.snippet.highlights)
         # Two notes with one title ("meeting" and "meeting (copy)") must not look the same.
         title = (f"{result.title} · {path.name}" if titles[result.title.casefold()] > 1
                  else result.title)

@@ -123,16 +123,6 @@ def test_app_icon_loads() -> None:
     assert not app_icon().pixmap(64, 64).isNull()
 
 
-def test_snippets_lose_markdown_markup_but_keep_highlights() -> None:
-    from notesearch.gui.snippet_text import plain_snippet
-
-    text = "## Decisions - Ship **exported** tickets | see [[Alpha plan|the plan]] |"
-    start = text.index("exported")
-    plain, spans = plain_snippet(text, ((start, start + 8),))
-    assert plain == "Decisions • Ship exported tickets · see the plan ·"
-    assert [plain[a:b] for a, b in spans] == ["exported"]
-
-
 def test_notes_in_an_obsidian_vault_offer_an_obsidian_link(qtbot, tmp_path, opened):  # noqa: ANN001
     from notesearch.core.search import Result
     from notesearch.core.text import Snippet
@@ -151,20 +141,6 @@ def test_notes_in_an_obsidian_vault_offer_an_obsidian_link(qtbot, tmp_path, open
     assert bytes(opened[0].toEncoded()).decode() == ("obsidian://open?path="
                                     + str(note).replace("/", "%2F").replace(" ", "%20"))
     assert actions.editor_argv("gedit +{line} {path}", note, 3) == ["gedit", "+3", str(note)]
-
-
-def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():
-    import re
-
-    from notesearch.gui.snippet_text import plain_snippet
-
-    # Seen on the Logseq docs: a query word inside a link's URL shifted every highlight after it.
-    text = ("Rotate keys: see [the guide](https://x.org/key-rotation) for key rotation. "
-            "Notes on [[Key rotation|rotating]] **keys** here.")
-    spans = tuple(m.span() for m in re.finditer(r"(?i)key|rotation|rotating", text))
-    plain, moved = plain_snippet(text, spans)
-    assert plain == ("Rotate keys: see the guide for key rotation. Notes on rotating keys here.")
-    assert [plain[a:b] for a, b in moved] == ["key", "key", "rotation", "rotating", "key"]
 
 
 def test_a_library_made_with_the_cli_opens_without_the_welcome(tmp_path):
