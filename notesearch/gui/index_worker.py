@@ -2,36 +2,43 @@
 
 It runs apart from the app so that reading notes (Python) and embedding (all cores) never
 compete with the GUI thread for the interpreter lock, and at a lower CPU priority.
-Commands in: "index", "pause", "resume", "quit". Events out: one JSON object a line.
+Commands in and events out as worker_protocol.py defines them.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
-import json
 import os
 import queue
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 from notesearch.core.indexer import IndexSummary
 from notesearch.core.library import Library
 from notesearch.core.progress import Control, Progress
 from notesearch.core.watcher import FolderWatcher
+from notesearch.gui.worker_protocol import (
+    COMMANDS,
+    Event,
+    Failed,
+    Finished,
+    Progressed,
+    Ready,
+    Updated,
+    encode,
+)
 
 NICENESS = 15
 
 _out_lock = threading.Lock()
 
 
-def emit(event: str, **fields: Any) -> None:
+def emit(event: Event) -> None:
     """Write one event line; several threads report, so lines must not interleave."""
     with _out_lock:
-        sys.stdout.write(json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n")
+        sys.stdout.write(encode(event))
         sys.stdout.flush()
 
 
@@ -50,6 +57,8 @@ class Worker:
         """Pause and resume act at once on the running pipeline; the rest is queued."""
         for line in sys.stdin:
             command = line.strip()
+            if command not in COMMANDS:
+                continue  # a blank line, or a command of another version
             if command == "pause":
                 self.paused = True
                 if self.control is not None:
@@ -65,7 +74,7 @@ class Worker:
 
     def serve(self) -> None:
         threading.Thread(target=self.read_commands, name="commands", daemon=True).start()
-        emit("ready", pid=os.getpid())
+        emit(Ready(os.getpid()))
         while True:
             command = self.commands.get()
             if command == "quit":
@@ -88,13 +97,12 @@ class Worker:
         try:
             summary = self.library.index(control, self.report_progress)
         except Exception as error:  # noqa: BLE001 - reported to the app, which shows it
-            emit("error", message=str(error) or type(error).__name__)
+            emit(Failed(str(error) or type(error).__name__))
             return
         finally:
             self.control = None
-        emit("finished", summary=summary.to_json(),
-             problem=self.library.embedder_problem,
-             problem_kind=self.library.embedder_problem_kind)
+        emit(Finished(summary, self.library.embedder_problem,
+                      self.library.embedder_problem_kind))
         if not summary.cancelled and not self.paused:
             self.watcher = FolderWatcher(self.library, self.report_update)
             self.watcher.start()
@@ -106,13 +114,12 @@ class Worker:
 
     @staticmethod
     def report_progress(progress: Progress) -> None:
-        emit("progress", **dataclasses.asdict(progress))
+        emit(Progressed(progress))
 
     def report_update(self, summary: IndexSummary) -> None:
         library = self.library
-        emit("updated", summary=summary.to_json(),
-             problem=library.embedder_problem if library else None,
-             problem_kind=library.embedder_problem_kind if library else None)
+        emit(Updated(summary, library.embedder_problem if library else None,
+                     library.embedder_problem_kind if library else None))
 
 
 def lower_priority() -> None:

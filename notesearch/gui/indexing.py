@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -16,6 +15,15 @@ import notesearch
 from notesearch.core.indexer import IndexSummary
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress, format_eta
+from notesearch.gui.worker_protocol import (
+    Command,
+    Event,
+    Failed,
+    Finished,
+    Progressed,
+    Updated,
+    decode,
+)
 
 log = logging.getLogger(__name__)
 STOP_WAIT_MS = 5000
@@ -144,7 +152,7 @@ class IndexingController(QObject):
         if self._paused:
             self._send("pause")
 
-    def _send(self, command: str) -> None:
+    def _send(self, command: Command) -> None:
         if self.process.state() != QProcess.ProcessState.NotRunning:
             self.process.write(f"{command}\n".encode())
 
@@ -152,24 +160,20 @@ class IndexingController(QObject):
         self._buffer += bytes(self.process.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for line in lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                log.debug("indexer said: %r", line)
-                continue
-            self._handle(event)
+            event = decode(line)
+            if event is not None:
+                self._handle(event)
 
-    def _handle(self, event: dict) -> None:
-        kind = event.pop("event", "")
-        if kind == "progress":
-            self._on_progress(Progress(**event))
-        elif kind == "finished":
-            self._on_finished(IndexSummary.from_json(event["summary"]), _problem(event))
-        elif kind == "updated":
-            self._on_update(IndexSummary.from_json(event["summary"]), _problem(event))
-        elif kind == "error":
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, Progressed):
+            self._on_progress(event.progress)
+        elif isinstance(event, Finished):
+            self._on_finished(event.summary, Problem(event.problem, event.problem_kind))
+        elif isinstance(event, Updated):
+            self._on_update(event.summary, Problem(event.problem, event.problem_kind))
+        elif isinstance(event, Failed):
             self._running = False
-            self._set_state(State.PROBLEM, f"Indexing failed: {event.get('message')}")
+            self._set_state(State.PROBLEM, f"Indexing failed: {event.message}")
 
     def _exited(self, code: int, status: QProcess.ExitStatus) -> None:
         self._running = False
@@ -231,10 +235,6 @@ class Problem(NamedTuple):
 
     message: str | None
     kind: str | None
-
-
-def _problem(event: dict) -> Problem:
-    return Problem(event.get("problem"), event.get("problem_kind"))
 
 
 def worker_environment() -> QProcessEnvironment:
