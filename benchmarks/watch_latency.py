@@ -4,7 +4,7 @@ Indexes the bundled sample notes into a temporary library, starts FolderWatcher,
 notes (new files, edits, atomic renames) one at a time and polls search until each change is
 found by words and by meaning. Usage:
 
-    python benchmarks/watch_latency.py [--saves 30]
+    python benchmarks/watch_latency.py [--saves 30] [--notes DIR]
 """
 
 from __future__ import annotations
@@ -46,10 +46,12 @@ def save(path: Path, text: str, atomic: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--saves", type=int, default=30)
+    parser.add_argument("--notes", type=Path, default=sample_notes_folder(),
+                        help="the notes the library starts with (default: the sample notes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         notes = Path(tmp) / "notes"
-        shutil.copytree(sample_notes_folder(), notes)
+        shutil.copytree(args.notes, notes)
         library = Library(home=Path(tmp) / "home", settings=Settings())
         library.add_folder(notes)
         library.index()

