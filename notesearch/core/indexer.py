@@ -175,10 +175,7 @@ class Indexer:
                     summary.removed += 1
                 self.store.clear_skips([key])
                 continue
-            row = self.store.conn.execute(
-                "SELECT id, size, mtime_ns, content_hash FROM notes WHERE path = ?",
-                (key,)).fetchone()
-            self._index_file(folder_id, path, tuple(row) if row else None, summary)
+            self._index_file(folder_id, path, self.store.file_state(key), summary)
         return summary
 
     def _rules(self, root: Path) -> IgnoreRules:

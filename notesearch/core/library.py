@@ -330,7 +330,7 @@ class Library:
                     "message": summary.embedding_error, "kind": summary.embedding_error_kind,
                     "at": time.time()}))
             elif not summary.cancelled:
-                self.conn.execute("DELETE FROM meta WHERE key = ?", (EMBEDDING_PROBLEM,))
+                self.store.delete_meta(EMBEDDING_PROBLEM)
 
     def index(self, control: Control | None = None,
               progress: ProgressCallback | None = None) -> IndexSummary:
@@ -382,7 +382,7 @@ class Library:
                 return note_id, place.resolve()
         wanted = normalise(text.removesuffix(".md"))
         named = [(note_id, Path(path)) for note_id, path, title in
-                 self.conn.execute("SELECT id, path, title FROM notes")
+                 self.store.note_titles()
                  if wanted in (normalise(title), normalise(Path(path).stem))]
         if len(named) == 1:
             return named[0]

@@ -90,6 +90,21 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
+    def delete_meta(self, key: str) -> None:
+        self.conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def file_state(self, path: str) -> tuple[int, int, int, str] | None:
+        """Return (note id, size, mtime in ns, content hash) of the note at `path`, or None."""
+        row = self.conn.execute(
+            "SELECT id, size, mtime_ns, content_hash FROM notes WHERE path = ?",
+            (path,)).fetchone()
+        return (row[0], row[1], row[2], row[3]) if row else None
+
+    def note_titles(self) -> list[tuple[int, str, str]]:
+        """Return (note id, path, title) of every note."""
+        return [(r[0], r[1], r[2]) for r in self.conn.execute(
+            "SELECT id, path, title FROM notes")]
+
     def bump(self, key: str) -> None:
         """Increase a change counter, so readers in other threads/processes know to reload."""
         self.conn.execute(
