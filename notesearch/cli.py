@@ -192,9 +192,10 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
 def _print_result(rank: int, result: Result, show_match: bool) -> None:
     bold, dim, reset = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
     # Search results show their confidence (a chance of being the note meant); similar notes
-    # their cosine similarity.
+    # how close they are, in words, and their cosine similarity.
     why = f" · {result.match}" if show_match else ""
-    value = f"{result.confidence:.0%}" if show_match else f"{result.score:.3f}"
+    value = (f"{result.confidence:.0%}" if show_match
+             else f"{result.strength} · {result.score:.3f}")
     print(f"{rank:2}. {bold}{result.title}{reset}  {dim}{value}{why}{reset}")
     print(f"    {result.path}:{result.line}")
     if result.snippet.text:

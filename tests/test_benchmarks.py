@@ -64,13 +64,16 @@ def run(script: str, *args: str, eval_root: Path, timeout: float = 300) -> str:
     return done.stdout
 
 
-def test_known_item_and_fit_fusion(tiny_eval) -> None:  # noqa: ANN001
+def test_known_item_fit_fusion_and_embed_order(tiny_eval) -> None:  # noqa: ANN001
     eval_root, work = tiny_eval
     out = run("known_item.py", "--vaults", "tiny", "--work", str(work), eval_root=eval_root)
     assert "tiny: MRR@10 / hit@10 (words | meaning | hybrid)" in out
     assert "paraphrase" in out and "calibration" in out
     out = run("fit_fusion.py", "--vaults", "tiny", "--work", str(work), eval_root=eval_root)
     assert "fitted on all" in out
+    out = run("embed_order.py", "--vaults", "tiny", "--work", str(work), "--timed-batches",
+              "1", eval_root=eval_root)
+    assert "targets searchable by meaning" in out
 
 
 def test_retrieval(tiny_eval, tmp_path) -> None:  # noqa: ANN001

@@ -387,3 +387,38 @@ def test_every_chunk_the_model_reads_fits_its_window(tmp_path, e5):
     chunks = [text for (text,) in library.conn.execute("SELECT text FROM chunks")]
     assert max(e5.count_tokens(text) for text in chunks) > e5.max_tokens  # cut, not dodged
     library.close()
+
+
+def test_the_notes_likeliest_to_be_searched_are_embedded_first(tmp_path, e5):
+    """Recently edited notes before old ones, and short notes before long ones (a first index
+    of a big vault makes the most notes searchable by meaning in its first minutes)."""
+    from notesearch.core.indexer import EMBED_BATCH, embedding_batches
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    long_text = "\n\n".join(f"## Release {i}\n" + f"Fixed bug {i} in the exporter. " * 30
+                            for i in range(12))
+    files = {"changelog.md": ("# Changelog\n" + long_text, 800),
+             "old-short.md": ("# Kettle\nDescale the kettle with vinegar.", 800),
+             "old-mid.md": ("# Bikes\n" + "Pump the tyres before a ride. " * 60, 800),
+             "fresh.md": ("# Today\n" + "Call the plumber about the leak. " * 60, 1)}
+    for name, (text, days_old) in files.items():
+        path = notes / name
+        path.write_text(text)
+        when = time.time() - days_old * 86400
+        os.utime(path, (when, when))
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.scan()
+    store = library.store
+    space = store.space_for(e5.model_id, e5.dim)
+    order = [text for _, text in store.pending_chunks(space.id, True, limit=1000)]
+    first_of = {name: min(i for i, t in enumerate(order) if text.split("\n")[0][2:] in t)
+                for name, (text, _) in files.items()}
+    assert first_of["fresh.md"] < first_of["old-short.md"] < first_of["old-mid.md"] \
+        < first_of["changelog.md"]
+    batches = embedding_batches([(str(i), "x" * (i % 7)) for i in range(300)], 64, 256)
+    assert [len(b) for b in batches[:2]] == [EMBED_BATCH, EMBED_BATCH]
+    assert sorted(h for b in batches[:2] for h, _ in b) == sorted(str(i) for i in range(64))
+    assert sum(len(b) for b in batches) == 300
+    library.close()

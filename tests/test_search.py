@@ -424,3 +424,18 @@ def test_a_misspelt_word_is_searched_as_the_word_the_notes_use(tmp_path):
     assert library.search("remarks bot", k=3, mode="words", as_you_type=True).corrections == {}
     assert library.search("Setup", k=3, mode="words").corrections == {}
     library.close()
+
+
+def test_similar_notes_say_how_close_they_are_in_words(sample_library):
+    """Cosines alone all read 0.88-0.97; the words compare a neighbour with the note's
+    closeness to the library at large."""
+    from notesearch.core.search import STRENGTHS
+
+    meeting = sample_library.notes_root / "work/meetings/meeting-2024-05-02.md"
+    results = sample_library.similar(meeting, k=10)
+    order = [word for _, word in STRENGTHS] + ["loosely related"]
+    ranks = [order.index(r.strength) for r in results]
+    assert ranks == sorted(ranks)  # closer neighbours never get a weaker word
+    assert "meeting" in results[0].path and results[0].strength in ("very similar", "similar")
+    assert ranks[-1] > ranks[0]  # and the words tell neighbours apart
+    assert results[0].to_json()["strength"] == results[0].strength

@@ -37,8 +37,11 @@ from notesearch.core.tokens import ESTIMATE_HEADROOM, estimate_tokens, fit_to_wi
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 32
-# Pending chunks are sorted by length within windows of this size: batches of similar length
-# waste less padding, while notes still become searchable roughly in the order they were read.
+# Pending chunks are sorted by length within windows: batches of similar length waste less
+# padding, while notes still become searchable in the order they come (store.pending_chunks).
+# The first windows are small, so the first notes are searchable within the first minute;
+# they grow to SORT_WINDOW.
+FIRST_SORT_WINDOW = 64
 SORT_WINDOW = 1024
 
 
@@ -104,6 +107,19 @@ def vector_key(text: str, context_len: int) -> str:
     if not has_words(embedding_text(text[context_len:])):
         return NO_VECTOR
     return content_hash(embedding_text(text))
+
+
+def embedding_batches(pending: list[tuple[str, str]], first_window: int = FIRST_SORT_WINDOW,
+                      window: int = SORT_WINDOW) -> list[list[tuple[str, str]]]:
+    """Cut `pending` (in priority order) into batches of EMBED_BATCH: each window of chunks
+    sorted by length, windows growing from `first_window` to `window`."""
+    batches: list[list[tuple[str, str]]] = []
+    start, size = 0, first_window
+    while start < len(pending):
+        chunk = sorted(pending[start:start + size], key=lambda item: len(item[1]))
+        batches += [chunk[i:i + EMBED_BATCH] for i in range(0, len(chunk), EMBED_BATCH)]
+        start, size = start + size, min(window, size * 2)
+    return batches
 
 
 class Indexer:
@@ -271,26 +287,22 @@ class Indexer:
                    summary: IndexSummary) -> bool:
         """Embed `pending`; return False when stopped (cancelled or provider failure)."""
         done = 0
-        for window_start in range(0, len(pending), SORT_WINDOW):
-            window = sorted(pending[window_start:window_start + SORT_WINDOW],
-                            key=lambda item: len(item[1]))
-            for start in range(0, len(window), EMBED_BATCH):
-                if not self.control.checkpoint():
-                    summary.cancelled = True
-                    return False
-                batch = window[start:start + EMBED_BATCH]
-                started = time.perf_counter()
-                try:
-                    vectors = self.embedder.embed_documents([self._readable(text)
-                                                             for _, text in batch])
-                except EmbedderError as error:
-                    summary.embedding_error, summary.embedding_error_kind = str(error), error.kind
-                    return False
-                summary.model_seconds += time.perf_counter() - started
-                self.store.add_embeddings(space_id, [h for h, _ in batch], vectors)
-                done += len(batch)
-                summary.chunks_embedded += len(batch)
-                meter.update(done)
+        for batch in embedding_batches(pending):
+            if not self.control.checkpoint():
+                summary.cancelled = True
+                return False
+            started = time.perf_counter()
+            try:
+                vectors = self.embedder.embed_documents([self._readable(text)
+                                                         for _, text in batch])
+            except EmbedderError as error:
+                summary.embedding_error, summary.embedding_error_kind = str(error), error.kind
+                return False
+            summary.model_seconds += time.perf_counter() - started
+            self.store.add_embeddings(space_id, [h for h, _ in batch], vectors)
+            done += len(batch)
+            summary.chunks_embedded += len(batch)
+            meter.update(done)
         return True
 
     def _readable(self, text: str) -> str:

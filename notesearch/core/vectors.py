@@ -116,6 +116,13 @@ class VectorIndex:
         best = best[np.argsort(-scores[best])]
         return [(int(ids[i]), float(scores[i])) for i in best]
 
+    def sample(self, n: int) -> np.ndarray:
+        """Return up to n rows drawn evenly across the index (a fixed, repeatable sample)."""
+        with self._lock:
+            matrix = self.matrix
+        step = max(1, len(matrix) // max(1, n))
+        return matrix[::step][:n]
+
     def vectors_for(self, embedding_ids: list[int]) -> np.ndarray:
         """Return the rows for the given embedding ids (ids missing here are left out)."""
         with self._lock:
@@ -165,6 +172,17 @@ class SqliteVectors:
                 f"SELECT rowid, distance FROM {table} WHERE embedding MATCH ? AND k = ? "
                 "ORDER BY distance", (blob, k))
         return [(int(rowid), 1.0 - float(distance)) for rowid, distance in rows]
+
+    def sample(self, n: int) -> np.ndarray:
+        """Return up to n rows drawn evenly across the space (a fixed, repeatable sample)."""
+        if self._conn is None or self.space is None:
+            return np.zeros((0, 0), np.float32)
+        total = len(self)
+        step = max(1, total // max(1, n))
+        ids = [r[0] for r in self._conn.execute(
+            "SELECT id FROM embeddings WHERE space_id = ? AND id % ? = 0 LIMIT ?",
+            (self.space.id, step, n))]
+        return self.vectors_for(ids)
 
     def vectors_for(self, embedding_ids: list[int]) -> np.ndarray:
         """Return the rows for the given embedding ids (ids missing here are left out)."""

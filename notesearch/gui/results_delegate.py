@@ -121,7 +121,7 @@ class ResultDelegate(QStyledItemDelegate):
             accent = fg
         model = index.model()
         if getattr(model, "show_scores", False):
-            text = f"{index.data(Role.SCORE):.2f}"
+            text = index.data(Role.STRENGTH) or f"{index.data(Role.SCORE):.2f}"
             width = fm.horizontalAdvance(text)
             painter.setPen(fg)
             painter.drawText(QRectF(right - width, rect.top(), width, height),

@@ -76,6 +76,7 @@ class Role(IntEnum):
     HIGHLIGHTS = Qt.ItemDataRole.UserRole + 5
     SCORE = Qt.ItemDataRole.UserRole + 6
     RELEVANCE = Qt.ItemDataRole.UserRole + 7  # confidence (search) or share of best (similar)
+    STRENGTH = Qt.ItemDataRole.UserRole + 10  # similar notes: how close, in words
     MATCH = Qt.ItemDataRole.UserRole + 8
     LINE = Qt.ItemDataRole.UserRole + 9
 
@@ -135,6 +136,7 @@ class ResultsModel(QAbstractListModel):
             Role.SNIPPET: item.snippet,
             Role.HIGHLIGHTS: item.highlights,
             Role.SCORE: result.score,
+            Role.STRENGTH: result.strength,
             # Search results carry a calibrated confidence, the same scale for every query,
             # so weak matches show weak bars; similar-notes lists scale to their best.
             Role.RELEVANCE: (result.confidence if not self.show_scores
