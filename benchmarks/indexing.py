@@ -32,7 +32,7 @@ from benchmarks import eval_root  # noqa: E402
 from notesearch.core.config import Settings  # noqa: E402
 from notesearch.core.indexer import EMBED_BATCH  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
-from notesearch.core.progress import Control  # noqa: E402
+from notesearch.core.progress import Control, Progress  # noqa: E402
 
 SHARED = eval_root()
 
@@ -56,6 +56,31 @@ def bare_model_rate(library: Library, sample: int) -> tuple[float, int]:
     for i in range(0, len(texts), EMBED_BATCH):
         embedder.embed_documents(texts[i:i + EMBED_BATCH])
     return len(texts) / (time.perf_counter() - start), len(texts)
+
+
+def print_eta_error(reports: list[tuple[float, Progress]], seconds: float) -> None:
+    """How far each ETA shown after the first 10% of passages was from the time it really
+    took, beside an ETA from passage counts alone (what the app showed before)."""
+    by_work, by_count = [], []
+    for at, report in reports:
+        left = seconds - at
+        if report.phase != "embedding" or report.done < 0.1 * report.total or left < 5:
+            continue
+        if report.eta_seconds is not None:
+            by_work.append(report.eta_seconds / left - 1)
+        by_count.append((report.total - report.done) * at / report.done / left - 1)
+    for label, errors in (("ETA (work left by passage cost)", by_work),
+                          ("ETA from passage counts (before)", by_count)):
+        if errors:
+            errors.sort(key=abs)
+            print(f"  {label}: error after the first 10%: median {errors[len(errors) // 2]:+.0%},"
+                  f" worst {errors[-1]:+.0%} ({len(errors)} reports)")
+    ready = [(at, r.notes_done / r.notes_total) for at, r in reports
+             if r.phase == "embedding" and r.notes_total]
+    for share in (0.5, 1.0):
+        when = next((at for at, done in ready if done >= share), None)
+        if when is not None:
+            print(f"  {share:.0%} of notes searchable by meaning after {when / 60:.1f} min")
 
 
 def fill_pending(library: Library) -> int:
@@ -92,8 +117,10 @@ def run(name: str, work: Path, embed: bool, sample: int, embed_seconds: float | 
         control = Control()
         if embed_seconds:
             threading.Timer(embed_seconds, control.cancel).start()
+        reports: list[tuple[float, Progress]] = []
         start = time.perf_counter()
-        embedded = library.embed(control)
+        embedded = library.embed(control, lambda p: reports.append(
+            (time.perf_counter() - start, p)))
         seconds = time.perf_counter() - start
         if embedded.cancelled:
             print(f"  (stopped after {embed_seconds:.0f} s as asked; "
@@ -104,6 +131,8 @@ def run(name: str, work: Path, embed: bool, sample: int, embed_seconds: float | 
               f"{pipeline:.1f} chunks/s; {model:,.0f} s of it inside the model "
               f"({embedded.chunks_embedded / model:.1f} chunks/s): pipeline overhead "
               f"{100 * (seconds - model) / model:+.1f}%")
+        if not embedded.cancelled:
+            print_eta_error(reports, seconds)
         if sample:
             bare, count = bare_model_rate(library, sample)
             print(f"  bare model alone on {count} of the same chunks: {bare:.1f} chunks/s")

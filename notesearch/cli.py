@@ -416,9 +416,11 @@ class ProgressBar:
         width = 30
         filled = int(width * progress.done / progress.total) if progress.total else width
         eta = format_eta(progress.eta_seconds)
+        notes = (f" · notes {progress.notes_done:,}/{progress.notes_total:,}"
+                 if progress.notes_total else "")
         line = (f"\r{progress.phase:9} [{'#' * filled}{'.' * (width - filled)}] "
-                f"{progress.done:,}/{progress.total:,}{eta}")
-        sys.stderr.write(line.ljust(72))
+                f"{progress.done:,}/{progress.total:,}{notes}{eta}")
+        sys.stderr.write(line.ljust(90))
         sys.stderr.flush()
         self._shown = True
 

@@ -422,3 +422,24 @@ def test_the_notes_likeliest_to_be_searched_are_embedded_first(tmp_path, e5):
     assert sorted(h for b in batches[:2] for h, _ in b) == sorted(str(i) for i in range(64))
     assert sum(len(b) for b in batches) == 300
     library.close()
+
+
+def test_embedding_progress_counts_notes_ready_and_weighs_long_passages(tmp_path, e5):
+    """The ETA is the work left at the rate so far, with a long passage weighing more than
+    its length (attention); the report says how many notes are searchable by meaning."""
+    from notesearch.core.tokens import embedding_cost
+
+    assert embedding_cost("word " * 400) > 4 * embedding_cost("word " * 100)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for i in range(6):
+        (notes / f"n{i}.md").write_text(f"# Note {i}\n" + f"Plain words {i}. " * (20 + 40 * i))
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    reports = []
+    library.index(progress=reports.append)
+    embedding = [p for p in reports if p.phase == "embedding"]
+    assert embedding[0].notes_total == 6 and embedding[0].notes_done == 0
+    assert embedding[-1].notes_done == 6 and embedding[-1].done == embedding[-1].total
+    assert all(a.notes_done <= b.notes_done for a, b in zip(embedding, embedding[1:]))
+    library.close()

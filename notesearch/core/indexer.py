@@ -32,7 +32,12 @@ from notesearch.core.notes import read_text as read_note_text
 from notesearch.core.progress import Control, ProgressCallback, RateMeter
 from notesearch.core.prose import embedding_text, has_words
 from notesearch.core.store import NO_VECTOR, NoteFields, NoteRecord, Store, StoredChunk
-from notesearch.core.tokens import ESTIMATE_HEADROOM, estimate_tokens, fit_to_window
+from notesearch.core.tokens import (
+    ESTIMATE_HEADROOM,
+    embedding_cost,
+    estimate_tokens,
+    fit_to_window,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +112,28 @@ def vector_key(text: str, context_len: int) -> str:
     if not has_words(embedding_text(text[context_len:])):
         return NO_VECTOR
     return content_hash(embedding_text(text))
+
+
+class NotesWaiting:
+    """Counts the notes whose every chunk has a vector, as batches of chunks get theirs."""
+
+    def __init__(self, note_chunks: list[tuple[int, str]]) -> None:
+        self._notes_of: dict[str, list[int]] = {}
+        self._left: dict[int, int] = {}
+        for note_id, digest in note_chunks:
+            self._notes_of.setdefault(digest, []).append(note_id)
+            self._left[note_id] = self._left.get(note_id, 0) + 1
+        self.total, self.done = len(self._left), 0
+
+    def embedded(self, digests: Iterable[str]) -> None:
+        for digest in digests:
+            for note_id in self._notes_of.pop(digest, []):
+                self._left[note_id] -= 1
+                self.done += self._left[note_id] == 0
+
+    def counts(self) -> tuple[int, int]:
+        """(notes done, notes waiting at the start)."""
+        return self.done, self.total
 
 
 def embedding_batches(pending: list[tuple[str, str]], first_window: int = FIRST_SORT_WINDOW,
@@ -274,9 +301,12 @@ class Indexer:
             pending = self.store.pending_chunks(space.id, include_private, limit=1_000_000)
             if not pending:
                 break
-            meter = RateMeter("embedding", len(pending), progress)
-            meter.update(0, force=True)
-            if not self._embed_all(space.id, pending, meter, summary):
+            costs = {digest: embedding_cost(text) for digest, text in pending}
+            notes = NotesWaiting(self.store.pending_note_chunks(space.id, include_private))
+            meter = RateMeter("embedding", len(pending), progress,
+                              work_total=sum(costs.values()))
+            meter.update(0, force=True, work_done=0.0, notes=notes.counts())
+            if not self._embed_all(space.id, pending, meter, summary, costs, notes):
                 break
         summary.pending_chunks = self.store.count_pending(space.id, include_private)
         if summary.pending_chunks == 0 and space.state == "building" and not summary.cancelled:
@@ -284,9 +314,9 @@ class Indexer:
         return summary
 
     def _embed_all(self, space_id: int, pending: list[tuple[str, str]], meter: RateMeter,
-                   summary: IndexSummary) -> bool:
+                   summary: IndexSummary, costs: dict[str, float], notes: NotesWaiting) -> bool:
         """Embed `pending`; return False when stopped (cancelled or provider failure)."""
-        done = 0
+        done, work = 0, 0.0
         for batch in embedding_batches(pending):
             if not self.control.checkpoint():
                 summary.cancelled = True
@@ -301,8 +331,10 @@ class Indexer:
             summary.model_seconds += time.perf_counter() - started
             self.store.add_embeddings(space_id, [h for h, _ in batch], vectors)
             done += len(batch)
+            work += sum(costs[digest] for digest, _ in batch)
+            notes.embedded(digest for digest, _ in batch)
             summary.chunks_embedded += len(batch)
-            meter.update(done)
+            meter.update(done, work_done=work, notes=notes.counts())
         return True
 
     def _readable(self, text: str) -> str:

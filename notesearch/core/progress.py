@@ -17,6 +17,9 @@ class Progress:
     total: int
     eta_seconds: float | None = None
     detail: str = ""
+    #: While embedding: notes all of whose passages have a vector, of those waiting for one.
+    notes_done: int = 0
+    notes_total: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -68,15 +71,24 @@ class Control:
 
 
 class RateMeter:
-    """Turns done/total over time into throttled Progress reports with an ETA."""
+    """Turns done/total over time into throttled Progress reports with an ETA.
+
+    The ETA is the work left at the rate measured so far. Work is counted in items, or, given
+    `work_total` and each update's `work_done`, in units of cost (for embedding, what a
+    passage costs the model, which grows faster than its length: tokens.embedding_cost);
+    items of unequal cost done in an order (short notes first) would otherwise make the
+    first minutes' rate promise far too early an end.
+    """
 
     def __init__(self, phase: str, total: int, callback: ProgressCallback | None,
-                 interval: float = 0.2) -> None:
+                 interval: float = 0.2, work_total: float | None = None) -> None:
         self.phase, self.total, self.callback, self.interval = phase, total, callback, interval
+        self.work_total = work_total
         self.start = time.monotonic()
         self._last = 0.0
 
-    def update(self, done: int, detail: str = "", force: bool = False) -> None:
+    def update(self, done: int, detail: str = "", force: bool = False,
+               work_done: float | None = None, notes: tuple[int, int] = (0, 0)) -> None:
         if self.callback is None:
             return
         now = time.monotonic()
@@ -84,5 +96,9 @@ class RateMeter:
             return
         self._last = now
         elapsed = now - self.start
-        eta = (self.total - done) * elapsed / done if done and elapsed > 0.5 else None
-        self.callback(Progress(self.phase, done, self.total, eta, detail))
+        if self.work_total is not None and work_done is not None:
+            left, rate_done = self.work_total - work_done, work_done
+        else:
+            left, rate_done = float(self.total - done), float(done)
+        eta = left * elapsed / rate_done if rate_done > 0 and elapsed > 0.5 else None
+        self.callback(Progress(self.phase, done, self.total, eta, detail, *notes))

@@ -304,6 +304,14 @@ class Store:
                 AND c.hash != '' GROUP BY c.hash ORDER BY MIN({priority}), MIN(c.id)
                 LIMIT ?""", (space_id, limit)))
 
+    def pending_note_chunks(self, space_id: int, include_private: bool) -> list[tuple[int, str]]:
+        """Return (note id, chunk hash) of every chunk with no vector in the space yet."""
+        return [(r[0], r[1]) for r in self.conn.execute(
+            f"""SELECT c.note_id, c.hash FROM chunks c JOIN notes n ON n.id = c.note_id
+                WHERE NOT EXISTS (SELECT 1 FROM embeddings e
+                                  WHERE e.space_id = ? AND e.hash = c.hash)
+                {_private_filter(include_private)} AND c.hash != ''""", (space_id,))]
+
     def count_notes_pending(self, space_id: int, include_private: bool) -> int:
         """Return how many notes have a chunk with no vector in the space yet."""
         return self.conn.execute(

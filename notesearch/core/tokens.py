@@ -29,6 +29,20 @@ def estimate_tokens(text: str) -> int:
     return ascii_chars // 3 + (len(text) - ascii_chars) + 2
 
 
+#: Tokens at which a passage's quadratic cost (attention) equals its linear cost, for
+#: embedding_cost. From MODELS.md's rates for multilingual-e5-small on two cores: ~270-char
+#: passages (~68 tokens) at 32/s and ~1,450-char ones (~360 tokens) at 3.6/s, a cost ratio of
+#: 8.9 for 5.3 times the tokens: t + t^2/360 fits both.
+COST_QUADRATIC_TOKENS = 360.0
+
+
+def embedding_cost(text: str) -> float:
+    """What embedding `text` costs the local model, in token units (≥ 1): its estimated
+    tokens plus their square over COST_QUADRATIC_TOKENS. For ETAs, not for billing."""
+    tokens = estimate_tokens(text)
+    return tokens + tokens * tokens / COST_QUADRATIC_TOKENS
+
+
 def fit_to_window(text: str, count_tokens: Callable[[str], int], max_tokens: int,
                   at_sentence: bool = False) -> str:
     """Return `text`, or its longest start that `count_tokens` puts within `max_tokens`.

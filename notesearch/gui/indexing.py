@@ -56,9 +56,14 @@ def classify(problem: str | None, kind: str | None = None) -> State:
 
 
 def progress_text(progress: Progress) -> str:
-    """'Indexing 1,234 / 10,000 notes · ETA 3 min' for the status bar."""
-    unit = "passages" if progress.phase == "embedding" else "notes"
-    return (f"Indexing {progress.done:,} / {progress.total:,} {unit}"
+    """'Indexing 1,234 / 10,000 notes · ETA 3 min' for the status bar; while embedding,
+    'Embedding 1,234 / 5,678 passages · 120 / 300 notes ready · ETA 3 min'."""
+    if progress.phase != "embedding":
+        return (f"Indexing {progress.done:,} / {progress.total:,} notes"
+                + format_eta(progress.eta_seconds))
+    ready = (f" · {progress.notes_done:,} / {progress.notes_total:,} notes ready"
+             if progress.notes_total else "")
+    return (f"Embedding {progress.done:,} / {progress.total:,} passages{ready}"
             + format_eta(progress.eta_seconds))
 
 

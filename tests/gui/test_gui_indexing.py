@@ -30,7 +30,9 @@ def write_synthetic_notes(folder: Path, count: int, seed: int = 7) -> None:
 
 def test_progress_text_and_states() -> None:
     assert progress_text(Progress("embedding", 1234, 10000, 180)) == \
-        "Indexing 1,234 / 10,000 passages · ETA 3 min"
+        "Embedding 1,234 / 10,000 passages · ETA 3 min"
+    assert progress_text(Progress("embedding", 1234, 10000, 180, "", 120, 300)) == \
+        "Embedding 1,234 / 10,000 passages · 120 / 300 notes ready · ETA 3 min"
     assert classify(None) is State.UP_TO_DATE
     assert classify("The OpenAI API key was rejected (HTTP 401).", "key_rejected") \
         is State.KEY_REJECTED
