@@ -139,8 +139,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False))
     else:
         print(f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
-              f"{summary.unchanged} unchanged; {summary.chunks_embedded} chunks embedded "
-              f"in {summary.seconds:.1f} s.")
+              f"{summary.unchanged} unchanged; {summary.chunks_embedded} passage texts "
+              f"embedded in {summary.seconds:.1f} s.")
         for path, reason in summary.skipped:
             print(f"  skipped {path}: {reason}")
         if summary.embedding_error:
@@ -257,7 +257,7 @@ def _report_update(summary) -> None:
     changed = summary.added + summary.updated + summary.removed
     if changed or summary.skipped:
         print(f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
-              f"{summary.chunks_embedded} chunks embedded", file=sys.stderr)
+              f"{summary.chunks_embedded} passage texts embedded", file=sys.stderr)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -270,7 +270,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"Read-only: {status.read_only}. Search answers from the index as it is; "
               "indexing waits until the library can be written.")
     print("Folders: " + (", ".join(status.folders) or "none (add one with `notesearch index`)"))
-    print(f"Notes: {status.notes} ({status.chunks} chunks)")
+    print(f"Notes: {status.notes} ({status.chunks} passages)")
     print(f"Model: {status.model_id or 'none'}"
           + (f" (answering with {status.active_model_id} until re-embedding completes)"
              if status.active_model_id and status.active_model_id != status.model_id else ""))
@@ -280,7 +280,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(status.resize_notice)
     if status.embedder_problem:
         print(f"Meaning search unavailable: {status.embedder_problem}")
-    print(f"Waiting to be embedded: {status.pending_chunks} chunks "
+    print(f"Waiting to be embedded: {status.pending_chunks} passages "
           f"({status.notes_not_embedded} notes)")
     if status.embedding_problem:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(status.embedding_problem["at"]))

@@ -439,7 +439,7 @@ def test_status_names_the_fault_that_stopped_embedding(tmp_path, fake_openai):
     fake_openai.key = "sk-a-key-this-library-does-not-have-0000"  # every request is refused
     assert _cli(home, "index", str(notes)).returncode == 0
     status = _cli(home, "status").stdout
-    assert "Waiting to be embedded: 2 chunks" in status
+    assert "Waiting to be embedded: 2 passages" in status
     assert "Embedding stopped at 20" in status and "rejected the API key" in status
     assert "Run `notesearch index` again" in status
     problem = json.loads(_cli(home, "status", "--json").stdout)["embedding_problem"]

@@ -434,12 +434,15 @@ def test_embedding_progress_counts_notes_ready_and_weighs_long_passages(tmp_path
     notes.mkdir()
     for i in range(6):
         (notes / f"n{i}.md").write_text(f"# Note {i}\n" + f"Plain words {i}. " * (20 + 40 * i))
+    (notes / "n0 (copy).md").write_text((notes / "n0.md").read_text())  # same texts
     library = open_library(tmp_path / "home", embedder=e5)
     library.add_folder(notes)
     reports = []
-    library.index(progress=reports.append)
+    summary = library.index(progress=reports.append)
     embedding = [p for p in reports if p.phase == "embedding"]
-    assert embedding[0].notes_total == 6 and embedding[0].notes_done == 0
-    assert embedding[-1].notes_done == 6 and embedding[-1].done == embedding[-1].total
+    assert embedding[0].notes_total == 7 and embedding[0].notes_done == 0
+    assert embedding[-1].notes_done == 7 and embedding[-1].done == embedding[-1].total
+    # Counted in passages, as status counts them (the copy's passages share vectors).
+    assert embedding[-1].total == library.status().chunks > summary.chunks_embedded
     assert all(a.notes_done <= b.notes_done for a, b in zip(embedding, embedding[1:]))
     library.close()

@@ -322,10 +322,11 @@ class Store:
             (space_id,)).fetchone()[0]
 
     def count_pending(self, space_id: int, include_private: bool) -> int:
-        """Return how many distinct chunk texts still need a vector in the space."""
+        """Return how many passages (chunks) still wait for a vector in the space; passages
+        with the same text share one, so fewer texts than this are embedded."""
         private_filter = _private_filter(include_private)
         return self.conn.execute(
-            f"""SELECT COUNT(DISTINCT c.hash) FROM chunks c JOIN notes n ON n.id = c.note_id
+            f"""SELECT COUNT(*) FROM chunks c JOIN notes n ON n.id = c.note_id
                 WHERE NOT EXISTS (SELECT 1 FROM embeddings e
                                   WHERE e.space_id = ? AND e.hash = c.hash) {private_filter}
                 AND c.hash != ''""",
