@@ -393,6 +393,22 @@ class Library:
         raise NotesearchError(f"{len(named)} notes are called “{text}”; give the path of one:"
                               f"\n  {listed}")
 
+    def browse_folders(self) -> list[Path]:
+        """Return the library's folders and each one's first-level subfolders that hold
+        notes, sorted (the folders a person narrows a search to)."""
+        roots = self.folders()
+        found = set(roots)
+        for _, path, _ in self.store.note_titles():
+            note = Path(path)
+            root = next((r for r in roots if note.is_relative_to(r)), None)
+            if root is not None and note.parent != root:
+                found.add(root / note.parent.relative_to(root).parts[0])
+        return sorted(found)
+
+    def tags(self, limit: int = 500) -> list[tuple[str, int]]:
+        """Return (tag, notes carrying it) for the most used tags, most used first."""
+        return self.store.tag_counts(limit)
+
     def similar_text(self, text: str, k: int = 10) -> list[Result]:
         """Return the notes most similar to a passage of text."""
         return self.searcher().similar_to_text(text, k)

@@ -172,7 +172,7 @@ _READER_MARKUP = re.compile(
     r"|(?P<link_url>\]\([^)\s]*\))"
     r"|(?P<checkbox>\[[ xX]\])"
     r"|(?P<link_open>!?\[(?=[^\]]*\]\())"
-    r"|(?P<heading>(?:(?<=\s)|^)#{1,6}\s)"
+    r"|(?P<heading>(?:(?<=[\s…])|^)#{1,6}\s)"
     r"|(?P<quote>(?:(?<=\n)|^)[ \t]*>[ \t]?)"
     r"|(?P<ordinal>(?:(?<=\n)|^)[ \t]*\d+[.)](?=\s))"
     r"|(?P<emphasis>\*\*|__|~~|`+)"

@@ -122,6 +122,8 @@ class Result:
     confidence: float = 0.0
     #: Similar notes only: how close, in words (see similarity_strength), else "".
     strength: str = ""
+    #: When the note's file was last modified, in seconds since the Unix epoch.
+    modified: float = 0.0
 
     def to_json(self) -> dict:
         return {"path": self.path, "title": self.title, "score": round(self.score, 4),
@@ -685,7 +687,8 @@ class Searcher:
         marks = ",".join("?" * len(fused))
         rows = {r[0]: r for r in self.conn.execute(
             f"SELECT c.id, n.id, n.path, n.title, c.start_line, c.end_line, c.heading, "
-            f"c.context_len, c.text, n.tags FROM chunks c JOIN notes n ON n.id = c.note_id "
+            f"c.context_len, c.text, n.tags, n.mtime_ns FROM chunks c "
+            f"JOIN notes n ON n.id = c.note_id "
             f"WHERE c.id IN ({marks})", [f.chunk_id for f in fused])}
         results = []
         for item in fused:
@@ -696,7 +699,7 @@ class Searcher:
         return results
 
     def _result(self, item: Fused, row: tuple, query: str, as_you_type: bool) -> Result:
-        chunk_id, note_id, path, title, start, end, heading, context_len, text, tags = row
+        chunk_id, note_id, path, title, start, end, heading, context_len, text, tags, mtime = row
         body = text[context_len:].lstrip("\n")
         # The excerpt shows the prose: no link targets, hiccup images, HTML embeds or
         # Logseq bookkeeping lines (the same cleaning as the text the model reads).
@@ -705,10 +708,9 @@ class Searcher:
         spans = find_terms(body, query, as_you_type)
         if spans:
             line = min(end, start + body.count("\n", 0, spans[0][0]))
-
-
         return Result(note_id, path, title, item.score, item.match, line, end, heading,
-                      snippet, chunk_id, json.loads(tags), item.confidence)
+                      snippet, chunk_id, json.loads(tags), item.confidence,
+                      modified=mtime / 1e9)
 
     def _with_passages(self, fused: list[Fused], query: str, as_you_type: bool) -> list[Fused]:
         """Give each note matched by words the passage that says them best (chunk BM25).
@@ -805,7 +807,8 @@ def candidates(k: int, filtered: bool = False) -> int:
 #: Chunks sampled to learn how close a note is to the library at large (similar notes).
 BASELINE_SAMPLE = 2000
 #: Words for how far a neighbour's cosine stands above the note's closeness to the library at
-#: large, in standard deviations: (at least, word), strongest first. Cosines alone say little
+#: large, in robust standard deviations (median absolute deviation x 1.4826): (at least,
+#: word), strongest first. Cosines alone say little
 #: (multilingual-e5-small put every neighbour of a Dendron note at 0.88-0.97); the same
 #: cosines measured this way spread from 2.4 (release notes of other versions) to 5.5
 #: (option pages of the same kind) on dendron-site.
@@ -814,11 +817,16 @@ STRENGTHS = ((4.5, "very similar"), (3.5, "similar"), (2.5, "related"))
 
 def similarity_strength(cosine: float, baseline: np.ndarray) -> str:
     """Return how close `cosine` is, in words, against `baseline` (the same note's cosines
-    to a sample of the library's chunks): "very similar", "similar", "related" or "loosely
-    related"."""
-    if len(baseline) < 2 or float(baseline.std()) <= 1e-6:
+    to a sample of the library's chunks, any length): "very similar", "similar", "related"
+    or "loosely related"."""
+    # Median and MAD, not mean and deviation: the note's own passages and its near copies are
+    # in the sample and, in a small library, stretched the deviation (a sibling meeting note
+    # read "loosely related" among 180 passages).
+    middle = float(np.median(baseline)) if len(baseline) else 0.0
+    spread = 1.4826 * float(np.median(np.abs(baseline - middle))) if len(baseline) else 0.0
+    if len(baseline) < 2 or spread <= 1e-6:
         return "related"
-    z = (cosine - float(baseline.mean())) / float(baseline.std())
+    z = (cosine - middle) / spread
     return next((word for least, word in STRENGTHS if z >= least), "loosely related")
 
 

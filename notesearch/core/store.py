@@ -119,6 +119,12 @@ class Store:
             (path,)).fetchone()
         return (row[0], row[1], row[2], row[3]) if row else None
 
+    def tag_counts(self, limit: int = 500) -> list[tuple[str, int]]:
+        """Return (tag, notes carrying it) for the most used tags, most used first."""
+        return [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT tag, COUNT(*) AS n FROM note_tags GROUP BY tag ORDER BY n DESC, tag "
+            "LIMIT ?", (limit,))]
+
     def note_titles(self) -> list[tuple[int, str, str]]:
         """Return (note id, path, title) of every note."""
         return [(r[0], r[1], r[2]) for r in self.conn.execute(

@@ -58,12 +58,16 @@ def make_items(results: list[Result], roots: list[Path]) -> list[ResultItem]:
     return items
 
 
+def root_name(root: Path) -> str:
+    """How a library folder is named to the user: its name ("Sample notes" for the samples)."""
+    return "Sample notes" if root == sample_notes_folder() else root.name or str(root)
+
+
 def folder_label(path: Path, roots: list[Path]) -> str:
     """'root-name/sub/folder' for a note under one of `roots`, else its parent folder."""
     for root in roots:
         if path.is_relative_to(root):
-            name = "Sample notes" if root == sample_notes_folder() else root.name
-            parts = (name, *path.parent.relative_to(root).parts)
+            parts = (root_name(root), *path.parent.relative_to(root).parts)
             return "/".join(p for p in parts if p)
     return str(path.parent)
 

@@ -34,9 +34,10 @@ from PySide6.QtWidgets import (
 from notesearch.core.config import SAMPLE_QUERIES, sample_notes_folder
 from notesearch.core.library import Library
 from notesearch.core.query import SYNTAX_HELP
-from notesearch.core.search import SearchResponse
+from notesearch.core.search import NO_FILTERS, Filters, SearchResponse
 from notesearch.gui import actions
 from notesearch.gui.dispatch import SearchDispatcher
+from notesearch.gui.filter_bar import FilterBar
 from notesearch.gui.indexing import IndexingController, State
 from notesearch.gui.operations import Op
 from notesearch.gui.preview import NotePreview
@@ -121,9 +122,11 @@ class SearchWindow(QMainWindow):
         splitter.addWidget(left)
         splitter.addWidget(self.preview)
         splitter.setSizes([460, 580])
+        self.filter_bar = FilterBar()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.field)
+        layout.addWidget(self.filter_bar)
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
@@ -133,6 +136,7 @@ class SearchWindow(QMainWindow):
         self.examples_known = False  # set once the library has been asked (worker thread)
         self._show_hint()
         Op(self, self._sample_examples, self._set_examples).run()
+        self.refresh_filters()
         actions.set_failure_handler(self.show_cannot_open)
 
     def _build_status_bar(self) -> None:
@@ -173,6 +177,7 @@ class SearchWindow(QMainWindow):
     def _connect(self) -> None:
         self.dispatcher = SearchDispatcher(self, self.field.text, self._run_search)
         self.field.textChanged.connect(self._on_text)
+        self.filter_bar.changed.connect(self._filters_changed)
         self.field.installEventFilter(self)
         self.view.installEventFilter(self)
         self.view.selectionModel().currentChanged.connect(self._on_current)
@@ -184,6 +189,7 @@ class SearchWindow(QMainWindow):
         self.indexing.state_changed.connect(self._on_state)
         self.indexing.progress.connect(self._on_progress)
         self.indexing.notes_changed.connect(self.refresh)
+        self.indexing.notes_changed.connect(self.refresh_filters)
         shortcuts = {
             actions.SHORTCUT_REVEAL: self.reveal_current,
             actions.SHORTCUT_COPY_LINK: self.copy_link,
@@ -216,13 +222,37 @@ class SearchWindow(QMainWindow):
             self.dispatcher.later()
 
     def _run_search(self, query: str, generation: int) -> None:
-        Op(self, lambda: self._search(query), lambda answer: self._on_answer(
-            generation, answer)).failure(self._on_search_failed).run()
+        filters, newest_first = self.filter_bar.filters(), self.filter_bar.newest_first
+        Op(self, lambda: self._search(query, filters, newest_first),
+           lambda answer: self._on_answer(generation, answer)).failure(
+            self._on_search_failed).run()
 
-    def _search(self, query: str) -> tuple[SearchResponse, list[ResultItem]]:
-        """Worker thread: the search plus the per-result disk look-ups the view needs."""
-        response = self.library.search(query, RESULTS, as_you_type=prefix_last_word(query))
-        return response, make_items(response.results, self.library.folders())
+    def _filters_changed(self) -> None:
+        if self.mode == "search" and self.field.text().strip():
+            self.dispatcher.supersede()
+            self.dispatcher.now()
+
+    def refresh_filters(self) -> None:
+        """Offer the library's folders and tags in the filter row (read on a worker)."""
+        Op(self, lambda: (self.library.browse_folders(), self.library.folders(),
+                          self.library.tags()), self._set_filter_choices).run()
+
+    def _set_filter_choices(self, choices: tuple[list[Path], list[Path],
+                                                 list[tuple[str, int]]]) -> None:
+        folders, roots, tags = choices
+        self.filter_bar.set_folders(folders, roots)
+        self.filter_bar.set_tags(tags)
+
+    def _search(self, query: str, filters: Filters = NO_FILTERS, newest_first: bool = False
+                ) -> tuple[SearchResponse, list[ResultItem]]:
+        """Worker thread: the search plus the per-result disk look-ups the view needs; with
+        `newest_first`, the best matches ordered by when their notes were last modified."""
+        response = self.library.search(query, RESULTS, filters,
+                                       as_you_type=prefix_last_word(query))
+        results = response.results
+        if newest_first:
+            results = sorted(results, key=lambda r: -r.modified)
+        return response, make_items(results, self.library.folders())
 
     def _on_answer(self, generation: int, answer: tuple[SearchResponse, list[ResultItem]]) -> None:
         self.dispatcher.finished()
@@ -241,6 +271,7 @@ class SearchWindow(QMainWindow):
                     show_scores: bool = False) -> None:
         self.model.set_items(items, show_scores)
         self.shown_generation = generation
+        self.filter_bar.show_count(len(items), RESULTS if self.mode == "search" else None)
         self.view.setVisible(bool(items))
         self.empty.setVisible(not items)
         if items:
@@ -303,6 +334,7 @@ class SearchWindow(QMainWindow):
         """Ask again whether the sample notes are in the library (their folder was just
         added on a first run, after the window was made)."""
         Op(self, self._sample_examples, self._set_examples).run()
+        self.refresh_filters()
 
     def _set_banner(self, text: str, warning: bool = False) -> None:
         self.banner.setTextFormat(Qt.TextFormat.PlainText)

@@ -342,3 +342,36 @@ def test_the_preview_starts_at_a_whole_block_above_the_passage(qtbot, tmp_path):
         tops.add(int(layout.blockBoundingRect(block).top()))
         block = block.next()
     assert value in tops  # the view begins at a block's top edge
+
+
+def test_folder_and_tag_filters_sort_order_and_the_result_count(qtbot, window, notes_dir):  # noqa: ANN001
+    bar = window.filter_bar
+    qtbot.waitUntil(lambda: bar.folder_combo.count() > 2 and bar.tag_combo.count() > 2,
+                    timeout=10_000)
+    folders = [bar.folder_combo.itemText(i) for i in range(bar.folder_combo.count())]
+    assert folders[0] == "All folders" and "notes" in folders and "notes/garden" in folders
+    counts = [int(bar.tag_combo.itemText(i).rsplit("(", 1)[1].rstrip(")"))
+              for i in range(1, bar.tag_combo.count())]
+    assert counts == sorted(counts, reverse=True)  # most used first
+    type_and_wait(qtbot, window, "what happened this week")
+    everywhere = shown_paths(window, notes_dir)
+    assert any(not p.startswith("journal/") for p in everywhere)
+    assert bar.count_label.text() in (f"{len(everywhere)} results", "20 best matches")
+
+    def pick(combo, data) -> None:  # noqa: ANN001
+        before = window.generation
+        combo.setCurrentIndex(combo.findData(data))
+        qtbot.waitUntil(lambda: window.generation > before
+                        and window.shown_generation == window.generation, timeout=15_000)
+
+    pick(bar.folder_combo, str(notes_dir / "journal"))
+    assert shown_paths(window, notes_dir) and all(
+        p.startswith("journal/") for p in shown_paths(window, notes_dir))
+    pick(bar.folder_combo, None)
+    pick(bar.tag_combo, "garden")
+    tagged = [i.result for i in window.model.items()]
+    assert tagged and all("garden" in r.tags for r in tagged)
+    pick(bar.tag_combo, None)
+    pick(bar.sort_combo, "modified")
+    times = [i.result.modified for i in window.model.items()]
+    assert times == sorted(times, reverse=True) and len(times) == len(everywhere)
