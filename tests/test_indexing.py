@@ -444,5 +444,6 @@ def test_embedding_progress_counts_notes_ready_and_weighs_long_passages(tmp_path
     assert embedding[-1].notes_done == 7 and embedding[-1].done == embedding[-1].total
     # Counted in passages, as status counts them (the copy's passages share vectors).
     assert embedding[-1].total == library.status().chunks > summary.chunks_embedded
-    assert all(a.notes_done <= b.notes_done for a, b in zip(embedding, embedding[1:]))
+    assert all(a.notes_done <= b.notes_done for a, b in zip(embedding[:-1], embedding[1:],
+                                                              strict=True))
     library.close()
