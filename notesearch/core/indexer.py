@@ -273,6 +273,7 @@ class Indexer:
     def _embed_all(self, space_id: int, pending: list[tuple[str, str]], meter: RateMeter,
                    summary: IndexSummary) -> bool:
         """Embed `pending`; return False when stopped (cancelled or provider failure)."""
+        assert self.embedder is not None  # the caller returns early without one
         done = 0
         for window_start in range(0, len(pending), SORT_WINDOW):
             window = sorted(pending[window_start:window_start + SORT_WINDOW],
