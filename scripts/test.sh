@@ -24,6 +24,7 @@ python3 -m venv .venv
 
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
+.venv/bin/mypy
 # A basetemp of our own: concurrent pytest sessions on one machine prune each other's
 # /tmp/pytest-of-USER folders (seen here as a vanished working directory mid-run).
 exec .venv/bin/python -m pytest -q --basetemp=.pytest_tmp "$@"

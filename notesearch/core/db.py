@@ -70,7 +70,9 @@ def connect_best(path: Path) -> tuple[apsw.Connection, str | None]:
             conn = _open_read_only(uri)
         except apsw.Error:
             continue
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        row = conn.execute("PRAGMA user_version").fetchone()
+        assert row is not None  # a PRAGMA that reads a value always returns one row
+        version = row[0]
         if version != SCHEMA_VERSION:
             conn.close()
             raise LibraryReadOnly(

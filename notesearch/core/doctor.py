@@ -28,7 +28,9 @@ def _sqlite() -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         conn = connect(Path(tmp) / "check.db")
-        vec = conn.execute("SELECT vec_version()").fetchone()[0]
+        row = conn.execute("SELECT vec_version()").fetchone()
+        assert row is not None  # a SELECT without FROM returns one row
+        vec = row[0]
         conn.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
         conn.close()
     return (f"SQLite {apsw.sqlite_lib_version()} via apsw {apsw.apsw_version()}, "

@@ -189,6 +189,7 @@ def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_word
         # Show the passage that says the words when the words carried the match.
         chunk = (e.word_chunk if match != "meaning" and e.word_chunk is not None
                  else e.meaning_chunk if e.meaning_chunk is not None else e.word_chunk)
+        assert chunk is not None  # a note is evidence because one list found one of its chunks
         out.append(Fused(e.note_id, chunk, chance, match, chance))
     return out
 

@@ -322,6 +322,7 @@ class Indexer:
     def _embed_all(self, space_id: int, pending: list[tuple[str, str]], meter: RateMeter,
                    summary: IndexSummary, costs: dict[str, float], notes: NotesWaiting) -> bool:
         """Embed `pending`; return False when stopped (cancelled or provider failure)."""
+        assert self.embedder is not None  # the caller returns early without one
         work = 0.0
         for batch in embedding_batches(pending):
             if not self.control.checkpoint():

@@ -6,7 +6,9 @@ import datetime
 import os
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import unquote
 
 import yaml
@@ -95,7 +97,8 @@ def _split_front_matter(lines: list[str]) -> _FrontMatter:
         # rule and a setext heading). But a broken block that names privacy may have meant
         # "private: true", and a wrong guess would send a private note away.
         return _FrontMatter({}, 0, unreadable_private=_MENTIONS_PRIVATE.search(block) is not None)
-    return _FrontMatter(_plain(data, {}, set()), end + 1)
+    # _plain turns a dict into a dict with string keys.
+    return _FrontMatter(cast(dict[str, object], _plain(data, {}, set())), end + 1)
 
 
 _MENTIONS_PRIVATE = re.compile(r"private", re.IGNORECASE)
@@ -196,7 +199,7 @@ def _names_list(value: object) -> list[str]:
 _NOT_PRIVATE = frozenset({"false", "no", "0", "off", "none", "null", ""})
 
 
-def is_private(properties: dict[str, object]) -> bool:
+def is_private(properties: Mapping[str, object]) -> bool:
     """Whether a note's metadata marks it private (never sent to a remote provider).
 
     The key matches in any case ("Private: true"). Fail closed: any value other than a clear

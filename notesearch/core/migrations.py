@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import apsw
 
@@ -105,9 +106,10 @@ def _fill_keyword_index(conn: apsw.Connection) -> None:
 
     from notesearch.core.text import fts_body, fts_title
 
-    rows = conn.execute("SELECT c.id, c.text, c.context_len, n.title, n.aliases, "
-                        "c.id = (SELECT MIN(id) FROM chunks WHERE note_id = c.note_id) "
-                        "FROM chunks c JOIN notes n ON n.id = c.note_id").fetchall()
+    rows = cast(list[tuple[int, str, int, str, str, int]], conn.execute(
+        "SELECT c.id, c.text, c.context_len, n.title, n.aliases, "
+        "c.id = (SELECT MIN(id) FROM chunks WHERE note_id = c.note_id) "
+        "FROM chunks c JOIN notes n ON n.id = c.note_id").fetchall())
     conn.executemany("INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
                      [(chunk_id, fts_title(title, json.loads(aliases)) if first else "",
                        fts_body(text, length))
@@ -137,10 +139,12 @@ def _fill_note_index(conn: apsw.Connection) -> None:
 
     from notesearch.core.text import fts_names, fts_text, fts_title
 
-    notes = conn.execute("SELECT id, path, title, aliases FROM notes").fetchall()
+    notes = cast(list[tuple[int, str, str, str]],
+                 conn.execute("SELECT id, path, title, aliases FROM notes").fetchall())
     for note_id, path, title, aliases in notes:
-        chunks = conn.execute("SELECT heading, substr(text, context_len + 1) FROM chunks "
-                              "WHERE note_id = ? ORDER BY seq", (note_id,)).fetchall()
+        chunks = cast(list[tuple[str, str]], conn.execute(
+            "SELECT heading, substr(text, context_len + 1) FROM chunks "
+            "WHERE note_id = ? ORDER BY seq", (note_id,)).fetchall())
         headings = " ".join(dict.fromkeys(h.replace(" › ", " ") for h, _ in chunks if h))
         body = "\n".join(text for _, text in chunks)
         conn.execute("INSERT INTO notes_fts(rowid, title, names, headings, description, body) "
@@ -154,7 +158,8 @@ def _v5(conn: apsw.Connection) -> None:
     written decomposed by macOS and "tag:CAFÉ" typed composed are one tag."""
     from notesearch.core.text import normalise
 
-    rows = conn.execute("SELECT note_id, tag FROM note_tags").fetchall()
+    rows = cast(list[tuple[int, str]],
+                conn.execute("SELECT note_id, tag FROM note_tags").fetchall())
     conn.execute("DELETE FROM note_tags")
     conn.executemany("INSERT OR IGNORE INTO note_tags(note_id, tag) VALUES (?, ?)",
                      [(note_id, normalise(tag)) for note_id, tag in rows])
@@ -194,7 +199,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def migrate(conn: apsw.Connection) -> None:
     """Bring the schema to SCHEMA_VERSION, each step in its own transaction."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    row = conn.execute("PRAGMA user_version").fetchone()
+    assert row is not None  # a PRAGMA that reads a value always returns one row
+    current: int = row[0]
     if current > SCHEMA_VERSION:
         raise RuntimeError(
             f"This library was written by a newer notesearch (schema {current}, this one knows "

@@ -71,7 +71,7 @@ def _keep_words(match: re.Match[str]) -> str:
 def _looks_encoded(run: str, letters: int) -> bool:
     upper = sum(c.isupper() for c in run)
     digits = sum(c.isdigit() for c in run)
-    return letters and upper / letters > 0.2 and digits > len(run) / 40
+    return letters > 0 and upper / letters > 0.2 and digits > len(run) / 40
 
 
 def _closes(line: str, marker: str) -> bool:

@@ -9,7 +9,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, cast
 
 import apsw
 import numpy as np
@@ -32,7 +32,7 @@ from notesearch.core.fusion import (
 )
 from notesearch.core.prose import embedding_text
 from notesearch.core.query import ParsedQuery, parse_query
-from notesearch.core.store import Store
+from notesearch.core.store import Store, one_row
 from notesearch.core.text import (
     PREFIX_MIN_LETTERS,
     SPELL_MIN_LETTERS,
@@ -160,7 +160,8 @@ class SearchResponse:
         return bool(self.results) and self.results[0].confidence < WEAK_MATCH
 
     def to_json(self) -> dict:
-        data = {"query": self.query, "results": [r.to_json() for r in self.results]}
+        data: dict[str, object] = {"query": self.query,
+                                   "results": [r.to_json() for r in self.results]}
         if self.weak:
             data["no_good_match"] = True
         if self.notes_not_embedded:
@@ -308,7 +309,7 @@ class Searcher:
     def _total_notes(self) -> int:
         facts = self._facts()
         if "notes" not in facts:
-            facts["notes"] = self.conn.execute("SELECT COUNT(*) FROM notes").fetchone()[0]
+            facts["notes"] = one_row(self.conn.execute("SELECT COUNT(*) FROM notes"))[0]
         return facts["notes"]  # type: ignore[return-value]
 
     def similar_to_note(self, note_id: int, k: int = 10) -> list[Result]:
@@ -574,7 +575,8 @@ class Searcher:
         idf, which move BM25 least: on SciFact (21k chunks) keyword nDCG@10 was 0.663 with and
         without the budget, and at 100k chunks keyword p95 fell from 31 to 16 ms.
         """
-        spent, kept = 0, set()
+        spent = 0
+        kept: set[str] = set()
         for term in sorted(terms, key=lambda t: df[t]):
             if kept and spent + df[term] > POSTINGS_BUDGET:
                 break
@@ -614,9 +616,9 @@ class Searcher:
             return []
         score_of = dict(top)
         marks = ",".join("?" * len(top))
-        rows = self.conn.execute(
+        rows = cast(list[tuple[int, int, int]], self.conn.execute(
             f"SELECT c.id, c.note_id, e.id FROM embeddings e JOIN chunks c ON c.hash = e.hash "
-            f"WHERE e.id IN ({marks})", [i for i, _ in top]).fetchall()
+            f"WHERE e.id IN ({marks})", [i for i, _ in top]).fetchall())
         return [Hit(chunk_id, note_id, score_of[emb_id]) for chunk_id, note_id, emb_id in rows]
 
     def _allowed_notes(self, filters: Filters) -> set[int] | None:
@@ -669,7 +671,7 @@ class Searcher:
     def _allowed_embeddings(self) -> np.ndarray:
         """Return the sorted embedding ids of the filtered notes' chunks (see _allowed_notes)."""
         key = (self._allowed_cache[0], self.store.get_meta("vectors_gen"),
-               self.conn.execute("SELECT MAX(id) FROM embeddings").fetchone()[0])
+               one_row(self.conn.execute("SELECT MAX(id) FROM embeddings"))[0])
         if self._allowed_vectors is None or self._allowed_vectors[0] != key:
             ids = [r[0] for r in self.conn.execute(
                 "SELECT DISTINCT e.id FROM chunks c JOIN embeddings e ON e.hash = c.hash "
@@ -725,8 +727,9 @@ class Searcher:
                                widen_prefix=self._matching_prefix)
         wanted = [f.note_id for f in fused if f.chunk_id == WORD_PASSAGE]
         marks = ",".join("?" * len(wanted))
-        chunks = self.conn.execute(f"SELECT id, note_id FROM chunks WHERE note_id IN ({marks}) "
-                                   f"ORDER BY id", wanted).fetchall()
+        chunks = cast(list[tuple[int, int]], self.conn.execute(
+            f"SELECT id, note_id FROM chunks WHERE note_id IN ({marks}) ORDER BY id",
+            wanted).fetchall())
         first: dict[int, int] = {}
         for chunk_id, note_id in chunks:
             first.setdefault(note_id, chunk_id)
@@ -781,7 +784,7 @@ class Searcher:
         if self.embedder is None:
             return 0
         key = (self.store.get_meta("notes_gen"), self.store.get_meta("vectors_gen"),
-               self._space_id(), self.conn.execute("SELECT MAX(id) FROM embeddings").fetchone()[0])
+               self._space_id(), one_row(self.conn.execute("SELECT MAX(id) FROM embeddings"))[0])
         if self._pending_cache and self._pending_cache[0] == key:
             return self._pending_cache[1]
         count = self.store.count_notes_pending(key[2], may_see_private_notes(self.embedder))

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import apsw
 import numpy as np
@@ -81,6 +82,13 @@ def _private_filter(include_private: bool) -> str:
     return "" if include_private else "AND n.private = 0"
 
 
+def one_row(cursor: apsw.Cursor) -> Any:
+    """Return the row a query always yields (an aggregate, a PRAGMA, a row just written)."""
+    row = cursor.fetchone()
+    assert row is not None, "the query returned no row"
+    return row
+
+
 #: How long a vector no chunk uses is kept, in case its text comes back (a move, an undo).
 ORPHAN_GRACE_SECONDS = 24 * 3600
 
@@ -142,7 +150,9 @@ class Store:
         with self.conn:
             self.conn.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)",
                               (path, time.time()))
-            return self.conn.execute("SELECT id FROM folders WHERE path = ?", (path,)).fetchone()[0]
+            folder_id: int = one_row(
+                self.conn.execute("SELECT id FROM folders WHERE path = ?", (path,)))[0]
+        return folder_id
 
     def folders(self) -> list[tuple[int, str]]:
         """Return (id, absolute path) of every folder in the library."""
@@ -271,7 +281,8 @@ class Store:
             space_id = self.conn.last_insert_rowid()
             self.conn.execute(f"CREATE VIRTUAL TABLE {vec_table(space_id)} USING vec0("
                               f"embedding float[{int(dim)}] distance_metric=cosine)")
-            return Space(space_id, model_id, dim, state)
+            space = Space(space_id, model_id, dim, state)
+        return space
 
     def active_space(self) -> Space | None:
         row = self.conn.execute("SELECT id, model_id, dim, state FROM spaces "
@@ -320,23 +331,23 @@ class Store:
 
     def count_notes_pending(self, space_id: int, include_private: bool) -> int:
         """Return how many notes have a chunk with no vector in the space yet."""
-        return self.conn.execute(
+        return one_row(self.conn.execute(
             f"""SELECT COUNT(DISTINCT c.note_id) FROM chunks c JOIN notes n ON n.id = c.note_id
                 WHERE NOT EXISTS (SELECT 1 FROM embeddings e
                                   WHERE e.space_id = ? AND e.hash = c.hash)
                 {_private_filter(include_private)} AND c.hash != ''""",
-            (space_id,)).fetchone()[0]
+            (space_id,)))[0]
 
     def count_pending(self, space_id: int, include_private: bool) -> int:
         """Return how many passages (chunks) still wait for a vector in the space; passages
         with the same text share one, so fewer texts than this are embedded."""
         private_filter = _private_filter(include_private)
-        return self.conn.execute(
+        return one_row(self.conn.execute(
             f"""SELECT COUNT(*) FROM chunks c JOIN notes n ON n.id = c.note_id
                 WHERE NOT EXISTS (SELECT 1 FROM embeddings e
                                   WHERE e.space_id = ? AND e.hash = c.hash) {private_filter}
                 AND c.hash != ''""",
-            (space_id,)).fetchone()[0]
+            (space_id,)))[0]
 
     def add_embeddings(self, space_id: int, hashes: Sequence[str], vectors: np.ndarray) -> None:
         """Store one batch of vectors in one transaction."""
@@ -368,9 +379,9 @@ class Store:
                                   [(i,) for i in marked - orphans])
             self.conn.executemany("INSERT INTO orphans(embedding_id, since) VALUES (?, ?)",
                                   [(i, now) for i in orphans - marked])
-            expired = self.conn.execute(
+            expired = cast(list[tuple[int, int]], self.conn.execute(
                 "SELECT e.id, e.space_id FROM orphans o JOIN embeddings e ON e.id = o.embedding_id "
-                "WHERE o.since <= ?", (now - grace_seconds,)).fetchall()
+                "WHERE o.since <= ?", (now - grace_seconds,)).fetchall())
             for emb_id, space_id in expired:
                 self.conn.execute(f"DELETE FROM {vec_table(space_id)} WHERE rowid = ?", (emb_id,))
                 self.conn.execute("DELETE FROM embeddings WHERE id = ?", (emb_id,))
@@ -384,8 +395,8 @@ class Store:
         """Return numbers of folders, notes, chunks and skipped files."""
         one = self.conn.execute
         return {
-            "folders": one("SELECT COUNT(*) FROM folders").fetchone()[0],
-            "notes": one("SELECT COUNT(*) FROM notes").fetchone()[0],
-            "chunks": one("SELECT COUNT(*) FROM chunks").fetchone()[0],
-            "skipped": one("SELECT COUNT(*) FROM skipped").fetchone()[0],
+            "folders": one_row(one("SELECT COUNT(*) FROM folders"))[0],
+            "notes": one_row(one("SELECT COUNT(*) FROM notes"))[0],
+            "chunks": one_row(one("SELECT COUNT(*) FROM chunks"))[0],
+            "skipped": one_row(one("SELECT COUNT(*) FROM skipped"))[0],
         }

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import cast
 
 import apsw
 import numpy as np
 
 from notesearch.core.migrations import vec_table
-from notesearch.core.store import Space, Store
+from notesearch.core.store import Space, Store, one_row
 
 
 class VectorIndex:
@@ -37,7 +38,7 @@ class VectorIndex:
         """
         store = Store(conn)
         generation = store.get_meta("vectors_gen", "0")
-        newest = conn.execute("SELECT MAX(id) FROM embeddings").fetchone()[0] or 0
+        newest = one_row(conn.execute("SELECT MAX(id) FROM embeddings"))[0] or 0
         with self._lock:
             if generation == self._generation and newest == self._newest:
                 return
@@ -57,15 +58,17 @@ class VectorIndex:
     def _append_new(self, conn: apsw.Connection, space: Space) -> None:
         last = int(self.ids[-1]) if len(self.ids) else 0
         table = vec_table(space.id)
+        rows: list[tuple[int, bytes]]
         if last == 0:
-            rows = conn.execute(f"SELECT rowid, embedding FROM {table} ORDER BY rowid").fetchall()
+            rows = cast(list[tuple[int, bytes]], conn.execute(
+                f"SELECT rowid, embedding FROM {table} ORDER BY rowid").fetchall())
         else:
             # vec0 scans the whole table for a range condition; point look-ups are indexed.
-            new_ids = [r[0] for r in conn.execute(
+            added: list[int] = [r[0] for r in conn.execute(
                 "SELECT id FROM embeddings WHERE space_id = ? AND id > ? ORDER BY id",
                 (space.id, last))]
-            rows = [(i, conn.execute(f"SELECT embedding FROM {table} WHERE rowid = ?",
-                                     (i,)).fetchone()[0]) for i in new_ids]
+            rows = [(i, one_row(conn.execute(f"SELECT embedding FROM {table} WHERE rowid = ?",
+                                             (i,)))[0]) for i in added]
         if not rows:
             return
         new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -86,6 +89,7 @@ class VectorIndex:
             matrix_buffer = np.empty((capacity, new.shape[1]), np.float32)
             ids_buffer[:count], matrix_buffer[:count] = self.ids, self.matrix
             self._ids_buffer, self._matrix_buffer = ids_buffer, matrix_buffer
+        assert self._matrix_buffer is not None  # the two buffers are made together
         self._ids_buffer[count:count + extra] = new_ids
         self._matrix_buffer[count:count + extra] = new
         self.ids = self._ids_buffer[:count + extra]
@@ -151,8 +155,8 @@ class SqliteVectors:
     def __len__(self) -> int:
         if self._conn is None or self.space is None:
             return 0
-        return self._conn.execute("SELECT COUNT(*) FROM embeddings WHERE space_id = ?",
-                                  (self.space.id,)).fetchone()[0]
+        return one_row(self._conn.execute("SELECT COUNT(*) FROM embeddings WHERE space_id = ?",
+                                          (self.space.id,)))[0]
 
     def top(self, query: np.ndarray, k: int,
             allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
@@ -129,7 +130,7 @@ class App:
             return True
         return False  # no tray to come back from: closing quits
 
-    def start(self, args: list[str], first_run: tuple[list[Path], bool] | None) -> None:
+    def start(self, args: list[str], first_run: tuple[list[Path], str] | None) -> None:
         chosen, provider = first_run or ([], self.library.settings.provider)
         def prepared(_: object) -> None:
             self.indexing.start()
@@ -194,7 +195,8 @@ class App:
 
 
 def make_qapp() -> QApplication:
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    # The instance, when there is one already (a test's), is a QApplication too.
+    qapp = cast("QApplication | None", QApplication.instance()) or QApplication(sys.argv[:1])
     qapp.setApplicationName("notesearch")
     qapp.setApplicationDisplayName("notesearch")
     qapp.setDesktopFileName("notesearch")

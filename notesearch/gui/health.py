@@ -97,7 +97,7 @@ class HealthDialog(QDialog):
     def paths(self, selected_only: bool) -> list[Path]:
         items = (self.tree.selectedItems() if selected_only else
                  [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())])
-        return [Path(item.text(0)) for item in items]
+        return [Path(item.text(0)) for item in items if item is not None]
 
     def retry_selected(self) -> None:
         self._retry(self.paths(selected_only=True))

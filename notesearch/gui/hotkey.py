@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from notesearch.gui.operations import Op
+
+if TYPE_CHECKING:
+    from notesearch.platform.hotkeys.keys import GlobalHotkey as HotkeyBackend
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +24,7 @@ class GlobalHotkey(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._backend = None
+        self._backend: HotkeyBackend | None = None
         self.text = ""
 
     def register(self, text: str) -> None:

@@ -25,7 +25,7 @@ _FRONT_MATTER = re.compile(r"\A---\r?\n.*?\r?\n(---|\.\.\.)\r?\n", re.DOTALL)
 class _QuietDocument(_QTextDocument):
     """A document that loads no images or other resources (that would be disk work)."""
 
-    def loadResource(self, kind: int, name: QUrl) -> object:  # noqa: N802 - Qt override
+    def loadResource(self, kind: int, name: QUrl | str) -> object:  # noqa: N802 - Qt override
         return None
 
 
@@ -64,7 +64,9 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
     passage = locate_passage(document, passage_lines)
     terms = locate_terms(document, query) if query.strip() else []
     # Hand the document to the GUI thread, which will display it.
-    document.moveToThread(QCoreApplication.instance().thread())
+    app = QCoreApplication.instance()
+    assert app is not None  # the GUI that asked for the preview is running
+    document.moveToThread(app.thread())
     return Rendered(document, passage, terms)
 
 
@@ -229,7 +231,8 @@ class NotePreview(QTextBrowser):
             return
         menu = self.menu_for(self.item)
         if self.textCursor().hasSelection():
-            menu.insertAction(menu.actions()[0] if menu.actions() else None,
+            # With no action to go before (None), Qt appends; the stub does not allow None.
+            menu.insertAction(menu.actions()[0] if menu.actions() else None,  # type: ignore[arg-type]
                               menu.addAction("Copy selected text", self.copy))
             menu.insertSeparator(menu.actions()[1])
         menu.exec(event.globalPos())

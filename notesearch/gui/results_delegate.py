@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import cast
 
-from PySide6.QtCore import QModelIndex, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -18,7 +19,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from notesearch.gui.results_model import Role
+from notesearch.gui.results_model import ModelIndex, Role
 
 SNIPPET_LINES = 2
 METER_SEGMENTS = 4
@@ -28,7 +29,12 @@ MATCH_MARKS = {"meaning": "meaning", "words": "words", "both": "both"}
 def _blend(a: QColor, b: QColor, amount: float) -> QColor:
     """Mix two colours, so derived tints follow the palette in light and dark themes."""
     return QColor.fromRgbF(*(x * (1 - amount) + y * amount for x, y in
-                             zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)))
+                             zip(_rgb(a), _rgb(b), strict=True)))
+
+
+def _rgb(color: QColor) -> tuple[float, ...]:
+    """Red, green and blue, 0 to 1 (getRgbF's stub declares only `object`)."""
+    return cast(tuple[float, ...], color.getRgbF())[:3]
 
 
 @lru_cache(maxsize=32)
@@ -52,7 +58,7 @@ def line_height(font: QFont) -> float:
 class ResultDelegate(QStyledItemDelegate):
     """All sizes derive from font metrics, so rows scale with the font and screen DPI."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         fm = QFontMetricsF(option.font)
         pad = fm.height() * 0.45
         title = line_height(self._title_font(option.font))
@@ -60,7 +66,7 @@ class ResultDelegate(QStyledItemDelegate):
         height = pad * 2 + title + small + line_height(option.font) * SNIPPET_LINES + pad * 0.5
         return QSize(int(fm.averageCharWidth() * 40), math.ceil(height))
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         opt.text = ""  # the style draws only the background and selection; we draw the rest
@@ -78,7 +84,7 @@ class ResultDelegate(QStyledItemDelegate):
         painter.restore()
 
     # -- parts ------------------------------------------------------------------------------
-    def _draw(self, painter: QPainter, opt: QStyleOptionViewItem, index: QModelIndex,
+    def _draw(self, painter: QPainter, opt: QStyleOptionViewItem, index: ModelIndex,
               fg: QColor, selected: bool) -> None:
         fm = QFontMetricsF(opt.font)
         pad = fm.height() * 0.45
@@ -108,7 +114,7 @@ class ResultDelegate(QStyledItemDelegate):
         self._draw_snippet(painter, opt, index, QRectF(rect.left(), top, rect.width(),
                                                         rect.bottom() - top), fg, selected)
 
-    def _draw_cues(self, painter: QPainter, opt: QStyleOptionViewItem, index: QModelIndex,
+    def _draw_cues(self, painter: QPainter, opt: QStyleOptionViewItem, index: ModelIndex,
                    rect: QRectF, fg: QColor, selected: bool) -> float:
         """Draw the relevance meter (or score) and the match mark at the top right."""
         small_font = self._small_font(opt.font)
@@ -169,7 +175,7 @@ class ResultDelegate(QStyledItemDelegate):
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, mark)
         return box.left() - fm.averageCharWidth()
 
-    def _draw_snippet(self, painter: QPainter, opt: QStyleOptionViewItem, index: QModelIndex,
+    def _draw_snippet(self, painter: QPainter, opt: QStyleOptionViewItem, index: ModelIndex,
                       rect: QRectF, fg: QColor, selected: bool) -> None:
         text = index.data(Role.SNIPPET) or ""
         if not text:

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 
 from notesearch.core.config import sample_notes_folder
 from notesearch.core.prose import plain_markdown
@@ -134,7 +140,7 @@ class ResultsModel(QAbstractListModel):
 
     def _role_value(self, item: ResultItem, role: int) -> object:
         result = item.result
-        values = {
+        values: dict[int, object] = {
             Role.ITEM: item,
             Role.FOLDER: item.folder,
             Role.SNIPPET: item.snippet,
@@ -150,7 +156,7 @@ class ResultsModel(QAbstractListModel):
         }
         return values.get(role)
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         names = super().roleNames()
-        names.update({role.value: role.name.lower().encode() for role in Role})
+        names.update({role.value: QByteArray(role.name.lower().encode()) for role in Role})
         return names

@@ -148,9 +148,11 @@ class SearchWindow(QMainWindow):
         self.progress_bar.setMaximumWidth(220)
         self.progress_bar.setTextVisible(False)
         self.progress_bar.hide()
-        self.pause_button = QToolButton(text="Pause")
+        self.pause_button = QToolButton()
+        self.pause_button.setText("Pause")
         self.pause_button.setAccessibleName("Pause or resume indexing")
-        self.health_button = QToolButton(text="Index health…")
+        self.health_button = QToolButton()
+        self.health_button.setText("Index health…")
         self.health_button.setAccessibleName("Index health")
         box = QWidget()
         row = QHBoxLayout(box)
@@ -475,7 +477,7 @@ class SearchWindow(QMainWindow):
         key, mods = event.key(), event.modifiers()
         if mods & ~Qt.KeyboardModifier.KeypadModifier:
             return False
-        steps = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5,
+        steps: dict[int, int] = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5,
                  Qt.Key.Key_PageUp: -5}
         if key in steps:
             self.move_selection(steps[key])

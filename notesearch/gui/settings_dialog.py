@@ -267,8 +267,9 @@ class SettingsDialog(QDialog):
             self.editor_combo.addItem(command, name)
             self.editor_combo.setItemData(self.editor_combo.count() - 1, name,
                                           Qt.ItemDataRole.ToolTipRole)
-        self.editor_combo.lineEdit().setPlaceholderText(
-            "e.g. code --goto {path}:{line} (empty: the default app)")
+        editor_line = self.editor_combo.lineEdit()
+        assert editor_line is not None  # an editable combo box has one
+        editor_line.setPlaceholderText("e.g. code --goto {path}:{line} (empty: the default app)")
         self.login_check = QCheckBox("Start notesearch when I log in")
         self.login_check.setAccessibleName("Launch at login")
         self.hotkey_edit = QKeySequenceEdit()

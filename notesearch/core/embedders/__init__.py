@@ -20,12 +20,15 @@ class Embedder(Protocol):
 
     #: Identifies the vector space, e.g. "local:multilingual-e5-small-q4"; stored in the database.
     model_id: str
-    #: Vector dimension.
-    dim: int
     #: Longest input, in the model's tokens, that is embedded without truncation or windowing.
     max_tokens: int
     #: True when texts leave the machine (notes marked private are never sent).
     is_remote: bool
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension (read-only: a remote model's may be learnt on first use)."""
+        ...
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Return a (len(texts), dim) float32 array of unit vectors for passages."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from notesearch.core.embedders import Embedder
 from notesearch.core.errors import EmbedderError, KeyMissing, KeyRejected
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,10 @@ class GuardedQueries:
 
     is_remote = True
 
-    def __init__(self, quick: object, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, quick: Embedder, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.quick = quick
-        self.model_id: str = quick.model_id  # type: ignore[attr-defined]
-        self.max_tokens: int = quick.max_tokens  # type: ignore[attr-defined]
+        self.model_id: str = quick.model_id
+        self.max_tokens: int = quick.max_tokens
         self._sleep = sleep
         self._lock = threading.Lock()
         self._failure: EmbedderError | None = None
@@ -49,7 +50,7 @@ class GuardedQueries:
 
     @property
     def dim(self) -> int:
-        return self.quick.dim  # type: ignore[attr-defined]
+        return self.quick.dim
 
     @property
     def failure(self) -> EmbedderError | None:
@@ -57,10 +58,10 @@ class GuardedQueries:
         return self._failure
 
     def count_tokens(self, text: str) -> int:
-        return self.quick.count_tokens(text)  # type: ignore[attr-defined]
+        return self.quick.count_tokens(text)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self.quick.embed_documents(texts)  # type: ignore[attr-defined]
+        return self.quick.embed_documents(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Return the query's vector, or raise EmbedderError within about QUERY_TIMEOUT."""
@@ -72,7 +73,7 @@ class GuardedQueries:
         if failure is not None:
             raise failure
         try:
-            return self.quick.embed_query(text)  # type: ignore[attr-defined]
+            return self.quick.embed_query(text)
         except EmbedderError as error:
             raise self._failed(error, text) from None
 
@@ -105,7 +106,7 @@ class GuardedQueries:
                 return
             self.retries += 1
             try:
-                self.quick.embed_query(text)  # type: ignore[attr-defined]
+                self.quick.embed_query(text)
             except EmbedderError as error:
                 with self._lock:
                     self._failure = _retrying(error)

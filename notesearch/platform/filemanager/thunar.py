@@ -37,7 +37,7 @@ def thunar_action(command: list[str]) -> ET.Element:
     return action
 
 
-def _read_xml(path: Path) -> ET.ElementTree:
+def _read_xml(path: Path) -> ET.ElementTree[ET.Element]:
     # Keep the user's comments: the default parser drops them.
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
     return ET.parse(path, parser)
@@ -53,7 +53,7 @@ def _system_uca() -> Path | None:
     return None
 
 
-def _load_uca(path: Path) -> tuple[ET.ElementTree, bool]:
+def _load_uca(path: Path) -> tuple[ET.ElementTree[ET.Element], bool]:
     """The user's uca.xml (or a copy of the default one) and whether we are creating it."""
     if path.exists():
         return _read_xml(path), False
@@ -67,15 +67,15 @@ def _ours(root: ET.Element) -> list[ET.Element]:
     return [a for a in root.findall("action") if a.findtext("unique-id") == THUNAR_ID]
 
 
-def _serialise(tree: ET.ElementTree) -> bytes:
+def _serialise(tree: ET.ElementTree[ET.Element]) -> bytes:
     return ET.tostring(tree.getroot(), encoding="unicode").encode() + b"\n"
 
 
-def _xml_bytes(tree: ET.ElementTree) -> bytes:
+def _xml_bytes(tree: ET.ElementTree[ET.Element]) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + _serialise(tree)
 
 
-def _fingerprint(tree: ET.ElementTree) -> str:
+def _fingerprint(tree: ET.ElementTree[ET.Element]) -> str:
     """Hash of the document ignoring layout, so re-serialising doesn't count as a change."""
     canonical = ET.canonicalize(_serialise(tree).decode(), with_comments=True, strip_text=True)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -236,7 +236,8 @@ class PortalHotkey:
         return str(handle or session_path(self._conn.unique_name, token))
 
     def _bind(self, hotkey: Hotkey) -> None:
-        body = (self._session, shortcuts_argument(hotkey, self._description), "", {})
+        body: tuple[str | None, list[tuple[str, dict]], str, dict[str, tuple[str, str]]] = (
+            self._session, shortcuts_argument(hotkey, self._description), "", {})
         self._request("BindShortcuts", "oa(sa{sv})sa{sv}", body, "binding the shortcut")
 
     def _listen(self) -> None:

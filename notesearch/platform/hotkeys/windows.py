@@ -17,7 +17,7 @@ import ctypes.wintypes as wintypes
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QAbstractNativeEventFilter, QCoreApplication
+from PySide6.QtCore import QAbstractNativeEventFilter, QByteArray, QCoreApplication
 
 from notesearch.platform.hotkeys.keys import ALT, CTRL, SHIFT, SUPER, Hotkey, HotkeyError
 
@@ -95,8 +95,11 @@ class HotkeyEventFilter(QAbstractNativeEventFilter):
         super().__init__()
         self.callbacks: dict[int, Callable[[], None]] = {}
 
-    def nativeEventFilter(self, eventType: bytes, message: int) -> tuple[bool, int]:  # noqa: N802, N803
-        if bytes(eventType) not in WINDOWS_EVENT_TYPES or not message:
+    def nativeEventFilter(  # noqa: N802
+        self, eventType: QByteArray | bytes | bytearray | memoryview, message: int  # noqa: N803
+    ) -> tuple[bool, int]:
+        # bytes() reads a QByteArray through the buffer protocol, which its stubs leave out.
+        if bytes(eventType) not in WINDOWS_EVENT_TYPES or not message:  # type: ignore[arg-type]
             return False, 0
         hotkey_id = hotkey_id_of(wintypes.MSG.from_address(int(message)))
         callback = self.callbacks.get(hotkey_id) if hotkey_id is not None else None
@@ -109,7 +112,7 @@ class HotkeyEventFilter(QAbstractNativeEventFilter):
 def _user32() -> ctypes.WinDLL:  # type: ignore[name-defined]
     if sys.platform != "win32":
         raise HotkeyError("The Windows hotkey backend only works on Windows.")
-    return ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+    return ctypes.WinDLL("user32", use_last_error=True)
 
 
 class WindowsHotkey:
@@ -132,7 +135,9 @@ class WindowsHotkey:
             raise HotkeyError(f"Windows refused the shortcut {hotkey} (error {code}).")
         self._filter = HotkeyEventFilter()
         self._filter.callbacks[HOTKEY_ID] = callback
-        QCoreApplication.instance().installNativeEventFilter(self._filter)
+        app = QCoreApplication.instance()
+        assert app is not None, "register() runs on the Qt GUI thread, under an application"
+        app.installNativeEventFilter(self._filter)
 
     def unregister(self) -> None:
         """Release the hotkey and remove the event filter."""
