@@ -151,7 +151,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     # One query: let sqlite-vec scan; many (--stdin): load the vectors once and reuse them.
-    library = Library(vectors_in_memory=args.stdin)
+    library = Library(vectors_in_memory=args.stdin, reading_only=True)
     filters = Filters(str(args.folder.expanduser().resolve()) if args.folder else None,
                       tuple(args.tag))
     if args.stdin:
@@ -212,7 +212,7 @@ def _highlight(result: Result, on: str, off: str) -> str:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    library = Library(vectors_in_memory=False)
+    library = Library(vectors_in_memory=False, reading_only=True)
     if args.show:
         from notesearch.gui.single_instance import send_to_app
 
@@ -261,7 +261,7 @@ def _report_update(summary) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    status = Library().status()
+    status = Library(reading_only=True).status()
     if args.json:
         print(json.dumps(status.to_json(), ensure_ascii=False))
         return 0

@@ -539,3 +539,31 @@ def test_no_keyring_is_only_a_warning_while_the_local_model_needs_no_key(tmp_pat
     Settings(provider="openai").save(home)
     doctor = cli("doctor")
     assert doctor.returncode == 1 and "[FAIL] keyring" in doctor.stdout
+
+
+def test_a_search_opens_the_library_for_reading_only(tmp_path, e5):
+    """A process that only reads (the CLI's search, similar, status) can never write by
+    mistake; a library that does not exist yet or needs upgrading is still opened for it."""
+    import apsw
+
+    from notesearch.core.errors import LibraryReadOnly
+    from notesearch.core.library import Library
+
+    fresh = Library(home=tmp_path / "new", embedder=e5, reading_only=True)
+    assert fresh.status().notes == 0  # created (and so opened for writing) as usual
+    fresh.close()
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "tea.md").write_text("# Tea\nGreen tea wants water below boiling.\n")
+    writer = open_library(tmp_path / "home", embedder=e5)
+    writer.add_folder(notes)
+    writer.index()
+    writer.close()
+    reader = Library(home=tmp_path / "home", embedder=e5, reading_only=True)
+    assert reader.search("green tea", k=1).results[0].title == "Tea"
+    assert reader.read_only is None and reader.status().read_only is None
+    with pytest.raises(apsw.ReadOnlyError):
+        reader.conn.execute("DELETE FROM notes")
+    with pytest.raises(LibraryReadOnly, match="opened for reading only"):
+        reader.add_folder(notes)
+    reader.close()

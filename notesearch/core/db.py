@@ -82,6 +82,28 @@ def connect_best(path: Path) -> tuple[apsw.Connection, str | None]:
     raise LibraryReadOnly(f"The library in {path.parent} cannot be opened: {reason}.")
 
 
+def connect_for_reading(path: Path) -> apsw.Connection | None:
+    """Return a read-only connection to an existing library of this version, or None when
+    it must be opened for writing first (it does not exist yet, needs upgrading, or its
+    write-ahead log cannot be read without writing).
+
+    For processes that only read (a search, `status`): they can then never write by
+    mistake, and SQLite takes no write locks for them.
+    """
+    if not path.exists():
+        return None
+    try:
+        conn = _open_read_only(f"file:{urllib.parse.quote(str(path))}?mode=ro")
+    except apsw.Error:
+        return None
+    row = conn.execute("PRAGMA user_version").fetchone()
+    if row is None or row[0] != SCHEMA_VERSION:
+        conn.close()
+        return None
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
 def _open_read_only(uri: str) -> apsw.Connection:
     conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)

@@ -22,7 +22,7 @@ from notesearch.core.config import (
     make_private_file,
     sample_notes_folder,
 )
-from notesearch.core.db import connect_best
+from notesearch.core.db import connect_best, connect_for_reading
 from notesearch.core.embedders import Embedder
 from notesearch.core.engine import Engine, build_engine
 from notesearch.core.errors import LibraryReadOnly, NotesearchError, StorageFull
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 EMBEDDING_PROBLEM = "embedding_problem"  # meta key: the last embedding run's fault, as JSON
 LAST_INDEXED = "last_indexed"  # meta key: when the last full read of the folders finished
+#: Library.read_only's reason when the library was opened for reading on purpose.
+READING_ONLY = "opened for reading only"
 
 
 @contextmanager
@@ -136,9 +138,13 @@ class Library:
     """
 
     def __init__(self, home: Path | None = None, settings: Settings | None = None,
-                 embedder: Embedder | None = None, vectors_in_memory: bool = True) -> None:
+                 embedder: Embedder | None = None, vectors_in_memory: bool = True,
+                 reading_only: bool = False) -> None:
         """`vectors_in_memory`: keep a numpy copy for fast repeated searches (the app, watch,
-        batches); a one-shot search is faster without loading it."""
+        batches); a one-shot search is faster without loading it. `reading_only`: open the
+        database read-only when it exists and is current (a search, `status`); writes then
+        raise LibraryReadOnly."""
+        self._reading_only = reading_only
         self.home = home or library_home()
         make_private_dir(self.home)
         if (self.home / SETTINGS_NAME).exists():
@@ -162,18 +168,25 @@ class Library:
             conn.close()  # opened read-only, and the library has become writable since
             conn = None
         if conn is None:
-            conn, self._read_only = connect_best(self.db_path)
+            reader = connect_for_reading(self.db_path) if self._reading_only else None
+            if reader is not None:
+                conn, self._read_only = reader, READING_ONLY
+            else:
+                conn, self._read_only = connect_best(self.db_path)
             self._local.conn, self._local.read_only = conn, self._read_only
         return conn
 
     @property
     def read_only(self) -> str | None:
-        """Why the library cannot be written (it is searched as it is), or None."""
+        """Why the library cannot be written (it is searched as it is), or None; None too
+        when it was opened for reading on purpose (`reading_only`), which is no fault."""
         _ = self.conn
-        return self._read_only
+        return None if self._read_only == READING_ONLY else self._read_only
 
     def _writable(self) -> None:
         """Raise LibraryReadOnly, in a sentence, when the library cannot be written."""
+        if self._read_only == READING_ONLY:
+            raise LibraryReadOnly("This library was opened for reading only.")
         if self.read_only:
             self.close()  # try again: space may have been freed, the disk remounted
             self._read_only = None
@@ -439,7 +452,7 @@ class Library:
                       counts["chunks"], store.skipped(),
                       embedder.model_id if embedder else None, engine.active_model_id,
                       pending, not_embedded, engine.problem, engine.fallback_notice,
-                      self._read_only, self._last_embedding_problem() if pending else None,
+                      self.read_only, self._last_embedding_problem() if pending else None,
                       _resized(store.spaces()), store.notes_per_folder(),
                       float(store.get_meta(LAST_INDEXED) or 0) or None, self._database_bytes())
 
