@@ -8,6 +8,7 @@ import math
 import time
 import unicodedata
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
@@ -32,7 +33,7 @@ from notesearch.core.fusion import (
 )
 from notesearch.core.prose import embedding_text
 from notesearch.core.query import ParsedQuery, parse_query
-from notesearch.core.store import Store, one_row
+from notesearch.core.store import Space, Store, one_row
 from notesearch.core.text import (
     PREFIX_MIN_LETTERS,
     SPELL_MIN_LETTERS,
@@ -193,6 +194,10 @@ class QueryCache:
         return vector
 
 
+#: Where queries are embedded while the keyword list is read (one thread: one model handle).
+_QUERY_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
+
+
 class Searcher:
     """Runs searches over one connection; cheap to call on every keystroke."""
 
@@ -235,6 +240,10 @@ class Searcher:
             if not filters:
                 return response
             query = " ".join(parsed.phrases + parsed.tags + parsed.paths)
+        # The query is embedded on another thread while the keyword list is read: the model
+        # and SQLite both release the interpreter lock, so a keystroke costs about the longer
+        # of the two, not their sum.
+        embedding = self._embed_in_background(query.strip()) if mode != "words" else None
         allowed = self._allowed_notes(filters)
         limit = candidates(k, allowed is not None)
         # A query of symbols only ("📚", "⏳") has no word for the index: it is looked for
@@ -247,7 +256,7 @@ class Searcher:
             limit) if mode != "meaning" else ([], {})
         meaning_hits, meaning_problem = self._timed(
             timings, "meaning", self._vector_hits, query.strip(), allowed,
-            limit) if mode != "words" else ([], None)
+            limit, embedding) if mode != "words" else ([], None)
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
                             mode)
         response.results = self._timed(timings, "results", self._results, fused, spelled,
@@ -509,25 +518,45 @@ class Searcher:
             cache[term] = row[0] if row else 0
         return cache[term]
 
-    def _vector_hits(self, query: str, allowed: set[int] | None,
-                     limit: int) -> tuple[list[Hit], str | None]:
-        """Return the meaning list (best first) and why it is empty when a fault emptied it
-        (a sentence for the response; words still answer)."""
+    def _space_for_queries(self) -> Space | None:
+        """The active vector space, when this searcher's embedder makes vectors for it."""
         if self.embedder is None:
-            return [], None
+            return None
         self.vectors.refresh(self.conn)
         space = self.vectors.space
         if space is None or not len(self.vectors):
-            return [], None
-        if space.model_id != self.embedder.model_id:
-            # The active vectors were made by another model (a change is being re-embedded):
-            # a query vector from this model would be compared in the wrong space.
+            return None
+        # The active vectors may have been made by another model (a change is being
+        # re-embedded): a query vector from this model would be compared in the wrong space.
+        return space if space.model_id == self.embedder.model_id else None
+
+    def _embed_in_background(self, query: str) -> Future[np.ndarray] | None:
+        """Start embedding `query` on the query thread (cut to the model's window: a pasted
+        page is embedded by its start); None when meaning search cannot run."""
+        embedder = self.embedder
+        if embedder is None or self._space_for_queries() is None:
+            return None
+
+        def embed() -> np.ndarray:
+            text = fit_to_window(query, embedder.count_tokens, embedder.max_tokens,
+                                 at_sentence=True)
+            return self.query_cache.get(embedder, text)
+
+        return _QUERY_THREAD.submit(embed)
+
+    def _vector_hits(self, query: str, allowed: set[int] | None, limit: int,
+                     embedding: Future[np.ndarray] | None = None
+                     ) -> tuple[list[Hit], str | None]:
+        """Return the meaning list (best first) and why it is empty when a fault emptied it
+        (a sentence for the response; words still answer). `embedding`: the query's vector
+        being made (see _embed_in_background), else it is made here."""
+        space = self._space_for_queries()
+        if embedding is None:
+            embedding = self._embed_in_background(query)
+        if space is None or embedding is None:
             return [], None
         try:
-            # A pasted page is embedded by its start: the model reads no more.
-            query = fit_to_window(query, self.embedder.count_tokens, self.embedder.max_tokens,
-                                  at_sentence=True)
-            query_vector = self.query_cache.get(self.embedder, query)
+            query_vector = embedding.result()
         except EmbedderError as error:
             return [], str(error)
         if len(query_vector) != space.dim:
