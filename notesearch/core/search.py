@@ -212,6 +212,7 @@ class Searcher:
         self.embedder = embedder
         self.query_cache = query_cache or QueryCache()
         self.meaning_off = meaning_off
+        self._in_search = self._generation_read = False
         self._pending_cache: tuple[tuple, int] | None = None
         # Facts about the notes (counts, document frequencies, empty notes), valid until the
         # notes change: keyed on the library's notes generation, cleared together.
@@ -229,6 +230,14 @@ class Searcher:
     def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
                mode: Mode = "hybrid", as_you_type: bool = False) -> SearchResponse:
         """Return up to k notes for `query`, best first."""
+        self._begin()
+        try:
+            return self._search(query, k, filters, mode, as_you_type)
+        finally:
+            self._end()
+
+    def _search(self, query: str, k: int, filters: Filters, mode: Mode,
+                as_you_type: bool) -> SearchResponse:
         timings: dict[str, float] = {}
         query = valid_text(query)
         query = query.strip() if not as_you_type else query
@@ -301,11 +310,24 @@ class Searcher:
                                   empty)
 
     def _facts(self) -> dict[str, object]:
-        """Return the per-generation cache of facts about the notes (emptied on change)."""
+        """Return the per-generation cache of facts about the notes (emptied on change).
+
+        The generation is read once a search (`_begin`): two dozen reads of it cost 0.5 ms."""
+        if self._generation_read:
+            return self._notes_facts[1]
         generation = self.store.get_meta("notes_gen")
         if self._notes_facts[0] != generation:
             self._notes_facts = (generation, {})
+        self._generation_read = self._in_search
         return self._notes_facts[1]
+
+    def _begin(self) -> None:
+        """Start a search: its facts about the notes are read afresh, then kept for it."""
+        self._in_search, self._generation_read = True, False
+        self._facts()
+
+    def _end(self) -> None:
+        self._in_search = self._generation_read = False
 
     def _empty_notes(self) -> frozenset[int]:
         """Return the notes with no words of their own (all chunks unembedded by design)."""
