@@ -105,3 +105,15 @@ def test_one_list_alone_ranks_by_its_own_scores() -> None:
     fused = fuse([], meaning, k=5)
     assert [f.note_id for f in fused] == [2, 3]
     assert [f.match for f in fused] == ["meaning", "meaning"]
+
+
+def test_all_candidates_at_once_get_the_same_confidence_as_one_at_a_time() -> None:
+    from notesearch.core.fusion import confidences
+
+    candidates = [evidence(i, meaning_z=z, gap=-0.01 * i, words=w, coverage=c)
+                  for i, (z, w, c) in enumerate([(3.0, 1.0, 1.0), (-1.0, 0.0, 0.0),
+                                                 (1.2, 0.4, 0.5), (0.0, 0.9, 1.0)])]
+    for model in ("hybrid", "words", "meaning"):
+        assert confidences(candidates, model) == pytest.approx(
+            [confidence(e, model) for e in candidates], abs=1e-12)
+    assert confidences([], "hybrid") == []

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 #: Which list found a note, as results say it.
 MatchLabel = Literal["meaning", "words", "both"]
 #: The logistic model that scores a search: both lists, or only the one that took part.
@@ -112,6 +114,17 @@ def confidence(evidence: Evidence, model: Model = "hybrid") -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def confidences(evidence: Sequence[Evidence], model: Model = "hybrid") -> list[float]:
+    """`confidence` of every candidate at once (one matrix product: a search weighs about a
+    hundred candidates, and one at a time cost a millisecond)."""
+    if not evidence:
+        return []
+    features = np.array([e.features(model) for e in evidence], dtype=np.float64)
+    slope, intercept = CALIBRATION[model]
+    z = np.clip(slope * (features @ np.asarray(COEFFICIENTS[model])) + intercept, -50.0, 50.0)
+    return (1.0 / (1.0 + np.exp(-z))).tolist()
+
+
 def best_per_note(hits: list[Hit]) -> list[Hit]:
     """Return each note's best hit, in the list's order."""
     seen: dict[int, Hit] = {}
@@ -177,8 +190,9 @@ def emptiness(note_id: int, empty: frozenset[int]) -> float:
 def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_words: bool,
                        have_meaning: bool, empty: frozenset[int] = frozenset()) -> list[Fused]:
     """Return the k notes most likely to be meant, best first, each with its passage."""
-    scored = sorted(((confidence(e, model) * emptiness(e.note_id, empty), e)
-                     for e in evidence),
+    chances = confidences(evidence, model)
+    scored = sorted(((chance * emptiness(e.note_id, empty), e)
+                     for chance, e in zip(chances, evidence, strict=True)),
                     key=lambda pair: (pair[1].note_id in empty, -pair[0]))[:k]
     out = []
     for chance, e in scored:
