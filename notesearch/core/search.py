@@ -31,35 +31,25 @@ from notesearch.core.fusion import (
     model_for,
     rank_by_confidence,
 )
+from notesearch.core.keywords import KeywordIndex
 from notesearch.core.prose import embedding_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Space, Store, one_row
 from notesearch.core.text import (
-    PREFIX_MIN_LETTERS,
-    SPELL_MIN_LETTERS,
-    STOPWORDS,
     Snippet,
     find_terms,
-    fts_phrases,
     fts_query,
     fts_text,
-    is_cjk,
     make_snippet,
     normalise,
-    one_edit_away,
     query_terms,
     quote_term,
-    replace_term,
-    stem,
-    typed_prefix,
 )
 from notesearch.core.tokens import fit_to_window
 from notesearch.core.vectors import SqliteVectors, VectorIndex
 
 log = logging.getLogger(__name__)
 
-COVERAGE_NOTES = 10  # keyword hits whose query-term coverage is worked out
-COVERAGE_MAX_DF = 2_000  # terms in more notes do not count towards coverage
 #: The chunk id of a keyword hit whose passage is chosen once the note is shown.
 WORD_PASSAGE = -1
 CANDIDATES = 100  # chunks taken from each list before fusion, at least
@@ -67,9 +57,6 @@ CANDIDATES = 100  # chunks taken from each list before fusion, at least
 #: 100 notes filled the tail with one list's weak matches (NPL hybrid Recall@100 fell below
 #: meaning alone).
 CANDIDATES_PER_RESULT = 3
-POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
-PHRASE_CACHE = 256  # phrases whose scores are kept between keystrokes
-MAX_QUERY_TERMS = 32  # a pasted text is searched by words on its rarest terms
 #: What a search uses: both lists fused, or one of them alone.
 Mode = Literal["hybrid", "meaning", "words"]
 MODES: tuple[Mode, ...] = ("hybrid", "meaning", "words")
@@ -223,7 +210,8 @@ class Searcher:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS allowed_notes (id INTEGER PRIMARY KEY)")
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS passage_chunks (id INTEGER PRIMARY KEY)")
         self._allowed_cache: tuple[object, set[int]] = (None, set())
-        self._spellings: dict[str, str | None] = {}
+        self.keywords = KeywordIndex(conn, self._facts, self._total_notes,
+                                     lambda: self.fusion.note_field_weights)
         self._allowed_vectors: tuple[object, np.ndarray] | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -258,7 +246,7 @@ class Searcher:
         # A query of symbols only ("📚", "⏳") has no word for the index: it is looked for
         # literally in the notes' text, and by meaning like any other.
         words = self._word_hits if query_terms(query) else self._literal_hits
-        spelled, response.corrections = (self._spelled(query, as_you_type)
+        spelled, response.corrections = (self.keywords.spelled(query, as_you_type)
                                          if mode != "meaning" else (query, {}))
         word_hits, coverage = self._timed(
             timings, "words", words, spelled, allowed, as_you_type,
@@ -372,7 +360,7 @@ class Searcher:
         foam-docs 0.79 -> 0.80): a note's words are often spread over its passages. The
         passage shown is chosen afterwards, for the notes shown only (WORD_PASSAGE).
         """
-        scores, coverage = self._note_keyword_scores(query, allowed, as_you_type, limit)
+        scores, coverage = self.keywords.note_scores(query, allowed, as_you_type, limit)
         hits = [Hit(WORD_PASSAGE, note_id, score) for note_id, score in scores.items()]
         return hits, coverage
 
@@ -399,146 +387,6 @@ class Searcher:
         ranked = sorted(total, key=lambda n: -total[n])[:limit]
         hits = [Hit(passage[n][0], n, float(total[n])) for n in ranked]
         return hits, dict.fromkeys(ranked, 1.0)
-
-    def _note_keyword_scores(self, query: str, allowed: set[int] | None, as_you_type: bool,
-                             limit: int) -> tuple[dict[int, float], dict[int, float]]:
-        """Return note id -> BM25 over the note-level index (fields weighted), best first,
-        and note id -> the idf-weighted share of the query's terms it holds (0..1) for the
-        best COVERAGE_NOTES of them.
-
-        BM25 is a sum over the query's phrases, each scored alone (FTS5's bm25() of an OR
-        query is that same sum), so each phrase's scores are read once and kept until the
-        notes change: a keystroke reads only the word being typed.
-        """
-        if as_you_type and all(term in STOPWORDS for term in query_terms(query)):
-            return {}, {}
-        phrases = fts_phrases(query, prefix_last=as_you_type, keep=self._selective_note_terms,
-                              widen_prefix=self._matching_prefix)
-        if not phrases:
-            return {}, {}
-        postings = [self._phrase_scores(phrase) for phrase in phrases]
-        ids = np.concatenate([p[0] for p in postings])
-        if not len(ids):
-            return {}, {}
-        notes, where = np.unique(ids, return_inverse=True)
-        totals = np.bincount(where, weights=np.concatenate([p[1] for p in postings]))
-        if allowed is not None:
-            inside = np.isin(notes, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-            notes, totals = notes[inside], totals[inside]
-        order = np.lexsort((notes, -totals))[:limit]
-        scores = dict(zip(notes[order].tolist(), totals[order].tolist(), strict=True))
-        coverage = self._coverage(query, list(scores)[:COVERAGE_NOTES], as_you_type)
-        return scores, coverage
-
-    def _phrase_scores(self, phrase: str) -> tuple[np.ndarray, np.ndarray]:
-        """Return (note ids, BM25 of this one phrase) for every note holding it (field
-        weights applied, higher is better), cached until the notes change."""
-        cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = self._facts().setdefault(
-            "postings", OrderedDict())  # type: ignore[assignment]
-        if phrase in cache:
-            cache.move_to_end(phrase)
-            return cache[phrase]
-        weights = ", ".join(repr(float(w)) for w in self.fusion.note_field_weights)
-        rows = self.conn.execute(f"SELECT rowid, bm25(notes_fts, {weights}) FROM notes_fts "
-                                 f"WHERE notes_fts MATCH ?", (phrase,)).fetchall()
-        table = np.array(rows, dtype=np.float64).reshape(-1, 2)
-        found = (table[:, 0].astype(np.int64), -table[:, 1])
-        cache[phrase] = found
-        if len(cache) > PHRASE_CACHE:
-            cache.popitem(last=False)
-        return found
-
-    def _coverage(self, query: str, note_ids: list[int], as_you_type: bool) -> dict[int, float]:
-        """Return note id -> idf-weighted share of the query's terms the note holds (0..1).
-
-        Terms in more than COVERAGE_MAX_DF notes are left out (see below); the others' notes
-        come from the same cached postings as the scores.
-        """
-        terms = query_terms(query)
-        if not terms or not note_ids:
-            return {}
-        total = max(1, self._total_notes())
-        found = dict.fromkeys(note_ids, 0.0)
-        weight_sum = 0.0
-        for i, term in enumerate(terms):
-            df = self._note_frequency(term)
-            weight = math.log(1.0 + (total - df + 0.5) / (df + 0.5))
-            weight_sum += weight
-            prefix = as_you_type and i == len(terms) - 1 and typed_prefix(query) == term
-            expression = quote_term(term) + ("*" if prefix else "")
-            if df > COVERAGE_MAX_DF:
-                # A term in that many notes says little (its idf is low) and reading where it
-                # is costs most (10 ms at 100k notes): it is left out of the share.
-                weight_sum -= weight
-                continue
-            holders = set(self._phrase_scores(expression)[0].tolist())
-            for note_id in holders & found.keys():
-                found[note_id] += weight
-        return {n: w / weight_sum for n, w in found.items()} if weight_sum else {}
-
-    def _spelled(self, query: str, as_you_type: bool) -> tuple[str, dict[str, str]]:
-        """Return the query with each word that no note holds replaced by the word one edit
-        away that the most notes hold ("botom" -> "bottom"), and the replacements made.
-
-        Only finished words of SPELL_MIN_LETTERS letters or more are corrected; a word
-        still being typed is matched as a prefix instead.
-        """
-        typing = typed_prefix(query) if as_you_type else None
-        corrections: dict[str, str] = {}
-        for term in query_terms(query):
-            if (term == typing or len(term) < SPELL_MIN_LETTERS or not term.isalpha()
-                    or is_cjk(term) or self._note_frequency(term)):
-                continue
-            better = self._spelling(term)
-            if better:
-                corrections[term] = better
-        for word, better in corrections.items():
-            query = replace_term(query, word, better)
-        return query, corrections
-
-    def _spelling(self, word: str) -> str | None:
-        """Return the word one edit from `word` whose stem the most notes hold, or None.
-
-        A look-up costs 10-40 ms, so answers are kept across changes to the notes: a word
-        that later appears in a note is no longer corrected (_spelled checks it first), and
-        a correction gone stale only searches a word no note holds.
-        """
-        cache = self._spellings
-        if word not in cache:
-            by_stem: dict[str, str] = {}
-            for candidate in sorted(one_edit_away(word)):
-                by_stem.setdefault(stem(candidate), candidate)
-            marks = ",".join("?" * len(by_stem))
-            found = self.conn.execute(
-                f"SELECT term, doc FROM temp.notes_vocab WHERE term IN ({marks}) "
-                f"ORDER BY doc DESC, term LIMIT 1", list(by_stem)).fetchone()
-            if len(cache) > 10_000:
-                cache.clear()
-            cache[word] = by_stem[found[0]] if found else None
-        return cache[word]
-
-    def _selective_note_terms(self, terms: list[str]) -> list[str]:
-        """Keep the query's rarest MAX_QUERY_TERMS terms, then those within the postings
-        budget (a pasted page of text must cost about what a sentence does)."""
-        df = {t: self._note_frequency(t) for t in terms}
-        if len(terms) > MAX_QUERY_TERMS:
-            rarest = set(sorted((t for t in terms if df[t]), key=lambda t: df[t])
-                         [:MAX_QUERY_TERMS])
-            terms = [t for t in terms if t in rarest] or terms[:MAX_QUERY_TERMS]
-        if not any(df[t] for t in terms):
-            return terms
-        return self._within_budget(terms, df)
-
-    def _note_frequency(self, term: str) -> int:
-        """Return how many notes contain `term` (any field), cached until the notes change."""
-        cache: dict[str, int] = self._facts().setdefault("df", {})  # type: ignore[assignment]
-        if term not in cache:
-            row = self.conn.execute("SELECT doc FROM temp.notes_vocab WHERE term = ?",
-                                    (stem(term),)).fetchone()
-            if len(cache) > 10_000:
-                cache.clear()
-            cache[term] = row[0] if row else 0
-        return cache[term]
 
     def _space_for_queries(self) -> Space | None:
         """The active vector space, when this searcher's embedder makes vectors for it."""
@@ -617,49 +465,6 @@ class Searcher:
             facts["chunks"] = dict(self.conn.execute(
                 "SELECT note_id, COUNT(*) FROM chunks WHERE hash != '' GROUP BY note_id"))
         return facts["chunks"]  # type: ignore[return-value]
-
-    @staticmethod
-    def _within_budget(terms: list[str], df: dict[str, int]) -> list[str]:
-        """Keep the rarest terms whose postings add up to POSTINGS_BUDGET; drop the commonest.
-
-        FTS5's cost is the postings it scores. The terms dropped are the ones with the lowest
-        idf, which move BM25 least: on SciFact (21k chunks) keyword nDCG@10 was 0.663 with and
-        without the budget, and at 100k chunks keyword p95 fell from 31 to 16 ms.
-        """
-        spent = 0
-        kept: set[str] = set()
-        for term in sorted(terms, key=lambda t: df[t]):
-            if kept and spent + df[term] > POSTINGS_BUDGET:
-                break
-            spent += df[term]
-            kept.add(term)
-        return [t for t in terms if t in kept]
-
-    def _matching_prefix(self, prefix: str) -> str:
-        """Return `prefix`, or when it begins no indexed word, the head of it that does.
-
-        The index holds stems ("run" for "running"), so a word typed halfway past its stem
-        ("runni") begins no indexed word. Its longest head (up to 4 letters shorter) that is
-        itself an indexed stem ("run") finds what the finished word will.
-        """
-        if self._vocabulary_has(prefix, prefix + "\U0010ffff"):
-            return prefix
-        heads = [prefix[:end] for end in range(len(prefix) - 1,
-                                               max(PREFIX_MIN_LETTERS, len(prefix) - 4) - 1, -1)]
-        for head in heads:
-            # A stopword ("the" in "theory") is a stem of nearly every note: no narrowing.
-            if head not in STOPWORDS and self._vocabulary_has(head, head + "\0"):
-                return head
-        return next((h for h in heads if self._vocabulary_has(h, h + "\U0010ffff")), prefix)
-
-    def _vocabulary_has(self, low: str, high: str) -> bool:
-        """True when some indexed term t has low <= t < high.
-
-        A seek in the vocabulary; fts5vocab also counts the first such term's postings, which
-        measured 0.05-0.4 ms at 100k chunks (3.7 ms p95 for prefixes of very common words).
-        """
-        return self.conn.execute("SELECT 1 FROM temp.notes_vocab WHERE term >= ? AND term < ? "
-                                 "LIMIT 1", (low, high)).fetchone() is not None
 
     def _chunk_hits(self, top: list[tuple[int, float]]) -> list[Hit]:
         """Map (embedding id, score) pairs to every chunk with that vector (equal texts share)."""
@@ -774,8 +579,8 @@ class Searcher:
         bigrams each need setting up: 170 ms for a hundred results.
         """
         expression = fts_query(query, prefix_last=as_you_type,
-                               keep=self._selective_note_terms,
-                               widen_prefix=self._matching_prefix)
+                               keep=self.keywords.selective_terms,
+                               widen_prefix=self.keywords.matching_prefix)
         wanted = [f.note_id for f in fused if f.chunk_id == WORD_PASSAGE]
         marks = ",".join("?" * len(wanted))
         chunks = cast(list[tuple[int, int]], self.conn.execute(
