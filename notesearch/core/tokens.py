@@ -29,11 +29,13 @@ def estimate_tokens(text: str) -> int:
     return ascii_chars // 3 + (len(text) - ascii_chars) + 2
 
 
-#: Tokens at which a passage's quadratic cost (attention) equals its linear cost, for
-#: embedding_cost. From MODELS.md's rates for multilingual-e5-small on two cores: ~270-char
-#: passages (~68 tokens) at 32/s and ~1,450-char ones (~360 tokens) at 3.6/s, a cost ratio of
-#: 8.9 for 5.3 times the tokens: t + t^2/360 fits both.
-COST_QUADRATIC_TOKENS = 360.0
+#: Estimated tokens at which a passage's quadratic cost (attention) equals its linear cost,
+#: for embedding_cost. From MODELS.md's rates for multilingual-e5-small on two cores:
+#: ~270-character passages at 32/s and ~1,450-character ones at 3.6/s, a cost ratio of 8.9;
+#: in estimate_tokens' units (characters / 3) those are 90 and 483 tokens, which t + t^2/500
+#: fits. (A first cut at 360 counted real tokens, characters / 4: on a whole index of two
+#: vaults its ETAs ran 16-27% long, median.)
+COST_QUADRATIC_TOKENS = 500.0
 
 
 def embedding_cost(text: str) -> float:
