@@ -438,4 +438,8 @@ def test_similar_notes_say_how_close_they_are_in_words(sample_library):
     assert ranks == sorted(ranks)  # closer neighbours never get a weaker word
     assert "meeting" in results[0].path and results[0].strength in ("very similar", "similar")
     assert ranks[-1] > ranks[0]  # and the words tell neighbours apart
+    # Another meeting note is at least related: with the mean and deviation of the baseline
+    # (the note's own passages and its copy stretch it in a small library) it read "loosely".
+    sync = next(r for r in results if "platform sync" in r.path)
+    assert sync.strength in ("very similar", "similar", "related"), sync.strength
     assert results[0].to_json()["strength"] == results[0].strength
