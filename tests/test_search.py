@@ -443,3 +443,18 @@ def test_similar_notes_say_how_close_they_are_in_words(sample_library):
     sync = next(r for r in results if "platform sync" in r.path)
     assert sync.strength in ("very similar", "similar", "related"), sync.strength
     assert results[0].to_json()["strength"] == results[0].strength
+
+
+def test_similar_before_anything_is_embedded_finds_nothing_instead_of_failing(tmp_path, e5):
+    """`notesearch similar --text` on a library read but not yet embedded (the one-shot CLI
+    reads vectors through sqlite-vec, which then has no space to sample a baseline from)."""
+    from notesearch.core.library import Library
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "tea.md").write_text("# Tea\nGreen tea wants water below boiling.\n")
+    library = Library(home=tmp_path / "home", embedder=e5, vectors_in_memory=False)
+    library.add_folder(notes)
+    library.scan()
+    assert library.similar_text("a cup of green tea") == []
+    library.close()

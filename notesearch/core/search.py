@@ -606,6 +606,8 @@ class Searcher:
             if hit.note_id not in best or hit.score > best[hit.note_id].score:
                 best[hit.note_id] = Fused(hit.note_id, hit.chunk_id, hit.score, "meaning")
         ranked = sorted(best.values(), key=lambda f: -f.score)[:k]
+        if not ranked:  # nothing embedded yet: no baseline to measure against either
+            return []
         baseline = self.vectors.sample(BASELINE_SAMPLE) @ np.asarray(vector, np.float32)
         results = self._results(ranked, "", False)
         for result in results:
