@@ -84,8 +84,8 @@ def full_text(exc: BaseException) -> str:
 
 def as_official(embedder: OpenAIEmbedder, fake: FakeOpenAI, key: str) -> OpenAIEmbedder:
     """Aim an embedder built for api.openai.com at the fake server (tests never go online)."""
-    embedder._client = openai.OpenAI(api_key=key, base_url=fake.base_url, timeout=2.0,
-                                     max_retries=0)
+    embedder._http = openai.OpenAI(api_key=key, base_url=fake.base_url, timeout=2.0,
+                                   max_retries=0)
     return embedder
 
 

@@ -143,3 +143,26 @@ def test_a_provider_in_another_package_is_found_by_its_entry_point(tmp_path: Pat
     assert out[0] == "['local', 'openai', 'ollama', 'e5-again']"
     assert out[1] == "None local:multilingual-e5-small-q4"
     assert out[2] == "Kites"
+
+
+def test_status_of_a_library_on_openai_loads_no_sdk(tmp_path: Path) -> None:
+    """`notesearch status`, Settings and the provider list send nothing, so they do not pay
+    for importing the OpenAI SDK (1.8 s here); the first request does (and still works)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with FakeOpenAI(key=NO_KEY_PLACEHOLDER) as server:
+        Settings().with_options("openai", base_url=server.base_url).save(home)
+        script = textwrap.dedent(f"""
+            import sys
+            from pathlib import Path
+            from notesearch.core.library import Library
+            library = Library(home=Path({str(home)!r}))
+            print(library.status().model_id, "openai" in sys.modules)
+            library.engine().embedder.embed_query("kites")
+            print("openai" in sys.modules)
+        """)
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             timeout=120, cwd=Path(__file__).parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [f"openai@127.0.0.1:{server.port}:text-embedding-3-small",
+                                  "False", "True"]

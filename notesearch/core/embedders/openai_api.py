@@ -12,11 +12,10 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
-import openai
 
 from notesearch.core import secrets
 from notesearch.core.embedders.registry import Option, Provider
@@ -28,6 +27,9 @@ from notesearch.core.errors import (
     RateLimited,
     Unreachable,
 )
+
+if TYPE_CHECKING:
+    import openai
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 OPENAI_HOST = "api.openai.com"
@@ -188,8 +190,11 @@ class OpenAIEmbedder:
                            else COMPATIBLE_MAX_TOKENS)
         self._dim: int | None = dimensions or KNOWN_DIMS.get(model)
         self._key = self._resolve_key(api_key)
-        self._client = openai.OpenAI(api_key=self._key, base_url=self.base_url,
-                                     timeout=timeout, max_retries=0)
+        # The SDK is imported and its client made at the first request: importing it takes
+        # 1.8 s here (its types are built at import), which `status`, Settings and the
+        # provider list would otherwise pay without sending anything.
+        self._http: openai.OpenAI | None = None
+        self._parent: OpenAIEmbedder | None = None
 
     def __repr__(self) -> str:
         return f"OpenAIEmbedder(model_id={self.model_id!r})"  # never the key
@@ -199,8 +204,22 @@ class OpenAIEmbedder:
         seconds (for searches, which must not wait on a failing server)."""
         quick = copy.copy(self)
         quick.timeout, quick.max_attempts = timeout, 1
-        quick._client = self._client.with_options(timeout=timeout, max_retries=0)
+        quick._http, quick._parent = None, self  # shares the parent's connection pool
         return quick
+
+    @property
+    def _client(self) -> openai.OpenAI:
+        """The SDK client, made on first use (see __init__)."""
+        if self._http is None:
+            if self._parent is not None:
+                self._http = self._parent._client.with_options(timeout=self.timeout,
+                                                               max_retries=0)
+            else:
+                import openai
+
+                self._http = openai.OpenAI(api_key=self._key, base_url=self.base_url,
+                                           timeout=self.timeout, max_retries=0)
+        return self._http
 
     def _make_model_id(self) -> str:
         # Different servers (or output sizes) give different vector spaces; never mix them.
@@ -248,7 +267,8 @@ class OpenAIEmbedder:
 
     def close(self) -> None:
         """Release the HTTP connection pool."""
-        self._client.close()
+        if self._http is not None and self._parent is None:
+            self._http.close()
 
     def _batches(self, texts: list[str]) -> Iterator[list[str]]:
         """Consecutive slices within the API's per-request input and token limits."""
@@ -299,6 +319,8 @@ class OpenAIEmbedder:
         raise self._error(failure, attempt)
 
     def _attempt(self, inputs: list[str]) -> tuple[Any, _Failure]:
+        import openai  # already loaded by self._client; the exception classes come from it
+
         options: dict[str, Any] = {"dimensions": self.dimensions} if self.dimensions else {}
         try:
             response = self._client.embeddings.create(
