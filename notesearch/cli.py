@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from notesearch import __version__
+from notesearch.core.ask import Answer
 from notesearch.core.errors import KeyringUnavailable, NotesearchError
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress, format_eta
@@ -66,6 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--folder", type=Path, help="only notes under this folder")
     search.add_argument("--tag", action="append", default=[], help="only notes with this tag")
     search.set_defaults(run=cmd_search)
+
+    ask = commands.add_parser(
+        "ask", help="answer a question from your notes, citing the passages",
+        description="Answer from your notes. Offline (the default): the passages likeliest to "
+                    "answer, with the answering sentences marked. With a chat model (Settings, "
+                    "or --chat): its answer, streamed, citing the passages as [1], [2].")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    chat = ask.add_mutually_exclusive_group()
+    chat.add_argument("--offline", action="store_true", help="do not use a chat model")
+    chat.add_argument("--chat", action="store_true",
+                      help="use the chat model set in Settings even if Ask is set to offline")
+    ask.add_argument("--yes", action="store_true",
+                     help="send passages to a remote chat model without asking first")
+    ask.add_argument("--folder", type=Path, help="only notes under this folder")
+    ask.add_argument("--tag", action="append", default=[], help="only notes with this tag")
+    ask.set_defaults(run=cmd_ask)
 
     similar = commands.add_parser("similar", help="notes most like a note (or --text)")
     similar.add_argument("path", nargs="?", metavar="NOTE",
@@ -209,6 +227,66 @@ def _highlight(result: Result, on: str, off: str) -> str:
         last = end
     out.append(text[last:])
     return "".join(out)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    library = Library(vectors_in_memory=False, reading_only=True)
+    filters = Filters(str(args.folder.expanduser().resolve()) if args.folder else None,
+                      tuple(args.tag))
+    with_chat = False if args.offline else (True if args.chat else None)
+    streamed: list[str] = []
+
+    def show(piece: str) -> None:
+        streamed.append(piece)
+        if not args.json:
+            print(piece, end="", flush=True)
+
+    answer = library.ask(args.question, filters, with_chat, on_text=show,
+                         confirm=lambda tokens, where: _confirm_sending(tokens, where, args.yes))
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return 0
+    if streamed:
+        print("\n")
+    if answer.problem:
+        print(f"({answer.problem})\n")
+    _print_passages(answer)
+    if answer.withheld_private:
+        print(f"({answer.withheld_private} private note(s) were not sent to the chat model.)")
+    if answer.meaning_unavailable:
+        print(f"(Meaning search is off: {answer.meaning_unavailable})")
+    return 0
+
+
+def _confirm_sending(tokens: int, where: str, yes: bool) -> bool:
+    """Say what is about to leave the machine; ask first unless --yes (or no terminal)."""
+    print(f"Sending about {tokens:,} tokens of your notes to {where}.", file=sys.stderr)
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        print("Not sent: add --yes to send passages to a chat model from a script.",
+              file=sys.stderr)
+        return False
+    return input("Send? [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _print_passages(answer: Answer) -> None:
+    bold, dim, reset = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
+    if not answer.passages:
+        print("Nothing in your notes matches this question.")
+        return
+    if not answer.found and not answer.text:
+        print("Nothing in your notes seems to answer this; the closest passages:")
+    elif not answer.text:
+        print("From your notes:")
+    else:
+        print("Sources:")
+    for passage in answer.passages:
+        where = f"{passage.title}" + (f" › {passage.heading}" if passage.heading else "")
+        print(f"[{passage.number}] {bold}{where}{reset}  {dim}{passage.citation}{reset}")
+        for sentence in passage.sentences:
+            said = " ".join(passage.text[sentence.start:sentence.end].split())
+            print(f"    {dim}{sentence.line}:{reset} {said}")
 
 
 def cmd_similar(args: argparse.Namespace) -> int:

@@ -99,7 +99,8 @@ def closed_port_url() -> str:
 
 
 class FakeOpenAI:
-    """Serves POST /v1/embeddings on a free port; scriptable failures; records every request."""
+    """Serves POST /v1/embeddings and /v1/chat/completions (streamed or not) on a free port;
+    scriptable failures; records every request."""
 
     def __init__(self, key: str | None = None, dim: int = 64) -> None:
         self.key = key or "sk-test-" + secrets.token_hex(20)
@@ -109,6 +110,13 @@ class FakeOpenAI:
         self.float_only = False
         #: Return `data` in reverse order, to prove clients sort by `index`.
         self.reverse_data = False
+        #: What the chat model answers; None: a sentence quoted from passage [1] of the
+        #: prompt and cited, or the not-found reply when the prompt has no passage.
+        self.chat_reply: str | None = None
+        #: Seconds between streamed pieces (to watch streaming, or cancel it halfway).
+        self.chat_delay = 0.0
+        #: Cut the connection after this many streamed pieces, mid-stream (None: never).
+        self.break_stream_after: int | None = None
         self.requests: list[RecordedRequest] = []
         self._script: list[_Scripted] = []
         self._lock = threading.Lock()
@@ -195,12 +203,33 @@ class FakeOpenAI:
         elif scripted is not None:
             return scripted.status, scripted.headers, (
                 scripted.body if scripted.body is not None else {})
-        if req.method != "POST" or req.path.rstrip("/") != "/v1/embeddings":
+        path = req.path.rstrip("/")
+        if req.method != "POST" or path not in ("/v1/embeddings", "/v1/chat/completions"):
             return 404, {}, error_body(f"Unknown path {req.path}", "invalid_request_error")
         auth = req.headers.get("authorization", "")
         if auth != f"Bearer {self.key}":
             return 401, {}, self._auth_error(auth)
+        if path == "/v1/chat/completions":
+            return self._chat(req.body)
         return self._embeddings(req.body)
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.rstrip("/") == "/v1/chat/completions"]
+
+    def _chat(self, body: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if not isinstance(body, dict) or not body.get("model") or not body.get("messages"):
+            return 400, {}, error_body("'model' and 'messages' are required",
+                                       "invalid_request_error")
+        reply = self.chat_reply if self.chat_reply is not None else default_reply(body)
+        if body.get("stream"):
+            # Words with their following space, as a model streams tokens.
+            return 200, {}, {STREAM: re.findall(r"\S+\s*", reply) or [reply]}
+        return 200, {}, {"id": "chatcmpl-fake", "object": "chat.completion",
+                         "created": int(time.time()), "model": body["model"],
+                         "choices": [{"index": 0, "finish_reason": "stop",
+                                      "message": {"role": "assistant", "content": reply}}]}
 
     def _auth_error(self, auth: str) -> dict[str, Any]:
         # Real OpenAI echoes a masked key; echo it whole so tests prove clients never show it.
@@ -224,6 +253,26 @@ class FakeOpenAI:
         used = sum(tokens_estimate(t) for t in texts)
         return 200, {}, {"object": "list", "data": data, "model": body["model"],
                          "usage": {"prompt_tokens": used, "total_tokens": used}}
+
+
+#: The key of a handler's payload that holds pieces to stream as server-sent events.
+STREAM = "__stream__"
+
+
+def default_reply(body: dict[str, Any]) -> str:
+    """A grounded answer a test can predict: the first sentence of passage [1], cited."""
+    prompt = " ".join(str(m.get("content", "")) for m in body["messages"])
+    found = re.search(r"\[1\][^\n]*\n(.+?)(?:[.。!?]|\n|$)", prompt)
+    if not found:
+        return "Not found in your notes."
+    return f"Your notes say: {found.group(1).strip()} [1]."
+
+
+def _chunk_event(model: str, delta: dict[str, str], finish: str | None = None) -> bytes:
+    event = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+             "created": int(time.time()), "model": model,
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return b"data: " + json.dumps(event).encode("utf-8") + b"\n\n"
 
 
 def _validate(body: Any) -> str | None:
@@ -276,7 +325,37 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                                   {k.lower(): v for k, v in self.headers.items()}, body,
                                   time.monotonic())
             status, headers, payload = server.handle(req)
-            self._reply(status, headers, payload)
+            if STREAM in payload:
+                self._stream(payload[STREAM], str((body or {}).get("model", "")))
+            else:
+                self._reply(status, headers, payload)
+
+        def _stream(self, pieces: list[str], model: str) -> None:
+            """Send `pieces` as OpenAI's server-sent chunk events, in chunked encoding (so a
+            cut connection is an error to the client, not an early end)."""
+            events = [_chunk_event(model, {"role": "assistant", "content": ""})]
+            events += [_chunk_event(model, {"content": piece}) for piece in pieces]
+            events += [_chunk_event(model, {}, "stop"), b"data: [DONE]\n\n"]
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for sent, event in enumerate(events):
+                    if server.break_stream_after is not None and \
+                            sent > server.break_stream_after:
+                        self.wfile.write(b"ff\r\npartial")  # a chunk cut short
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                    self.wfile.flush()
+                    if server.chat_delay and server._stopping.wait(server.chat_delay):
+                        return
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass  # the client stopped reading (a cancelled answer)
 
         def _reply(self, status: int, headers: dict[str, str], payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode("utf-8")

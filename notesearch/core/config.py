@@ -12,6 +12,8 @@ import platformdirs
 HOME_ENV = "NOTESEARCH_HOME"
 DB_NAME = "library.db"
 SETTINGS_NAME = "settings.json"
+#: Tokens sent to remote chat models per day (for the daily budget; see chat.UsageLog).
+CHAT_USAGE_NAME = "chat-usage.json"
 
 
 def sample_notes_folder() -> Path:
@@ -110,6 +112,12 @@ class Settings:
     launch_at_login: bool = False
     #: Keep the bundled sample notes once a folder of your own is added (they leave by default).
     keep_sample_notes: bool = False
+    #: Ask answers with a chat model (chat.CHAT_OPTIONS in chat_options); offline, by marking
+    #: the answering sentences of the passages found, when False (the default).
+    ask_with_chat: bool = False
+    chat_options: dict[str, str] = field(default_factory=dict)
+    #: Most tokens a day Ask may send to a remote chat model (0: no limit).
+    chat_daily_tokens: int = 200_000
 
     @classmethod
     def load(cls, home: Path) -> Settings:

@@ -73,3 +73,16 @@ class LibraryReadOnly(NotesearchError):
     from it as it is, and indexing waits."""
 
     kind = "read_only"
+
+
+class ChatError(NotesearchError):
+    """A chat model failed (key rejected, rate limited, unreachable, a stream broken halfway,
+    the daily token budget spent); never contains an API key. `partial` holds the answer
+    text that arrived before a stream broke ("" otherwise)."""
+
+    kind = "chat"
+
+    def __init__(self, message: str, kind: str = "chat", partial: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.partial = partial

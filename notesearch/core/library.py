@@ -6,14 +6,17 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import apsw
 
+from notesearch.core.ask import Answer, Budget, ask_chat, ask_offline
+from notesearch.core.chat import UsageLog, chat_model_from
 from notesearch.core.config import (
+    CHAT_USAGE_NAME,
     DB_NAME,
     SETTINGS_NAME,
     Settings,
@@ -431,6 +434,22 @@ class Library:
     def tags(self, limit: int = 500) -> list[tuple[str, int]]:
         """Return (tag, notes carrying it) for the most used tags, most used first."""
         return self.store.tag_counts(limit)
+
+    def ask(self, question: str, filters: Filters = NO_FILTERS, with_chat: bool | None = None,
+            on_text: Callable[[str], None] = lambda _: None,
+            cancelled: Callable[[], bool] = lambda: False,
+            confirm: Callable[[int, str], bool] = lambda tokens, where: True) -> Answer:
+        """Answer `question` from the notes: with the chat model Settings name when
+        `with_chat` (default: Settings.ask_with_chat), streaming its text to `on_text`, else
+        offline (see core.ask). Raises ChatError only when the chat model cannot be made
+        (no key for OpenAI); every fault of the call itself is in `Answer.problem`."""
+        use_chat = self.settings.ask_with_chat if with_chat is None else with_chat
+        if not use_chat:
+            return ask_offline(self.searcher(), question, filters)
+        chat = chat_model_from(self.settings.chat_options)
+        budget = Budget(self.settings.chat_daily_tokens, UsageLog(self.home / CHAT_USAGE_NAME))
+        return ask_chat(self.searcher(), question, chat, budget, filters, on_text, cancelled,
+                        confirm)
 
     def similar_text(self, text: str, k: int = 10) -> list[Result]:
         """Return the notes most similar to a passage of text."""

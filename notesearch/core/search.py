@@ -400,23 +400,9 @@ class Searcher:
         is read. On two cores the model already uses both, and SQLite beside it slowed the
         query embedding as much as it saved (end to end p95 over the bare model's: +23 ms
         either way at 10k passages)."""
-        space = self._space_for_queries()
-        if space is None or self.embedder is None:
-            return [], None
-        try:
-            # A pasted page is embedded by its start: the model reads no more.
-            text = fit_to_window(query, self.embedder.count_tokens, self.embedder.max_tokens,
-                                 at_sentence=True)
-            query_vector = self.query_cache.get(self.embedder, text)
-        except EmbedderError as error:
-            return [], str(error)
-        if len(query_vector) != space.dim:
-            # The provider now answers with vectors of another size: the library's cannot be
-            # compared with them until the notes are embedded again (a new vector space).
-            return [], (
-                f"The embedding provider now returns vectors of {len(query_vector)} numbers, "
-                f"not the {space.dim} this library was built with; meaning search comes back "
-                "once `notesearch index` (or the app) has embedded the notes again.")
+        query_vector, problem = self.query_vector(query)
+        if query_vector is None:
+            return [], problem
         top = self.vectors.top(query_vector, limit,
                                self._allowed_embeddings() if allowed is not None else None)
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
@@ -424,6 +410,46 @@ class Searcher:
             hits = self._length_corrected(hits)
         hits.sort(key=lambda h: -h.score)
         return hits, None
+
+    def query_vector(self, query: str) -> tuple[np.ndarray | None, str | None]:
+        """Return the (dim,) unit vector of `query` in the active vector space, or None with
+        why not: a sentence when a fault stopped it, None when there is simply nothing to
+        compare with (no embedder, nothing embedded, another model's space)."""
+        space = self._space_for_queries()
+        if space is None or self.embedder is None:
+            return None, None
+        try:
+            # A pasted page is embedded by its start: the model reads no more.
+            text = fit_to_window(query, self.embedder.count_tokens, self.embedder.max_tokens,
+                                 at_sentence=True)
+            vector = self.query_cache.get(self.embedder, text)
+        except EmbedderError as error:
+            return None, str(error)
+        if len(vector) != space.dim:
+            # The provider now answers with vectors of another size: the library's cannot be
+            # compared with them until the notes are embedded again (a new vector space).
+            return None, (
+                f"The embedding provider now returns vectors of {len(vector)} numbers, "
+                f"not the {space.dim} this library was built with; meaning search comes back "
+                "once `notesearch index` (or the app) has embedded the notes again.")
+        return vector, None
+
+    def chunk_similarities(self, vector: np.ndarray, hashes: list[str]) -> dict[str, float]:
+        """Return chunk hash -> cosine with `vector` (-1..1), for the hashes embedded in the
+        active space."""
+        ids = self.store.embedding_ids(self._space_id(), hashes)
+        if not ids:
+            return {}
+        by_id = dict(self.vectors.top(vector, len(ids), np.array(sorted(ids.values()))))
+        return {h: by_id[i] for h, i in ids.items() if i in by_id}
+
+    def chunk_bm25(self, query: str, chunk_ids: list[int]) -> dict[int, float]:
+        """Return chunk id -> BM25 of `query` over the chunk index (higher is better, > 0),
+        for those of `chunk_ids` that hold a query term."""
+        expression = fts_query(query, keep=self.keywords.selective_terms)
+        if not expression or not chunk_ids:
+            return {}
+        return {chunk_id: -score for chunk_id, score in self._chunk_bm25(expression, chunk_ids)}
 
     def _length_corrected(self, hits: list[Hit]) -> list[Hit]:
         """Lower each chunk's similarity by how many chances its note had to score high.
@@ -584,18 +610,24 @@ class Searcher:
         """Return note id -> its chunk with the best BM25 for `expression`, among `chunks`
         ((chunk id, note id) pairs); notes none of whose chunks match are left out."""
         note_of = dict(chunks)
-        with self.conn:
-            self.conn.execute("DELETE FROM temp.passage_chunks")
-            self.conn.executemany("INSERT INTO temp.passage_chunks(id) VALUES (?)",
-                                  [(chunk_id,) for chunk_id, _ in chunks])
         best: dict[int, tuple[float, int]] = {}
-        for chunk_id, score in self.conn.execute(
-                "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) FROM chunks_fts WHERE chunks_fts "
-                "MATCH ? AND +rowid IN (SELECT id FROM temp.passage_chunks)", (expression,)):
+        for chunk_id, score in self._chunk_bm25(expression, list(note_of)):
             note_id = note_of[chunk_id]
             if note_id not in best or score < best[note_id][0]:
                 best[note_id] = (score, chunk_id)
         return {note_id: chunk_id for note_id, (_, chunk_id) in best.items()}
+
+    def _chunk_bm25(self, expression: str, chunk_ids: list[int]) -> list[tuple[int, float]]:
+        """Return (chunk id, FTS5 bm25: lower is better) for the chunks among `chunk_ids`
+        that match the FTS5 `expression`."""
+        with self.conn:
+            self.conn.execute("DELETE FROM temp.passage_chunks")
+            self.conn.executemany("INSERT INTO temp.passage_chunks(id) VALUES (?)",
+                                  [(chunk_id,) for chunk_id in chunk_ids])
+        return cast(list[tuple[int, float]], self.conn.execute(
+            "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) FROM chunks_fts WHERE chunks_fts "
+            "MATCH ? AND +rowid IN (SELECT id FROM temp.passage_chunks)",
+            (expression,)).fetchall())
 
     def _similar(self, vector: np.ndarray, k: int, exclude: int | None) -> list[Result]:
         self.vectors.refresh(self.conn)

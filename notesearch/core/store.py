@@ -42,6 +42,24 @@ class StoredChunk:
 
 
 @dataclass(frozen=True)
+class PassageRow:
+    """A chunk with its note's path, title and privacy, as a cited passage needs it."""
+
+    chunk_id: int
+    note_id: int
+    path: str
+    title: str
+    heading: str
+    start_line: int
+    end_line: int
+    #: Characters at the start of `text` that are context (title › headings), not file text.
+    context_len: int
+    text: str
+    hash: str
+    private: bool
+
+
+@dataclass(frozen=True)
 class NoteRecord:
     """A note's row, as the indexer writes it."""
 
@@ -395,6 +413,33 @@ class Store:
             if removed:
                 self.bump("vectors_gen")
         return removed
+
+    # -- passages ---------------------------------------------------------------------------
+    def passages_of(self, note_ids: Sequence[int]) -> list[PassageRow]:
+        """Return every chunk of the given notes with what a cited passage shows, in note
+        order then file order."""
+        if not note_ids:
+            return []
+        marks = ",".join("?" * len(note_ids))
+        rows = self.conn.execute(
+            f"""SELECT c.id, c.note_id, n.path, n.title, c.heading, c.start_line, c.end_line,
+                       c.context_len, c.text, c.hash, n.private
+                FROM chunks c JOIN notes n ON n.id = c.note_id
+                WHERE c.note_id IN ({marks}) ORDER BY c.note_id, c.seq""", list(note_ids))
+        return [PassageRow(cid, nid, path, title, heading, start, end, context_len, text, hash_,
+                           bool(private))
+                for cid, nid, path, title, heading, start, end, context_len, text, hash_, private
+                in rows]
+
+    def embedding_ids(self, space_id: int, hashes: Sequence[str]) -> dict[str, int]:
+        """Return chunk hash -> embedding id in the space, for the hashes that have one."""
+        wanted = sorted({h for h in hashes if h})
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        return dict(self.conn.execute(
+            f"SELECT hash, id FROM embeddings WHERE space_id = ? AND hash IN ({marks})",
+            [space_id, *wanted]))
 
     # -- counts -----------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
