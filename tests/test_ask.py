@@ -168,7 +168,8 @@ def test_the_daily_budget_and_the_confirmation_stop_the_call_before_it_is_made(
     assert refused.problem is not None and "Today's chat budget is spent" in refused.problem
     asked: list[tuple[int, str]] = []
     declined = ask_chat(sample_library.searcher(), question, chat_of(chat_server),
-                        budget(tmp_path), confirm=lambda n, where: asked.append((n, where)) or False)
+                        budget(tmp_path),
+                        confirm=lambda n, where: asked.append((n, where)) or False)
     assert declined.problem == "Not sent: the passages are shown instead." and declined.passages
     assert asked and asked[0][0] > 50 and asked[0][1] == f"the chat server at {chat_server.host}"
     assert len(chat_server.chat_requests) == 1  # neither of the last two sent anything
