@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from notesearch.core.chat import UsageLog
-from notesearch.core.errors import ChatError
+from notesearch.core.errors import ChatError, EmbedderError
 from notesearch.core.prose import embedding_text
 from notesearch.core.search import NO_FILTERS, Filters, Searcher, SearchResponse, valid_text
 from notesearch.core.store import PassageRow
@@ -326,7 +326,10 @@ def _sentence_cosines(searcher: Searcher, question: str,
     if vector is None or searcher.embedder is None:
         return None
     texts = [embedding_text(s) or s for s in sentences]
-    return searcher.embedder.embed_documents(texts) @ np.asarray(vector, np.float32)
+    try:
+        return searcher.passage_vectors(texts) @ np.asarray(vector, np.float32)
+    except EmbedderError:
+        return None  # the sentences are then scored by their words alone
 
 
 def ask_chat(searcher: Searcher, question: str, chat: ChatModel, budget: Budget,

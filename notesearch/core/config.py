@@ -118,6 +118,9 @@ class Settings:
     chat_options: dict[str, str] = field(default_factory=dict)
     #: Most tokens a day Ask may send to a remote chat model (0: no limit).
     chat_daily_tokens: int = 200_000
+    #: The user agreed, for good, to passages being sent to the chat model without asking
+    #: each time (the app asks before the first remote call until then).
+    chat_confirmed: bool = False
 
     @classmethod
     def load(cls, home: Path) -> Settings:

@@ -56,6 +56,8 @@ CANDIDATES = 100  # chunks taken from each list before fusion, at least
 #: 100 notes filled the tail with one list's weak matches (NPL hybrid Recall@100 fell below
 #: meaning alone).
 CANDIDATES_PER_RESULT = 3
+#: Texts whose passage vectors a searcher keeps (Ask's sentences), about 1.5 MB at 384-d.
+PASSAGE_CACHE = 1000
 #: What a search uses: both lists fused, or one of them alone.
 Mode = Literal["hybrid", "meaning", "words"]
 MODES: tuple[Mode, ...] = ("hybrid", "meaning", "words")
@@ -208,6 +210,7 @@ class Searcher:
         self.keywords = KeywordIndex(conn, self._facts, self._total_notes,
                                      lambda: self.fusion.note_field_weights)
         self._allowed_vectors: tuple[object, np.ndarray] | None = None
+        self._passage_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- public -----------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
@@ -433,6 +436,23 @@ class Searcher:
                 f"not the {space.dim} this library was built with; meaning search comes back "
                 "once `notesearch index` (or the app) has embedded the notes again.")
         return vector, None
+
+    def passage_vectors(self, texts: list[str]) -> np.ndarray:
+        """Return (len(texts), dim) unit vectors of `texts` embedded as passages, kept in an
+        LRU of recent texts (asking again about the same passages embeds nothing).
+        Raises EmbedderError; needs an embedder."""
+        assert self.embedder is not None
+        missing = [t for t in dict.fromkeys(texts) if t not in self._passage_cache]
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed_documents(missing),
+                                    strict=True):
+                self._passage_cache[text] = vector
+        for text in texts:
+            self._passage_cache.move_to_end(text)
+        while len(self._passage_cache) > PASSAGE_CACHE:
+            self._passage_cache.popitem(last=False)
+        return np.vstack([self._passage_cache[t] for t in texts]) if texts else \
+            np.zeros((0, self.embedder.dim), np.float32)
 
     def chunk_similarities(self, vector: np.ndarray, hashes: list[str]) -> dict[str, float]:
         """Return chunk hash -> cosine with `vector` (-1..1), for the hashes embedded in the

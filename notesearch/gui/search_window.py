@@ -25,17 +25,21 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QProgressBar,
+    QPushButton,
     QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from notesearch.core.ask import Passage
 from notesearch.core.config import SAMPLE_QUERIES, sample_notes_folder
 from notesearch.core.library import Library
 from notesearch.core.query import SYNTAX_HELP
-from notesearch.core.search import NO_FILTERS, Filters, SearchResponse
+from notesearch.core.search import NO_FILTERS, Filters, Result, SearchResponse
+from notesearch.core.text import Snippet
 from notesearch.gui import actions
+from notesearch.gui.ask_panel import AskPanel
 from notesearch.gui.dispatch import SearchDispatcher
 from notesearch.gui.filter_bar import FilterBar
 from notesearch.gui.indexing import IndexingController, State
@@ -71,7 +75,7 @@ class SearchWindow(QMainWindow):
         self.library, self.indexing = library, indexing
         self.hide_on_close = hide_on_close
         self.shown_generation = 0  # the generation whose list is on screen (see dispatch.py)
-        self.mode = "search"  # or "similar"
+        self.mode = "search"  # or "similar", or "ask"
         self.similar_of: ResultItem | str | None = None
         self.last_response: SearchResponse | None = None
         self.setWindowTitle("notesearch")
@@ -112,6 +116,13 @@ class SearchWindow(QMainWindow):
         self.empty.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.empty.linkActivated.connect(self._try_example)
         self.preview = NotePreview(menu_for=self.menu_for)
+        self.ask_panel = AskPanel(self.library)
+        self.ask_panel.cited.connect(self.show_passage)
+        self.ask_panel.hide()
+        self.ask_button = QPushButton("Ask")
+        self.ask_button.setAccessibleName("Ask your notes")
+        self.ask_button.setToolTip("Answer the question in the search field from your notes, "
+                                   "citing them (Ctrl+Enter)")
         splitter = QSplitter()
         splitter.setChildrenCollapsible(False)
         left = QWidget()
@@ -119,13 +130,17 @@ class SearchWindow(QMainWindow):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.view)
         left_layout.addWidget(self.empty)
+        left_layout.addWidget(self.ask_panel)
         splitter.addWidget(left)
         splitter.addWidget(self.preview)
         splitter.setSizes([460, 580])
         self.filter_bar = FilterBar()
         central = QWidget()
         layout = QVBoxLayout(central)
-        layout.addWidget(self.field)
+        field_row = QHBoxLayout()
+        field_row.addWidget(self.field, 1)
+        field_row.addWidget(self.ask_button)
+        layout.addLayout(field_row)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
@@ -202,6 +217,7 @@ class SearchWindow(QMainWindow):
         for keys, slot in shortcuts.items():
             QShortcut(keys, self, slot)
         QShortcut(QKeySequence("Ctrl+F"), self, self.focus_search)
+        self.ask_button.clicked.connect(self.ask)
 
     # -- searching ----------------------------------------------------------------------------
     @property
@@ -210,6 +226,8 @@ class SearchWindow(QMainWindow):
         return self.dispatcher.generation
 
     def _on_text(self, text: str) -> None:
+        if self.mode == "ask":
+            self.leave_ask()
         self.mode, self.similar_of = "search", None
         generation = self.dispatcher.typed(text)
         if not text.strip():
@@ -361,6 +379,8 @@ class SearchWindow(QMainWindow):
         path = Path(target.result.path if isinstance(target, ResultItem) else target)
         title = target.result.title if isinstance(target, ResultItem) else path.stem
         generation = self.dispatcher.supersede()
+        if self.mode == "ask":
+            self.leave_ask()
         self.mode, self.similar_of = "similar", target
         self._set_banner(f"Notes similar to “{title}” — Esc returns to your search.")
 
@@ -463,6 +483,35 @@ class SearchWindow(QMainWindow):
             self.note_menu.addAction(action)
         source.deleteLater()
 
+    # -- asking -------------------------------------------------------------------------------
+    def ask(self) -> None:
+        """Answer the field's text as a question from the notes (the Ask panel replaces the
+        results until the question is edited or Esc is pressed)."""
+        question = self.field.text().strip()
+        if not question:
+            return
+        self.dispatcher.supersede()  # a search still running must not replace the answer
+        self.mode = "ask"
+        self.view.hide()
+        self.empty.hide()
+        self.banner.hide()
+        self.ask_panel.show()
+        self.preview.show_item(None)
+        self.ask_panel.ask(question, self.filter_bar.filters())
+
+    def leave_ask(self) -> None:
+        self.ask_panel.stop()
+        self.ask_panel.hide()
+        self.mode = "search"
+        self.view.setVisible(self.model.rowCount() > 0)
+        self.empty.setVisible(self.model.rowCount() == 0)
+
+    def show_passage(self, passage: Passage) -> None:
+        """Show a cited passage in the preview, the note scrolled to its lines."""
+        result = Result(passage.note_id, passage.path, passage.title, passage.score, "both",
+                        passage.line, passage.end_line, passage.heading, Snippet("", ()), -1)
+        self.preview.show_item(ResultItem(result, folder="", title=passage.title))
+
     def focus_search(self) -> None:
         self.field.setFocus()
         self.field.selectAll()
@@ -475,7 +524,12 @@ class SearchWindow(QMainWindow):
 
     def _key(self, event: QKeyEvent) -> bool:
         key, mods = event.key(), event.modifiers()
-        if mods & ~Qt.KeyboardModifier.KeypadModifier:
+        plain = mods & ~Qt.KeyboardModifier.KeypadModifier
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                plain == Qt.KeyboardModifier.ControlModifier:
+            self.ask()  # Ctrl+Enter asks the field's text as a question
+            return True
+        if plain:
             return False
         steps: dict[int, int] = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5,
                  Qt.Key.Key_PageUp: -5}
@@ -491,8 +545,11 @@ class SearchWindow(QMainWindow):
         return False
 
     def escape(self) -> None:
-        """Leave the similar list, else clear the field, else hide the window."""
-        if self.mode == "similar":
+        """Leave the answer or the similar list, else clear the field, else hide the window."""
+        if self.mode == "ask":
+            self.leave_ask()
+            self.refresh()
+        elif self.mode == "similar":
             self.leave_similar()
         elif self.field.text():
             self.field.clear()

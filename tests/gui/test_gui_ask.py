@@ -1,0 +1,82 @@
+"""The Ask panel in the real window: offline citations, a streamed answer, Stop, what was sent."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl
+
+from notesearch.core.embedders.openai_api import NO_KEY_PLACEHOLDER
+from notesearch.gui.indexing import IndexingController
+from notesearch.gui.search_window import SearchWindow
+from tests.fake_openai import FakeOpenAI
+
+QUESTION = "how many parts browns to greens in compost?"
+
+
+def window_for(qtbot, library) -> SearchWindow:  # noqa: ANN001
+    window = SearchWindow(library, IndexingController(library))
+    qtbot.addWidget(window)
+    window.present()
+    return window
+
+
+def ask(qtbot, window: SearchWindow, question: str = QUESTION) -> None:  # noqa: ANN001
+    window.field.setText(question)
+    qtbot.keyClick(window.field, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.ask_panel.answer is not None, timeout=60_000)
+
+
+def test_offline_answer_shows_passages_and_a_citation_opens_the_note(qtbot, library):  # noqa: ANN001
+    library.settings.ask_with_chat = False
+    window = window_for(qtbot, library)
+    ask(qtbot, window)
+    shown = window.ask_panel.browser.toPlainText()
+    assert window.ask_panel.isVisible() and not window.view.isVisible()
+    assert "From your notes" in shown and "[1] Composting" in shown and "2–3 parts" in shown
+    window.ask_panel.browser.anchorClicked.emit(QUrl("#cite-1"))
+    qtbot.waitUntil(lambda: window.preview.rendered is not None, timeout=10_000)
+    assert window.preview.item.path.name == "Composting.md"
+    assert "browns" in window.preview.toPlainText()
+    # Editing the question goes back to live results.
+    window.field.setText("compost")
+    assert not window.ask_panel.isVisible()
+
+
+def test_chat_answer_streams_into_the_window_after_the_user_agrees(qtbot, library):  # noqa: ANN001
+    with FakeOpenAI(key=NO_KEY_PLACEHOLDER) as server:
+        server.chat_delay = 0.02
+        library.settings.ask_with_chat = True
+        library.settings.chat_confirmed = False
+        library.settings.chat_options = {"model": "test-chat", "base_url": server.base_url}
+        window = window_for(qtbot, library)
+        panel = window.ask_panel
+        updates: list[str] = []
+        panel._bridge.text.connect(lambda _: updates.append(panel.browser.toPlainText()))
+        window.field.setText(QUESTION)
+        window.ask_button.click()
+        qtbot.waitUntil(panel.confirm_bar.isVisible, timeout=60_000)
+        assert "tokens of your notes" in panel.confirm_label.text()
+        assert not server.chat_requests  # nothing leaves before the user agrees
+        panel.send_button.click()
+        qtbot.waitUntil(lambda: panel.answer is not None, timeout=30_000)
+        assert len(updates) > 3 and len(set(updates)) > 3  # the text grew piece by piece
+        shown = panel.browser.toPlainText()
+        assert "Your notes say:" in shown and "Sources" in shown
+        assert panel.sent_button.isVisible() and panel.answer.sent
+        assert panel.answer.sent == server.chat_requests[0].body["messages"]
+
+
+def test_stop_cuts_a_streaming_answer_short(qtbot, library):  # noqa: ANN001
+    with FakeOpenAI(key=NO_KEY_PLACEHOLDER) as server:
+        server.chat_delay = 0.2
+        library.settings.ask_with_chat = True
+        library.settings.chat_confirmed = True
+        library.settings.chat_options = {"model": "test-chat", "base_url": server.base_url}
+        window = window_for(qtbot, library)
+        panel = window.ask_panel
+        window.field.setText(QUESTION)
+        window.ask_button.click()
+        qtbot.waitUntil(lambda: "Your" in panel.browser.toPlainText(), timeout=60_000)
+        panel.stop_button.click()
+        qtbot.waitUntil(lambda: panel.answer is not None, timeout=10_000)
+        assert panel.status.text() == "Stopped: the answer is as far as it got."
+        assert not panel.answer.text.endswith("[1].")
