@@ -24,13 +24,16 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from notesearch.core import secrets
+from notesearch.core.chat import CHAT_OPTIONS
 from notesearch.core.config import Settings
+from notesearch.core.embedders.openai_api import key_provider
 from notesearch.core.embedders.registry import Option, Provider, provider, providers
 from notesearch.core.library import Library
 from notesearch.gui.actions import EDITOR_PRESETS
@@ -166,6 +169,7 @@ class SettingsDialog(QDialog):
         tabs.setAccessibleName("Settings sections")
         tabs.addTab(self._folders_tab(), "Folders")
         tabs.addTab(self._model_tab(), "Search model")
+        tabs.addTab(self._ask_tab(), "Ask")
         tabs.addTab(self._app_tab(), "Editor and app")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -258,6 +262,30 @@ class SettingsDialog(QDialog):
         return next((f for f in self.forms.values() if f.radio.isChecked()),
                     next(iter(self.forms.values())))
 
+    def _ask_tab(self) -> QWidget:
+        tab = QWidget()
+        self.chat_check = QCheckBox("Answer questions with a chat model")
+        self.chat_model_edit = QComboBox(editable=True)
+        self.chat_model_edit.addItems(list(CHAT_OPTIONS[0].choices))
+        self.chat_url_edit = QLineEdit(placeholderText=CHAT_OPTIONS[1].placeholder)
+        self.chat_key_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password,
+                                       placeholderText="stored in the OS keyring; blank: keep")
+        self.chat_budget = QSpinBox(minimum=0, maximum=10_000_000, singleStep=10_000)
+        self.chat_budget.setSuffix(" tokens a day")
+        self.chat_budget.setSpecialValueText("no limit")
+        about = QLabel("Without a chat model (the default), Ask shows the passages that answer, "
+                       "with the answering sentences marked, and nothing leaves this computer. "
+                       "With one, only the passages found are sent, never notes marked "
+                       "private; the app asks before the first time.", wordWrap=True)
+        form = QFormLayout(tab)
+        form.addRow("", self.chat_check)
+        form.addRow("Chat model:", self.chat_model_edit)
+        form.addRow("Base URL:", self.chat_url_edit)
+        form.addRow("API key:", self.chat_key_edit)
+        form.addRow("Daily budget:", self.chat_budget)
+        form.addRow(about)
+        return tab
+
     def _app_tab(self) -> QWidget:
         tab = QWidget()
         self.editor_combo = QComboBox(editable=True)
@@ -295,6 +323,11 @@ class SettingsDialog(QDialog):
         self.login_check.setChecked(s.launch_at_login)
         self.keep_samples_check.setChecked(s.keep_sample_notes)
         self.hotkey_edit.setKeySequence(QKeySequence(s.hotkey))
+        self.chat_check.setChecked(s.ask_with_chat)
+        self.chat_model_edit.setCurrentText(s.chat_options.get("model")
+                                            or CHAT_OPTIONS[0].default)
+        self.chat_url_edit.setText(s.chat_options.get("base_url", ""))
+        self.chat_budget.setValue(s.chat_daily_tokens)
         self._provider_changed()
         Op(self, lambda: [str(f) for f in self.library.folders()], self._show_folders).run()
         self.refresh_key_status()
@@ -355,6 +388,10 @@ class SettingsDialog(QDialog):
             keep_sample_notes=self.keep_samples_check.isChecked(),
             hotkey=self.hotkey_edit.keySequence().toString(
                 QKeySequence.SequenceFormat.PortableText),
+            ask_with_chat=self.chat_check.isChecked(),
+            chat_options={"model": self.chat_model_edit.currentText().strip(),
+                          "base_url": self.chat_url_edit.text().strip()},
+            chat_daily_tokens=self.chat_budget.value(),
         )
 
     def run_test(self) -> None:
@@ -402,14 +439,19 @@ class SettingsDialog(QDialog):
         chosen, shown = self.folders(), self.folders_at_open
         added = [f for f in chosen if f not in shown]
         removed = [f for f in shown if f not in chosen]
+        chat_key = self.chat_key_edit.text().strip()
+        chat_entry = key_provider(settings.chat_options["base_url"] or None)
         self.save_button.setEnabled(False)
-        Op(self, lambda: self._apply(settings, key, entry, added, removed),
+        Op(self, lambda: self._apply(settings, key, entry, added, removed,
+                                     (chat_key, chat_entry)),
            self._saved).failure(self._save_failed).run()
 
     def _apply(self, settings: Settings, key: str, entry: str | None, added: list[str],
-               removed: list[str]) -> bool:
+               removed: list[str], chat_key: tuple[str, str] = ("", "")) -> bool:
         if key and entry:
             secrets.set_api_key(key, entry)
+        if chat_key[0]:
+            secrets.set_api_key(*chat_key)
         # Settings first: whether the sample notes stay is decided when a folder is added.
         needs_index = self.library.reload_settings(settings, key_changed=bool(key))
         current = {str(f) for f in self.library.folders()}
@@ -425,6 +467,7 @@ class SettingsDialog(QDialog):
         for form in self.forms.values():
             if form.key_edit is not None:
                 form.key_edit.clear()  # the key is in the keyring now; not kept in a widget
+        self.chat_key_edit.clear()
         self.saved.emit(reindex)
         self.accept()
 

@@ -217,3 +217,24 @@ def test_every_provider_has_a_form_and_ollama_is_chosen_and_tested_there(qtbot,
     assert settings.provider == "ollama"
     assert settings.provider_options["ollama"] == {"model": "bge-m3",
                                                    "base_url": server.base_url}
+
+
+def test_the_ask_tab_saves_the_chat_model_and_its_key_to_the_keyring(
+        qtbot, real_keyring, fresh_library, tmp_path):  # noqa: ANN001
+    key = "sk-chat-" + "5" * 40
+    dialog = SettingsDialog(fresh_library)
+    qtbot.addWidget(dialog)
+    assert not dialog.chat_check.isChecked()  # offline unless chosen
+    dialog.chat_check.setChecked(True)
+    dialog.chat_model_edit.setCurrentText("llama3.2")
+    dialog.chat_url_edit.setText("http://localhost:11434/v1")
+    qtbot.keyClicks(dialog.chat_key_edit, key)
+    dialog.chat_budget.setValue(50_000)
+    with qtbot.waitSignal(dialog.saved, timeout=15_000):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    saved = Settings.load(fresh_library.home)
+    assert saved.ask_with_chat and saved.chat_daily_tokens == 50_000
+    assert saved.chat_options == {"model": "llama3.2", "base_url": "http://localhost:11434/v1"}
+    assert secrets.get_api_key("openai@localhost:11434") == key
+    assert secrets.get_api_key("openai") is None  # OpenAI's own entry is untouched
+    assert files_containing(tmp_path, key) == []
