@@ -282,7 +282,7 @@ def _print_passages(answer: Answer) -> None:
     else:
         print("Sources:")
     for passage in answer.passages:
-        where = f"{passage.title}" + (f" › {passage.heading}" if passage.heading else "")
+        where = passage.title + (f" › {passage.section}" if passage.section else "")
         print(f"[{passage.number}] {bold}{where}{reset}  {dim}{passage.citation}{reset}")
         for sentence in passage.sentences:
             said = " ".join(passage.text[sentence.start:sentence.end].split())

@@ -117,6 +117,15 @@ def run(root: Path, suffix: str) -> int:
     wait_until(lambda: window.preview.rendered is not None)
     settle()
     grab(window, "similar", suffix)
+    window.leave_similar()
+    window.field.setText("how many parts browns to greens in compost?")
+    window.ask()  # offline: the passages, answering sentences marked
+    wait_until(lambda: window.ask_panel.answer is not None)
+    window.ask_panel.cited.emit(window.ask_panel.answer.passages[0])  # the citation clicked
+    wait_until(lambda: window.preview.rendered is not None)
+    settle()
+    grab(window, "ask", suffix)
+    shoot_streaming(window, library, suffix)
     dialog = SettingsDialog(library, window)
     dialog.show()
     dialog.tabs.setCurrentIndex(1)  # the model tab: one form per provider, key, Test
@@ -128,6 +137,30 @@ def run(root: Path, suffix: str) -> int:
     QTimer.singleShot(0, app.quit)
     qapp.exec()
     return 0
+
+
+def shoot_streaming(window, library, suffix: str) -> None:  # noqa: ANN001
+    """Ask with a chat model, caught mid-answer. The model is the test suite's local server
+    speaking the chat-completions API (tests/fake_openai.py), streaming a grounded reply."""
+    sys.path.insert(0, str(HERE.parent.parent))
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI(key="notesearch-no-key") as server:
+        server.chat_delay = 0.25
+        server.chat_reply = ("Aim for about 2–3 parts browns (cardboard, dry leaves, straw) to "
+                             "1 part greens (veg scraps, coffee grounds) by volume [1]. If the "
+                             "heap is wet and smelly, add browns; if it is dry, add greens and "
+                             "water [1].")
+        library.settings.ask_with_chat = True
+        library.settings.chat_confirmed = True
+        library.settings.chat_options = {"model": "llama3.2", "base_url": server.base_url}
+        window.ask()
+        panel = window.ask_panel
+        wait_until(lambda: len(panel._streamed) > 90)
+        settle(100)
+        grab(window, "ask-streaming", suffix)
+        wait_until(lambda: panel.answer is not None)
+        library.settings.ask_with_chat = False
 
 
 if __name__ == "__main__":

@@ -81,6 +81,14 @@ class Passage:
     sentences: tuple[Sentence, ...] = ()
 
     @property
+    def section(self) -> str:
+        """The passage's heading path without the note's title at its head ("" for none)."""
+        heading = self.heading
+        if heading.startswith(self.title):
+            heading = heading[len(self.title):].lstrip(" ›")
+        return heading
+
+    @property
     def citation(self) -> str:
         """Where to read it: "path:line-end_line"."""
         return f"{self.path}:{self.line}-{self.end_line}"

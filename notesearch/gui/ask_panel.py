@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from notesearch.core.ask import Answer, Passage
+from notesearch.core.ask import Answer, Passage, sentence_spans
 from notesearch.core.library import Library
+from notesearch.core.prose import plain_markdown
 from notesearch.core.search import Filters
 from notesearch.gui.operations import Op
 
@@ -236,31 +237,37 @@ def _linked(text: str) -> str:
 def _passages_html(passages: list[Passage], answered: bool) -> str:
     rows = ["<p><b>Sources</b></p>" if answered else "<p><b>From your notes</b></p>"]
     for passage in passages:
-        where = html.escape(passage.title + (f" › {passage.heading}" if passage.heading
-                                             and passage.heading != passage.title else ""))
+        where = html.escape(passage.title + (f" › {heading}" if (heading := passage.section)
+                                             else ""))
         rows.append(f'<p><a href="#cite-{passage.number}">[{passage.number}] {where}</a> '
                     f'<small>line {passage.line}–{passage.end_line}</small><br>'
                     f"{_marked_text(passage)}</p>")
     return "".join(rows)
 
 
-def _marked_text(passage: Passage, width: int = 320) -> str:
-    """The passage's answering sentences in bold within a short excerpt around the first."""
-    text = passage.text
-    if not passage.sentences:
-        excerpt = " ".join(text.split())
-        return html.escape(excerpt[:width] + ("…" if len(excerpt) > width else ""))
-    first = min(s.start for s in passage.sentences)
-    start = max(0, first - width // 3)
-    end = min(len(text), max(s.end for s in passage.sentences) + width // 3)
-    out, last = [], start
-    for sentence in sorted(passage.sentences, key=lambda s: s.start):
-        if sentence.start < last:
-            continue
-        out += [html.escape(text[last:sentence.start]),
-                "<b>" + html.escape(text[sentence.start:sentence.end]) + "</b>"]
-        last = sentence.end
-    out.append(html.escape(text[last:end]))
-    body = " ".join("".join(out).split())
-    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
-
+def _marked_text(passage: Passage, width: int = 420) -> str:
+    """The answering sentences in bold, with the sentence before and after them, as a
+    reader sees them (Markdown marks removed: prose.plain_markdown)."""
+    spans = sentence_spans(passage.text)
+    if not spans:
+        return ""
+    marked = sorted((s.start, s.end) for s in passage.sentences)
+    if marked:
+        first = next((i for i, (a, b) in enumerate(spans) if b > marked[0][0]), 0)
+        last = max(i for i, (a, b) in enumerate(spans) if a < marked[-1][1])
+    else:
+        first = last = 0
+    start = spans[max(0, first - 1)][0]
+    end = spans[min(len(spans) - 1, last + 1)][1]
+    plain, bold = plain_markdown(passage.text[start:end],
+                                 tuple((a - start, b - start) for a, b in marked))
+    plain = plain.replace("\n", " ")
+    out, at = [], 0
+    for a, b in bold:
+        out += [html.escape(plain[at:a]), "<b>" + html.escape(plain[a:b]) + "</b>"]
+        at = b
+    out.append(html.escape(plain[at:]))
+    text = "".join(out)
+    if not bold and len(plain) > width:
+        text = html.escape(plain[:width]) + "…"
+    return ("…" if start > 0 else "") + text + ("…" if end < len(passage.text) else "")
