@@ -25,8 +25,9 @@ PASSAGES = 5
 PER_NOTE = 2
 #: How a sentence is scored as an answer: by the question's words it holds (idf-weighted),
 #: by its embedding's cosine to the question's, or both added. Measured with benchmarks/ask.py
-#: on 80 CMRC 2018 questions (the sentence marked first holds the answer span): words 0.65,
-#: meaning 0.59, both 0.71; "both" embeds each candidate sentence (about 50 a question).
+#: on the first 200 CMRC 2018 dev questions (the sentence marked first holds the answer
+#: span): words 0.645, meaning 0.53, both 0.675; "both" embeds each candidate sentence (about
+#: 50 a question, kept in the searcher's cache).
 SentenceScorer = Literal["words", "meaning", "both"]
 DEFAULT_SCORER: SentenceScorer = "both"
 #: Below this share of the question's (idf-weighted) words in the best sentence, and with a
@@ -51,12 +52,15 @@ _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf
 @dataclass(frozen=True)
 class Sentence:
     """A sentence of a passage that answers the question: character offsets into
-    `Passage.text`, the file line it is on (1-based) and its score (0..1 by words)."""
+    `Passage.text`, the file line it is on (1-based), its score (what sentences are ranked
+    by: see SentenceScorer) and the share (0..1) of the question's idf-weighted words it
+    holds."""
 
     start: int
     end: int
     line: int
     score: float
+    words: float = 0.0
 
 
 @dataclass
@@ -168,7 +172,7 @@ def answers(response: SearchResponse, passages: Sequence[Passage]) -> bool:
     holding most of the question's words."""
     if not passages:
         return False
-    best = max((s.score for p in passages for s in p.sentences), default=0.0)
+    best = max((s.words for p in passages for s in p.sentences), default=0.0)
     return not response.weak or best >= FOUND_MIN
 
 
@@ -304,19 +308,24 @@ def mark_answers(searcher: Searcher, question: str, passages: list[Passage],
     sets = [terms_of(p.text[a:b]) & wanted for p, a, b in found]
     weight = _idf(wanted, sets)
     total = sum(weight.values()) or 1.0
-    scores = np.array([sum(weight[t] for t in terms) / total for terms in sets])
+    shares = np.array([sum(weight[t] for t in terms) / total for terms in sets])
+    scores = shares
     if scorer != "words":
         cosines = _sentence_cosines(searcher, question, [p.text[a:b] for p, a, b in found])
         if cosines is not None:
-            scores = cosines if scorer == "meaning" else scores + cosines
+            scores = cosines if scorer == "meaning" else shares + cosines
     marked: dict[int, list[Sentence]] = {}
-    for (passage, a, b), score in zip(found, scores.tolist(), strict=True):
+    for (passage, a, b), score, share in zip(found, scores.tolist(), shares.tolist(),
+                                             strict=True):
         line = passage.line + passage.text.count("\n", 0, a)
-        marked.setdefault(passage.number, []).append(Sentence(a, b, line, float(score)))
+        marked.setdefault(passage.number, []).append(Sentence(a, b, line, score, share))
     out = []
     for passage in passages:
         best = sorted(marked.get(passage.number, []), key=lambda s: -s.score)
-        best = [s for s in best[:2] if s.score > 0 and s.score >= best[0].score * 0.8]
+        # By words alone a sentence with none of the question's words is no answer; with
+        # meaning, the closest sentence is marked even when it shares none (a paraphrase).
+        best = [s for s in best[:2] if (s.words > 0 or scorer != "words")
+                and s.score >= best[0].score * 0.8]
         out.append(replace(passage, sentences=tuple(best)))
     return out
 
