@@ -121,6 +121,9 @@ class Settings:
     #: The user agreed, for good, to passages being sent to the chat model without asking
     #: each time (the app asks before the first remote call until then).
     chat_confirmed: bool = False
+    #: Let AI assistants connected through `notesearch mcp` see notes marked private (they
+    #: never see notes outside the library's folders or left out by ignore patterns).
+    mcp_allow_private: bool = False
 
     @classmethod
     def load(cls, home: Path) -> Settings:

@@ -162,6 +162,11 @@ class Store:
         return [(r[0], r[1], r[2]) for r in self.conn.execute(
             "SELECT id, path, title FROM notes")]
 
+    def private_note_ids(self) -> set[int]:
+        """Return the ids of the notes marked private (or whose front matter could not be
+        read but mentions it), as the indexer recorded them."""
+        return {r[0] for r in self.conn.execute("SELECT id FROM notes WHERE private != 0")}
+
     def bump(self, key: str) -> None:
         """Increase a change counter, so readers in other threads/processes know to reload."""
         self.conn.execute(

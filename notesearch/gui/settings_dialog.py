@@ -303,11 +303,20 @@ class SettingsDialog(QDialog):
         self.hotkey_edit = QKeySequenceEdit()
         self.hotkey_edit.setAccessibleName("Global hotkey")
         self.hotkey_edit.setMaximumSequenceLength(1)
+        self.mcp_private_check = QCheckBox(
+            "Let AI assistants (notesearch mcp) read notes marked private")
+        self.mcp_private_check.setAccessibleName("AI assistants may read private notes")
+        mcp_note = QLabel("Off: assistants never see notes with private: true; on: they can "
+                          "search and read them, and may send them to their own servers.",
+                          wordWrap=True)
+        mcp_note.setEnabled(False)
         form = QFormLayout(tab)
         form.addRow("Open notes in:", self.editor_combo)
         form.addRow("", QLabel("{path} and {line} are replaced by the note and its matching line."))
         form.addRow("Show/hide hotkey:", self.hotkey_edit)
         form.addRow("", self.login_check)
+        form.addRow("", self.mcp_private_check)
+        form.addRow("", mcp_note)
         return tab
 
     # -- loading ------------------------------------------------------------------------------
@@ -322,6 +331,7 @@ class SettingsDialog(QDialog):
         self.editor_combo.setCurrentText(s.editor_command)
         self.login_check.setChecked(s.launch_at_login)
         self.keep_samples_check.setChecked(s.keep_sample_notes)
+        self.mcp_private_check.setChecked(s.mcp_allow_private)
         self.hotkey_edit.setKeySequence(QKeySequence(s.hotkey))
         self.chat_check.setChecked(s.ask_with_chat)
         self.chat_model_edit.setCurrentText(s.chat_options.get("model")
@@ -386,6 +396,7 @@ class SettingsDialog(QDialog):
             editor_command=self.editor_combo.currentText().strip(),
             launch_at_login=self.login_check.isChecked(),
             keep_sample_notes=self.keep_samples_check.isChecked(),
+            mcp_allow_private=self.mcp_private_check.isChecked(),
             hotkey=self.hotkey_edit.keySequence().toString(
                 QKeySequence.SequenceFormat.PortableText),
             ask_with_chat=self.chat_check.isChecked(),
