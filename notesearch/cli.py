@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check SQLite, sqlite-vec, model and keyring")
     doctor.set_defaults(run=cmd_doctor)
     _register_platform_commands(commands)
+    _register_mcp_command(commands)
     return parser
 
 
@@ -140,6 +141,17 @@ def _register_platform_commands(commands: argparse._SubParsersAction) -> None:
                            help="install, uninstall or status")
     integrate.add_argument("--home", type=Path, default=None, help=argparse.SUPPRESS)
     integrate.set_defaults(run=cmd_integrate)
+
+
+def _register_mcp_command(commands: argparse._SubParsersAction) -> None:
+    mcp = commands.add_parser(
+        "mcp", help="serve the library to AI assistants (Model Context Protocol)",
+        description="Serve search, similar notes, note text and status to AI assistants over "
+                    "stdio (the default), or over HTTP on 127.0.0.1 only.")
+    mcp.add_argument("--http", action="store_true",
+                     help="serve streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio")
+    mcp.add_argument("--port", type=int, default=8765, help="the HTTP port (default 8765)")
+    mcp.set_defaults(run=cmd_mcp)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -475,6 +487,17 @@ def cmd_window(args: argparse.Namespace) -> int:
     from notesearch.gui.single_instance import send_to_app
 
     return send_to_app([args.window_command])
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    # Imported here: the MCP SDK (pydantic, starlette) costs every other command nothing.
+    from notesearch.mcp_server import serve_http, serve_stdio
+
+    if args.http:
+        serve_http(args.port)
+    else:
+        serve_stdio()
+    return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
