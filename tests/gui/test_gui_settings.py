@@ -238,3 +238,14 @@ def test_the_ask_tab_saves_the_chat_model_and_its_key_to_the_keyring(
     assert secrets.get_api_key("openai@localhost:11434") == key
     assert secrets.get_api_key("openai") is None  # OpenAI's own entry is untouched
     assert files_containing(tmp_path, key) == []
+
+
+def test_sharing_private_notes_with_ai_assistants_is_off_until_ticked(qtbot, fresh_library):  # noqa: ANN001
+    """`notesearch mcp` reads this setting from settings.json at each call."""
+    dialog = SettingsDialog(fresh_library)
+    qtbot.addWidget(dialog)
+    assert not dialog.mcp_private_check.isChecked()
+    dialog.mcp_private_check.setChecked(True)
+    with qtbot.waitSignal(dialog.saved, timeout=15_000):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert Settings.load(fresh_library.home).mcp_allow_private
