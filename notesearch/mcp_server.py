@@ -7,8 +7,9 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -39,6 +40,7 @@ DEFAULT_PORT = 8765
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 T = TypeVar("T")
+Lifespan = AbstractAsyncContextManager[None]
 
 
 # -- what a tool returns ----------------------------------------------------------------------
@@ -321,10 +323,12 @@ class NoteTools:
             private_notes_shared=gate.allow_private)
 
 
-def build_server(tools: NoteTools) -> MCPServer:
-    """Return the MCP server with the library's tools registered over `tools`."""
+def build_server(tools: NoteTools, lifespan: Callable[[MCPServer], Lifespan] | None = None
+                 ) -> MCPServer:
+    """Return the MCP server with the library's tools registered over `tools`; `lifespan`
+    wraps each session's run."""
     server: MCPServer = MCPServer(
-        "notesearch", version=__version__, log_level="WARNING",
+        "notesearch", version=__version__, log_level="WARNING", lifespan=lifespan,
         instructions="Search the user's own notes (Markdown and text files) by meaning and "
                      "by words. Use search to find notes, get_note to read one (or a line "
                      "range of it), similar for notes like a note or a text, status for what "
@@ -430,12 +434,24 @@ async def _forbidden(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+@asynccontextmanager
+async def _prints_to_stderr(_: MCPServer) -> AsyncIterator[None]:
+    """While serving stdio, send Python-level prints (a library's progress line) to stderr.
+
+    Entered once the SDK holds the wire: it serves from a private copy of file descriptor 1
+    and points 1 at stderr, but text held in sys.stdout's buffer would be flushed at exit,
+    once 1 is the wire again, and reach the client as a broken message.
+    """
+    with redirect_stdout(sys.stderr):
+        yield
+
+
 def serve_stdio(home: Path | None = None) -> None:
     """Serve the library over stdin/stdout until the client closes them. Nothing but the
     protocol is written to stdout (logging goes to stderr)."""
     tools = NoteTools(home)
     try:
-        build_server(tools).run("stdio")
+        build_server(tools, _prints_to_stderr).run("stdio")
     finally:
         tools.close()
 

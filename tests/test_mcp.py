@@ -63,10 +63,15 @@ async def _refused(session: ClientSession, tool: str, **arguments) -> str:
 def test_an_assistant_searches_reads_and_never_sees_private_notes(mcp_library):
     home, notes = mcp_library
     private = str(notes / PRIVATE)
+    garbled: list[Exception] = []  # stdout lines that were not protocol messages
+
+    async def note_garbage(message) -> None:
+        if isinstance(message, Exception):
+            garbled.append(message)
 
     async def session_run() -> None:
         async with stdio_client(_server(home)) as (read, write), \
-                ClientSession(read, write) as session:
+                ClientSession(read, write, message_handler=note_garbage) as session:
             await session.initialize()
             names = {tool.name for tool in (await session.list_tools()).tools}
             assert names >= {"search", "similar", "get_note", "status"}
@@ -138,9 +143,10 @@ def test_an_assistant_searches_reads_and_never_sees_private_notes(mcp_library):
     finally:
         Settings().save(home)
     print(f"stdio session: {time.monotonic() - started:.1f} s")
+    assert garbled == []  # loading the model and logging printed nothing to stdout
 
 
-def test_a_library_not_made_yet_is_a_sentence_and_nothing_else_on_stdout(tmp_path):
+def test_a_library_not_made_yet_is_a_sentence_and_is_not_created(tmp_path):
     home = tmp_path / "nowhere"
 
     async def session_run() -> str:
