@@ -17,12 +17,18 @@ import pytest
 
 pytest.importorskip("mcp")
 
+from mcp.client import Client  # noqa: E402
 from mcp.client.session import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 
 from notesearch.core.config import Settings  # noqa: E402
-from notesearch.mcp_server import is_loopback_host, is_loopback_origin  # noqa: E402
+from notesearch.mcp_server import (  # noqa: E402
+    NoteTools,
+    build_server,
+    is_loopback_host,
+    is_loopback_origin,
+)
 from tests.helpers import copy_sample_index  # noqa: E402
 
 #: The sample note marked `private: true` in its front matter.
@@ -38,9 +44,13 @@ def mcp_library(sample_index, tmp_path_factory, e5):
     return home, notes
 
 
-def _server(home: Path, *args: str) -> StdioServerParameters:
-    return StdioServerParameters(command=sys.executable, args=["-m", "notesearch", "mcp", *args],
-                                 env={"NOTESEARCH_HOME": str(home)})
+def _server(home: Path, stdout_copy: Path) -> StdioServerParameters:
+    """`notesearch mcp` for the library in `home`, its stdout also copied to `stdout_copy`
+    (through tee, so that what it writes as it exits is seen too)."""
+    return StdioServerParameters(
+        command="sh", args=["-c", '"$0" -m notesearch mcp | tee "$1"', sys.executable,
+                            str(stdout_copy)],
+        env={"NOTESEARCH_HOME": str(home)})
 
 
 async def _call(session: ClientSession, tool: str, **arguments) -> dict:
@@ -60,18 +70,14 @@ async def _refused(session: ClientSession, tool: str, **arguments) -> str:
     return text
 
 
-def test_an_assistant_searches_reads_and_never_sees_private_notes(mcp_library):
+def test_an_assistant_searches_reads_and_never_sees_private_notes(mcp_library, tmp_path):
     home, notes = mcp_library
     private = str(notes / PRIVATE)
-    garbled: list[Exception] = []  # stdout lines that were not protocol messages
-
-    async def note_garbage(message) -> None:
-        if isinstance(message, Exception):
-            garbled.append(message)
+    stdout_copy = tmp_path / "stdout.jsonl"
 
     async def session_run() -> None:
-        async with stdio_client(_server(home)) as (read, write), \
-                ClientSession(read, write, message_handler=note_garbage) as session:
+        async with stdio_client(_server(home, stdout_copy)) as (read, write), \
+                ClientSession(read, write) as session:
             await session.initialize()
             names = {tool.name for tool in (await session.list_tools()).tools}
             assert names >= {"search", "similar", "get_note", "status"}
@@ -143,19 +149,28 @@ def test_an_assistant_searches_reads_and_never_sees_private_notes(mcp_library):
     finally:
         Settings().save(home)
     print(f"stdio session: {time.monotonic() - started:.1f} s")
-    assert garbled == []  # loading the model and logging printed nothing to stdout
+    # Nothing but protocol on stdout, to the end: loading the model and logging wrote none.
+    for line in stdout_copy.read_text(encoding="utf-8").splitlines():
+        assert json.loads(line)["jsonrpc"] == "2.0", line
 
 
 def test_a_library_not_made_yet_is_a_sentence_and_is_not_created(tmp_path):
+    """In process (the SDK's in-memory client), as no model or library is loaded."""
     home = tmp_path / "nowhere"
+    tools = NoteTools(home)
 
     async def session_run() -> str:
-        async with stdio_client(_server(home)) as (read, write), \
-                ClientSession(read, write) as session:
-            await session.initialize()
-            return await _refused(session, "search", query="anything")
+        async with Client(build_server(tools)) as client:
+            result = await client.call_tool("search", {"query": "anything"})
+            assert result.is_error
+            return " ".join(part.text for part in result.content if part.type == "text")
 
-    assert "no notesearch library" in anyio.run(session_run)
+    try:
+        said = anyio.run(session_run)
+    finally:
+        tools.close()
+    assert "no notesearch library" in said and "notesearch index" in said
+    assert "Traceback" not in said
     assert not (home / "library.db").exists()  # asking made no library
 
 
