@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from notesearch import __version__
+from notesearch.core.ask import Passage, answers, find_passages, mark_answers
 from notesearch.core.config import DB_NAME, Settings, library_home
 from notesearch.core.errors import NotesearchError, SkipFile
 from notesearch.core.library import Library
@@ -105,6 +106,46 @@ class NoteText(BaseModel):
                                                f"{MAX_LINES} lines and was cut there.")
 
 
+class AnswerSentence(BaseModel):
+    text: str
+    line: int = Field(description="The line of the note it is on (1-based).")
+
+
+class CitedPassage(BaseModel):
+    """A passage likely to answer the question, cited by note and line range."""
+
+    number: int = Field(description="Its citation number: [1], [2], ...")
+    path: str
+    title: str
+    heading: str
+    line: int = Field(description="First line of the passage (1-based).")
+    end_line: int = Field(description="Last line of the passage (inclusive).")
+    text: str = Field(description="The passage as written in the note.")
+    answer_sentences: list[AnswerSentence] = Field(
+        description="The passage's sentences that answer best, best first (at most two).")
+
+    @classmethod
+    def of(cls, passage: Passage) -> CitedPassage:
+        """The client's view of a core Ask passage."""
+        return cls(number=passage.number, path=passage.path, title=passage.title,
+                   heading=passage.heading, line=passage.line, end_line=passage.end_line,
+                   text=passage.text,
+                   answer_sentences=[AnswerSentence(text=passage.text[s.start:s.end],
+                                                    line=s.line) for s in passage.sentences])
+
+
+class AskAnswer(BaseModel):
+    """The passages of the notes likeliest to answer a question, best first."""
+
+    question: str
+    found: bool = Field(description="False when the notes do not seem to hold an answer: "
+                                    "say so rather than answer from the passages.")
+    passages: list[CitedPassage]
+    notes_not_embedded: int = Field(0, description="Notes not embedded yet: they can only "
+                                                   "match by words.")
+    meaning_unavailable: str | None = None
+
+
 class FolderCount(BaseModel):
     path: str
     notes: int
@@ -156,7 +197,7 @@ class Gate:
         may see it: outside every library folder, left out by an ignore or exclude pattern,
         or private (stored as private under `note_id`, or `marked_private` in its current
         text) unless the settings allow private notes. Any tool that returns notes or their
-        text (search, similar, get_note, and ask when it comes) passes them through here."""
+        text (search, similar, get_note, ask) passes them through here."""
         normal = os.path.abspath(path)
         rules = next((r for r in self.rules if Path(normal).is_relative_to(r.root)), None)
         if rules is None:
@@ -303,6 +344,22 @@ class NoteTools:
                         total_lines=total, text="\n".join(lines[first - 1:last]),
                         truncated=cut)
 
+    def ask(self, question: str, folder: str | None, tags: list[str]) -> AskAnswer:
+        library, gate = self._open()
+        searcher = library.searcher()
+        filters = Filters(self._folder(library, folder), tuple(tags))
+        # Offline Ask (core.ask): the client is itself a language model, so it gets the cited
+        # passages to answer from; no chat model of the user's is called (nor its budget
+        # spent). Private notes are left out as they are found, so other notes fill the list.
+        found = find_passages(searcher, question, filters, include_private=gate.allow_private)
+        kept = [p for p in found.passages if gate.withheld(p.path, p.note_id, p.private) is None]
+        numbered = [replace(p, number=n) for n, p in enumerate(kept, 1)]
+        passages = mark_answers(searcher, question, numbered)
+        return AskAnswer(question=question, found=answers(found.response, passages),
+                         passages=[CitedPassage.of(p) for p in passages],
+                         notes_not_embedded=found.response.notes_not_embedded,
+                         meaning_unavailable=found.response.meaning_unavailable)
+
     def status(self) -> LibraryStatus:
         library, gate = self._open()
         status = library.status()
@@ -330,9 +387,10 @@ def build_server(tools: NoteTools, lifespan: Callable[[MCPServer], Lifespan] | N
     server: MCPServer = MCPServer(
         "notesearch", version=__version__, log_level="WARNING", lifespan=lifespan,
         instructions="Search the user's own notes (Markdown and text files) by meaning and "
-                     "by words. Use search to find notes, get_note to read one (or a line "
-                     "range of it), similar for notes like a note or a text, status for what "
-                     "is indexed. Cite notes by path and line range.")
+                     "by words. Use ask for the passages that answer a question, search to "
+                     "find notes, get_note to read one (or a line range of it), similar for "
+                     "notes like a note or a text, status for what is indexed. Cite notes by "
+                     "path and line range.")
 
     @server.tool(title="Search notes")
     async def search(
@@ -380,9 +438,18 @@ def build_server(tools: NoteTools, lifespan: Callable[[MCPServer], Lifespan] | N
         """Say what is indexed: folders and note counts, the model, passages still to embed, files skipped and why."""  # noqa: E501
         return await tools.run(tools.status)
 
-    # `ask` (an answer with citations, notesearch/core/ask.py, issue 15) is registered here
-    # once that module lands, in the same shape: its work in a NoteTools method run through
-    # tools.run, and every cited passage's note passed through Gate.withheld first.
+    @server.tool(title="Ask your notes")
+    async def ask(
+        question: Annotated[str, Field(description="A question the user's notes may answer.")],
+        folder: Annotated[str | None, Field(description="Only notes under this folder: "
+                                                        "absolute, or relative to a library "
+                                                        "folder.")] = None,
+        tags: Annotated[list[str] | None, Field(description="Only notes carrying all of "
+                                                            "these tags.")] = None,
+    ) -> AskAnswer:
+        """Find the passages of the user's notes likeliest to answer a question (a few per note), with the sentences that answer marked and each passage's path and line range for citing. Answer from these passages only, citing them; if found is false, say the notes do not answer it."""  # noqa: E501
+        return await tools.run(lambda: tools.ask(question, folder, tags or []))
+
     return server
 
 

@@ -80,7 +80,7 @@ def test_an_assistant_searches_reads_and_never_sees_private_notes(mcp_library, t
                 ClientSession(read, write) as session:
             await session.initialize()
             names = {tool.name for tool in (await session.list_tools()).tools}
-            assert names >= {"search", "similar", "get_note", "status"}
+            assert names >= {"search", "similar", "get_note", "status", "ask"}
 
             found = await _call(session, "search", query="point-in-time restore", k=5)
             best = found["results"][0]
@@ -101,6 +101,17 @@ def test_an_assistant_searches_reads_and_never_sees_private_notes(mcp_library, t
             assert like["results"] and private not in [r["path"] for r in like["results"]]
             assert "private" in await _refused(session, "get_note", path=private)
             assert "private" in await _refused(session, "similar", note=private)
+            sleep = await _call(session, "ask", question="what helps me sleep better")
+            assert sleep["passages"] and private not in [p["path"] for p in sleep["passages"]]
+            assert [p["number"] for p in sleep["passages"]] == \
+                list(range(1, len(sleep["passages"]) + 1))
+
+            answer = await _call(session, "ask", question="how do I restore the database to "
+                                                          "an earlier point in time")
+            cited = answer["passages"][0]
+            assert answer["found"] and cited["title"] == "Postgres backup and restore"
+            assert cited["answer_sentences"]
+            assert cited["line"] <= cited["answer_sentences"][0]["line"] <= cited["end_line"]
 
             neighbours = await _call(session, "similar", note="Composting", k=3)
             assert neighbours["like"] == str(notes / "garden" / "Composting.md")
