@@ -290,7 +290,7 @@ def _read_bundle(path: Path) -> tuple[bytes, bytes] | None:
     corrupt (its SHA-256 is checked: ~10 ms for the 16 MB)."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except OSError:  # missing, or the folder is no folder: building will say what is wrong
         return None
     if len(data) < _BUNDLE_HEAD.size:
         return None
@@ -402,6 +402,20 @@ class _Tokenizer:
         return encoded
 
 
+_tokenizers: dict[bytes, _Tokenizer] = {}
+_tokenizers_lock = threading.Lock()
+
+
+def _tokenizer_for(model_proto: bytes, model: _E5File) -> _Tokenizer:
+    """One tokenizer per process and model: SentencePiece spends ~0.8 s building its trie of
+    250k pieces, and the app builds its embedder again after a settings change."""
+    key = hashlib.sha256(model_proto).digest()
+    with _tokenizers_lock:
+        if key not in _tokenizers:
+            _tokenizers[key] = _Tokenizer(model_proto, model)
+        return _tokenizers[key]
+
+
 def _session(model: bytes, threads: int, spinning: bool) -> Any:
     import onnxruntime as ort
 
@@ -414,6 +428,18 @@ def _session(model: bytes, threads: int, spinning: bool) -> Any:
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.log_severity_level = 3
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _runs(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[int]]]]:
+    """Cut windows into runs of at most RUN_BATCH of similar length: sorted, and a run ends
+    before a window over 1.5x its first's length (+16), which would pad every row to it."""
+    runs: list[list[tuple[int, list[int]]]] = []
+    for window in sorted(windows, key=lambda w: len(w[1])):
+        if (not runs or len(runs[-1]) == RUN_BATCH
+                or len(window[1]) > 1.5 * len(runs[-1][0][1]) + 16):
+            runs.append([])
+        runs[-1].append(window)
+    return runs
 
 
 class OrtE5Embedder:
@@ -444,7 +470,7 @@ class OrtE5Embedder:
         folder = cache if cache is not None else cache_dir()
         graph, tokenizer, self.built = load_or_build(weights, version, folder)
         self._model = _E5File(weights)
-        self._tokenizer = _Tokenizer(tokenizer, self._model)
+        self._tokenizer = _tokenizer_for(tokenizer, self._model)
         self._word = self._model.q4_blocks("emb.word", self._model.vocab, self.dim)
         self._window = self._model.max_positions - 2
         try:
@@ -485,11 +511,8 @@ class OrtE5Embedder:
         for index, ids in enumerate(self._tokenizer.content_ids(texts, prefix)):
             for start in range(0, max(len(ids), 1), self._window):
                 windows.append((index, ids[start:start + self._window]))
-        # Similar lengths share a run: less padding.
-        windows.sort(key=lambda w: len(w[1]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
-        for start in range(0, len(windows), RUN_BATCH):
-            run = windows[start:start + RUN_BATCH]
+        for run in _runs(windows):
             means = self._run(session, [ids for _, ids in run])
             for (index, ids), mean in zip(run, means, strict=True):
                 sums[index] += max(len(ids), 1) * mean
