@@ -93,7 +93,8 @@ def build(options: Mapping[str, str]) -> Embedder:
 
 
 def for_space(model_id: str) -> Embedder | None:
-    """Return the local model whose vectors are `model_id`'s, or None."""
+    """Return the local model whose vectors are `model_id`'s, or None (e5-small on the "auto"
+    engine: both engines make the same vectors, and only the model id is known here)."""
     from notesearch.core.embedders.local_e5 import E5Embedder
     from notesearch.core.embedders.local_minilm import MiniLMEmbedder
 
