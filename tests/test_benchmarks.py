@@ -85,8 +85,8 @@ def test_retrieval(tiny_eval, tmp_path) -> None:  # noqa: ANN001
 def test_indexing(tiny_eval) -> None:  # noqa: ANN001
     eval_root, work = tiny_eval
     out = run("indexing.py", "--vaults", "tiny", "--work", str(work),
-              "--sample", "4", eval_root=eval_root)
-    assert "peak RSS" in out
+              "--sample", "4", "--engines", "auto", "--compare", eval_root=eval_root)
+    assert "peak RSS" in out and "bare engines interleaved" in out
 
 
 def test_search_latency(tmp_path, sample_index) -> None:  # noqa: ANN001

@@ -32,7 +32,7 @@ def test_the_built_in_providers_are_declared_with_their_options() -> None:
     assert declared["openai"].remote and declared["ollama"].remote
     assert [o.name for o in declared["ollama"].options] == ["model", "base_url"]
     local_options = declared["local"].options_from(Settings())
-    assert local_options == {"model": "e5-small"}
+    assert local_options == {"model": "e5-small", "engine": "auto"}
     with pytest.raises(NotesearchError, match="choose one of e5-small, minilm"):
         declared["local"].options_from(Settings().with_options("local", model="e5-large"))
     with pytest.raises(NotesearchError, match="Unknown provider 'cohere'; choose one of local"):
@@ -47,7 +47,7 @@ def test_settings_written_before_provider_options_keep_their_choices(tmp_path: P
     assert settings.provider == "openai" and settings.hotkey == "Ctrl+K"
     assert provider("openai").options_from(settings) == {
         "model": "my-embedder", "base_url": "http://127.0.0.1:9/v1"}
-    assert provider("local").options_from(settings) == {"model": "minilm"}
+    assert provider("local").options_from(settings) == {"model": "minilm", "engine": "auto"}
     settings.save(tmp_path)
     saved = json.loads((tmp_path / "settings.json").read_text())
     assert "openai_model" not in saved and saved["provider_options"]["openai"]["model"]

