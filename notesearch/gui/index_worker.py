@@ -51,6 +51,10 @@ class Worker:
         self.control: Control | None = None
         self.watcher: FolderWatcher | None = None
         self.paused = False
+        #: Set as soon as "quit" arrives: commands queued before it (a resume, an index) must
+        #: not start another run on the way out (they did: quitting mid-index took the 5 s
+        #: the app waits, then a kill).
+        self.quitting = False
         self.library: Library | None = None
 
     def read_commands(self) -> None:
@@ -67,6 +71,8 @@ class Worker:
                 self.paused = False
                 if self.control is not None:
                     self.control.resume()
+            if command == "quit":
+                self.quitting = True
             if command in ("index", "quit") and self.control is not None:
                 self.control.cancel()  # a newer request replaces the run in progress
             self.commands.put(command)
@@ -77,7 +83,7 @@ class Worker:
         emit(Ready(os.getpid()))
         while True:
             command = self.commands.get()
-            if command == "quit":
+            if command == "quit" or self.quitting:
                 break
             # Checked against the current state: a pause already undone needs nothing.
             if command == "pause" and self.paused:
