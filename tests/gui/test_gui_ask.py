@@ -12,7 +12,14 @@ from tests.fake_openai import FakeOpenAI
 QUESTION = "how many parts browns to greens in compost?"
 
 
-def window_for(qtbot, library) -> SearchWindow:  # noqa: ANN001
+def window_for(qtbot, library, chat: FakeOpenAI | None = None,  # noqa: ANN001
+               confirmed: bool = False) -> SearchWindow:
+    """The search window; with `chat`, Ask answers with that server's chat model (the user
+    already agreed to sending when `confirmed`)."""
+    library.settings.ask_with_chat = chat is not None
+    if chat is not None:
+        library.settings.chat_confirmed = confirmed
+        library.settings.chat_options = {"model": "test-chat", "base_url": chat.base_url}
     window = SearchWindow(library, IndexingController(library))
     qtbot.addWidget(window)
     window.present()
@@ -26,7 +33,6 @@ def ask(qtbot, window: SearchWindow, question: str = QUESTION) -> None:  # noqa:
 
 
 def test_offline_answer_shows_passages_and_a_citation_opens_the_note(qtbot, library):  # noqa: ANN001
-    library.settings.ask_with_chat = False
     window = window_for(qtbot, library)
     ask(qtbot, window)
     shown = window.ask_panel.browser.toPlainText()
@@ -44,10 +50,7 @@ def test_offline_answer_shows_passages_and_a_citation_opens_the_note(qtbot, libr
 def test_chat_answer_streams_into_the_window_after_the_user_agrees(qtbot, library):  # noqa: ANN001
     with FakeOpenAI(key=NO_KEY_PLACEHOLDER) as server:
         server.chat_delay = 0.02
-        library.settings.ask_with_chat = True
-        library.settings.chat_confirmed = False
-        library.settings.chat_options = {"model": "test-chat", "base_url": server.base_url}
-        window = window_for(qtbot, library)
+        window = window_for(qtbot, library, chat=server, confirmed=False)
         panel = window.ask_panel
         updates: list[str] = []
         panel._bridge.text.connect(lambda _: updates.append(panel.browser.toPlainText()))
@@ -68,10 +71,7 @@ def test_chat_answer_streams_into_the_window_after_the_user_agrees(qtbot, librar
 def test_stop_cuts_a_streaming_answer_short(qtbot, library):  # noqa: ANN001
     with FakeOpenAI(key=NO_KEY_PLACEHOLDER) as server:
         server.chat_delay = 0.2
-        library.settings.ask_with_chat = True
-        library.settings.chat_confirmed = True
-        library.settings.chat_options = {"model": "test-chat", "base_url": server.base_url}
-        window = window_for(qtbot, library)
+        window = window_for(qtbot, library, chat=server, confirmed=True)
         panel = window.ask_panel
         window.field.setText(QUESTION)
         window.ask_button.click()
