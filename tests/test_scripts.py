@@ -61,6 +61,18 @@ def test_highlights_land_on_the_characters_written():
     assert [text[a:b] for a, b in find_terms(text, "脚本")] == ["脚本"]
 
 
+
+def test_a_word_being_typed_is_highlighted_in_any_script():
+    # The typed prefix is matched against each word as normalised ("strass" begins "Straße",
+    # "hdm" begins "ＨＤＭＩ"), and the same passage read again at the next keystroke
+    # (kept from the last) gives the same spans.
+    text = "Die Straßenbahn, ein ＨＤＭＩ Kabel und 东京 Straßen"
+    for _ in range(2):
+        assert [text[a:b] for a, b in find_terms(text, "strass", True)] == [
+            "Straßenbahn", "Straßen"]
+        assert [text[a:b] for a, b in find_terms(text, "kabel hdm", True)] == ["ＨＤＭＩ", "Kabel"]
+    assert find_terms(text, "strass", False) == []
+
 def test_macos_decomposed_file_names_and_text_match_composed_queries(tmp_path):
     import unicodedata
 

@@ -207,14 +207,37 @@ def word_tokens(text: str) -> list[tuple[int, int, str]]:
     Words are read as the index reads them (normalised, stemmed), so "ＨＤＭＩ" yields "hdmi"
     at the offsets of the full-width letters.
     """
+    return list(_read_words(text).tokens)
+
+
+@dataclass(frozen=True)
+class _Words:
+    """A text read as the index reads it: its words, and its normalised form for prefixes."""
+
+    tokens: tuple[tuple[int, int, str], ...]  # (start, end, stem), offsets in the text
+    folded: str  # normalise(text)
+    starts: tuple[int, ...]  # where each word starts in `folded`
+    origin: list[int]  # offset in `folded` -> offset in the text (one past the end appended)
+
+
+WORDS_CACHE = 256  # texts whose words are kept: the passages shown for the last keystrokes
+
+
+@lru_cache(maxsize=WORDS_CACHE)
+def _read_words(text: str) -> _Words:
+    """Read `text` into words once: a passage shown at one keystroke is usually shown at the
+    next, and reading it (tokenizing, normalising) was most of a result's cost."""
     if text.isascii():
-        return _tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT)
+        tokens = _tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT)
+        return _Words(tuple(tokens), text.lower(), tuple(a for a, _, _ in tokens),
+                      list(range(len(text) + 1)))
     folded, origin = normalise_with_offsets(text)
     origin.append(len(text))
     # Keep CJK runs apart from Latin words, as the index does (bigrams are matched apart).
     folded_tokens = _char_tokens(folded)
-    return [(origin[a], origin[b] if b < len(origin) else len(text), token)
-            for a, b, token in folded_tokens]
+    return _Words(tuple((origin[a], origin[b] if b < len(origin) else len(text), token)
+                        for a, b, token in folded_tokens),
+                  folded, tuple(a for a, _, _ in folded_tokens), origin)
 
 
 def _char_tokens(text: str) -> list[tuple[int, int, str]]:
@@ -378,23 +401,19 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
     CJK terms (bigrams) match as substrings.
     """
     stems, prefix, cjk = _match_plan(query, prefix_last)
+    if not stems and cjk is None:
+        return []
+    words = _read_words(text)
     spans: list[tuple[int, int]] = []
     if stems:
-        ascii_text = text.isascii()
-        lowered = text.lower() if ascii_text else ""
-        for start, end, token in word_tokens(text):
-            if token in stems or (prefix and (
-                    lowered.startswith(prefix, start) if ascii_text
-                    else normalise(text[start:end]).startswith(prefix))):
+        folded = words.folded
+        for (start, end, token), at in zip(words.tokens, words.starts, strict=True):
+            if token in stems or (prefix and folded.startswith(prefix, at)):
                 spans.append((start, end))
-    if cjk is not None:
-        if text.isascii():
-            pass
-        else:
-            folded, origin = normalise_with_offsets(text)
-            origin.append(len(text))
-            spans.extend((origin[a], origin[b]) for a, b in
-                         (m.span() for m in cjk.finditer(folded)))
+    if cjk is not None and not text.isascii():
+        origin = words.origin
+        spans.extend((origin[a], origin[b]) for a, b in
+                     (m.span() for m in cjk.finditer(words.folded)))
         spans.sort()
     return spans
 
