@@ -380,6 +380,28 @@ def test_a_pasted_long_text_is_embedded_within_the_models_window(sample_library,
     assert fit_to_window("brown spots", e5.count_tokens, e5.max_tokens) == "brown spots"
     found = sample_library.search(pasted, k=3).results
     assert found[0].path.endswith("garden/Tomato blight.md")
+    # A search reads less of it: a page's start says what it is about, and a 512-token query
+    # cost three times what 256 do (ski-rental of the model's time against a typed query).
+    from notesearch.core.search import QUERY_TOKENS
+
+    window = sample_library.searcher().query_window(pasted)
+    assert pasted.startswith(window)
+    assert QUERY_TOKENS * 0.8 < e5.count_tokens(window) <= QUERY_TOKENS < e5.max_tokens
+    assert sample_library.searcher().query_window("brown spots") == "brown spots"
+
+
+def test_a_misspelt_word_is_corrected_in_a_query_but_not_in_a_pasted_page(sample_library):
+    """A typed "bligt" is searched as "blight"; in a pasted page (over 32 terms) the unknown
+    words are left as they are (each look-up cost 15 ms: a pasted transcript took 0.9 s)."""
+    assert sample_library.search("tomato bligt", k=3).corrections == {"bligt": "blight"}
+    page = ("Copied from the allotment forum: my tomato plants got bligt again this July. "
+            "First the lower leaves showed brown spots with yellow rings, then the stems went "
+            "dark and the fruit rotted before it ripened. Neighbours say the wet weather and "
+            "watering the foliage in the evening spread the fungus; they remove infected "
+            "leaves, mulch the soil and rotate beds every season.")
+    response = sample_library.search(page, k=3)
+    assert response.corrections == {}
+    assert response.results[0].path.endswith("garden/Tomato blight.md")
 
 
 def test_snippets_show_the_prose_not_the_markup(tmp_path):

