@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.errors import StorageFull
-from tests.helpers import open_library
+from tests.helpers import cli_here, open_library
 
 
 def write_notes(folder: Path, count: int, words: int = 60) -> None:
@@ -299,14 +299,17 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _assert_searchable_not_writable(home: Path, notes: Path, why: str) -> None:
-    found = _cli(home, "search", "--json", "--mode", "words", "word1x5")
+    """What `notesearch` says of the library: each command opens it afresh, as a new process
+    would, but runs here (cli_here: five processes cost ~4 s of start-up; the library itself
+    was made by a real `notesearch index` process)."""
+    found = cli_here(home, "search", "--json", "--mode", "words", "word1x5")
     assert found.returncode == 0, found.stderr
     assert [Path(r["path"]).name for r in json.loads(found.stdout)["results"]] == ["note001.md"]
-    status = _cli(home, "status")
+    status = cli_here(home, "status")
     assert status.returncode == 0 and f"Read-only: {why}" in status.stdout, status.stderr
-    assert json.loads(_cli(home, "status", "--json").stdout)["read_only"] == why
+    assert json.loads(cli_here(home, "status", "--json").stdout)["read_only"] == why
     for args in (("index",), ("index", str(notes))):
-        refused = _cli(home, *args)
+        refused = cli_here(home, *args)
         assert refused.returncode == 1
         assert "Traceback" not in refused.stderr
         assert f"cannot be written: {why}. Search answers" in refused.stderr
