@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
-from notesearch.core.config import Settings, sample_notes_folder
+from notesearch.core.config import HOME_ENV, Settings, sample_notes_folder
 from notesearch.core.library import Library
 
 
@@ -58,3 +63,28 @@ def library_of(tmp_path: Path, files: dict[str, str], embedder=None) -> Library:
         library.index()
     library.notes_root = notes
     return library
+
+
+def cli_here(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run `notesearch ARGS` with $NOTESEARCH_HOME=home in this process: cli.main, what
+    `python -m notesearch` runs, with its exit code, stdout and stderr returned as a finished
+    process's. A process of its own costs ~0.8 s of start-up and imports; use this where the
+    command's output is the point, not the process (tests of the process boundary keep one)."""
+    from notesearch import cli
+
+    # main() calls logging.basicConfig: under pytest the root logger has its capture handlers,
+    # so that adds nothing; without them it would leave a handler on our StringIO behind.
+    assert logging.getLogger().handlers, "cli_here needs pytest's log capture"
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.environ.get(HOME_ENV)
+    os.environ[HOME_ENV] = str(home)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(list(args))
+    finally:
+        if previous is None:
+            os.environ.pop(HOME_ENV, None)
+        else:
+            os.environ[HOME_ENV] = previous
+    return subprocess.CompletedProcess(["notesearch", *args], code, out.getvalue(),
+                                       err.getvalue())

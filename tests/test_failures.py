@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.errors import StorageFull
-from tests.helpers import open_library
+from tests.helpers import cli_here, open_library
 
 
 def write_notes(folder: Path, count: int, words: int = 60) -> None:
+    """`count` notes of `words` made-up words ("word3x7": note 3, word 7). Tests that embed
+    them with the local model and need no more than a few words use words=8: at 60 (~360
+    tokens a note) embedding them was most of those tests' time."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
         body = " ".join(f"word{i}x{j}" for j in range(words))
@@ -114,7 +117,7 @@ def test_second_process_searches_while_first_indexes(tmp_path, e5):
     """The CLI or the app searches while another process is half-way through embedding: the
     child waits, mid-run, until the search is done, so the two really overlap."""
     notes = tmp_path / "notes"
-    write_notes(notes, 40)
+    write_notes(notes, 40, words=8)  # two batches of passages: the child stops after the first
     (notes / "owl.md").write_text("# Owl\nBarn owls hunt at dusk over the meadow.")
     library = open_library(tmp_path / "home", embedder=e5)
     library.add_folder(notes)
@@ -221,13 +224,15 @@ def test_file_name_that_is_not_utf8_is_skipped_with_a_reason_and_indexing_goes_o
     assert [Path(r["path"]).name for r in json.loads(found.stdout)["results"]] == ["zzz.md"]
 
 
-def test_a_full_disk_is_reported_wherever_the_write_stops(tmp_path):
+def test_a_full_disk_is_reported_wherever_the_write_stops(tmp_path, e5):
     """The disk fills at a different statement of a note's transaction each time; where SQLite
-    rolls the transaction back itself, the failed second rollback must not hide "disk full"."""
+    rolls the transaction back itself, the failed second rollback must not hide "disk full".
+    (The session's local model, not one built per library: building it hashes its 54 MB of
+    weights, 17 times over; a scan only counts tokens with it.)"""
+    notes = tmp_path / "notes"
+    write_notes(notes, 200)  # the same notes each time; only the room left differs
     for extra in range(5, 120, 7):
-        notes = tmp_path / f"notes{extra}"
-        write_notes(notes, 200)
-        library = open_library(tmp_path / f"home{extra}")
+        library = open_library(tmp_path / f"home{extra}", embedder=e5)
         library.add_folder(notes)
         pages = library.conn.execute("PRAGMA page_count").fetchone()[0]
         library.conn.execute(f"PRAGMA max_page_count = {pages + extra}")
@@ -242,7 +247,7 @@ def test_the_library_is_readable_by_its_owner_only(tmp_path):
     """Database, WAL, SHM and settings 0600, the library folder 0700, whatever the umask; a
     library made by an older build with 0644/0755 is tightened when opened."""
     notes = tmp_path / "notes"
-    write_notes(notes, 3)
+    write_notes(notes, 3, words=8)
     home = tmp_path / "home"
     env = {**os.environ, "NOTESEARCH_HOME": str(home)}
     done = subprocess.run(["sh", "-c", f'umask 022; exec "{sys.executable}" -m notesearch '
@@ -294,14 +299,17 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _assert_searchable_not_writable(home: Path, notes: Path, why: str) -> None:
-    found = _cli(home, "search", "--json", "--mode", "words", "word1x5")
+    """What `notesearch` says of the library: each command opens it afresh, as a new process
+    would, but runs here (cli_here: five processes cost ~4 s of start-up; the library itself
+    was made by a real `notesearch index` process)."""
+    found = cli_here(home, "search", "--json", "--mode", "words", "word1x5")
     assert found.returncode == 0, found.stderr
     assert [Path(r["path"]).name for r in json.loads(found.stdout)["results"]] == ["note001.md"]
-    status = _cli(home, "status")
+    status = cli_here(home, "status")
     assert status.returncode == 0 and f"Read-only: {why}" in status.stdout, status.stderr
-    assert json.loads(_cli(home, "status", "--json").stdout)["read_only"] == why
+    assert json.loads(cli_here(home, "status", "--json").stdout)["read_only"] == why
     for args in (("index",), ("index", str(notes))):
-        refused = _cli(home, *args)
+        refused = cli_here(home, *args)
         assert refused.returncode == 1
         assert "Traceback" not in refused.stderr
         assert f"cannot be written: {why}. Search answers" in refused.stderr
@@ -309,7 +317,7 @@ def _assert_searchable_not_writable(home: Path, notes: Path, why: str) -> None:
 
 def test_a_read_only_library_answers_searches_and_says_why_it_cannot_index(tmp_path, mounts):
     notes, home, mounted = tmp_path / "notes", tmp_path / "home", tmp_path / "ro"
-    write_notes(notes, 4)
+    write_notes(notes, 4, words=8)
     assert _cli(home, "index", str(notes)).returncode == 0
     mounted.mkdir()
     mounts("--bind", str(home), str(mounted))
@@ -319,7 +327,7 @@ def test_a_read_only_library_answers_searches_and_says_why_it_cannot_index(tmp_p
 
 def test_a_full_disk_after_a_clean_close_still_answers_and_recovers(tmp_path, mounts):
     notes, disk = tmp_path / "notes", tmp_path / "disk"
-    write_notes(notes, 4)
+    write_notes(notes, 4, words=8)
     disk.mkdir()
     mounts("-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk))
     home = disk / "home"

