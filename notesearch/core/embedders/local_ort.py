@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from notesearch.core.embedders.ort_runtime import import_onnxruntime
 from notesearch.core.errors import EmbedderUnavailable
 from notesearch.core.tokens import estimate_tokens
 
@@ -418,8 +419,7 @@ def _tokenizer_for(model_proto: bytes, model: _E5File) -> _Tokenizer:
 
 
 def _session(model: bytes, threads: int, spinning: bool) -> Any:
-    import onnxruntime as ort
-
+    ort = import_onnxruntime()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -480,7 +480,7 @@ class OrtE5Embedder:
         else:
             version = "custom"
         try:
-            import onnxruntime  # noqa: F401
+            import_onnxruntime()
         except ImportError as error:
             raise OrtEngineUnavailable("onnxruntime is not installed") from error
         folder = cache if cache is not None else cache_dir()
