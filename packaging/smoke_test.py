@@ -157,6 +157,11 @@ def check_index_and_search(cli: Path, env: dict[str, str], samples: Path, notes:
     check(summary["chunks_embedded"] > 0, "no chunk was embedded: the model did not run")
     check(summary["embedding_error"] is None, f"embedding error: {summary['embedding_error']}")
     check_index_engine(err, models)
+    # onnxruntime's own usage telemetry (a device id and queued events under the cache's
+    # Microsoft/DeveloperTools) stays off in the frozen app too (embedders/ort_runtime.py).
+    telemetry = [str(p) for base in (env["XDG_CACHE_HOME"], env["HOME"])
+                 for p in Path(base).rglob("*") if "Microsoft" in p.parts]
+    check(not telemetry, f"onnxruntime wrote telemetry files: {telemetry[:3]}")
 
     answer = json.loads(run_cli(cli, ["search", "--json", "-k", "3", QUERY], env, 300))
     top = [(r["title"], Path(r["path"]).name) for r in answer["results"][:3]]
