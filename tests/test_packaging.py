@@ -197,7 +197,9 @@ def test_spec_bundles_the_onnxruntime_engine_but_not_minilm(spec) -> None:
     protobuf); MiniLM's own packages and the onnx(runtime) parts the engine never runs are
     not."""
     excludes = set(_analysis(spec)[1]["excludes"])
-    engine = _imports_of(ROOT / "notesearch" / "core" / "embedders" / "local_ort.py")
+    embedders = ROOT / "notesearch" / "core" / "embedders"
+    # onnxruntime itself is imported through ort_runtime.py (telemetry off first).
+    engine = _imports_of(embedders / "local_ort.py") | _imports_of(embedders / "ort_runtime.py")
     assert {"onnxruntime", "onnx", "sentencepiece.sentencepiece_model_pb2"} <= engine
     needed = engine | {"onnxruntime.capi", "google.protobuf", "ml_dtypes"}
     assert not {module for module in needed if _excluded(module, excludes)}
