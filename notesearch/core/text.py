@@ -217,7 +217,9 @@ class _Words:
     tokens: tuple[tuple[int, int, str], ...]  # (start, end, stem), offsets in the text
     folded: str  # normalise(text)
     starts: tuple[int, ...]  # where each word starts in `folded`
-    origin: list[int]  # offset in `folded` -> offset in the text (one past the end appended)
+    #: Offset in `folded` -> offset in the text (one past the end appended); None for ASCII
+    #: text, where they are equal and no CJK term can match.
+    origin: list[int] | None
 
 
 WORDS_CACHE = 256  # texts whose words are kept: the passages shown for the last keystrokes
@@ -229,8 +231,7 @@ def _read_words(text: str) -> _Words:
     next, and reading it (tokenizing, normalising) was most of a result's cost."""
     if text.isascii():
         tokens = _tokenize(text, apsw.FTS5_TOKENIZE_DOCUMENT)
-        return _Words(tuple(tokens), text.lower(), tuple(a for a, _, _ in tokens),
-                      list(range(len(text) + 1)))
+        return _Words(tuple(tokens), text.lower(), tuple(a for a, _, _ in tokens), None)
     folded, origin = normalise_with_offsets(text)
     origin.append(len(text))
     # Keep CJK runs apart from Latin words, as the index does (bigrams are matched apart).
@@ -410,8 +411,8 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
         for (start, end, token), at in zip(words.tokens, words.starts, strict=True):
             if token in stems or (prefix and folded.startswith(prefix, at)):
                 spans.append((start, end))
-    if cjk is not None and not text.isascii():
-        origin = words.origin
+    origin = words.origin
+    if cjk is not None and origin is not None:
         spans.extend((origin[a], origin[b]) for a, b in
                      (m.span() for m in cjk.finditer(words.folded)))
         spans.sort()
