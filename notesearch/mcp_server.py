@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from notesearch import __version__
 from notesearch.core.ask import Passage, answers, find_passages, mark_answers
 from notesearch.core.config import DB_NAME, Settings, library_home
+from notesearch.core.embedders.openai_api import LOOPBACK_HOSTS
 from notesearch.core.errors import NotesearchError, SkipFile
 from notesearch.core.library import Library
 from notesearch.core.markdown import parse_note
@@ -37,9 +38,6 @@ MAX_RESULTS = 50
 MAX_LINES = 2000
 #: What the HTTP transport serves on unless told otherwise (any free port will do).
 DEFAULT_PORT = 8765
-#: Host names that mean this machine; the only ones the HTTP transport answers to.
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
-
 T = TypeVar("T")
 Lifespan = AbstractAsyncContextManager[None]
 
@@ -458,13 +456,13 @@ def is_loopback_host(value: str) -> bool:
     """True when a Host header ("localhost:8765", "[::1]:8765", "127.0.0.1") names this
     machine."""
     host = urlsplit(f"//{value}").hostname
-    return host is not None and host in LOOPBACK_NAMES
+    return host is not None and host in LOOPBACK_HOSTS
 
 
 def is_loopback_origin(value: str) -> bool:
     """True when an Origin header is a page served from this machine (http or https)."""
     parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and parts.hostname in LOOPBACK_NAMES
+    return parts.scheme in ("http", "https") and parts.hostname in LOOPBACK_HOSTS
 
 
 class LoopbackOnly:

@@ -118,6 +118,8 @@ class FakeOpenAI:
         self.chat_delay = 0.0
         #: Cut the connection after this many streamed pieces, mid-stream (None: never).
         self.break_stream_after: int | None = None
+        #: Hang up on every request without answering, as a server going down does.
+        self.hang_up = False
         self.requests: list[RecordedRequest] = []
         self._script: list[_Scripted] = []
         self._lock = threading.Lock()
@@ -323,6 +325,10 @@ def _make_handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            if server.hang_up:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:

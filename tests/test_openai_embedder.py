@@ -360,13 +360,27 @@ def test_hang_times_out_as_unavailable(fake_openai: FakeOpenAI) -> None:
 
 
 def test_connection_refused_is_unavailable() -> None:
+    """Nothing listens on this machine's port and nothing ever answered there: said at once,
+    without the retries' wait (a stopped Ollama took 5 attempts, about 5 s)."""
     sleep = SleepRecorder()
     embedder = OpenAIEmbedder(MODEL, base_url=closed_port_url(), api_key="sk-x-000000",
                               timeout=1.0, max_attempts=2, sleep=sleep)
     with pytest.raises(EmbedderUnavailable, match="could not reach") as info:
         embedder.embed_query("x")
     assert "server is running" in str(info.value)
-    assert len(sleep.waits) == 1
+    assert sleep.waits == []
+
+
+def test_a_server_that_answered_before_is_retried_when_it_stops_answering() -> None:
+    """It may be restarting: a batch mid-index waits through a short outage."""
+    sleep = SleepRecorder()
+    with FakeOpenAI() as server:
+        embedder = make(server, max_attempts=3, sleep=sleep)
+        embedder.embed_documents(["kites"])
+        server.hang_up = True
+        with pytest.raises(EmbedderUnavailable, match="3 attempts failed to connect"):
+            embedder.embed_documents(["kites again"])
+    assert len(sleep.waits) == 2
 
 
 _GOOD = {"object": "embedding", "index": 0, "embedding": [0.5, 0.5, 0.5, 0.5]}

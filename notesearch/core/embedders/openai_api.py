@@ -69,6 +69,11 @@ def is_official(base_url: str | None) -> bool:
     return base_url is None or (urlsplit(base_url).hostname or "").lower() == OPENAI_HOST
 
 
+#: Host names of this machine: a refused connection there means nothing listens (and the
+#: MCP server's HTTP transport answers to these names only).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def server_host(base_url: str) -> str:
     """host[:port] of `base_url`, without any user:password part."""
     parts = urlsplit(base_url)
@@ -181,6 +186,9 @@ class OpenAIEmbedder:
         self.base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
         self.official = is_official(base_url)
         self.host = server_host(self.base_url)
+        self.on_this_machine = (urlsplit(self.base_url).hostname or "").lower() in LOOPBACK_HOSTS
+        #: Whether this server has answered in this process (see _request).
+        self.answered = False
         self.dimensions = dimensions
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -312,11 +320,22 @@ class OpenAIEmbedder:
         for attempt in range(1, self.max_attempts + 1):
             response, failure = self._attempt(inputs)
             if response is not None:
+                self.answered = True
                 return response
             if failure.kind not in _RETRYABLE or attempt == self.max_attempts:
                 break
+            if failure.kind == "connect" and self.on_this_machine and not self._ever_answered:
+                # Nothing listens on this machine's port and never did here: the server is
+                # not running, and retrying only delayed saying so (5 attempts: about 5 s
+                # before "Is Ollama running?"). One that answered before may be restarting.
+                break
             self._sleep(self._backoff(failure, attempt))
         raise self._error(failure, attempt)
+
+    @property
+    def _ever_answered(self) -> bool:
+        """Whether this server answered this embedder or the one it was copied from."""
+        return self.answered or (self._parent is not None and self._parent.answered)
 
     def _attempt(self, inputs: list[str]) -> tuple[Any, _Failure]:
         import openai  # already loaded by self._client; the exception classes come from it
