@@ -291,6 +291,7 @@ def test_kill_during_indexing_then_resume(tmp_path, e5):
     summary = lib.index()
     assert summary.added == 0 and summary.unchanged == 30  # notes read before the kill are kept
     assert summary.pending_chunks == 0
+    assert summary.chunks_embedded > 0  # the kill came mid-run: there was something to resume
     total = lib.conn.execute("SELECT COUNT(DISTINCT hash) FROM chunks").fetchone()[0]
     assert embedded_before + summary.chunks_embedded == total
     assert lib.search("subject 17", k=1).results[0].path.endswith("note17.md")
