@@ -330,7 +330,8 @@ class Searcher:
         notes change and read only for the notes not yet asked about.
 
         Only a search's candidates are ever asked about: reading every note's at the first
-        search after a change (a saved note) cost 18 ms at 10k notes, ten times that at 100k.
+        search after a change (a saved note) cost 18 ms at 10k notes, and grows with the
+        library (measured at 10k only).
         `sql` selects (note id, figure) rows for the note ids in its `IN ({})`.
         """
         known: dict[int, int] = self._facts().setdefault(fact, {})  # type: ignore[assignment]
