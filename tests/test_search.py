@@ -480,3 +480,21 @@ def test_similar_before_anything_is_embedded_finds_nothing_instead_of_failing(tm
     library.scan()
     assert library.similar_text("a cup of green tea") == []
     library.close()
+
+
+def test_forms_of_one_word_are_read_from_the_index_once(tmp_path):
+    """"rotates", "rotating" and "rotate" are one word to the index (its stem): the notes
+    holding it are read at the first and kept for the others until the notes change."""
+    library = library_of(tmp_path, {
+        "Crops.md": "Crop rotation rotates what grows where.",
+        "Tyres.md": "Rotating the tyres evens their wear.",
+        "Bread.md": "Bread rises overnight.",
+    })
+    reads: list[str] = []
+    library.searcher().conn.set_profile(
+        lambda sql, _ns: reads.append(sql) if "bm25(notes_fts" in sql else None)
+    found = [{r.title for r in library.search(word, k=5, mode="words").results}
+             for word in ("rotates", "rotating", "rotate")]
+    assert found == [{"Crops", "Tyres"}] * 3
+    assert len(reads) == 1
+    library.close()

@@ -24,6 +24,7 @@ from notesearch.core.text import (
     fts_phrases,
     is_cjk,
     one_edit_away,
+    phrase_key,
     query_terms,
     quote_term,
     replace_term,
@@ -98,12 +99,14 @@ class KeywordIndex:
 
     def phrase_scores(self, phrase: str) -> tuple[np.ndarray, np.ndarray]:
         """Return (note ids, BM25 of this one phrase) for every note holding it (field
-        weights applied, higher is better), cached until the notes change."""
-        cache: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = self.facts().setdefault(
+        weights applied, higher is better), cached until the notes change under what the
+        phrase matches (`phrase_key`: "used" is read once for "use", "using" and "used")."""
+        cache: OrderedDict[object, tuple[np.ndarray, np.ndarray]] = self.facts().setdefault(
             "postings", OrderedDict())  # type: ignore[assignment]
-        if phrase in cache:
-            cache.move_to_end(phrase)
-            return cache[phrase]
+        key = phrase_key(phrase)
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
         weights = ", ".join(repr(float(w)) for w in self.field_weights())
         rows = self.conn.execute(f"SELECT rowid, bm25(notes_fts, {weights}) FROM notes_fts "
                                  f"WHERE notes_fts MATCH ?", (phrase,)).fetchall()
@@ -111,7 +114,7 @@ class KeywordIndex:
         # (1.8 ms for a word in 5,000 notes).
         table = np.fromiter(chain.from_iterable(rows), np.float64, 2 * len(rows)).reshape(-1, 2)
         found = (table[:, 0].astype(np.int64), -table[:, 1])
-        cache[phrase] = found
+        cache[key] = found
         if len(cache) > PHRASE_CACHE:
             cache.popitem(last=False)
         return found

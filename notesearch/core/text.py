@@ -306,6 +306,17 @@ def replace_term(query: str, word: str, replacement: str) -> str:
                    for piece in re.split(r"([^\W_]+)", query))
 
 
+@lru_cache(maxsize=4096)
+def phrase_key(phrase: str) -> tuple[tuple[str, ...], bool]:
+    """Return what an FTS5 phrase written by `quote_term` (with "*" when a prefix) matches:
+    its words as the index stores them, and whether the last is a prefix. "used", "using"
+    and "use" give one key, as do the prefixes "electrical"* and "electr"*."""
+    prefix = phrase.endswith("*")
+    inner = (phrase[:-1] if prefix else phrase)[1:-1].replace('""', '"')
+    words = tuple(token[2] for token in _tokenize(inner, apsw.FTS5_TOKENIZE_QUERY))
+    return (words or (phrase,)), prefix
+
+
 def quote_term(term: str) -> str:
     """Return a term as an FTS5 string (a phrase when it holds several words)."""
     return '"' + term.replace('"', '""') + '"'
