@@ -640,9 +640,13 @@ class Searcher:
             f"SELECT id, note_id FROM chunks WHERE note_id IN ({marks}) ORDER BY id",
             wanted).fetchall())
         first: dict[int, int] = {}
+        several: set[int] = set()
         for chunk_id, note_id in chunks:
-            first.setdefault(note_id, chunk_id)
-        best = self._best_chunks(expression, chunks) if expression else {}
+            if first.setdefault(note_id, chunk_id) != chunk_id:
+                several.add(note_id)
+        # A note of one chunk has no passage to choose: the chunk index is read for the others.
+        choices = [(c, n) for c, n in chunks if n in several]
+        best = self._best_chunks(expression, choices) if expression and choices else {}
         out = []
         for item in fused:
             if item.chunk_id != WORD_PASSAGE:
