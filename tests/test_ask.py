@@ -47,7 +47,9 @@ def test_offline_passages_come_from_several_notes_at_most_two_each(sample_librar
     notes = [p.path for p in answer.passages]
     assert len(answer.passages) >= 3
     assert all(notes.count(path) <= 2 for path in notes)
-    assert any(path.endswith("travel/Packing list.md") for path in notes[:2])
+    # The packing list's first passage and the rail pass's "Phrases" passage (which links to
+    # the packing list) score within 0.01 of each other: either may come second.
+    assert any(path.endswith("travel/Packing list.md") for path in notes[:3])
 
 
 def test_a_question_the_notes_do_not_answer_says_so(sample_library):

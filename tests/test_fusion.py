@@ -117,3 +117,18 @@ def test_all_candidates_at_once_get_the_same_confidence_as_one_at_a_time() -> No
         assert confidences(candidates, model) == pytest.approx(
             [confidence(e, model) for e in candidates], abs=1e-12)
     assert confidences([], "hybrid") == []
+
+
+def test_a_word_match_holding_little_of_the_query_yields_to_the_best_meaning_match() -> None:
+    # An English question over Chinese notes: one note holds one of its words (a command's
+    # name, say) and is fifth by meaning; the note meaning ranks first holds none of them.
+    cosines = [0.86, 0.845, 0.84, 0.835, 0.83, 0.825, 0.82, 0.815, 0.81, 0.80]
+    meaning = [Hit(100 + i, i + 1, c) for i, c in enumerate(cosines)]
+    words = [Hit(-1, 5, 5.0), Hit(-1, 50, 2.0)]
+
+    def first(coverage: float) -> int:
+        evidence = gather(words, meaning, {5: coverage, 50: coverage / 2})
+        return rank_by_confidence(evidence, 3, "hybrid", True, True)[0].note_id
+
+    assert first(0.2) == 1  # the word match holds a fifth of the query
+    assert first(1.0) == 5  # it holds every word: the words decide
