@@ -498,3 +498,23 @@ def test_forms_of_one_word_are_read_from_the_index_once(tmp_path):
     assert found == [{"Crops", "Tyres"}] * 3
     assert len(reads) == 1
     library.close()
+
+
+def test_a_word_new_to_the_notes_becomes_a_correction_once_the_vocabulary_is_read_again(
+        tmp_path, monkeypatch):
+    """Spelling reads the notes' vocabulary whole and keeps it (a look-up per neighbour cost
+    9-56 ms a word); after the notes change it is read again once it is old enough."""
+    from notesearch.core import keywords
+
+    library = library_of(tmp_path, {"Soup.md": "# Soup\nLeek and potato soup.\n"})
+    assert library.search("kohlrabbi", k=3, mode="words").corrections == {}
+    (library.notes_root / "Kohlrabi.md").write_text("# Kohlrabi\nKohlrabi slaw.\n",
+                                                    encoding="utf-8")
+    library.scan()
+    # Within the age limit the vocabulary read before the change still answers.
+    assert library.search("kohlrabbi", k=3, mode="words").corrections == {}
+    monkeypatch.setattr(keywords, "VOCABULARY_MAX_AGE", 0.0)
+    response = library.search("kohlrabbi", k=3, mode="words")
+    assert response.corrections == {"kohlrabbi": "kohlrabi"}
+    assert [r.title for r in response.results] == ["Kohlrabi"]
+    library.close()

@@ -10,9 +10,11 @@ Scores: BM25 summed per phrase from per-phrase scores kept until the notes chang
 from __future__ import annotations
 
 import math
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import chain
+from typing import cast
 
 import apsw
 import numpy as np
@@ -46,6 +48,11 @@ PHRASE_CACHE = 256  # phrases whose scores are kept between keystrokes
 #: are for: foam-docs by words 0.763).
 PAIR_WEIGHT = 0.25
 MAX_QUERY_TERMS = 32  # a pasted text is searched by words on its rarest terms
+#: Seconds the vocabulary read for spelling keeps serving after the notes change. Reading it
+#: whole took 29 ms for dendron-site's 10k stems and 264 ms for 110k stems at 100k notes;
+#: looking a word's few hundred one-edit neighbours up in fts5vocab instead cost 9-56 ms for
+#: every unknown word typed (radiosonde, servomechanisms), one by one.
+VOCABULARY_MAX_AGE = 600.0
 
 
 class KeywordIndex:
@@ -62,6 +69,8 @@ class KeywordIndex:
         self.facts, self.total_notes, self.field_weights = facts, total_notes, field_weights
         #: Spelling answers, kept across changes to the notes (see _spelling).
         self.spellings: dict[str, str | None] = {}
+        #: (when read, time.monotonic(); indexed stem -> notes holding it), see _vocabulary.
+        self._vocabulary_read: tuple[float, dict[str, int]] | None = None
 
     def note_scores(self, query: str, allowed: set[int] | None, as_you_type: bool,
                              limit: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -176,23 +185,41 @@ class KeywordIndex:
     def _spelling(self, word: str) -> str | None:
         """Return the word one edit from `word` whose stem the most notes hold, or None.
 
-        A look-up costs 10-40 ms, so answers are kept across changes to the notes: a word
-        that later appears in a note is no longer corrected (_spelled checks it first), and
-        a correction gone stale only searches a word no note holds.
+        Answers come from the vocabulary as last read (_vocabulary) and are kept until it is
+        read again: a word that later appears in a note is no longer corrected (`spelled`
+        checks it first), and a correction gone stale only searches a word no note holds.
         """
+        vocabulary = self._vocabulary()
         cache = self.spellings
         if word not in cache:
             by_stem: dict[str, str] = {}
             for candidate in sorted(one_edit_away(word)):
                 by_stem.setdefault(stem(candidate), candidate)
-            marks = ",".join("?" * len(by_stem))
-            found = self.conn.execute(
-                f"SELECT term, doc FROM temp.notes_vocab WHERE term IN ({marks}) "
-                f"ORDER BY doc DESC, term LIMIT 1", list(by_stem)).fetchone()
+            # The most notes, then the first stem in the index's (binary) order.
+            found = min((s for s in by_stem if s in vocabulary),
+                        key=lambda s: (-vocabulary[s], s.encode()), default=None)
             if len(cache) > 10_000:
                 cache.clear()
-            cache[word] = by_stem[found[0]] if found else None
+            cache[word] = by_stem[found] if found is not None else None
         return cache[word]
+
+    def _vocabulary(self) -> dict[str, int]:
+        """Return every indexed stem -> how many notes hold it, for spelling only.
+
+        Read whole at the first look-up and kept; read again at a look-up once the notes have
+        changed and VOCABULARY_MAX_AGE has passed. Until then a word new to the notes is not
+        offered as a correction, and a word gone from them may be: a search for it by words
+        then finds nothing, as a stale entry of `spellings` would.
+        """
+        facts = self.facts()
+        now = time.monotonic()
+        read = self._vocabulary_read
+        if read is None or ("vocabulary" not in facts and now - read[0] > VOCABULARY_MAX_AGE):
+            rows = self.conn.execute("SELECT term, doc FROM temp.notes_vocab").fetchall()
+            read = self._vocabulary_read = (now, dict(cast(list[tuple[str, int]], rows)))
+            self.spellings.clear()  # answers from the vocabulary before
+            facts["vocabulary"] = True  # read since the notes last changed
+        return read[1]
 
     def selective_terms(self, terms: list[str]) -> list[str]:
         """Keep the query's rarest MAX_QUERY_TERMS terms, then those within the postings
