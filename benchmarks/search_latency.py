@@ -127,7 +127,7 @@ class TimedEmbedder:
 
 
 STAGES = ("total", "model", "non_model", "words_only", "meaning", "numpy",
-          "words", "fuse", "results", "bare")
+          "spelling", "words", "fuse", "results", "bare")
 
 
 def measure(library: Library, embedder: Embedder, queries: list[str],
@@ -146,7 +146,7 @@ def measure(library: Library, embedder: Embedder, queries: list[str],
         times["model"].append(timed.last_ms)
         times["non_model"].append(total - timed.last_ms)
         times["meaning"].append(response.timings_ms["meaning"])
-        for stage in ("words", "fuse", "results"):
+        for stage in ("spelling", "words", "fuse", "results"):
             times[stage].append(response.timings_ms[stage])
         start = time.perf_counter()
         searcher.search(query, k=10, mode="words", as_you_type=True)
@@ -204,6 +204,7 @@ def report(label: str, library: Library, embedder: Embedder, bare: Embedder,
                         ("words_only", "keyword-only search"),
                         ("meaning", "meaning stage (waits for the query vector)"),
                         ("numpy", "numpy brute force alone"),
+                        ("spelling", "  of which: spelling"),
                         ("words", "  of which: keyword list"),
                         ("fuse", "  of which: fusion"),
                         ("results", "  of which: rows and snippets")):

@@ -245,8 +245,9 @@ class Searcher:
         # A query of symbols only ("📚", "⏳") has no word for the index: it is looked for
         # literally in the notes' text, and by meaning like any other.
         words = self._word_hits if query_terms(query) else self._literal_hits
-        spelled, response.corrections = (self.keywords.spelled(query, as_you_type)
-                                         if mode != "meaning" else (query, {}))
+        spelled, response.corrections = (self._timed(
+            timings, "spelling", self.keywords.spelled, query, as_you_type)
+            if mode != "meaning" else (query, {}))
         word_hits, coverage = self._timed(
             timings, "words", words, spelled, allowed, as_you_type,
             limit) if mode != "meaning" else ([], {})
