@@ -67,7 +67,8 @@ class KeywordIndex:
                  field_weights: Callable[[], tuple[float, ...]]) -> None:
         self.conn = conn
         self.facts, self.total_notes, self.field_weights = facts, total_notes, field_weights
-        #: Spelling answers, kept across changes to the notes (see _spelling).
+        #: Spelling answers, kept across changes to the notes until the vocabulary is read
+        #: again (see _spelling).
         self.spellings: dict[str, str | None] = {}
         #: (when read, time.monotonic(); indexed stem -> notes holding it), see _vocabulary.
         self._vocabulary_read: tuple[float, dict[str, int]] | None = None
