@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -125,12 +126,19 @@ def confidence(evidence: Evidence, model: Model = "hybrid") -> float:
 def confidences(evidence: Sequence[Evidence], model: Model = "hybrid") -> list[float]:
     """`confidence` of every candidate at once (one matrix product: a search weighs about a
     hundred candidates, and one at a time cost a millisecond)."""
+    return _confidences(evidence, model).tolist()
+
+
+def _confidences(evidence: Sequence[Evidence], model: Model) -> np.ndarray:
     if not evidence:
-        return []
-    features = np.array([e.features(model) for e in evidence], dtype=np.float64)
+        return np.zeros(0)
+    width = len(COEFFICIENTS[model])
+    # fromiter over the flattened rows: np.array() of a list of tuples took 3x as long.
+    features = np.fromiter(chain.from_iterable(e.features(model) for e in evidence),
+                           np.float64, width * len(evidence)).reshape(-1, width)
     slope, intercept = CALIBRATION[model]
     z = np.clip(slope * (features @ np.asarray(COEFFICIENTS[model])) + intercept, -50.0, 50.0)
-    return (1.0 / (1.0 + np.exp(-z))).tolist()
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def best_per_note(hits: list[Hit]) -> list[Hit]:
@@ -200,10 +208,12 @@ def emptiness(note_id: int, empty: frozenset[int]) -> float:
 def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_words: bool,
                        have_meaning: bool, empty: frozenset[int] = frozenset()) -> list[Fused]:
     """Return the k notes most likely to be meant, best first, each with its passage."""
-    chances = confidences(evidence, model)
-    scored = sorted(((chance * emptiness(e.note_id, empty), e)
-                     for chance, e in zip(chances, evidence, strict=True)),
-                    key=lambda pair: (pair[1].note_id in empty, -pair[0]))[:k]
+    # Empty notes last (with EMPTY_NOTE_FACTOR of their chance), the rest by chance, ties
+    # in the order given (a stable sort); a search weighs a hundred or more candidates.
+    last = np.fromiter((e.note_id in empty for e in evidence), bool, len(evidence))
+    kept = _confidences(evidence, model) * np.where(last, EMPTY_NOTE_FACTOR, 1.0)
+    order = np.lexsort((-kept, last))[:k].tolist()
+    scored = [(float(kept[i]), evidence[i]) for i in order]
     out = []
     for chance, e in scored:
         by_words = have_words and e.words > 0 and e.coverage >= 0.5
