@@ -32,7 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return command(args) or 0
+        code = command(args) or 0
+        sys.stdout.flush()  # a reader that has gone away is found here, not at exit
+        return code
+    except BrokenPipeError:
+        # `notesearch search ... | head`: the reader took what it wanted. Python would print
+        # a traceback, and another when it flushes stdout at exit; point stdout at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a program stopped by SIGPIPE: 128 + 13
     except NotesearchError as error:
         print(f"notesearch: {error}", file=sys.stderr)
         return 1

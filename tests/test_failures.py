@@ -575,3 +575,32 @@ def test_a_search_opens_the_library_for_reading_only(tmp_path, e5):
     with pytest.raises(LibraryReadOnly, match="opened for reading only"):
         reader.add_folder(notes)
     reader.close()
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(tmp_path):
+    """`notesearch search ... | head`: when the reader stops reading, the command stops with
+    SIGPIPE's exit status and no traceback (it printed two, one from print, one at exit)."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for i in range(60):
+        (notes / f"Garden {i}.md").write_text(f"# Garden {i}\nTomato and basil bed {i}.\n",
+                                              encoding="utf-8")
+    home = tmp_path / "home"
+    assert _cli(home, "index", "--no-embed", str(notes)).returncode == 0
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "notesearch", "search", "--json", "--mode", "words", "-k", "50",
+         "--stdin"], env={**os.environ, "NOTESEARCH_HOME": str(home)},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=Path(__file__).parent.parent)
+    assert reader.stdin is not None and reader.stdout is not None
+    # A few hundred kilobytes of results: more than a pipe holds, so the writer meets the
+    # closed end.
+    reader.stdin.write(("tomato basil\n" * 40).encode())
+    reader.stdin.close()
+    assert reader.stdout.read(100).startswith(b"{")
+    reader.stdout.close()
+    assert reader.stderr is not None
+    errors = reader.stderr.read()
+    reader.wait(timeout=60)
+    assert b"Traceback" not in errors, errors.decode()
+    assert reader.returncode == 141
