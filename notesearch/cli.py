@@ -325,8 +325,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print(json.dumps({"path": str(library.find_note(args.path)[1]) if args.path else None,
                           "results": [r.to_json() for r in results]}, ensure_ascii=False))
         return 0
-    if not results:
-        print("No similar notes yet (are the notes embedded? run `notesearch index`).")
+    if not results and args.path:
+        print(f"No similar notes: {library.why_no_similar(args.path)}.")
+    elif not results:
+        print("No similar notes yet: run `notesearch index` to embed the notes.")
     for rank, result in enumerate(results, 1):
         _print_result(rank, result, show_match=False)
     return 0

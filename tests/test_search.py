@@ -518,3 +518,21 @@ def test_a_word_new_to_the_notes_becomes_a_correction_once_the_vocabulary_is_rea
     assert response.corrections == {"kohlrabbi": "kohlrabi"}
     assert [r.title for r in response.results] == ["Kohlrabi"]
     library.close()
+
+
+def test_similar_notes_of_an_empty_note_say_it_has_nothing_to_compare(tmp_path, e5):
+    """An empty note gets no vector by design: "find similar" must say so, not suggest
+    indexing again (it did, with every note embedded)."""
+    from tests.helpers import cli_here
+
+    library = library_of(tmp_path, {"empty.md": "", "Tea.md": "# Tea\nGreen tea, cool water.\n",
+                                    "Coffee.md": "# Coffee\nBeans ground fine.\n"}, e5)
+    assert library.similar("empty.md") == []
+    assert library.why_no_similar("empty.md") == ("it has no words of its own to compare "
+                                                  "(an empty note)")
+    assert library.similar("Tea.md")  # the others are embedded
+    library.close()
+    said = cli_here(tmp_path / "home", "similar", str(library.notes_root / "empty.md"))
+    assert said.returncode == 0
+    assert said.stdout.strip() == ("No similar notes: it has no words of its own to compare "
+                                   "(an empty note).")

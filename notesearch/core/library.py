@@ -405,6 +405,10 @@ class Library:
         """Return the notes most similar to `note` (see find_note)."""
         return self.searcher().similar_to_note(self.find_note(note)[0], k)
 
+    def why_no_similar(self, note: str | Path) -> str:
+        """Return why `similar(note)` found nothing (see Searcher.why_no_similar)."""
+        return self.searcher().why_no_similar(self.find_note(note)[0])
+
     def find_note(self, reference: str | Path) -> tuple[int, Path]:
         """Return (id, path) of the note `reference` names: its path (absolute, or relative
         to the current folder or to a library folder), else its title or file name, in any

@@ -360,6 +360,16 @@ class Searcher:
             return []
         return self._similar(_normalise(vectors.mean(axis=0)), k, exclude=note_id)
 
+    def why_no_similar(self, note_id: int) -> str:
+        """Return why `similar_to_note` finds nothing for this note, as the end of a sentence
+        for the user: it has no words of its own (an empty note, which gets no vector by
+        design), or its passages or the others' have no vectors yet."""
+        worded = one_row(self.conn.execute(
+            "SELECT COUNT(*) FROM chunks WHERE note_id = ? AND hash != ''", (note_id,)))[0]
+        if not worded:
+            return "it has no words of its own to compare (an empty note)"
+        return "its passages, or the other notes', are not embedded yet"
+
     def similar_to_text(self, text: str, k: int = 10) -> list[Result]:
         """Return notes most like a passage of text (embedded as a passage, not a query)."""
         if self.embedder is None:

@@ -384,19 +384,20 @@ class SearchWindow(QMainWindow):
         self.mode, self.similar_of = "similar", target
         self._set_banner(f"Notes similar to “{title}” — Esc returns to your search.")
 
-        def work() -> list[ResultItem]:
-            return make_items(self.library.similar(path, SIMILAR), self.library.folders())
+        def work() -> tuple[list[ResultItem], str]:
+            items = make_items(self.library.similar(path, SIMILAR), self.library.folders())
+            return items, "" if items else self.library.why_no_similar(path)
 
-        Op(self, work, lambda items: self._on_similar(generation, title, items)).run()
+        Op(self, work, lambda found: self._on_similar(generation, title, *found)).run()
 
-    def _on_similar(self, generation: int, title: str, items: list[ResultItem]) -> None:
+    def _on_similar(self, generation: int, title: str, items: list[ResultItem],
+                    why_none: str) -> None:
         if not self.dispatcher.is_current(generation):
             return
         self._show_items(items, generation, show_scores=True)
         if not items:
             self.empty.setTextFormat(Qt.TextFormat.PlainText)
-            self.empty.setText(f"No similar notes for “{title}” yet: its passages may still "
-                               "be waiting to be indexed.")
+            self.empty.setText(f"No similar notes for “{title}”: {why_none}.")
 
     def similar_current(self) -> None:
         item = self.current_item()
