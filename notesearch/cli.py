@@ -190,7 +190,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     # One query: let sqlite-vec scan; many (--stdin): load the vectors once and reuse them.
     library = Library(vectors_in_memory=args.stdin, reading_only=True)
-    filters = Filters(str(args.folder.expanduser().resolve()) if args.folder else None,
+    filters = Filters(library.folder_filter(args.folder) if args.folder else None,
                       tuple(args.tag))
     if args.stdin:
         for line in sys.stdin:
@@ -212,7 +212,7 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
     if response.corrections:
         print(response.spelling_note())
     if not response.results:
-        print("No notes found.")
+        print(response.filter_note or "No notes found.")
     elif response.weak:
         print("No good match; the closest notes:")
     for rank, result in enumerate(response.results, 1):
@@ -251,7 +251,7 @@ def _highlight(result: Result, on: str, off: str) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     library = Library(vectors_in_memory=False, reading_only=True)
-    filters = Filters(str(args.folder.expanduser().resolve()) if args.folder else None,
+    filters = Filters(library.folder_filter(args.folder) if args.folder else None,
                       tuple(args.tag))
     with_chat = False if args.offline else (True if args.chat else None)
     streamed: list[str] = []

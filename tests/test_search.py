@@ -536,3 +536,35 @@ def test_similar_notes_of_an_empty_note_say_it_has_nothing_to_compare(tmp_path, 
     assert said.returncode == 0
     assert said.stdout.strip() == ("No similar notes: it has no words of its own to compare "
                                    "(an empty note).")
+
+
+def test_filters_that_leave_no_note_say_which(tmp_path, monkeypatch):
+    """"No notes found" for a tag, folder or path part no note has told the person nothing;
+    the search names the filter. A folder typed relative to the library is found there."""
+    from tests.helpers import cli_here
+
+    library = library_of(tmp_path, {
+        "getting-started/Shortcuts.md": "# Shortcuts\nKeyboard shortcuts. #howto\n",
+        "recipes/Soup.md": "# Soup\nLeek soup. #recipe\n",
+    })
+    cases = {
+        "shortcuts tag:nosuchtag": "No note is tagged #nosuchtag.",
+        'shortcuts in:"getting started"': "No note’s path contains “getting started”.",
+        "shortcuts tag:recipe in:getting-started":
+            "No note passes all of these filters together.",
+    }
+    for query, said in cases.items():
+        response = library.search(query, k=5)
+        assert response.results == [] and response.filter_note == said, query
+        assert response.to_json()["filter_note"] == said
+    assert library.search("shortcuts tag:howto", k=5).filter_note is None
+    monkeypatch.chdir(tmp_path)  # not the notes folder: "getting-started" is not here
+    assert library.folder_filter("getting-started") == str(
+        (library.notes_root / "getting-started").resolve())
+    library.close()
+    home = tmp_path / "home"
+    found = cli_here(home, "search", "--mode", "words", "--folder", "getting-started",
+                     "shortcuts")
+    assert "Shortcuts" in found.stdout, found.stdout
+    missing = cli_here(home, "search", "--mode", "words", "--folder", "nowhere", "shortcuts")
+    assert missing.stdout.strip() == f"No note is in the folder “{tmp_path / 'nowhere'}”."

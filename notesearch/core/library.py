@@ -405,6 +405,17 @@ class Library:
         """Return the notes most similar to `note` (see find_note)."""
         return self.searcher().similar_to_note(self.find_note(note)[0], k)
 
+    def folder_filter(self, folder: str | Path) -> str:
+        """Return the absolute folder a folder filter names: as given (a relative one from the
+        current folder), else, when that is no folder, the one library folder's subfolder of
+        that name ("user/getting-started" typed from anywhere)."""
+        given = Path(folder).expanduser()
+        here = given.resolve()
+        if given.is_absolute() or here.is_dir():
+            return str(here)
+        inside = [root / given for root in self.folders() if (root / given).is_dir()]
+        return str(inside[0].resolve()) if len(inside) == 1 else str(here)
+
     def why_no_similar(self, note: str | Path) -> str:
         """Return why `similar(note)` found nothing (see Searcher.why_no_similar)."""
         return self.searcher().why_no_similar(self.find_note(note)[0])

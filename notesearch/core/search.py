@@ -141,6 +141,8 @@ class SearchResponse:
     #: Words no note uses, and the word one edit away that was searched instead ("botom" ->
     #: "bottom"); meaning search still reads the query as typed.
     corrections: dict[str, str] = field(default_factory=dict)
+    #: When the filters leave no note to search: which one ("No note is tagged #recipes.").
+    filter_note: str | None = None
 
     def spelling_note(self) -> str:
         """Return what the user should read about corrected words, or "" (shared by the CLI
@@ -164,6 +166,8 @@ class SearchResponse:
             data["meaning_unavailable"] = self.meaning_unavailable
         if self.corrections:
             data["corrections"] = self.corrections
+        if self.filter_note:
+            data["filter_note"] = self.filter_note
         return data
 
 
@@ -241,6 +245,9 @@ class Searcher:
                 return response
             query = " ".join(parsed.phrases + parsed.tags + parsed.paths)
         allowed = self._allowed_notes(filters)
+        if allowed == set():
+            response.filter_note = self.empty_filter(filters)
+            return response
         limit = candidates(k, allowed is not None)
         # A query of symbols only ("📚", "⏳") has no word for the index: it is looked for
         # literally in the notes' text, and by meaning like any other.
@@ -544,24 +551,9 @@ class Searcher:
     def _allowed_notes(self, filters: Filters) -> set[int] | None:
         if not filters:
             return None
-        sql, args = "SELECT id FROM notes WHERE 1", []
-        if filters.folder:
-            prefix = filters.folder.rstrip("/\\") + "/"
-            sql += " AND substr(path, 1, ?) = ?"
-            args += [len(prefix), prefix]
-        for phrase in filters.phrases:
-            sql += " AND id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)"
-            args.append(quote_term(fts_text(phrase)))
-        for word in filters.excluded:
-            sql += " AND id NOT IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)"
-            args.append(quote_term(fts_text(word)))
-        for tag in filters.tags:
-            # A parent tag includes its children, as in Obsidian and Logseq: "work" finds
-            # "#work/projects/atlas".
-            tag = normalise(tag).lstrip("#").rstrip("/")
-            sql += (" AND id IN (SELECT note_id FROM note_tags WHERE tag = ? "
-                    "OR substr(tag, 1, ?) = ?)")
-            args += [tag, len(tag) + 1, tag + "/"]
+        clauses = _filter_clauses(filters)
+        sql = "SELECT id FROM notes WHERE 1" + "".join(f" AND {c}" for _, c, _ in clauses)
+        args = [value for _, _, values in clauses for value in values]
         key = (filters, self.store.get_meta("notes_gen"))
         if self._allowed_cache[0] != key:
             ids = {r[0] for r in self.conn.execute(sql, args)}
@@ -576,6 +568,18 @@ class Searcher:
             self._allowed_cache = (key, ids)
             self._allowed_vectors = None
         return self._allowed_cache[1]
+
+    def empty_filter(self, filters: Filters) -> str:
+        """Return a sentence saying which of `filters` no note passes (the first that matches
+        nothing by itself), or that only their combination matches nothing."""
+        for label, clause, values in _filter_clauses(filters):
+            if self.conn.execute(f"SELECT 1 FROM notes WHERE {clause} LIMIT 1",
+                                 values).fetchone() is None:
+                return f"No note {label}."
+        for part in filters.paths:
+            if not self._notes_with_path_parts((part,)):
+                return f"No note’s path contains “{part}”."
+        return "No note passes all of these filters together."
 
     def _notes_with_path_parts(self, parts: tuple[str, ...]) -> set[int]:
         """Return the notes whose path holds every one of `parts`, compared normalised: any
@@ -729,6 +733,31 @@ class Searcher:
         value = function(*args)
         timings[name] = (time.perf_counter() - start) * 1000
         return value
+
+
+def _filter_clauses(filters: Filters) -> list[tuple[str, str, list[object]]]:
+    """Return (what a note lacks when it fails it, SQL condition on `notes`, its parameters)
+    for each filter but path parts (matched in Python, normalised: _notes_with_path_parts)."""
+    clauses: list[tuple[str, str, list[object]]] = []
+    if filters.folder:
+        prefix = filters.folder.rstrip("/\\") + "/"
+        clauses.append((f"is in the folder “{filters.folder}”", "substr(path, 1, ?) = ?",
+                        [len(prefix), prefix]))
+    for phrase in filters.phrases:
+        clauses.append((f"holds “{phrase}”",
+                        "id IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)",
+                        [quote_term(fts_text(phrase))]))
+    for word in filters.excluded:
+        clauses.append((f"lacks “{word}”",
+                        "id NOT IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?)",
+                        [quote_term(fts_text(word))]))
+    for tag in filters.tags:
+        # A parent tag includes its children, as in Obsidian and Logseq: "work" finds
+        # "#work/projects/atlas".
+        tag = normalise(tag).lstrip("#").rstrip("/")
+        clauses.append((f"is tagged #{tag}", "id IN (SELECT note_id FROM note_tags WHERE "
+                        "tag = ? OR substr(tag, 1, ?) = ?)", [tag, len(tag) + 1, tag + "/"]))
+    return clauses
 
 
 def candidates(k: int, filtered: bool = False) -> int:

@@ -318,7 +318,7 @@ class SearchWindow(QMainWindow):
             self.banner.hide()
         if not items:
             self.empty.setTextFormat(Qt.TextFormat.PlainText)
-            self.empty.setText(f"No notes match “{response.query}”.")
+            self.empty.setText(response.filter_note or f"No notes match “{response.query}”.")
 
     def _sample_examples(self) -> tuple[str, ...]:
         """Example queries while the bundled sample notes are in the library (worker thread)."""
