@@ -116,6 +116,15 @@ def test_symlink_loop_is_reported_not_followed(tmp_path: Path) -> None:
     notes = [i for i in items if isinstance(i, Path)]
     assert notes == [tmp_path / "a/note.md"]
     assert Skipped(tmp_path / "a/loop", "symlink loop") in items
+    # Links that point at each other, a folder's and a note's, are called the same.
+    os.symlink(tmp_path / "b2", tmp_path / "b1")
+    os.symlink(tmp_path / "b1", tmp_path / "b2")
+    os.symlink(tmp_path / "c.md", tmp_path / "c.md.tmp")
+    os.replace(tmp_path / "c.md.tmp", tmp_path / "c.md")  # c.md -> itself
+    items = list(discover(tmp_path))
+    reasons = {i.path.name: i.reason for i in items if isinstance(i, Skipped)}
+    assert reasons == {"loop": "symlink loop", "b1": "symlink loop", "b2": "symlink loop",
+                       "c.md": "symlink loop"}, reasons
 
 
 def test_symlinked_folder_outside_root_is_followed_once(tmp_path: Path) -> None:

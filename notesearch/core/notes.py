@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import stat
@@ -168,6 +169,8 @@ def os_reason(error: OSError) -> str:
         return "permission denied"
     if isinstance(error, FileNotFoundError):
         return "vanished while reading"
+    if error.errno == errno.ELOOP:  # links that point at each other, met by stat or open
+        return "symlink loop"
     return f"could not be read ({error.strerror or error})"
 
 
