@@ -143,6 +143,10 @@ def send_to_app(args: list[str]) -> int:
     name = socket_name()
     if deliver(args, name):
         return 0
+    if not display_available():
+        print("notesearch: there is no display to show the app on (DISPLAY and "
+              "WAYLAND_DISPLAY are unset: a console or SSH session?).", file=sys.stderr)
+        return 1
     start_app(args)  # the new instance acts on `args` itself once its window is up
     deadline = time.monotonic() + START_WAIT_SECONDS
     while time.monotonic() < deadline:
@@ -152,6 +156,15 @@ def send_to_app(args: list[str]) -> int:
     print("notesearch: started the app, but it did not come up; run `notesearch-app` to "
           "see why.", file=sys.stderr)
     return 1
+
+
+def display_available() -> bool:
+    """False on Linux and other X11/Wayland systems when no display is set and Qt was not
+    told to use another platform plugin (QT_QPA_PLATFORM): the app could not open a window,
+    and waiting START_WAIT_SECONDS for it would tell the person nothing."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _answers(name: str) -> bool:

@@ -85,3 +85,20 @@ def test_send_to_app_starts_the_app_when_none_runs(tmp_path, monkeypatch):  # no
     assert single_instance.app_command(["show"])[1:] == ["-m", "notesearch.gui.app", "show"]
     for listener in listeners:
         listener.close()
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="X11/Wayland displays")
+def test_showing_the_app_without_a_display_says_so_at_once(tmp_path):  # noqa: ANN001
+    """`notesearch show` over SSH: it waited 20 s, then said only "did not come up"."""
+    import time
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(XDG_RUNTIME_DIR=str(tmp_path), NOTESEARCH_HOME=str(tmp_path / "home"))
+    started = time.monotonic()
+    shown = subprocess.run([sys.executable, "-m", "notesearch", "show"], env=env,
+                           capture_output=True, text=True, timeout=60,
+                           cwd=Path(__file__).parents[2])
+    assert shown.returncode == 1
+    assert "no display to show the app on" in shown.stderr
+    assert time.monotonic() - started < 10
