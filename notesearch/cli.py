@@ -16,7 +16,7 @@ from notesearch.core.ask import Answer
 from notesearch.core.errors import KeyringUnavailable, NotesearchError
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress, format_eta
-from notesearch.core.prose import plain_markdown
+from notesearch.core.prose import blank_markup, plain_markdown
 from notesearch.core.query import SYNTAX_HELP
 from notesearch.core.search import Filters, Result
 
@@ -305,7 +305,8 @@ def _print_passages(answer: Answer) -> None:
         where = passage.title + (f" › {passage.section}" if passage.section else "")
         print(f"[{passage.number}] {bold}{where}{reset}  {dim}{passage.citation}{reset}")
         for sentence in passage.sentences:
-            said = " ".join(plain_markdown(passage.text[sentence.start:sentence.end])[0].split())
+            text = plain_markdown(passage.text[sentence.start:sentence.end])[0]
+            said = " ".join(blank_markup(text).split())  # HTML tags and bare URLs go too
             print(f"    {dim}{sentence.line}:{reset} {said}")
 
 

@@ -208,3 +208,14 @@ def test_cli_ask_prints_the_answer_and_its_citations(tmp_path, sample_index, e5,
     declined = cli("how many parts browns to greens in compost?")  # no terminal, no --yes
     assert "add --yes" in declined.stderr and "Not sent" in declined.stdout
     assert len(chat_server.chat_requests) == 1
+
+
+def test_sentences_are_prose_not_urls_or_html() -> None:
+    """A "?" inside a URL ended a sentence, and a line of HTML (a contributors table) was
+    offered as an answering sentence."""
+    text = ('See https://example.com/commits?author=ann for her work. Then rest.\n'
+            '<td><a href="https://github.com/ann"><img src="https://x.io/a.png?s=60"/></a></td>\n'
+            '<td><a href="https://github.com/bo"><b>Bo Lin</b></a></td>')
+    said = [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
+    assert said[:2] == ["See https://example.com/commits?author=ann for her work.", "Then rest."]
+    assert len(said) == 3 and "Bo Lin" in said[2]  # the table cell with words keeps them

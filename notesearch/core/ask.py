@@ -12,7 +12,7 @@ import numpy as np
 
 from notesearch.core.chat import UsageLog
 from notesearch.core.errors import ChatError, EmbedderError
-from notesearch.core.prose import embedding_text
+from notesearch.core.prose import blank_markup, embedding_text
 from notesearch.core.search import NO_FILTERS, Filters, Searcher, SearchResponse, valid_text
 from notesearch.core.store import PassageRow
 from notesearch.core.text import is_cjk, normalise, query_terms, stem, word_tokens
@@ -264,7 +264,9 @@ def cited_numbers(answer: str) -> list[int]:
 # -- sentences ------------------------------------------------------------------------------
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Return (start, end) character spans of the sentences of `text`, markup and white
-    space trimmed; spans with no letter or digit are left out."""
+    space trimmed; spans with no letter or digit outside URLs and HTML tags are left out,
+    and a "?" or "." inside a URL ends no sentence."""
+    text = blank_markup(text)
     spans = []
     start = 0
     for match in _SENTENCE_END.finditer(text):

@@ -110,6 +110,17 @@ _PROPERTY = re.compile(r"^\s*(?:[-*]\s+)?(?:id|collapsed|created[-_]at|updated[-
 _SPACES = re.compile(r"[ \t]{2,}")
 
 
+def blank_markup(text: str) -> str:
+    """Return `text` with its URLs and HTML tags replaced by spaces, every other character
+    where it was (offsets still point into `text`): for finding the prose's sentences."""
+    if not any(mark in text for mark in ("://", "<")):
+        return text
+    # Tags first: a URL inside a tag's attribute would otherwise take the tag's ">" with it.
+    for pattern in (_TAG, _URL):
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    return text
+
+
 def embedding_text(text: str) -> str:
     """Return the text of a chunk as the embedding model should read it.
 
