@@ -497,6 +497,7 @@ class SearchWindow(QMainWindow):
         self.empty.hide()
         self.banner.hide()
         self.ask_panel.show()
+        self.filter_bar.show_count(0, None)  # the results' count is not the answer's
         self.preview.show_item(None)
         self.ask_panel.ask(question, self.filter_bar.filters())
 
@@ -506,6 +507,7 @@ class SearchWindow(QMainWindow):
         self.mode = "search"
         self.view.setVisible(self.model.rowCount() > 0)
         self.empty.setVisible(self.model.rowCount() == 0)
+        self.filter_bar.show_count(self.model.rowCount(), RESULTS)
 
     def show_passage(self, passage: Passage) -> None:
         """Show a cited passage in the preview, the note scrolled to its lines."""

@@ -37,6 +37,7 @@ def test_offline_answer_shows_passages_and_a_citation_opens_the_note(qtbot, libr
     ask(qtbot, window)
     shown = window.ask_panel.browser.toPlainText()
     assert window.ask_panel.isVisible() and not window.view.isVisible()
+    assert window.filter_bar.count_label.text() == ""  # no "20 best matches" over the answer
     assert "From your notes" in shown and "[1] Composting" in shown and "2–3 parts" in shown
     window.ask_panel.browser.anchorClicked.emit(QUrl("#cite-1"))
     qtbot.waitUntil(lambda: window.preview.rendered is not None, timeout=10_000)
