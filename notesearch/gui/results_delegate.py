@@ -96,8 +96,8 @@ class ResultDelegate(QStyledItemDelegate):
         painter.setPen(fg)
         title_rect = QRectF(rect.left(), rect.top(), rect.width() - cues_width - pad,
                             line_height(title_font))
-        title = title_fm.elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
-                                    Qt.TextElideMode.ElideRight, title_rect.width())
+        title = elided_title(title_fm, index.data(Qt.ItemDataRole.DisplayRole) or "",
+                             title_rect.width())
         painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          title)
         small_font = self._small_font(opt.font)
@@ -240,3 +240,11 @@ class ResultDelegate(QStyledItemDelegate):
         if base.pointSizeF() > 0:
             font.setPointSizeF(base.pointSizeF() * 0.88)
         return font
+
+
+def elided_title(fm: QFontMetricsF, title: str, width: float) -> str:
+    """Return `title` cut to `width`. A title made unique by its file name ("Planning
+    meeting · meeting (copy).md", see results_model.make_items) loses its middle, so the file
+    name's end, where two such notes differ, stays in view; others lose their end."""
+    mode = Qt.TextElideMode.ElideMiddle if " · " in title else Qt.TextElideMode.ElideRight
+    return fm.elidedText(title, mode, width)

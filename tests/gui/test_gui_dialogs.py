@@ -167,3 +167,19 @@ def test_a_library_made_with_the_cli_opens_without_the_welcome(tmp_path):
     library = Library(home=home)
     assert not needs_welcome(library)
     library.close()
+
+
+def test_two_notes_of_one_title_still_differ_when_their_row_is_narrow(qtbot) -> None:  # noqa: ANN001
+    """"Planning meeting 2024-05-02 · meeting-2…" showed for both the note and its copy:
+    the file name's end, where they differ, was cut off."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from notesearch.gui.results_delegate import elided_title
+
+    fm = QFontMetricsF(QFont("Sans", 10))
+    titles = ["Planning meeting 2024-05-02 · meeting-2024-05-02.md",
+              "Planning meeting 2024-05-02 · meeting-2024-05-02 (copy).md"]
+    width = fm.horizontalAdvance(titles[0]) * 0.6
+    shown = [elided_title(fm, title, width) for title in titles]
+    assert shown[0] != shown[1] and shown[1].endswith("(copy).md"), shown
+    assert elided_title(fm, "A plain long title " * 5, width).endswith("…")
