@@ -256,3 +256,43 @@ def test_rendered_text_drops_structure_and_keeps_words_as_written() -> None:
     assert plain.split("\n") == ["quoted line", " first", "  done chart site",
                                   "snake_case, 2*3 and slanted gone"]
     assert plain_inline("Use the **`notesearch`** [[cli|CLI]]") == "Use the notesearch CLI"
+
+
+def test_the_model_reads_no_html_left_over_from_tags_holding_urls() -> None:
+    """A contributors table: a URL in a tag's attribute took the tag's ">" with it, and the
+    model read '<a href="' (133 of foam-docs' 918 chunks held such leftovers)."""
+    from notesearch.core.prose import embedding_text
+
+    cell = ('<td align="center"><a href="https://github.com/ann"><img '
+            'src="https://avatars.example.com/u/1?v=4?s=60" width="60px;" alt="ann"/><br />'
+            '<sub><b>Ann Lee</b></sub></a><br /><a href="https://github.com/foam/commits?'
+            'author=ann" title="Documentation">📖</a></td>')
+    assert embedding_text(cell) == "Ann Lee 📖"
+    assert embedding_text("See <https://example.com/a> and https://b.example.com too.") == \
+        "See and too."
+
+
+def test_a_library_from_before_reads_its_notes_with_html_again(tmp_path) -> None:
+    """Upgrading (schema 8) marks the notes whose chunks hold tags with URLs for reading
+    again, so their passages are embedded from their prose; other notes are left alone."""
+    import apsw
+
+    from notesearch.core.indexer import vector_key
+    from tests.helpers import library_of, open_library
+
+    cell = '<a href="https://github.com/ann"><b>Ann Lee</b></a> wrote the guide.\n'
+    library = library_of(tmp_path, {"Thanks.md": "# Thanks\n" + cell,
+                                    "Plain.md": "# Plain\nNo markup here.\n"})
+    library.close()
+    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
+    with conn:  # as an older version left it: the chunk keyed by the text it used to embed
+        conn.execute("UPDATE chunks SET hash = 'old' WHERE text LIKE '%href%'")
+        conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    upgraded = open_library(tmp_path / "home")
+    summary = upgraded.scan()
+    assert (summary.updated, summary.unchanged) == (1, 1)
+    rows = upgraded.conn.execute(
+        "SELECT hash, text, context_len FROM chunks WHERE text LIKE '%Ann%'").fetchall()
+    assert [h for h, _, _ in rows] == [vector_key(t, n) for _, t, n in rows] != ["old"]
+    upgraded.close()

@@ -193,7 +193,18 @@ def _v7(conn: apsw.Connection) -> None:
         )""")
 
 
-MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes whose chunks hold HTML tags with URLs: the
+    text the model reads of them kept '<a href="' and '" title="…">' (prose.embedding_text
+    removed URLs before tags, and a URL took its tag's ">"). Their size, mtime and content
+    hash are cleared, so the next scan rewrites them and their passages get vectors of their
+    prose; nothing else changes until then, and passages whose text is unchanged keep theirs."""
+    conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' WHERE id IN "
+                 "(SELECT note_id FROM chunks WHERE text LIKE '%<%' AND text LIKE '%://%')")
+
+
+MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
+                                                        _v8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

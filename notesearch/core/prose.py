@@ -137,8 +137,10 @@ def embedding_text(text: str) -> str:
     text = _LINK.sub(lambda m: m.group(1), text)
     text = _REF_DEF.sub("", text)
     text = _ORG_MARKER.sub(r"\1", text)
-    text = _URL.sub(" ", text)
+    # Tags before URLs: a URL in a tag's attribute took the tag's ">" with it, and the model
+    # read '<a href="' and '" title="Documentation">' (133 of foam-docs' 918 chunks).
     text = _TAG.sub(" ", text)
+    text = _URL.sub(" ", text)
     text = _HICCUP.sub(" ", text)
     text = _PROPERTY.sub("", text)
     text = _BLOCK_ID.sub("", text)
