@@ -568,3 +568,23 @@ def test_filters_that_leave_no_note_say_which(tmp_path, monkeypatch):
     assert "Shortcuts" in found.stdout, found.stdout
     missing = cli_here(home, "search", "--mode", "words", "--folder", "nowhere", "shortcuts")
     assert missing.stdout.strip() == f"No note is in the folder “{tmp_path / 'nowhere'}”."
+
+
+def test_a_prefix_is_judged_by_what_the_index_searches(tmp_path):
+    """FTS5 stems a prefix before matching it: typing "cos" searched "co"*, every note with
+    a word starting "co" (most of a library, and slow); a prefix that stems below three
+    letters waits for the next letter, as one or two typed letters do."""
+    from notesearch.core.text import typed_prefix
+
+    assert typed_prefix("cos") is None and typed_prefix("cosm") == "cosm"
+    assert typed_prefix("daily variation of cos") is None
+    assert typed_prefix("docs") == "docs"  # searched as "doc"*: three letters
+    library = library_of(tmp_path, {
+        "Cosmic rays.md": "# Cosmic rays\nParticles from space.\n",
+        "Company.md": "# Company\nCould we cooperate on costs?\n",
+    })
+    assert [r.title for r in library.search("cosm", k=5, mode="words",
+                                            as_you_type=True).results] == ["Cosmic rays"]
+    assert "Company" not in [r.title for r in library.search(
+        "cos", k=5, mode="words", as_you_type=True).results]
+    library.close()

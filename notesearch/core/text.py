@@ -275,6 +275,12 @@ def typed_prefix(query: str) -> str | None:
     last = words[-1]
     if _IS_CJK.match(last) or len(last) < PREFIX_MIN_LETTERS or last in STOPWORDS:
         return None
+    # FTS5 stems a prefix before matching it: "cos" is searched as "co"* and "thes" as
+    # "the"*, which match most notes (6,200 and 8,500 of 10k, 16-20 ms). The rule holds for
+    # what is searched.
+    searched = stem(last)
+    if len(searched) < PREFIX_MIN_LETTERS or searched in STOPWORDS:
+        return None
     return last
 
 
