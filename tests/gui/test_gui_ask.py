@@ -34,6 +34,8 @@ def ask(qtbot, window: SearchWindow, question: str = QUESTION) -> None:  # noqa:
 
 def test_offline_answer_shows_passages_and_a_citation_opens_the_note(qtbot, library):  # noqa: ANN001
     window = window_for(qtbot, library)
+    window.field.setText(QUESTION)  # as typed: the results come first, with their count
+    qtbot.waitUntil(lambda: window.filter_bar.count_label.text() != "", timeout=30_000)
     ask(qtbot, window)
     shown = window.ask_panel.browser.toPlainText()
     assert window.ask_panel.isVisible() and not window.view.isVisible()
