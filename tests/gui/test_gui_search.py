@@ -375,3 +375,21 @@ def test_folder_and_tag_filters_sort_order_and_the_result_count(qtbot, window, n
     pick(bar.sort_combo, "modified")
     times = [i.result.modified for i in window.model.items()]
     assert times == sorted(times, reverse=True) and len(times) == len(everywhere)
+
+
+def test_similar_notes_of_an_empty_note_say_why_there_are_none(qtbot, tmp_path, e5):  # noqa: ANN001
+    """The app said "its passages may still be waiting to be indexed" with every note
+    embedded: an empty note has no vector by design, and the window says so."""
+    from tests.helpers import library_of
+
+    library = library_of(tmp_path, {"empty.md": "", "Tea.md": "# Tea\nGreen tea, cool water.\n",
+                                    "Coffee.md": "# Coffee\nBeans ground fine.\n"}, e5)
+    own = SearchWindow(library, IndexingController(library))
+    qtbot.addWidget(own)
+    own.present()
+    own.show_similar(str(library.notes_root / "empty.md"))
+    qtbot.waitUntil(lambda: "no words of its own" in own.empty.text(), timeout=10_000)
+    assert own.empty.text() == ("No similar notes for “empty”: it has no words of its own to "
+                                "compare (an empty note).")
+    assert own.model.rowCount() == 0
+    library.close()
