@@ -588,3 +588,27 @@ def test_a_prefix_is_judged_by_what_the_index_searches(tmp_path):
     assert "Company" not in [r.title for r in library.search(
         "cos", k=5, mode="words", as_you_type=True).results]
     library.close()
+
+
+def test_a_prefix_is_budgeted_by_every_word_it_begins(tmp_path, monkeypatch):
+    """A short prefix of a common beginning ("con" at 100k notes: 50-100 ms) costs the
+    postings of every word it begins; past the budget it waits for the next letter, unless
+    it is the only word typed."""
+    from notesearch.core import keywords
+
+    library = library_of(tmp_path, {
+        "Concert.md": "A concert.", "Contract.md": "A contract.", "Cone.md": "A cone.",
+        "Consul.md": "A consul.", "Violin.md": "Violin practice, and a concert after it.",
+    })
+    searcher = library.searcher()
+    assert searcher.keywords.prefix_postings("con") == 5  # concert (2 notes) and three more
+    monkeypatch.setattr(keywords, "POSTINGS_BUDGET", 3)
+
+    def found(typed: str) -> list[str]:
+        return sorted(r.title for r in library.search(typed, k=10, mode="words",
+                                                         as_you_type=True).results)
+
+    assert found("violin con") == ["Violin"]  # "con" waits: five postings, budget three
+    assert found("violin conc") == ["Concert", "Violin"]  # two postings: searched
+    assert found("con") == ["Concert", "Cone", "Consul", "Contract", "Violin"]  # alone
+    library.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import chain
@@ -72,6 +73,8 @@ class KeywordIndex:
         self.spellings: dict[str, str | None] = {}
         #: (when read, time.monotonic(); indexed stem -> notes holding it), see _vocabulary.
         self._vocabulary_read: tuple[float, dict[str, int]] | None = None
+        #: (the vocabulary they come from, its words sorted, running totals of their notes).
+        self._sorted: tuple[dict[str, int], list[str], np.ndarray] | None = None
 
     def note_scores(self, query: str, allowed: set[int] | None, as_you_type: bool,
                              limit: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -147,7 +150,8 @@ class KeywordIndex:
             weight_sum += weight
             prefix = as_you_type and i == len(terms) - 1 and typed_prefix(query) == term
             expression = quote_term(term) + ("*" if prefix else "")
-            if df > COVERAGE_MAX_DF:
+            # A prefix reads the notes of every word it begins ("pro": 30k at 100k notes).
+            if max(df, self.prefix_postings(term) if prefix else 0) > COVERAGE_MAX_DF:
                 # A term in that many notes says little (its idf is low) and reading where it
                 # is costs most (10 ms at 100k notes): it is left out of the share.
                 weight_sum -= weight
@@ -222,10 +226,17 @@ class KeywordIndex:
             facts["vocabulary"] = True  # read since the notes last changed
         return read[1]
 
-    def selective_terms(self, terms: list[str]) -> list[str]:
+    def selective_terms(self, terms: list[str], prefix: str | None = None) -> list[str]:
         """Keep the query's rarest MAX_QUERY_TERMS terms, then those within the postings
-        budget (a pasted page of text must cost about what a sentence does)."""
+        budget (a pasted page of text must cost about what a sentence does).
+
+        `prefix`: what the last term, a word being typed, is searched as (fts_phrases); its
+        cost is the postings of every indexed word it begins (prefix_postings), so a short
+        prefix of a common beginning ("con", "pro") waits for the next letter when the
+        query has other words: at 100k notes one cost 50-100 ms."""
         df = {t: self.note_frequency(t) for t in terms}
+        if prefix is not None:
+            df[terms[-1]] = max(df[terms[-1]], self.prefix_postings(prefix))
         if len(terms) > MAX_QUERY_TERMS:
             rarest = set(sorted((t for t in terms if df[t]), key=lambda t: df[t])
                          [:MAX_QUERY_TERMS])
@@ -233,6 +244,27 @@ class KeywordIndex:
         if not any(df[t] for t in terms):
             return terms
         return self._within_budget(terms, df)
+
+    def prefix_postings(self, prefix: str) -> int:
+        """Return how many (note, word) postings the prefix search for `prefix` reads: the
+        notes holding each indexed word that begins with its stem (FTS5 stems a prefix),
+        from the vocabulary as last read (_vocabulary)."""
+        words, totals = self._sorted_vocabulary()
+        low = stem(prefix)
+        first = bisect_left(words, low)
+        return int(totals[bisect_left(words, low + "\U0010ffff")] - totals[first])
+
+    def _sorted_vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """The vocabulary's words in order, and the running total of their notes (one more
+        entry, starting at 0), made again whenever the vocabulary is read again."""
+        vocabulary = self._vocabulary()
+        if self._sorted is None or self._sorted[0] is not vocabulary:
+            words = sorted(vocabulary)
+            totals = np.zeros(len(words) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter((vocabulary[w] for w in words), np.int64, len(words)),
+                      out=totals[1:])
+            self._sorted = (vocabulary, words, totals)
+        return self._sorted[1], self._sorted[2]
 
     def note_frequency(self, term: str) -> int:
         """Return how many notes contain `term` (any field), cached until the notes change."""

@@ -328,8 +328,13 @@ def quote_term(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+#: Narrows a query's terms: called with the terms and the prefix that will be searched for the
+#: last one (None when it is a finished word).
+Keep = Callable[[list[str], str | None], list[str]]
+
+
 def fts_query(query: str, prefix_last: bool = False,
-              keep: Callable[[list[str]], list[str]] | None = None,
+              keep: Keep | None = None,
               widen_prefix: Callable[[str], str] | None = None) -> str | None:
     """Return an FTS5 MATCH expression (the phrases of `fts_phrases` OR-ed), or None when
     nothing is searchable."""
@@ -338,7 +343,7 @@ def fts_query(query: str, prefix_last: bool = False,
 
 
 def fts_phrases(query: str, prefix_last: bool = False,
-                keep: Callable[[list[str]], list[str]] | None = None,
+                keep: Keep | None = None,
                 widen_prefix: Callable[[str], str] | None = None) -> list[str]:
     """Return the FTS5 phrases a query is searched by: its terms, quoted, then its
     neighbouring word pairs (see adjacent_pairs); empty when nothing is searchable.
@@ -349,8 +354,9 @@ def fts_phrases(query: str, prefix_last: bool = False,
     """
     terms = query_terms(query)
     prefix = typed_prefix(query) if prefix_last else None
+    searched = widen_prefix(prefix) if prefix is not None and widen_prefix else prefix
     if keep is not None and terms:
-        kept = keep(terms)
+        kept = keep(terms, searched)
         prefix = prefix if kept[-1:] == terms[-1:] else None
         terms = kept
     if not terms:
@@ -358,8 +364,8 @@ def fts_phrases(query: str, prefix_last: bool = False,
     quoted = [quote_term(t) for t in terms]
     # A prefix of one or two letters matches most of the index and cost 100-200 ms at 10k
     # notes; from three letters on it narrows quickly (see typed_prefix).
-    if prefix is not None:
-        quoted[-1] = quote_term(widen_prefix(prefix) if widen_prefix else prefix) + "*"
+    if prefix is not None and searched is not None:
+        quoted[-1] = quote_term(searched) + "*"
     kept_terms = set(terms)
     # A word still being typed is not yet part of a phrase.
     typed = query if prefix is None else query.rsplit(None, 1)[0]
