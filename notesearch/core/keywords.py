@@ -49,10 +49,10 @@ PHRASE_CACHE = 256  # phrases whose scores are kept between keystrokes
 #: are for: foam-docs by words 0.763).
 PAIR_WEIGHT = 0.25
 MAX_QUERY_TERMS = 32  # a pasted text is searched by words on its rarest terms
-#: Seconds the vocabulary read for spelling keeps serving after the notes change. Reading it
-#: whole took 29 ms for dendron-site's 10k stems and 264 ms for 110k stems at 100k notes;
-#: looking a word's few hundred one-edit neighbours up in fts5vocab instead cost 9-56 ms for
-#: every unknown word typed (radiosonde, servomechanisms), one by one.
+#: Seconds the vocabulary read for spelling and prefixes keeps serving after the notes
+#: change. Reading it whole took 29 ms for dendron-site's 10k stems and 264 ms for 110k stems
+#: at 100k notes; looking a word's few hundred one-edit neighbours up in fts5vocab instead
+#: cost 9-56 ms for every unknown word typed (radiosonde, servomechanisms), one by one.
 VOCABULARY_MAX_AGE = 600.0
 
 
@@ -209,7 +209,8 @@ class KeywordIndex:
         return cache[word]
 
     def _vocabulary(self) -> dict[str, int]:
-        """Return every indexed stem -> how many notes hold it, for spelling only.
+        """Return every indexed stem -> how many notes hold it, for spelling and for the cost
+        of a typed prefix (a count a few minutes old serves both).
 
         Read whole at the first look-up and kept; read again at a look-up once the notes have
         changed and VOCABULARY_MAX_AGE has passed. Until then a word new to the notes is not
