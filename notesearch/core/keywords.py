@@ -4,22 +4,25 @@ The note-level FTS5 index (one row a note, five weighted fields) answers which n
 the query's words. Planning: which words are searched (the rarest, within a postings budget),
 which word is still being typed (a prefix), which finished word no note holds is searched as
 its one-edit neighbour, and which neighbouring words count as phrases (text.fts_phrases).
-Scores: BM25 summed per phrase from per-phrase scores kept until the notes change.
+Scores: BM25 summed per phrase from per-phrase postings kept in PhrasePostings, which a
+library's searchers share and which outlive changes to the notes (patched from note_changes).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import chain
-from typing import cast
+from typing import NamedTuple, cast
 
 import apsw
 import numpy as np
 
+from notesearch.core.store import one_row
 from notesearch.core.text import (
     PREFIX_MIN_LETTERS,
     SPELL_MIN_LETTERS,
@@ -38,7 +41,17 @@ from notesearch.core.text import (
 COVERAGE_NOTES = 10  # keyword hits whose query-term coverage is worked out
 COVERAGE_MAX_DF = 2_000  # terms in more notes do not count towards coverage
 POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
-PHRASE_CACHE = 256  # phrases whose scores are kept between keystrokes
+#: Postings (note id, score) kept between searches, over all phrases: 16 bytes each, so at
+#: most 48 MB. Every word in 100+ notes at 100k notes is 3.0M postings; at 10k, 0.25M.
+POSTINGS_KEPT = 3_000_000
+#: Kept postings are brought up to date by reading only the notes written since, until this
+#: share of the notes has changed since they were read whole (so never under 50 notes, where
+#: a whole read is cheap): the scores of the notes not read again keep the idf and average
+#: length of that read (a 2% change moves an idf by under 2%), then the phrase is read whole.
+PATCH_SHARE = 0.02
+#: `warm` reads ahead the words in at least this many notes: a rarer word's postings cost
+#: under 0.25 ms to read when typed.
+WARM_MIN_NOTES = 100
 #: A neighbouring-word phrase's BM25 counts this much beside its words' own. At full weight a
 #: rare pair's idf came on top of both words' (counted three times), and short notes that hold
 #: the pair once outranked the ones about the query: nDCG@10 by words on NPL 0.434 without
@@ -56,6 +69,58 @@ MAX_QUERY_TERMS = 32  # a pasted text is searched by words on its rarest terms
 VOCABULARY_MAX_AGE = 600.0
 
 
+class Postings(NamedTuple):
+    """One phrase's notes and BM25 (field weights applied, higher is better), as of the
+    note_changes entry `seq`; `patched` notes were read again since the phrase was read
+    whole."""
+
+    ids: np.ndarray  # int64 note ids, in no particular order
+    scores: np.ndarray  # float64
+    seq: int
+    patched: int
+
+
+class PhrasePostings:
+    """Phrase postings shared by the searchers of one library (all threads), least recently
+    used dropped past POSTINGS_KEPT; thread-safe.
+
+    Reading a common word's postings is FTS5's bm25() at about 2 us a note (4 ms for a word
+    in 2,300 of 10k notes), so they are kept across keystrokes, queries and changes to the
+    notes, and read ahead of the first search by `KeywordIndex.warm`.
+    """
+
+    def __init__(self, capacity: int = POSTINGS_KEPT) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[object, Postings] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: object) -> Postings | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: object, postings: Postings) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._size -= len(old.ids)
+            self._entries[key] = postings
+            self._size += len(postings.ids)
+            while self._size > self.capacity and len(self._entries) > 1:
+                self._size -= len(self._entries.popitem(last=False)[1].ids)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
 class KeywordIndex:
     """Keyword-query planning and BM25 over the note-level index of one connection.
 
@@ -65,8 +130,10 @@ class KeywordIndex:
 
     def __init__(self, conn: apsw.Connection, facts: Callable[[], dict[str, object]],
                  total_notes: Callable[[], int],
-                 field_weights: Callable[[], tuple[float, ...]]) -> None:
+                 field_weights: Callable[[], tuple[float, ...]],
+                 postings: PhrasePostings | None = None) -> None:
         self.conn = conn
+        self.postings = postings if postings is not None else PhrasePostings()
         self.facts, self.total_notes, self.field_weights = facts, total_notes, field_weights
         #: Spelling answers, kept across changes to the notes until the vocabulary is read
         #: again (see _spelling).
@@ -112,25 +179,136 @@ class KeywordIndex:
 
     def phrase_scores(self, phrase: str) -> tuple[np.ndarray, np.ndarray]:
         """Return (note ids, BM25 of this one phrase) for every note holding it (field
-        weights applied, higher is better), cached until the notes change under what the
-        phrase matches (`phrase_key`: "used" is read once for "use", "using" and "used")."""
-        cache: OrderedDict[object, tuple[np.ndarray, np.ndarray]] = self.facts().setdefault(
-            "postings", OrderedDict())  # type: ignore[assignment]
-        key = phrase_key(phrase)
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-        weights = ", ".join(repr(float(w)) for w in self.field_weights())
-        rows = self.conn.execute(f"SELECT rowid, bm25(notes_fts, {weights}) FROM notes_fts "
-                                 f"WHERE notes_fts MATCH ?", (phrase,)).fetchall()
+        weights applied, higher is better).
+
+        Kept in `postings` under what the phrase matches (`phrase_key`: "used" is read once
+        for "use", "using" and "used"); after the notes change, only the notes written since
+        are read again (see _patched).
+        """
+        weights = self.field_weights()
+        key = (phrase_key(phrase), weights)
+        if key[0][1] and len(key[0][0]) == 1:
+            whole = self.only_word_begun(key[0][0][0])
+            if whole is not None:
+                # A prefix that begins one indexed word finds what that word does, with the
+                # same BM25 (FTS5 counts the prefix's matches as the phrase's): "describ"*
+                # is "describ", kept and read ahead.
+                phrase, key = quote_term(whole), (((whole,), False), weights)
+        seq = self.change_seq()
+        kept = self.postings.get(key)
+        if kept is not None and kept.seq != seq:
+            kept = self._patched(phrase, kept, seq)
+            if kept is not None:
+                self.postings.put(key, kept)
+        if kept is None:
+            ids, scores = self._bm25(phrase, weights)
+            kept = Postings(ids, scores, seq, 0)
+            self.postings.put(key, kept)
+        return kept.ids, kept.scores
+
+    def warm(self, seconds: float) -> bool:
+        """Read ahead the postings of the words in WARM_MIN_NOTES notes or more, commonest
+        first, for up to `seconds`; return True when all are kept (call again until then).
+
+        These are the words whose first search costs most (4 ms for a word in 2,300 of 10k
+        notes); all of them took 0.55 s at 10k notes and 6.6 s at 100k, once: kept postings
+        are then patched as notes change. Reads stop short of the cache's capacity.
+        """
+        end = time.monotonic() + seconds
+        weights = self.field_weights()
+        vocabulary = self._vocabulary()
+        budget = int(0.9 * self.postings.capacity)
+        for term, notes in sorted(vocabulary.items(), key=lambda item: -item[1]):
+            if notes < WARM_MIN_NOTES or notes > budget:
+                return True
+            budget -= notes
+            phrase = quote_term(term)
+            # Only a stem that the query tokenizer leaves as it is: otherwise no typed word
+            # has this key.
+            key = (phrase_key(phrase), weights)
+            if key[0] != ((term,), False) or key in self.postings:
+                continue
+            if time.monotonic() > end:
+                return False
+            self.phrase_scores(phrase)
+        return True
+
+    def _bm25(self, phrase: str, weights: tuple[float, ...],
+              where: str = "", *args: int) -> tuple[np.ndarray, np.ndarray]:
+        """Read (note ids, BM25) of `phrase` from notes_fts, optionally narrowed by `where`."""
+        listed = ", ".join(repr(float(w)) for w in weights)
+        rows = self.conn.execute(f"SELECT rowid, bm25(notes_fts, {listed}) FROM notes_fts "
+                                 f"WHERE notes_fts MATCH ? {where}", (phrase, *args)).fetchall()
         # fromiter over the flattened rows: np.array() of a list of tuples took 3x as long
         # (1.8 ms for a word in 5,000 notes).
         table = np.fromiter(chain.from_iterable(rows), np.float64, 2 * len(rows)).reshape(-1, 2)
-        found = (table[:, 0].astype(np.int64), -table[:, 1])
-        cache[key] = found
-        if len(cache) > PHRASE_CACHE:
-            cache.popitem(last=False)
-        return found
+        return table[:, 0].astype(np.int64), -table[:, 1]
+
+    def _patched(self, phrase: str, kept: Postings, seq: int) -> Postings | None:
+        """Return `kept` brought up to the note_changes entry `seq` by reading again only
+        the notes written or removed since, or None when it should be read whole (too many
+        changed, or the log no longer reaches back to it)."""
+        changed = self.changes_since(kept.seq)
+        if changed is None:
+            return None
+        written, gone = changed
+        if kept.patched + len(written) + len(gone) > PATCH_SHARE * self.total_notes():
+            return None
+        stay = ~np.isin(kept.ids, np.concatenate([written, gone]))
+        ids, scores = kept.ids[stay], kept.scores[stay]
+        if len(written):
+            # A rowid range is a seek in FTS5 ("rowid IN (...)" cost 0.13 ms a note); a saved
+            # note gets the next id, so the range is usually one note wide.
+            fresh_ids, fresh = self._bm25(phrase, self.field_weights(),
+                                          "AND rowid BETWEEN ? AND ?",
+                                          int(written.min()), int(written.max()))
+            inside = np.isin(fresh_ids, written)
+            ids = np.concatenate([ids, fresh_ids[inside]])
+            scores = np.concatenate([scores, fresh[inside]])
+        return Postings(ids, scores, seq, kept.patched + len(written) + len(gone))
+
+    def only_word_begun(self, prefix: str) -> str | None:
+        """Return the one indexed word that begins with `prefix` (as the index stores it),
+        or None when there are none or several, or that word has another key as a phrase.
+
+        From the vocabulary when it was read since the notes last changed, else from the
+        index (a new word may begin with the prefix)."""
+        if "vocabulary" in self.facts():
+            words, _ = self._sorted_vocabulary()
+            first = bisect_left(words, prefix)
+            found = [w for w in words[first:first + 2] if w.startswith(prefix)]
+        else:
+            found = [row[0] for row in self.conn.execute(
+                "SELECT term FROM temp.notes_vocab WHERE term >= ? AND term < ? LIMIT 2",
+                (prefix, prefix + "\U0010ffff"))]
+        if len(found) != 1 or phrase_key(quote_term(found[0])) != ((found[0],), False):
+            return None
+        return found[0]
+
+    def change_seq(self) -> int:
+        """Return the latest note_changes entry, read once while the notes stay unchanged."""
+        facts = self.facts()
+        if "seq" not in facts:
+            facts["seq"] = one_row(self.conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM note_changes"))[0]
+        return cast(int, facts["seq"])
+
+    def changes_since(self, seq: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return (ids of the notes written since entry `seq`, still there; ids of notes
+        removed since and not written again), or None when the log has been trimmed past it."""
+        cache = cast(dict[int, tuple[np.ndarray, np.ndarray] | None],
+                     self.facts().setdefault("changes", {}))
+        if seq not in cache:
+            first = one_row(self.conn.execute("SELECT MIN(seq) FROM note_changes"))[0]
+            if first is None or first > seq + 1:
+                cache[seq] = None
+            else:
+                rows = self.conn.execute(
+                    "SELECT DISTINCT c.note_id, n.id IS NOT NULL FROM note_changes c "
+                    "LEFT JOIN notes n ON n.id = c.note_id WHERE c.seq > ?", (seq,)).fetchall()
+                cache[seq] = (np.array([i for i, alive in rows if alive], dtype=np.int64),
+                              np.array([i for i, alive in rows if not alive], dtype=np.int64))
+        return cache[seq]
 
     def coverage(self, query: str, note_ids: list[int], as_you_type: bool) -> dict[int, float]:
         """Return note id -> idf-weighted share of the query's terms the note holds (0..1).

@@ -30,6 +30,7 @@ from notesearch.core.embedders import Embedder
 from notesearch.core.engine import Engine, build_engine
 from notesearch.core.errors import LibraryReadOnly, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
+from notesearch.core.keywords import PhrasePostings
 from notesearch.core.progress import Control, ProgressCallback
 from notesearch.core.search import (
     NO_FILTERS,
@@ -160,6 +161,7 @@ class Library:
         self._engine_lock = threading.Lock()
         self._read_only: str | None = None
         self.vectors = VectorIndex() if vectors_in_memory else SqliteVectors()
+        self.postings = PhrasePostings()  # keyword postings, shared by every thread's searcher
         _ = self.conn  # create and migrate the database now, in the caller's thread
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -270,7 +272,8 @@ class Library:
             cache = searcher.query_cache if searcher is not None and searcher.embedder is \
                 engine.queries else None
             searcher = self._local.searcher = Searcher(self.conn, self.vectors, engine.queries,
-                                                       cache, meaning_off=engine.problem)
+                                                       cache, meaning_off=engine.problem,
+                                                       postings=self.postings)
             self._local.searcher_engine = engine
         return searcher
 
@@ -400,6 +403,12 @@ class Library:
                mode: Mode = "hybrid", as_you_type: bool = False) -> SearchResponse:
         """Return the best k notes for a query."""
         return self.searcher().search(query, k, filters, mode, as_you_type)
+
+    def warm(self, seconds: float) -> bool:
+        """Read ahead, for up to `seconds`, what makes a first search slow (the postings of
+        common words, shared by every thread's searcher); True when done. Safe to call in
+        slices from a background thread between searches."""
+        return self.searcher().warm(seconds)
 
     def similar(self, note: str | Path, k: int = 10) -> list[Result]:
         """Return the notes most similar to `note` (see find_note)."""

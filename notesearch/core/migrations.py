@@ -203,8 +203,30 @@ def _v8(conn: apsw.Connection) -> None:
                  "(SELECT note_id FROM chunks WHERE text LIKE '%<%' AND text LIKE '%://%')")
 
 
+#: Changes kept in note_changes: a searcher whose cached postings are older than the oldest
+#: kept change reads them again (keywords.PhrasePostings).
+NOTE_CHANGES_KEPT = 20_000
+
+
+def _v9(conn: apsw.Connection) -> None:
+    """Log which notes are written or removed, in commit order, so that a searcher's cached
+    keyword postings can be brought up to date by reading only those notes (keywords.py).
+
+    Triggers on the notes table catch every writer (the app, the indexing process, the CLI)
+    and removals by folder cascade; the log keeps the last NOTE_CHANGES_KEPT entries."""
+    conn.execute("CREATE TABLE IF NOT EXISTS note_changes (seq INTEGER PRIMARY KEY, "
+                 "note_id INTEGER NOT NULL)")
+    for event, row in (("INSERT", "new"), ("DELETE", "old")):
+        conn.execute(f"""
+            CREATE TRIGGER IF NOT EXISTS notes_{event.lower()}_logged AFTER {event} ON notes
+            BEGIN
+                INSERT INTO note_changes(note_id) VALUES ({row}.id);
+                DELETE FROM note_changes WHERE seq <= last_insert_rowid() - {NOTE_CHANGES_KEPT};
+            END""")
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
-                                                        _v8]
+                                                        _v8, _v9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -31,7 +31,7 @@ from notesearch.core.fusion import (
     model_for,
     rank_by_confidence,
 )
-from notesearch.core.keywords import KeywordIndex
+from notesearch.core.keywords import KeywordIndex, PhrasePostings
 from notesearch.core.prose import embedding_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Space, Store, one_row
@@ -196,9 +196,10 @@ class Searcher:
 
     def __init__(self, conn: apsw.Connection, vectors: VectorIndex | SqliteVectors,
                  embedder: Embedder | None, query_cache: QueryCache | None = None,
-                 meaning_off: str | None = None) -> None:
+                 meaning_off: str | None = None, postings: PhrasePostings | None = None) -> None:
         """`embedder` embeds queries (None: words only); `meaning_off` says why meaning
-        search cannot run at all, for every response (the provider could not be built)."""
+        search cannot run at all, for every response (the provider could not be built);
+        `postings`: keyword postings shared with the library's other searchers."""
         self.conn = conn
         self.store = Store(conn)
         self.vectors = vectors
@@ -217,11 +218,20 @@ class Searcher:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS passage_chunks (id INTEGER PRIMARY KEY)")
         self._allowed_cache: tuple[object, set[int]] = (None, set())
         self.keywords = KeywordIndex(conn, self._facts, self._total_notes,
-                                     lambda: self.fusion.note_field_weights)
+                                     lambda: self.fusion.note_field_weights, postings)
         self._allowed_vectors: tuple[object, np.ndarray] | None = None
         self._passage_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- public -----------------------------------------------------------------------------
+    def warm(self, seconds: float) -> bool:
+        """Read ahead the postings of common words for up to `seconds` (KeywordIndex.warm);
+        return True when nothing is left to read."""
+        self._begin()
+        try:
+            return self.keywords.warm(seconds)
+        finally:
+            self._end()
+
     def search(self, query: str, k: int = 10, filters: Filters = NO_FILTERS,
                mode: Mode = "hybrid", as_you_type: bool = False) -> SearchResponse:
         """Return up to k notes for `query`, best first."""
