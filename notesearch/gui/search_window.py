@@ -40,7 +40,7 @@ from notesearch.core.search import NO_FILTERS, Filters, Result, SearchResponse
 from notesearch.core.text import Snippet
 from notesearch.gui import actions
 from notesearch.gui.ask_panel import AskPanel
-from notesearch.gui.dispatch import SearchDispatcher
+from notesearch.gui.dispatch import ReadAhead, SearchDispatcher
 from notesearch.gui.filter_bar import FilterBar
 from notesearch.gui.indexing import IndexingController, State
 from notesearch.gui.operations import Op
@@ -82,6 +82,7 @@ class SearchWindow(QMainWindow):
         self.setAccessibleName("notesearch")
         self._build()
         self._connect()
+        self.read_ahead.start()
         self.resize(1040, 660)
 
     # -- construction -------------------------------------------------------------------------
@@ -193,6 +194,7 @@ class SearchWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.dispatcher = SearchDispatcher(self, self.field.text, self._run_search)
+        self.read_ahead = ReadAhead(self, self.dispatcher, self.library.warm)
         self.field.textChanged.connect(self._on_text)
         self.filter_bar.changed.connect(self._filters_changed)
         self.field.installEventFilter(self)
@@ -236,6 +238,7 @@ class SearchWindow(QMainWindow):
 
     def refresh(self) -> None:
         """Run the current query again (notes changed on disk or in the index)."""
+        self.read_ahead.start()
         if self.mode == "similar" and self.similar_of is not None:
             self.show_similar(self.similar_of)
         else:

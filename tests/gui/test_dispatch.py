@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from notesearch.gui.dispatch import DEBOUNCE_MS, SearchDispatcher
+from notesearch.gui.dispatch import DEBOUNCE_MS, READ_AHEAD_PAUSE_MS, ReadAhead, SearchDispatcher
 
 
 class Box:
@@ -66,3 +66,28 @@ def test_clearing_the_box_or_showing_another_list_makes_answers_stale(qtbot) -> 
     assert len(box.runs) == 1
     dispatcher.now()
     assert box.runs[-1] == ("kites", similar)
+
+
+def test_reading_ahead_runs_in_slices_between_searches_and_again_when_notes_change(
+        qtbot) -> None:  # noqa: ANN001
+    parent, box = QObject(), Box()
+    dispatcher = box.dispatcher(parent)
+    slices: list[float] = []
+    left = [3]  # three slices of work, then done
+
+    def warm(seconds: float) -> bool:
+        slices.append(seconds)
+        left[0] -= 1
+        return left[0] <= 0
+
+    read_ahead = ReadAhead(parent, dispatcher, warm)
+    box.type(dispatcher, "kites", after_ms=1000)  # a search is running
+    read_ahead.start()
+    qtbot.wait(READ_AHEAD_PAUSE_MS * 4)
+    assert slices == []  # it waits for the search
+    dispatcher.finished()
+    qtbot.waitUntil(lambda: read_ahead.done, timeout=5000)
+    assert len(slices) == 3 and all(0 < s <= 0.05 for s in slices)
+    left[0] = 1  # the notes changed: one more slice of work
+    read_ahead.start()
+    qtbot.waitUntil(lambda: read_ahead.done and len(slices) == 4, timeout=5000)

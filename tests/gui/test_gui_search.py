@@ -393,3 +393,21 @@ def test_similar_notes_of_an_empty_note_say_why_there_are_none(qtbot, tmp_path, 
                                 "compare (an empty note).")
     assert own.model.rowCount() == 0
     library.close()
+
+
+def test_the_window_reads_common_words_ahead_in_the_background(qtbot, window, library,
+                                                                monkeypatch):  # noqa: ANN001
+    """Once the window is up, the postings of words in several notes are read ahead, so the
+    first search by them reads nothing from the note index."""
+    from notesearch.core import keywords
+
+    monkeypatch.setattr(keywords, "WARM_MIN_NOTES", 3)
+    window.read_ahead.start()
+    qtbot.waitUntil(lambda: window.read_ahead.done, timeout=10_000)
+    assert len(library.postings) > 0
+    reads: list[str] = []
+    library.searcher().conn.set_profile(
+        lambda sql, _ns: reads.append(sql) if "bm25(notes_fts" in sql else None)
+    common = max(library.searcher().keywords._commonest(), key=lambda item: item[1])[0]
+    assert library.search(common, k=5, mode="words").results
+    assert reads == []
