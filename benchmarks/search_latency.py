@@ -102,6 +102,8 @@ def make_queries(texts: list[str], count: int) -> list[str]:
         if len(words) < 8:
             continue
         length = rng.randint(1, 8)
+        if length >= len(words):  # (a sentence of exactly 8 words drawn 8 long: draw again)
+            continue
         start = rng.randrange(0, len(words) - length)
         queries.add(" ".join(words[start:start + length]))
     return sorted(queries)

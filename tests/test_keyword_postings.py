@@ -34,7 +34,7 @@ def test_kept_postings_follow_notes_written_and_removed(tmp_path, monkeypatch):
     """After a save only the notes written since are read again, and what is found is what
     a fresh read finds: the edited note drops out, the new one comes in, the removed one
     is gone."""
-    monkeypatch.setattr(keywords, "PATCH_SHARE", 1.0)  # four notes: patch them all the same
+    monkeypatch.setattr(keywords, "PATCH_SHARE", 10.0)  # four notes: patch them all the same
     library = library_of(tmp_path, NOTES)
     assert {t for t, _ in by_words(library, "rotate")} == {"Crops", "Tyres"}
     root = library.notes_root
@@ -135,4 +135,22 @@ def test_a_prefix_of_one_word_reads_that_words_postings(tmp_path):
     library.scan()
     typed = library.search("kit", k=5, mode="words", as_you_type=True)
     assert {r.title for r in typed.results} == {"Kites", "Kitchen"}
+    library.close()
+
+
+def test_a_removed_folder_leaves_the_kept_postings_at_once(tmp_path):
+    """Removing a folder changes the notes: the next search by words finds the notes left,
+    not an empty list where the removed folder's notes were kept."""
+    library = library_of(tmp_path, {"Garden.md": "# Garden\nWe flew a kite once, then "
+                                                 "weeded the beds and mowed the lawn.\n"})
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "Kite festival.md").write_text("# Kite festival\nKite kite kite festival.\n",
+                                            encoding="utf-8")
+    library.add_folder(other)
+    library.scan()
+    assert [r.title for r in library.search("kite", k=1, mode="words").results] == \
+        ["Kite festival"]
+    library.remove_folder(other)
+    assert [r.title for r in library.search("kite", k=1, mode="words").results] == ["Garden"]
     library.close()

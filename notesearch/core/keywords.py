@@ -44,10 +44,11 @@ POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its te
 #: Postings (note id, score) kept between searches, over all phrases: 16 bytes each, so at
 #: most 48 MB. Every word in 100+ notes at 100k notes is 3.0M postings; at 10k, 0.25M.
 POSTINGS_KEPT = 3_000_000
-#: Kept postings are brought up to date by reading only the notes written since, until this
-#: share of the notes has changed since they were read whole (so never under 50 notes, where
-#: a whole read is cheap): the scores of the notes not read again keep the idf and average
-#: length of that read (a 2% change moves an idf by under 2%), then the phrase is read whole.
+#: Kept postings are brought up to date by reading only the notes written since, until the
+#: changes since they were read whole add up to this share of the notes (a saved note counts
+#: twice; so never under 50 notes, where a whole read is cheap): the scores of the notes not
+#: read again keep the idf and average length of that read (a 2% change moves an idf by under
+#: 2%), then the phrase is read whole.
 PATCH_SHARE = 0.02
 #: `warm` reads ahead the words in at least this many notes: a rarer word's postings cost
 #: under 0.25 ms to read when typed.
@@ -257,12 +258,15 @@ class KeywordIndex:
         """Return `kept` brought up to the note_changes entry `seq` by reading again only
         the notes written or removed since, or None when it should be read whole (too many
         changed, or the log no longer reaches back to it)."""
+        # Each change is one entry of the log (a saved note two: its old row removed, its
+        # new one written), so this bounds what is read here before reading it: while a
+        # first index writes thousands of notes, it is not read at every keystroke.
+        if kept.patched + (seq - kept.seq) > PATCH_SHARE * self.total_notes():
+            return None
         changed = self.changes_since(kept.seq)
         if changed is None:
             return None
         written, gone = changed
-        if kept.patched + len(written) + len(gone) > PATCH_SHARE * self.total_notes():
-            return None
         stay = ~np.isin(kept.ids, np.concatenate([written, gone]))
         ids, scores = kept.ids[stay], kept.scores[stay]
         if len(written):
@@ -274,7 +278,7 @@ class KeywordIndex:
             inside = np.isin(fresh_ids, written)
             ids = np.concatenate([ids, fresh_ids[inside]])
             scores = np.concatenate([scores, fresh[inside]])
-        return Postings(ids, scores, seq, kept.patched + len(written) + len(gone))
+        return Postings(ids, scores, seq, kept.patched + (seq - kept.seq))
 
     def only_word_begun(self, prefix: str) -> str | None:
         """Return the one indexed word that begins with `prefix` (as the index stores it),

@@ -195,6 +195,7 @@ class Store:
             for note_id in ids:
                 self._delete_note(note_id)
             self.conn.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+            self.bump("notes_gen")  # searchers' facts about the notes are stale now
         return len(ids)
 
     # -- notes ------------------------------------------------------------------------------
