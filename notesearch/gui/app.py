@@ -22,7 +22,7 @@ from notesearch.gui.indexing import IndexingController
 from notesearch.gui.operations import Op
 from notesearch.gui.search_window import SearchWindow
 from notesearch.gui.settings_dialog import SettingsDialog
-from notesearch.gui.single_instance import SingleInstance
+from notesearch.gui.single_instance import NO_DISPLAY, SingleInstance, display_available
 from notesearch.gui.tray import Tray
 from notesearch.gui.welcome import WelcomeDialog
 from notesearch.platform import autostart
@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if os.environ.get("NOTESEARCH_DEBUG") else
                         logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not display_available():
+        print(f"notesearch-app: {NO_DISPLAY}", file=sys.stderr)
+        return 1
     qapp = make_qapp()
     instance = SingleInstance()
     if not instance.claim(args):

@@ -144,8 +144,7 @@ def send_to_app(args: list[str]) -> int:
     if deliver(args, name):
         return 0
     if not display_available():
-        print("notesearch: there is no display to show the app on (DISPLAY and "
-              "WAYLAND_DISPLAY are unset: a console or SSH session?).", file=sys.stderr)
+        print(f"notesearch: {NO_DISPLAY}", file=sys.stderr)
         return 1
     start_app(args)  # the new instance acts on `args` itself once its window is up
     deadline = time.monotonic() + START_WAIT_SECONDS
@@ -158,13 +157,34 @@ def send_to_app(args: list[str]) -> int:
     return 1
 
 
+#: Where a local X server listens (display ":0" at X11_SOCKETS/X0).
+X11_SOCKETS = Path("/tmp/.X11-unix")
+
+
 def display_available() -> bool:
-    """False on Linux and other X11/Wayland systems when no display is set and Qt was not
-    told to use another platform plugin (QT_QPA_PLATFORM): the app could not open a window,
-    and waiting START_WAIT_SECONDS for it would tell the person nothing."""
+    """False on Linux and other X11/Wayland systems when no display can be reached and Qt
+    was not told to use another platform plugin (QT_QPA_PLATFORM): the app could not open a
+    window (Qt aborts, naming a library that is in fact installed), and waiting
+    START_WAIT_SECONDS for it would tell the person nothing.
+
+    A local X display (":0", "unix:0.0") counts when its socket exists; a remote one
+    ("host:10.0", SSH forwarding) and a Wayland socket are taken on trust."""
     if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
         return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return True
+    display = os.environ.get("DISPLAY", "")
+    host, _, number = display.rpartition(":")
+    if not number:
+        return False
+    if host not in ("", "unix"):
+        return True
+    return (X11_SOCKETS / f"X{number.split('.')[0]}").exists()
+
+
+NO_DISPLAY = ("there is no display to show the app on (DISPLAY and WAYLAND_DISPLAY are unset "
+              "or name no running display server: a console or SSH session?). Run it on the "
+              "desktop, under `xvfb-run`, or use the command line: `notesearch --help`.")
 
 
 def _answers(name: str) -> bool:

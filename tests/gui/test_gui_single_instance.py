@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from notesearch.gui import single_instance
 from notesearch.gui.single_instance import SingleInstance, decode, encode
 
 
@@ -102,3 +103,35 @@ def test_showing_the_app_without_a_display_says_so_at_once(tmp_path):  # noqa: A
     assert shown.returncode == 1
     assert "no display to show the app on" in shown.stderr
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="X11/Wayland displays")
+def test_the_app_names_a_display_it_cannot_reach_instead_of_aborting(tmp_path):  # noqa: ANN001
+    """A user's report: with DISPLAY set but no X server there, `notesearch-app` aborted
+    (status 134) with Qt's message that libxcb-cursor0 is needed, which was installed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(DISPLAY=":97", XDG_RUNTIME_DIR=str(tmp_path), NOTESEARCH_HOME=str(tmp_path / "h"))
+    assert not (single_instance.X11_SOCKETS / "X97").exists()
+    started = subprocess.run([sys.executable, "-m", "notesearch.gui.app"], env=env,
+                             capture_output=True, text=True, timeout=60,
+                             cwd=Path(__file__).parents[2])
+    assert started.returncode == 1
+    assert "no display to show the app on" in started.stderr
+    assert "xvfb-run" in started.stderr
+
+
+def test_a_local_display_counts_when_its_socket_is_there(tmp_path, monkeypatch):  # noqa: ANN001
+    monkeypatch.setattr(single_instance, "X11_SOCKETS", tmp_path)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":5.0")
+    assert not single_instance.display_available()
+    server = pysocket.socket(pysocket.AF_UNIX)
+    server.bind(str(tmp_path / "X5"))  # a listening X server's socket, as Xvfb makes one
+    try:
+        assert single_instance.display_available()
+        monkeypatch.setenv("DISPLAY", "workstation:10.0")  # forwarded over SSH: trusted
+        assert single_instance.display_available()
+    finally:
+        server.close()
