@@ -132,3 +132,20 @@ def test_a_word_match_holding_little_of_the_query_yields_to_the_best_meaning_mat
 
     assert first(0.2) == 1  # the word match holds a fifth of the query
     assert first(1.0) == 5  # it holds every word: the words decide
+
+
+def test_the_one_note_holding_every_word_is_as_sure_as_a_words_search_says() -> None:
+    # Features measured on foam-docs for a made-up identifier that one note holds in
+    # passing: meaning ranks that note below the middle of its candidates.
+    sole = Evidence(1, -0.98, -0.043, 1.0, 1.0, 10, None, best_coverage=1.0)
+    others = [Evidence(i, 2.0 - i / 10, -0.001 * i, 0.0, 0.0, None, 100 + i, 1.0)
+              for i in range(2, 12)]
+    ranked = rank_by_confidence([sole, *others], 3, "hybrid", True, True)
+    assert ranked[0].note_id == 1 and ranked[0].confidence >= 0.9
+    assert ranked[0].confidence == pytest.approx(confidence(sole, "words"))
+    # Two notes hold every word: neither is singled out, the hybrid model decides.
+    twin = Evidence(20, -1.0, -0.045, 0.9, 1.0, 11, None, best_coverage=1.0)
+    ranked = rank_by_confidence([sole, twin, *others], 3, "hybrid", True, True)
+    chance = {f.note_id: f.confidence for f in ranked}
+    assert chance.get(1, 0.0) == pytest.approx(confidence(sole, "hybrid"))
+    assert confidence(sole, "hybrid") < 0.9

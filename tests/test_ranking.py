@@ -58,6 +58,10 @@ VAULT = {
         "^a1B2c3D4\n\nCompost heap ^x9Y8z7W6\n\n%%\n# Drawing\n```compressed-json\n"
         + "\n".join("N4KAkARALgngDgUwgLgAQQQDwMYEMA2AlgCYBOuA7hADTgQBuCpAzoQPYB2KqATL"
                     for _ in range(40)) + "\n```\n%%\n"),
+    # Names a made-up identifier once, in passing, in a note about something else.
+    "notes/Build log.md": (
+        "# Build log\n\nThe nightly build failed again on runner zorblaxian-7; the cache was "
+        "cold and two tests timed out. Retried after lunch and it passed.\n"),
 }
 for day in range(1, 9):
     VAULT[f"journals/2024_01_0{day}.md"] = "-\n"
@@ -148,3 +152,11 @@ def test_a_good_match_is_confident(vault):
     _, response = ranked(vault, "sourdough starter flour and water")
     assert response.results[0].path.endswith("Sourdough.md")
     assert not response.weak and response.results[0].confidence >= 0.5
+
+
+def test_the_one_note_holding_a_rare_word_is_a_good_match(vault):
+    """A word only one note holds (a name, an identifier) finds that note confidently, though
+    the model makes nothing of the word: it said "no good match" at 24% (a user's report)."""
+    paths, response = ranked(vault, "zorblaxian")
+    assert paths[0] == "notes/Build log.md"
+    assert not response.weak and response.results[0].confidence >= 0.9
