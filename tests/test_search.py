@@ -324,6 +324,14 @@ def test_the_query_language_narrows_the_notes(tmp_path, e5):
     assert set(names('"release notes"', mode="words")) == {"v24.md", "draft.md", "d1.md"}
     assert "draft.md" not in names('"release notes" -draft')
     assert set(names("release tag:work")) == {"plan.md", "draft.md"}  # children included
+    assert set(names("release #work")) == {"plan.md", "draft.md"}  # as notes write a tag
+    # Filters alone list the notes they leave, each a match, no word of them "corrected".
+    for only in ("tag:work", "#work"):
+        response = library.search(only, k=10)
+        assert {Path(r.path).name for r in response.results} == {"plan.md", "draft.md"}
+        assert not response.weak and response.corrections == {}
+        assert all(r.confidence == 1.0 for r in response.results)
+    assert "v24.md" in names("2.4 #2")  # "#2" holds no letter: a word, not a tag
     assert names("release in:journal") == ["d1.md"]
     assert names('release path:"journal"') == ["d1.md"]
     # Nothing typed is an error: stray quotes and dashes are text.
@@ -611,4 +619,46 @@ def test_a_prefix_is_budgeted_by_every_word_it_begins(tmp_path, monkeypatch):
     assert found("violin con") == ["Violin"]  # "con" waits: five postings, budget three
     assert found("violin conc") == ["Concert", "Violin"]  # two postings: searched
     assert found("con") == ["Concert", "Cone", "Consul", "Contract", "Violin"]  # alone
+    library.close()
+
+
+def test_a_real_word_no_note_holds_is_not_corrected_into_a_typo(tmp_path, e5):
+    """"morning" is a word of the model's vocabulary: it is searched as typed, not as
+    "moreing" (one edit away, and stemmed to "more", which the notes hold). A typo still is
+    corrected."""
+    library = library_of(tmp_path, {
+        "Bread.md": "# Bread\nMore flour makes a firmer loaf; bake it in the oven.\n",
+        "Kites.md": "# Kites\nKites need wind.\n"}, embedder=e5)
+    assert library.search("morning bread", k=3).corrections == {}
+    assert library.search("bred in the ovem", k=3).corrections == {"ovem": "oven"}
+    library.close()
+
+
+def test_a_word_gone_from_the_notes_is_not_corrected_to_its_own_stem(tmp_path):
+    """After the only note with "devcontainer" drops it, the kept vocabulary still has its
+    stem for a while; searching the word must not "correct" it to "devcontaine"."""
+    library = library_of(tmp_path, {"Setup.md": "# Setup\nOpen the devcontainer first.\n",
+                                    "Other.md": "# Other\nNothing here.\n"})
+    assert [r.title for r in library.search("devcontainer", k=3, mode="words").results] == \
+        ["Setup"]
+    # A typo reads the vocabulary, which then serves for a while after the notes change.
+    assert library.search("frist", k=3, mode="words").corrections == {"frist": "first"}
+    (library.notes_root / "Setup.md").write_text("# Setup\nOpen the editor first.\n",
+                                                 encoding="utf-8")
+    library.scan()
+    response = library.search("devcontainer", k=3, mode="words")
+    assert response.corrections == {} and response.results == []
+    library.close()
+
+
+def test_a_tag_alone_lists_its_notes_without_correcting_the_tag(tmp_path):
+    """A user's report: "tag:trial" said 'No note has “trial”: searched for “trail”' and
+    "No good match" over the one note tagged #trial."""
+    library = library_of(tmp_path, {
+        "a.md": "---\ntags: [trial, recipies]\n---\n# Deep note\n\nSomething about gardening.\n",
+        "b.md": "# Other\n\nA trail through the woods; recipes for the road.\n"})
+    for query in ("tag:trial", "#trial", "#recipies"):  # a tag is a name, not a typo
+        response = library.search(query, k=5)
+        assert [r.title for r in response.results] == ["Deep note"], query
+        assert response.corrections == {} and not response.weak, query
     library.close()

@@ -132,8 +132,12 @@ class KeywordIndex:
     def __init__(self, conn: apsw.Connection, facts: Callable[[], dict[str, object]],
                  total_notes: Callable[[], int],
                  field_weights: Callable[[], tuple[float, ...]],
-                 postings: PhrasePostings | None = None) -> None:
+                 postings: PhrasePostings | None = None,
+                 is_word: Callable[[str], bool] | None = None) -> None:
+        """`is_word(word)`: True for a real word, which is never corrected as a typo
+        (embedders.is_whole_word)."""
         self.conn = conn
+        self.is_word = is_word
         self.postings = postings if postings is not None else PhrasePostings()
         self.facts, self.total_notes, self.field_weights = facts, total_notes, field_weights
         #: Spelling answers, kept across changes to the notes until the vocabulary is read
@@ -369,7 +373,8 @@ class KeywordIndex:
             return query, corrections
         for term in terms:
             if (term == typing or len(term) < SPELL_MIN_LETTERS or not term.isalpha()
-                    or is_cjk(term) or self.note_frequency(term)):
+                    or is_cjk(term) or self.note_frequency(term)
+                    or (self.is_word is not None and self.is_word(term))):
                 continue
             better = self._spelling(term)
             if better:
@@ -391,6 +396,9 @@ class KeywordIndex:
             by_stem: dict[str, str] = {}
             for candidate in sorted(one_edit_away(word)):
                 by_stem.setdefault(stem(candidate), candidate)
+            # The word's own stem: no note holds it now, whatever an older read of the
+            # vocabulary says ("devcontaine" for a deleted "devcontainer" searched nothing).
+            by_stem.pop(stem(word), None)
             # The most notes, then the first stem in the index's (binary) order.
             found = min((s for s in by_stem if s in vocabulary),
                         key=lambda s: (-vocabulary[s], s.encode()), default=None)

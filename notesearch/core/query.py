@@ -1,4 +1,4 @@
-"""The query language of the search box: "exact phrase", -word, tag:, path: (or in:).
+"""The query language of the search box: "exact phrase", -word, tag: (or #tag), path: (or in:).
 
 Everything else is plain words, and nothing a person types is an error: a stray quote or a
 lone "-" are read as text. Operators narrow which notes may be returned; the remaining words
@@ -13,9 +13,12 @@ from dataclasses import dataclass
 # A token: a field with a quoted value, a quoted phrase (closed), or a run of non-spaces.
 _TOKEN = re.compile(r'(?i:(tag|path|in)):"([^"]+)"|"([^"]+)"|(\S+)')
 _FIELD = re.compile(r"^(tag|path|in):(.+)$", re.IGNORECASE)
+#: "#work" as a tag, as notes write one: it holds a letter ("#123" is a number, searched as a
+#: word, as Obsidian does not take it for a tag either).
+_HASHTAG = re.compile(r"#([\w/-]*[^\W\d_][\w/-]*)")
 
-SYNTAX_HELP = ('"exact phrase"  ·  -word (leave out notes with it)  ·  tag:work (and its '
-               'child tags)  ·  path:journal or in:journal (part of the path)')
+SYNTAX_HELP = ('"exact phrase"  ·  -word (leave out notes with it)  ·  #work or tag:work (and '
+               'its child tags)  ·  path:journal or in:journal (part of the path)')
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ def parse_query(raw: str) -> ParsedQuery:
             (tags if field.group(1).lower() == "tag" else paths).append(value)
         elif len(token) > 1 and token.startswith("-") and token[1].isalnum():
             excluded.append(token[1:].strip('"'))
+        elif hashtag := _HASHTAG.fullmatch(token.rstrip(".,;:!?")):
+            tags.append(hashtag.group(1))
         else:
             words.append(token)
     text = " ".join(words)

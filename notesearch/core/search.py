@@ -15,7 +15,7 @@ from typing import Literal, cast
 import apsw
 import numpy as np
 
-from notesearch.core.embedders import Embedder, may_see_private_notes
+from notesearch.core.embedders import Embedder, is_whole_word, may_see_private_notes
 from notesearch.core.errors import EmbedderError
 from notesearch.core.fusion import (
     DEFAULT_FUSION,
@@ -143,6 +143,8 @@ class SearchResponse:
     corrections: dict[str, str] = field(default_factory=dict)
     #: When the filters leave no note to search: which one ("No note is tagged #recipes.").
     filter_note: str | None = None
+    #: The query was only filters ("tag:trial"): every result matches it (confidence 1).
+    only_filters: bool = False
 
     def spelling_note(self) -> str:
         """Return what the user should read about corrected words, or "" (shared by the CLI
@@ -218,7 +220,8 @@ class Searcher:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS passage_chunks (id INTEGER PRIMARY KEY)")
         self._allowed_cache: tuple[object, set[int]] = (None, set())
         self.keywords = KeywordIndex(conn, self._facts, self._total_notes,
-                                     lambda: self.fusion.note_field_weights, postings)
+                                     lambda: self.fusion.note_field_weights, postings,
+                                     lambda word: is_whole_word(self.embedder, word))
         self._allowed_vectors: tuple[object, np.ndarray] | None = None
         self._passage_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -253,6 +256,9 @@ class Searcher:
         if not query.strip() or _only_punctuation(query):
             if not filters:
                 return response
+            # Only filters ("tag:trial"): every note they leave is a match, ranked by the
+            # filters' own words; those are names, not typed words to correct.
+            response.only_filters = True
             query = " ".join(parsed.phrases + parsed.tags + parsed.paths)
         allowed = self._allowed_notes(filters)
         if allowed == set():
@@ -264,7 +270,7 @@ class Searcher:
         words = self._word_hits if query_terms(query) else self._literal_hits
         spelled, response.corrections = (self._timed(
             timings, "spelling", self.keywords.spelled, query, as_you_type)
-            if mode != "meaning" else (query, {}))
+            if mode != "meaning" and not response.only_filters else (query, {}))
         word_hits, coverage = self._timed(
             timings, "words", words, spelled, allowed, as_you_type,
             limit) if mode != "meaning" else ([], {})
@@ -273,8 +279,12 @@ class Searcher:
             limit) if mode != "words" else ([], None)
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
                             mode)
+        if response.only_filters and allowed is not None and len(fused) < k:
+            fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
         response.results = self._timed(timings, "results", self._results, fused, spelled,
                                        as_you_type)
+        if response.only_filters:
+            response.results = [replace(r, confidence=1.0) for r in response.results]
         response.notes_not_embedded = self._notes_not_embedded()
         response.meaning_unavailable = (meaning_problem or self.meaning_off
                                         if mode != "words" else None)
@@ -432,6 +442,19 @@ class Searcher:
         ranked = sorted(total, key=lambda n: -total[n])[:limit]
         hits = [Hit(passage[n][0], n, float(total[n])) for n in ranked]
         return hits, dict.fromkeys(ranked, 1.0)
+
+    def _newest(self, note_ids: set[int], k: int) -> list[Fused]:
+        """Return up to k of `note_ids`, most recently modified first, each at its first
+        passage: the rest of a filter's notes, which neither list ranked (a tag written only
+        in the front matter is no word of the text, and meaning may be off)."""
+        if not note_ids or k <= 0:
+            return []
+        marks = ",".join("?" * len(note_ids))
+        rows = cast(list[tuple[int, int]], self.conn.execute(
+            f"SELECT n.id, MIN(c.id) FROM notes n JOIN chunks c ON c.note_id = n.id "
+            f"WHERE n.id IN ({marks}) GROUP BY n.id ORDER BY n.mtime_ns DESC, n.id LIMIT ?",
+            [*note_ids, k]).fetchall())
+        return [Fused(note_id, chunk_id, 0.0, "words", 0.0) for note_id, chunk_id in rows]
 
     def _space_for_queries(self) -> Space | None:
         """The active vector space, when this searcher's embedder makes vectors for it."""

@@ -14,6 +14,19 @@ def may_see_private_notes(embedder: Embedder) -> bool:
     return not embedder.is_remote
 
 
+def is_whole_word(embedder: Embedder | None, word: str) -> bool:
+    """True when the local model's vocabulary holds `word` as a single token, as it holds
+    common words of every language it learnt ("morning", "trial") and seldom a typo ("botom",
+    "grpah" are two tokens of multilingual-e5-small's 250k). False for a remote model (its
+    token count here is an estimate) or no model.
+
+    Spelling uses it: a real word that no note holds is not a typo of one that some note
+    does ("morning" is not "moreing", which searched "more")."""
+    if embedder is None or embedder.is_remote or not word:
+        return False
+    return embedder.count_tokens(word) <= embedder.count_tokens("a")
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of one fixed vector space."""
