@@ -481,7 +481,8 @@ class Searcher:
         if query_vector is None:
             return [], problem
         top = self.vectors.top(query_vector, limit,
-                               self._allowed_embeddings() if allowed is not None else None)
+                               self._allowed_embeddings() if allowed is not None else None,
+                               centre=self.fusion.centre)
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         if self.fusion.length_penalty:
             hits = self._length_corrected(hits)

@@ -1,0 +1,56 @@
+"""Vector search: cosine and centred scores, in memory and through sqlite-vec alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from notesearch.core.vectors import CENTRE_PRIOR_ROWS, SqliteVectors, VectorIndex
+from tests.helpers import library_of
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def test_centring_takes_a_hub_off_the_top_of_a_query_it_is_not_about() -> None:
+    """A vector near the common direction of all of them (a hub) is close to every query; the
+    note about the query should beat it once the shared part is taken away."""
+    rng = np.random.default_rng(0)
+    common = unit(rng.standard_normal(16))
+    others = unit(common * 3 + rng.standard_normal((600, 16)))  # a library sharing `common`
+    hub = unit(common * 10 + rng.standard_normal(16) * 0.1)
+    about = others[0]
+    query = unit(about + common)
+    index = VectorIndex()
+    index.matrix = np.zeros((0, 16), np.float32)  # as refresh() leaves an empty space
+    index._append(np.arange(1, 602, dtype=np.int64), np.vstack([hub, others]))
+    assert [i for i, _ in index.top(query, 2)][0] == 1  # by cosine the hub comes first
+    best, score = index.top(query, 1, centre=1.0)[0]
+    assert best == 2  # centred, the note about the query does
+    mean = np.vstack([hub, others]).mean(axis=0)
+    shrink = 601 / (601 + CENTRE_PRIOR_ROWS)
+    assert score == pytest.approx(float(about @ query - shrink * about @ mean), abs=1e-5)
+
+
+def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5) -> None:  # noqa: ANN001
+    """The one-off CLI search reads sqlite-vec (the mean from a sample of rows), the app its
+    numpy copy (the mean of all rows): with fewer rows than the sample they must agree."""
+    notes = {f"n{i}.md": f"# Note {i}\n{text}\n" for i, text in enumerate([
+        "Sourdough needs a lively starter and a long, cool rise.",
+        "Tomato blight shows as brown spots on the lower leaves.",
+        "Rotate the tyres every ten thousand kilometres.",
+        "The quarterly report is due on the first Friday.",
+        "Kites fly best in a steady wind on an open beach.",
+        "Page not found."])}
+    library = library_of(tmp_path, notes, embedder=e5)
+    query = e5.embed_query("how do I keep my bread dough rising")
+    memory, disk = VectorIndex(), SqliteVectors()
+    memory.refresh(library.conn)
+    disk.refresh(library.conn)
+    for centre in (0.0, 0.33, 1.0):
+        in_memory, on_disk = memory.top(query, 6, centre=centre), disk.top(query, 6,
+                                                                           centre=centre)
+        assert [i for i, _ in in_memory] == [i for i, _ in on_disk]
+        assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk], abs=1e-4)
+    library.close()
