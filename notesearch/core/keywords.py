@@ -373,8 +373,7 @@ class KeywordIndex:
             return query, corrections
         for term in terms:
             if (term == typing or len(term) < SPELL_MIN_LETTERS or not term.isalpha()
-                    or is_cjk(term) or self.note_frequency(term)
-                    or (self.is_word is not None and self.is_word(term))):
+                    or is_cjk(term) or self.note_frequency(term)):
                 continue
             better = self._spelling(term)
             if better:
@@ -390,8 +389,10 @@ class KeywordIndex:
         read again: a word that later appears in a note is no longer corrected (`spelled`
         checks it first), and a correction gone stale only searches a word no note holds.
         """
-        vocabulary = self._vocabulary()
+        vocabulary = self._vocabulary()  # first: reading it again empties `spellings`
         cache = self.spellings
+        if word not in cache and self.is_word is not None and self.is_word(word):
+            cache[word] = None  # a real word, not a typo of one the notes hold
         if word not in cache:
             by_stem: dict[str, str] = {}
             for candidate in sorted(one_edit_away(word)):
