@@ -662,3 +662,17 @@ def test_a_tag_alone_lists_its_notes_without_correcting_the_tag(tmp_path):
         assert [r.title for r in response.results] == ["Deep note"], query
         assert response.corrections == {} and not response.weak, query
     library.close()
+
+
+def test_every_note_holding_the_one_word_typed_counts_as_holding_it(tmp_path):
+    """Query-term coverage is worked out for the best ten notes by words; with one word
+    typed, the eleventh holds it as much as the first (it was shown at 0%, a fresh user saw
+    "Using Foam" 11th for "foam", labelled a meaning match)."""
+    notes = {f"n{i:02}.md": f"# Note {i:02}\nA kite on the beach, day {i:02}.\n"
+             for i in range(14)}
+    library = library_of(tmp_path, notes)
+    found = library.search("kite", k=14, mode="words").results
+    assert len(found) == 14
+    chances = [r.confidence for r in found]
+    assert min(chances) >= 0.5 * max(chances)
+    library.close()

@@ -182,6 +182,10 @@ class KeywordIndex:
         order = np.lexsort((notes, -totals))[:limit]
         scores = dict(zip(notes[order].tolist(), totals[order].tolist(), strict=True))
         coverage = self.coverage(query, list(scores)[:COVERAGE_NOTES], as_you_type)
+        if len(phrases) == 1 and coverage:
+            # One word (or prefix): every note found holds all of it, not only the first
+            # COVERAGE_NOTES. "Using Foam", 11th for "foam", was shown at 0% as a meaning match.
+            coverage = dict.fromkeys(scores, 1.0)
         return scores, coverage
 
     def phrase_scores(self, phrase: str) -> tuple[np.ndarray, np.ndarray]:
