@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # -v is about notesearch: watchdog logs every inotify event it sees at DEBUG, hundreds a
+    # second while an editor saves, and buried what `watch -v` is for.
+    logging.getLogger("watchdog").setLevel(logging.INFO)
     command = getattr(args, "run", None)
     if command is None:
         parser.print_help()

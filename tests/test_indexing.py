@@ -451,3 +451,34 @@ def test_embedding_progress_counts_notes_ready_and_weighs_long_passages(tmp_path
     assert all(a.notes_done <= b.notes_done for a, b in zip(embedding[:-1], embedding[1:],
                                                               strict=True))
     library.close()
+
+
+def test_watch_verbose_logs_notesearch_not_every_inotify_event(tmp_path):
+    """A fresh-user trial: `notesearch -v watch` printed watchdog's DEBUG line for every
+    inotify event, burying what notesearch itself said."""
+    import signal
+    import time
+
+    notes = tmp_path / "notes"
+    write(notes / "kites.md", "# Kites\nFlying kites on a windy beach.")
+    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
+    subprocess.run([sys.executable, "-m", "notesearch", "index", str(notes)], env=env,
+                   capture_output=True, timeout=300, check=True)
+    child = subprocess.Popen([sys.executable, "-m", "notesearch", "-v", "watch"], env=env,
+                             stderr=subprocess.PIPE, text=True)
+    assert child.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        lines.append(child.stderr.readline())
+        if lines[-1].startswith("Watching"):
+            break
+    for i in range(3):
+        write(notes / f"new{i}.md", f"# New {i}\nA note written while watching.")
+    while time.monotonic() < deadline and not any("added" in line for line in lines):
+        lines.append(child.stderr.readline())
+    child.send_signal(signal.SIGINT)
+    rest = child.communicate(timeout=60)[1]
+    logged = "".join(lines) + rest
+    assert "added" in logged and "INFO notesearch" in logged
+    assert "DEBUG watchdog" not in logged
