@@ -676,3 +676,15 @@ def test_every_note_holding_the_one_word_typed_counts_as_holding_it(tmp_path):
     chances = [r.confidence for r in found]
     assert min(chances) >= 0.5 * max(chances)
     library.close()
+
+
+def test_a_snippet_leaves_no_empty_parentheses_where_a_link_was(tmp_path):
+    """A fresh-user trial: excerpts read "(see )" where a bare URL had been; code's "f()" and
+    a task's "[ ]" are the person's own and stay."""
+    library = library_of(tmp_path, {"Setup.md": (
+        "# Setup\nInstall the extension (see https://example.org/docs/setup) first.\n"
+        "- [ ] call init() (https://example.org/init) after that\n")})
+    snippet = library.search("install extension init", k=1, mode="words").results[0].snippet
+    assert "(see)" in snippet.text and "( )" not in snippet.text and "(see )" not in snippet.text
+    assert "init()" in snippet.text and "[ ]" in snippet.text
+    library.close()

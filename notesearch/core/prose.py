@@ -149,6 +149,22 @@ def embedding_text(text: str) -> str:
     return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip()
 
 
+# Empty parentheses not attached to a word ("f()" in a note about code stays; so do task
+# boxes, "[ ]").
+_EMPTY_BRACKETS = re.compile(r"(?<![\w)\]])\(\s*\)")
+_SPACE_BEFORE_CLOSE = re.compile(r"(?<=\S)[ \t]+\)")
+
+
+def snippet_text(text: str) -> str:
+    """Return a chunk's text as a result's excerpt shows it: as `embedding_text` has it, less
+    the parentheses a removed URL leaves ("(see https://…)" reads "(see)", not "(see )")."""
+    text = embedding_text(text)
+    if "(" not in text:
+        return text
+    text = _SPACE_BEFORE_CLOSE.sub(")", _EMPTY_BRACKETS.sub("", text))
+    return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip()
+
+
 def display_text(text: str) -> str:
     """Return a whole note as the preview should show it: the prose and its links, without
     the data and bookkeeping a note tool keeps in the file.

@@ -32,7 +32,7 @@ from notesearch.core.fusion import (
     rank_by_confidence,
 )
 from notesearch.core.keywords import KeywordIndex, PhrasePostings
-from notesearch.core.prose import embedding_text
+from notesearch.core.prose import snippet_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Space, Store, one_row
 from notesearch.core.text import (
@@ -663,7 +663,7 @@ class Searcher:
         body = text[context_len:].lstrip("\n")
         # The excerpt shows the prose: no link targets, hiccup images, HTML embeds or
         # Logseq bookkeeping lines (the same cleaning as the text the model reads).
-        snippet = make_snippet(embedding_text(body) or body, query, prefix_last=as_you_type)
+        snippet = make_snippet(snippet_text(body) or body, query, prefix_last=as_you_type)
         line = start
         spans = find_terms(body, query, as_you_type)
         if spans:
