@@ -64,6 +64,14 @@ def test_sentences_split_on_cjk_and_latin_punctuation_and_list_lines() -> None:
                     "Numbered"]
 
 
+def test_a_colon_does_not_cut_the_answer_from_its_label() -> None:
+    """A fresh-user trial: Ask answered "Secret word:" and dropped "quixotic-pelican"."""
+    text = "## Diary\nSecret word: quixotic-pelican\nSteps:\n- mix the flour. Then rest it."
+    said = [text[a:b] for a, b in sentence_spans(text)]
+    assert said == ["Diary", "Secret word: quixotic-pelican", "Steps:", "mix the flour.",
+                    "Then rest it."]
+
+
 @pytest.fixture
 def chat_server():
     with FakeOpenAI() as server:
