@@ -347,7 +347,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     print("Bringing the index up to date…", file=sys.stderr)
     library.index()
     watcher = FolderWatcher(library, on_update=_report_update)
-    watcher.start()
+    watcher.start(catch_up=True)  # what changed while the index ran
     print("Watching " + ", ".join(map(str, library.folders())) + " (Ctrl+C to stop).",
           file=sys.stderr)
     try:

@@ -104,3 +104,23 @@ def test_an_ignore_rule_added_while_watching_takes_effect_at_once(watched):
     assert wait_for(lambda: paths_for(library, "pelicans") == [], timeout=10)
     (notes / ".gitignore").write_text("")  # and back
     assert wait_for(lambda: "secret.md" in paths_for(library, "pelicans"), timeout=10)
+
+
+def test_an_edit_made_before_watching_starts_is_caught_at_once(tmp_path, e5):
+    """A fresh-user trial: a note edited while the first index ran (paused) was not searchable
+    after it finished, until the periodic rescan five minutes on. The watcher that follows
+    an index now reconciles the folders as it starts."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "garden.md").write_text("# Garden\nCompost the leaves.")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+    (notes / "garden.md").write_text("# Garden\nCompost the leaves.\nFlugelhorn lesson.")
+    watcher = FolderWatcher(library, rescan_seconds=3600)
+    watcher.start(catch_up=True)
+    try:
+        assert wait_for(lambda: paths_for(library, "flugelhorn") == ["garden.md"], timeout=10)
+    finally:
+        watcher.stop()
+        library.close()

@@ -57,6 +57,15 @@ class _Collector(FileSystemEventHandler):
                         self.paths.add(path)
             self.wake.notify()
 
+    def request_rescan(self) -> None:
+        """Have the next batch reconcile every folder, as soon as it is quiet."""
+        with self.wake:
+            now = time.monotonic()
+            if not self.paths and not self.rescan:
+                self.first_event = now
+            self.last_event, self.rescan = now, True
+            self.wake.notify()
+
     def take(self) -> tuple[set[Path], bool]:
         paths, rescan = self.paths, self.rescan
         self.paths, self.rescan = set(), False
@@ -82,12 +91,15 @@ class FolderWatcher:
         self._control = Control()
         self._thread = threading.Thread(target=self._run, name="notesearch-watch", daemon=True)
 
-    def start(self) -> None:
-        """Start watching every folder the library has now."""
+    def start(self, catch_up: bool = False) -> None:
+        """Start watching every folder the library has now; with `catch_up`, reconcile them
+        at once too (what changed while an index ran, or sat paused, before any watching)."""
         for folder in self.library.folders():
             if folder.is_dir():
                 self._observer.schedule(self._collector, str(folder), recursive=True)
         self._observer.start()
+        if catch_up:
+            self._collector.request_rescan()
         self._thread.start()
 
     def stop(self) -> None:

@@ -72,9 +72,15 @@ def test_pause_stops_progress_and_resume_continues(qtbot, tmp_path, e5):  # noqa
         qtbot.wait(2000)
         assert len(reports) == settled, "progress advanced while paused"
         assert _embedded(library) == embedded
+        # An edit made while paused (a fresh-user trial: it was lost after Resume, until the
+        # periodic rescan five minutes on).
+        with (tmp_path / "notes" / "note-0003.md").open("a") as note:
+            note.write("\nRemember the flugelhorn lesson.\n")
         controller.resume()
         # Resumed: more passages get vectors (not merely another report).
         qtbot.waitUntil(lambda: _embedded(library) > embedded, timeout=60_000)
+        qtbot.waitUntil(lambda: [Path(r.path).name for r in library.search(
+            "flugelhorn", k=3, mode="words").results] == ["note-0003.md"], timeout=180_000)
     finally:
         controller.shutdown()
         qtbot.waitUntil(lambda: not controller.running, timeout=60_000)
