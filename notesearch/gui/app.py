@@ -117,7 +117,7 @@ class App:
         t.quit_requested.connect(self.quit)
         self.instance.message.connect(self.handle)
         self.hotkey.pressed.connect(w.toggle)
-        self.hotkey.status.connect(lambda text: w.statusBar().showMessage(text, 8000))
+        self.hotkey.status.connect(lambda text: w.notify(text, 8000))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._scheme_changed)
 
     def _scheme_changed(self, _scheme: Qt.ColorScheme) -> None:

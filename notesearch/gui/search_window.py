@@ -13,6 +13,7 @@ from PySide6.QtCore import (
     QObject,
     QPoint,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShortcut
@@ -170,10 +171,18 @@ class SearchWindow(QMainWindow):
         self.health_button = QToolButton()
         self.health_button.setText("Index health…")
         self.health_button.setAccessibleName("Index health")
+        # Short notices ("Copied …", the hotkey's state) get a label of their own: the status
+        # bar's own temporary message hid the indexing state and its buttons while it showed
+        # (8 s at start, when people look for the indexing progress).
+        self.notice_label = QLabel()
+        self.notice_label.setAccessibleName("Notice")
+        self.notice_timer = QTimer(self, singleShot=True)
+        self.notice_timer.timeout.connect(self.notice_label.clear)
         box = QWidget()
         row = QHBoxLayout(box)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.state_label, 1)
+        row.addWidget(self.notice_label)
         row.addWidget(self.progress_bar)
         row.addWidget(self.pause_button)
         row.addWidget(self.health_button)
@@ -455,13 +464,13 @@ class SearchWindow(QMainWindow):
         item = self.current_item()
         if item is not None:
             actions.copy_text(actions.wikilink(item.path))
-            self.statusBar().showMessage(f"Copied {actions.wikilink(item.path)}", 3000)
+            self.notify(f"Copied {actions.wikilink(item.path)}", 3000)
 
     def copy_path(self) -> None:
         item = self.current_item()
         if item is not None:
             actions.copy_text(str(item.path))
-            self.statusBar().showMessage("Copied the note's path", 3000)
+            self.notify("Copied the note's path", 3000)
 
     def menu_for(self, item: ResultItem) -> QMenu:
         return actions.build_menu(self, item, self.library.settings.editor_command,
@@ -579,6 +588,11 @@ class SearchWindow(QMainWindow):
                                   else "&Pause indexing")
         self.progress_bar.setVisible(state in (State.INDEXING, State.PAUSED)
                                      and self.indexing.running)
+
+    def notify(self, text: str, ms: int) -> None:
+        """Show a short notice beside the indexing state for `ms` milliseconds."""
+        self.notice_label.setText(text)
+        self.notice_timer.start(ms)
 
     def _on_progress(self, progress) -> None:  # noqa: ANN001 - core Progress
         self.progress_bar.setRange(0, max(1, progress.total))

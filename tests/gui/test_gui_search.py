@@ -103,8 +103,13 @@ def test_keyboard_moves_opens_copies_and_escapes(qtbot, window, notes_dir, opene
     top = window.current_item()
     qtbot.keyClick(window.field, Qt.Key.Key_Return)
     assert opened == [QUrl.fromLocalFile(str(top.path))]
+    window.state_label.setText("Embedding 160 / 788 passages")
     qtbot.keyClick(window.field, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert QGuiApplication.clipboard().text() == f"[[{top.path.stem}]]"
+    # The notice shows beside the indexing state, which stays in view (a fresh-user trial:
+    # the status bar's own message hid it for the first seconds after Start).
+    assert window.notice_label.text() == f"Copied [[{top.path.stem}]]"
+    assert window.state_label.isVisible() and window.pause_button.isVisible()
     qtbot.keyClick(window.field, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     # No file manager answers on this bus, so revealing falls back to opening the folder.
     qtbot.waitUntil(lambda: len(opened) == 2, timeout=5000)
@@ -124,8 +129,13 @@ def test_shortcuts_still_work_after_the_note_menu_was_opened(qtbot, window, open
     assert any(a.text() == "Find similar notes" for a in window.note_menu.actions())
     window.note_menu.aboutToHide.emit()
     QGuiApplication.clipboard().clear()
+    window.state_label.setText("Embedding 160 / 788 passages")
     qtbot.keyClick(window.field, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
     assert QGuiApplication.clipboard().text() == f"[[{top.path.stem}]]"
+    # The notice shows beside the indexing state, which stays in view (a fresh-user trial:
+    # the status bar's own message hid it for the first seconds after Start).
+    assert window.notice_label.text() == f"Copied [[{top.path.stem}]]"
+    assert window.state_label.isVisible() and window.pause_button.isVisible()
     qtbot.keyClick(window.view, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.mode == "similar", timeout=10_000)
 
