@@ -127,12 +127,6 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def mean(self) -> np.ndarray | None:
-        """Return the (dim,) mean of the rows (not unit length), or None when there are none."""
-        with self._lock:
-            count, total = len(self.ids), self._sum
-        return (total / count).astype(np.float32) if count else None
-
     def top(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
             centre: float = 0.0) -> list[tuple[int, float]]:
         """Return up to k (embedding id, score) pairs, best first: cosines (-1..1), or with
