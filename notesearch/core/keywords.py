@@ -72,8 +72,8 @@ VOCABULARY_MAX_AGE = 600.0
 
 class Postings(NamedTuple):
     """One phrase's notes and BM25 (field weights applied, higher is better), as of the
-    note_changes entry `seq`; `patched` notes were read again since the phrase was read
-    whole."""
+    note_changes entry `seq`; `patched` changes (log entries) were applied since the phrase
+    was read whole."""
 
     ids: np.ndarray  # int64 note ids, in no particular order
     scores: np.ndarray  # float64
