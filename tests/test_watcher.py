@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.watcher import FolderWatcher
-from tests.helpers import open_library
+from tests.helpers import library_of, open_library
 
 
 @pytest.fixture
@@ -110,13 +110,9 @@ def test_an_edit_made_before_watching_starts_is_caught_at_once(tmp_path, e5):
     """A fresh-user trial: a note edited while the first index ran (paused) was not searchable
     after it finished, until the periodic rescan five minutes on. The watcher that follows
     an index now reconciles the folders as it starts."""
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "garden.md").write_text("# Garden\nCompost the leaves.")
-    library = open_library(tmp_path / "home", embedder=e5)
-    library.add_folder(notes)
-    library.index()
-    (notes / "garden.md").write_text("# Garden\nCompost the leaves.\nFlugelhorn lesson.")
+    library = library_of(tmp_path, {"garden.md": "# Garden\nCompost the leaves."}, e5)
+    (library.notes_root / "garden.md").write_text(
+        "# Garden\nCompost the leaves.\nFlugelhorn lesson.")
     watcher = FolderWatcher(library, rescan_seconds=3600)
     watcher.start(catch_up=True)
     try:
