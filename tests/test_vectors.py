@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from notesearch.core.vectors import CENTRE_PRIOR_ROWS, SqliteVectors, VectorIndex
+from notesearch.core.vectors import (
+    CENTRE_PRIOR_ROWS,
+    SHORTLIST_FACTOR,
+    SqliteVectors,
+    VectorIndex,
+)
 from tests.helpers import library_of
 
 
@@ -54,3 +59,59 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5) -> None:  
         assert [i for i, _ in in_memory] == [i for i, _ in on_disk]
         assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk], abs=1e-4)
     library.close()
+
+
+def exact_scores(index: VectorIndex, query: np.ndarray, centre: float) -> np.ndarray:
+    """Every row's exact (centred) score, as VectorIndex.top computes it, row by row."""
+    rows = len(index.ids)
+    shift = index._sum / rows * centre * rows / (rows + CENTRE_PRIOR_ROWS)
+    return index.matrix @ (query - shift.astype(np.float32))
+
+
+def exact_top(index: VectorIndex, query: np.ndarray, k: int, centre: float,
+              allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """The top k (id, score) pairs over every row, as the shortlist must find them."""
+    scores = exact_scores(index, query, centre)
+    if allowed is not None:
+        scores[~np.isin(index.ids, allowed)] = -np.inf
+    return [(int(index.ids[i]), float(scores[i])) for i in np.argsort(-scores)[:k]]
+
+
+def assert_same(found: list[tuple[int, float]], expected: list[tuple[int, float]]) -> None:
+    assert [i for i, _ in found] == [i for i, _ in expected]
+    assert [s for _, s in found] == pytest.approx([s for _, s in expected], abs=1e-5)
+
+
+def test_the_int8_shortlist_finds_the_exact_top_of_real_vectors(sample_library, e5) -> None:
+    """Rows are ranked by their int8 codes first and the shortlist scored exactly: on the
+    sample notes' real vectors, which share one strong direction, the shortlist must hold
+    the exact top k, scores included, filtered or not."""
+    index = VectorIndex()
+    index.refresh(sample_library.conn)
+    k = 8
+    assert len(index) > 2 * SHORTLIST_FACTOR * k  # the shortlist is used, not brute force
+    allowed = index.ids[::3].copy()
+    for text in ("how do I keep my bread dough rising", "tyres and brakes",
+                 "meeting notes about the budget", "a poem about the sea"):
+        query = e5.embed_query(text)
+        for centre in (0.0, 0.33):
+            assert_same(index.top(query, k, centre=centre), exact_top(index, query, k, centre))
+            assert_same(index.top(query, k, allowed, centre=centre),
+                         exact_top(index, query, k, centre, allowed))
+
+
+def test_rows_added_beyond_the_first_rows_range_are_still_found() -> None:
+    """The quantiser is fitted to the rows there are; rows embedded later may hold larger
+    numbers (the first notes embedded were alike). Once the rows have doubled it is fitted
+    again, so a later row that is the best match is not lost to clipping."""
+    rng = np.random.default_rng(3)
+    index = VectorIndex()
+    index.matrix = np.zeros((0, 32), np.float32)  # as refresh() leaves an empty space
+    common = unit(rng.standard_normal(32))
+    first = unit(common * 20 + rng.standard_normal((40, 32)))  # alike: a narrow range
+    index._append(np.arange(1, 41, dtype=np.int64), first)
+    later = unit(rng.standard_normal((400, 32)))  # spread over every direction
+    for start in range(0, 400, 50):  # as batches are embedded
+        index._append(np.arange(41 + start, 91 + start, dtype=np.int64), later[start:start + 50])
+    for query in unit(rng.standard_normal((20, 32))):
+        assert_same(index.top(query, 10), exact_top(index, query, 10, 0.0))
