@@ -50,6 +50,17 @@ def test_result_line_points_at_matching_text(sample_library):
     assert "restore" in window
 
 
+def test_result_line_is_the_shown_words_line_not_a_word_that_contains_it(tmp_path):
+    """The result opens where the excerpt's highlighted word stands: "cat" inside
+    "concatenate" on the first line is not it."""
+    text = ("# Strings\n\nWe concatenate strings with join.\n\nSome filler text here.\n\n"
+            "The cat sat on the mat.\n")
+    library = library_of(tmp_path, {"pets.md": text})
+    result = library.search("cat", k=1).results[0]
+    assert text.split("\n")[result.line - 1] == "The cat sat on the mat."
+    library.close()
+
+
 def test_tag_and_folder_filters(sample_library):
     alpha = top(sample_library, "plan", k=10, filters=Filters(tags=("project/alpha",)))
     assert alpha and all("work/" in p for p in alpha)

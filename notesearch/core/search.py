@@ -40,6 +40,7 @@ from notesearch.core.text import (
     find_terms,
     fts_query,
     fts_text,
+    is_cjk,
     make_snippet,
     normalise,
     query_terms,
@@ -664,10 +665,8 @@ class Searcher:
         # The excerpt shows the prose: no link targets, hiccup images, HTML embeds or
         # Logseq bookkeeping lines (the same cleaning as the text the model reads).
         snippet = make_snippet(snippet_text(body) or body, query, prefix_last=as_you_type)
-        line = start
-        spans = find_terms(body, query, as_you_type)
-        if spans:
-            line = min(end, start + body.count("\n", 0, spans[0][0]))
+        at = _matched_offset(body, snippet, query, as_you_type)
+        line = start if at is None else min(end, start + body.count("\n", 0, at))
         return Result(note_id, path, title, item.score, item.match, line, end, heading,
                       snippet, chunk_id, json.loads(tags), item.confidence,
                       modified=mtime / 1e9)
@@ -826,6 +825,33 @@ def similarity_strength(cosine: float, baseline: np.ndarray) -> str:
         return "related"
     z = (cosine - middle) / spread
     return next((word for least, word in STRENGTHS if z >= least), "loosely related")
+
+
+def _matched_offset(body: str, snippet: Snippet, query: str, as_you_type: bool) -> int | None:
+    """Return where in `body` a word the excerpt highlights stands (the result opens at its
+    line), or None when the passage holds no query term.
+
+    The excerpt's first highlighted word, looked up whole in the passage: it comes from the
+    passage's own text. Reading the passage's words a second time cost as much as making
+    the excerpt."""
+    if snippet.highlights:
+        a, b = snippet.highlights[0]
+        word = snippet.text[a:b]
+        # A bigram stands inside a run of characters; a word must stand whole.
+        whole = not is_cjk(word)
+        at = body.find(word) if word else -1
+        while at != -1:
+            after = at + len(word)
+            if not whole or ((at == 0 or not _word_char(body[at - 1]))
+                             and (after == len(body) or not _word_char(body[after]))):
+                return at
+            at = body.find(word, at + 1)
+    spans = find_terms(body, query, as_you_type)  # (a word the cleaning rewrote)
+    return spans[0][0] if spans else None
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def _only_punctuation(text: str) -> bool:
