@@ -55,6 +55,49 @@ def line_height(font: QFont) -> float:
     return _line_height(font.toString())
 
 
+def _wrapping() -> QTextOption:
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    return option
+
+
+def visible_excerpt(text: str, spans: tuple[tuple[int, int], ...], font: QFont,
+                    width: float) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Return the excerpt and its highlight spans as a row shows them in SNIPPET_LINES lines
+    of `width` pixels: when the first matched word would wrap below them (a short passage
+    is shown whole, its match at the end), the text starts "…" as many lines above that
+    word's line as still leave the word in sight.
+    """
+    if not spans or width <= 0:
+        return text, spans
+    starts = _line_starts(text, font, width)
+    first = max(i for i, start in enumerate(starts) if start <= spans[0][0])
+    if first < SNIPPET_LINES:
+        return text, spans
+    for above in range(SNIPPET_LINES - 1, -1, -1):  # the most context that still fits
+        cut = starts[first - above]
+        shift = 1 - cut  # "…" takes the place of the text before `cut`
+        shown = "…" + text[cut:]
+        lines = _line_starts(shown, font, width)
+        if (above == 0 or len(lines) <= SNIPPET_LINES
+                or spans[0][1] + shift <= lines[SNIPPET_LINES]):
+            return shown, tuple((a + shift, b + shift) for a, b in spans if a >= cut)
+    return text, spans  # (not reached: above == 0 always returns)
+
+
+def _line_starts(text: str, font: QFont, width: float) -> list[int]:
+    """Return where each line of `text` starts when wrapped to `width` pixels."""
+    layout = QTextLayout(text, font)
+    layout.setTextOption(_wrapping())
+    layout.beginLayout()
+    starts = []
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(width)
+        starts.append(line.textStart())
+    layout.endLayout()
+    return starts
+
+
 class ResultDelegate(QStyledItemDelegate):
     """All sizes derive from font metrics, so rows scale with the font and screen DPI."""
 
@@ -180,12 +223,11 @@ class ResultDelegate(QStyledItemDelegate):
         text = index.data(Role.SNIPPET) or ""
         if not text:
             return
+        text, spans = visible_excerpt(text, tuple(index.data(Role.HIGHLIGHTS) or ()), opt.font,
+                                      rect.width())
         layout = QTextLayout(text, opt.font)
-        option = QTextOption()
-        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
-        layout.setTextOption(option)
-        layout.setFormats(self._highlight_formats(index.data(Role.HIGHLIGHTS) or (), opt, fg,
-                                                  selected))
+        layout.setTextOption(_wrapping())
+        layout.setFormats(self._highlight_formats(spans, opt, fg, selected))
         fm = QFontMetricsF(opt.font)
         ellipsis = fm.horizontalAdvance("…")
         painter.setPen(fg)

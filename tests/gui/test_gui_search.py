@@ -421,3 +421,37 @@ def test_the_window_reads_common_words_ahead_in_the_background(qtbot, window, li
     common = max(library.searcher().keywords._commonest(), key=lambda item: item[1])[0]
     assert library.search(common, k=5, mode="words").results
     assert reads == []
+
+
+def test_a_match_at_the_end_of_a_short_passage_is_within_the_rows_two_lines(qtbot):  # noqa: ANN001
+    """A passage of up to 240 characters is shown whole; at a row's width its only matched
+    word can wrap below the two lines a row shows. The row then starts at that word's line."""
+    from PySide6.QtGui import QFont, QTextLayout
+
+    from notesearch.gui.results_delegate import SNIPPET_LINES, visible_excerpt
+
+    text = ("We walked along the river for most of the afternoon and talked about the garden, "
+            "the neighbours, the weather that never seems to settle, and at last the marmalade")
+    word = text.index("marmalade")
+    font = QFont()
+    width = 220.0
+
+    def shown(excerpt: str) -> str:  # the text that fits in the row's lines
+        layout = QTextLayout(excerpt, font)
+        layout.beginLayout()
+        end = 0
+        for _ in range(SNIPPET_LINES):
+            line = layout.createLine()
+            if not line.isValid():
+                break
+            line.setLineWidth(width)
+            end = line.textStart() + line.textLength()
+        layout.endLayout()
+        return excerpt[:end]
+
+    assert "marmalade" not in shown(text)  # as the row drew it before
+    excerpt, spans = visible_excerpt(text, ((word, word + 9),), font, width)
+    assert "marmalade" in shown(excerpt) and excerpt.startswith("…")
+    assert [excerpt[a:b] for a, b in spans] == ["marmalade"]
+    near = text.index("river")  # a match already in sight: the row is unchanged
+    assert visible_excerpt(text, ((near, near + 5),), font, width) == (text, ((near, near + 5),))
