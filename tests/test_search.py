@@ -645,6 +645,20 @@ def test_a_real_word_no_note_holds_is_not_corrected_into_a_typo(tmp_path, e5):
     library.close()
 
 
+def test_a_word_is_corrected_only_to_a_word_the_notes_write(tmp_path):
+    """"invoice" less its "i" is "invoce", whose stem "invoc" is that of "invocation": the
+    notes never write a word one edit from "invoice", so it is searched as typed (a fresh
+    user saw "searched for invoce" over a note about an invocation). "botom" still finds
+    the "bottom" the notes write."""
+    library = library_of(tmp_path, {
+        "Batch.md": "# Batch\nThe server makes every edit in one invocation.\n",
+        "Shelf.md": "# Shelf\nThe jars go on the bottom shelf.\n"})
+    response = library.search("invoice", k=3, mode="words")
+    assert response.corrections == {} and response.results == []
+    assert library.search("botom shelf", k=3, mode="words").corrections == {"botom": "bottom"}
+    library.close()
+
+
 def test_a_word_gone_from_the_notes_is_not_corrected_to_its_own_stem(tmp_path):
     """After the only note with "devcontainer" drops it, the kept vocabulary still has its
     stem for a while; searching the word must not "correct" it to "devcontaine"."""

@@ -29,6 +29,7 @@ from notesearch.core.text import (
     STOPWORDS,
     fts_phrases,
     is_cjk,
+    normalise,
     one_edit_away,
     phrase_key,
     query_terms,
@@ -36,8 +37,13 @@ from notesearch.core.text import (
     replace_term,
     stem,
     typed_prefix,
+    word_tokens,
 )
 
+#: A misspelt word's correction is the first of this many stems one edit away (most notes
+#: first) that some note writes one edit from it, found in this many of its passages.
+SPELL_CANDIDATES = 5
+SPELL_PASSAGES = 10
 COVERAGE_NOTES = 10  # keyword hits whose query-term coverage is worked out
 COVERAGE_MAX_DF = 2_000  # terms in more notes do not count towards coverage
 POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
@@ -404,13 +410,35 @@ class KeywordIndex:
             # The word's own stem: no note holds it now, whatever an older read of the
             # vocabulary says ("devcontaine" for a deleted "devcontainer" searched nothing).
             by_stem.pop(stem(word), None)
-            # The most notes, then the first stem in the index's (binary) order.
-            found = min((s for s in by_stem if s in vocabulary),
-                        key=lambda s: (-vocabulary[s], s.encode()), default=None)
+            # The most notes, then the first stem in the index's (binary) order; and of
+            # those, the first that is a word: one the model's vocabulary holds whole, or one
+            # a note writes one edit from the typed word. A stem alone misleads: "invoice"
+            # less its "i" is "invoce", whose stem "invoc" is that of "invocation", and
+            # "invoice" searched "invocation".
+            ranked = sorted((s for s in by_stem if s in vocabulary),
+                            key=lambda s: (-vocabulary[s], s.encode()))
+            found = next((real for s in ranked[:SPELL_CANDIDATES]
+                          if (real := self._real_word(by_stem[s], word)) is not None), None)
             if len(cache) > 10_000:
                 cache.clear()
-            cache[word] = by_stem[found] if found is not None else None
+            cache[word] = found
         return cache[word]
+
+    def _real_word(self, candidate: str, typed: str) -> str | None:
+        """Return `candidate` when the model's vocabulary holds it whole, else how the notes
+        write a word of its stem one edit from `typed` (normalised), else None. Reads up to
+        SPELL_PASSAGES passages holding the stem."""
+        if self.is_word is not None and self.is_word(candidate):
+            return candidate
+        wanted, near = stem(candidate), one_edit_away(typed) | {candidate}
+        for (text,) in self.conn.execute(
+                "SELECT text FROM chunks WHERE id IN (SELECT rowid FROM chunks_fts WHERE "
+                "chunks_fts MATCH ? LIMIT ?)", (quote_term(candidate), SPELL_PASSAGES)):
+            for start, end, token in word_tokens(text):
+                written = normalise(text[start:end])
+                if token == wanted and written in near:
+                    return written
+        return None
 
     def _vocabulary(self) -> dict[str, int]:
         """Return every indexed stem -> how many notes hold it, for spelling and for the cost
