@@ -30,6 +30,21 @@ def test_logseq_file_names_become_namespaced_titles() -> None:
     assert parse_note("- a block", "New to Logseq%3F.md").title == "New to Logseq?"
 
 
+def test_a_logseq_heading_block_does_not_title_its_page() -> None:
+    """Logseq names a page by its file; "- # Usage", or "# Usage" below the page's
+    properties, is a part of it. Five pages of the Logseq docs were all titled "Usage" (and
+    `similar Usage` could not tell them apart). A title:: property, and a top-level "# Title"
+    in a note without Logseq properties, still name the page."""
+    page = "type:: [[Feature]]\n\n- # Usage\n\t- Drag shapes onto the canvas.\n"
+    assert parse_note(page, "pages/Whiteboard___Snap to grid.md").title == \
+        "Whiteboard/Snap to grid"
+    assert parse_note("title:: Snapping\n- # Usage\n", "pages/snap.md").title == "Snapping"
+    below_properties = "alias:: Element locking\ntype:: [[Feature]]\n\n# Usage\n\t- Lock it.\n"
+    assert parse_note(below_properties, "pages/Whiteboard___Element locking.md").title == \
+        "Whiteboard/Element locking"
+    assert parse_note("# Snapping\n\nText.\n", "snap.md").title == "Snapping"
+
+
 def test_obsidian_front_matter() -> None:
     text = (
         "---\n"

@@ -172,6 +172,35 @@ def test_an_index_from_before_stemming_is_upgraded_in_place(tmp_path):
     upgraded.close()
 
 
+def test_a_library_titled_by_logseq_heading_blocks_gets_its_page_names(tmp_path):
+    """Schema 10 reads again the notes with a heading inside a list item, which used to
+    title the page ("Usage"); the next scan names them by their files, and only they are
+    read again."""
+    import apsw
+
+    from tests.helpers import open_library
+
+    notes = tmp_path / "notes"
+    (notes / "pages").mkdir(parents=True)
+    (notes / "pages" / "Whiteboard.md").write_text("- # Usage\n\t- Drag shapes onto it.\n")
+    (notes / "pages" / "Kites.md").write_text("- Kites need a steady wind.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
+    with conn:  # as schema 9 left it: the heading block was the title
+        conn.execute("UPDATE notes SET title = 'Usage' WHERE path LIKE '%Whiteboard.md'")
+        conn.execute("PRAGMA user_version = 9")
+    conn.close()
+    upgraded = open_library(tmp_path / "home")
+    summary = upgraded.scan()
+    assert (summary.updated, summary.unchanged) == (1, 1)
+    assert sorted(t for (t,) in upgraded.conn.execute("SELECT title FROM notes")) == \
+        ["Kites", "Whiteboard"]
+    upgraded.close()
+
+
 def test_a_word_typed_past_its_stem_still_finds_notes_as_you_type(sample_library):
     """Typing "rotati" (on the way to "rotation") finds the notes on rotation by words."""
     response = sample_library.search("rotati", k=5, mode="words", as_you_type=True)

@@ -30,6 +30,9 @@ class Heading:
     level: int
     text: str
     line: int
+    #: Written inside a list item ("- # Usage"): a Logseq heading block, which titles a part
+    #: of its page, never the page.
+    in_list: bool = field(default=False, compare=False)
 
 
 @dataclass
@@ -253,7 +256,8 @@ def _scan_body(lines: list[str], first_line: int) -> _BodyScan:
             heading = _HEADING.match(line)
             if heading:
                 text = plain_inline(heading.group(2) or "")
-                scan.headings.append(Heading(len(heading.group(1)), text, first_line + index))
+                scan.headings.append(Heading(len(heading.group(1)), text, first_line + index,
+                                             in_list=line.lstrip()[:1] in "-*+"))
         if "#" in line or "[" in line:
             _scan_inline(line, scan)
     return scan
@@ -319,8 +323,11 @@ def _choose_title(front: dict[str, object], props: dict[str, str],
     for candidate in (front.get("title"), props.get("title")):
         if candidate is not None and str(candidate).strip():
             return str(candidate).strip()
-    for heading in headings:
-        if heading.level == 1 and heading.text:
+    # A Logseq page is named by its file (or title::): its "# Usage" headings, in a block or
+    # below its properties, are parts of it (five pages of the Logseq docs were all titled
+    # "Usage"). Page properties (`key:: value` at the top) say a page is Logseq's.
+    for heading in headings if not props else ():
+        if heading.level == 1 and heading.text and not heading.in_list:
             return heading.text
     return _name_title(file_name)
 
