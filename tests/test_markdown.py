@@ -7,7 +7,8 @@ from pathlib import Path
 
 from notesearch.core.markdown import Heading, parse_note, plain_inline
 from notesearch.core.notes import read_text
-from notesearch.core.prose import plain_markdown
+from notesearch.core.prose import plain_markdown, snippet_text
+from notesearch.core.text import make_snippet
 
 
 def test_plain_note_title_from_first_h1() -> None:
@@ -247,11 +248,26 @@ def test_empty_note() -> None:
 
 
 def test_snippets_lose_markdown_markup_but_keep_highlights() -> None:
-    text = "## Decisions - Ship **exported** tickets | see [[Alpha plan|the plan]] |"
-    start = text.index("exported")
-    plain, spans = plain_markdown(text, ((start, start + 8),))
+    text = "## Decisions\n- Ship **exported** tickets | see [[Alpha plan|the plan]] |"
+    snippet = make_snippet(text, "exported")
+    plain, spans = plain_markdown(snippet.text, snippet.highlights)
     assert plain == "Decisions • Ship exported tickets · see the plan ·"
     assert [plain[a:b] for a, b in spans] == ["exported"]
+
+
+def test_excerpts_keep_a_dash_and_inline_code_as_written() -> None:
+    """Seen on the Logseq docs: "1 - 600 seconds" read "1 • 600 seconds" (a dash taken for
+    a list bullet), and "add the shortcode `[]()`" read "add the shortcode ." (link rules
+    inside code). List bullets still read •; a link outside code still loses its target."""
+    text = ("- Auto commit\n\t- Valid intervals are 1 - 600 seconds.\n"
+            "- Add the shortcode `[]()` to the block; put the label between (`[ ]`).\n"
+            "- See [the guide](https://x.org/guide) and `[label](https://x.org)`.")
+    snippet = make_snippet(snippet_text(text), "label")
+    plain, spans = plain_markdown(snippet.text, snippet.highlights)
+    assert plain == ("• Auto commit • Valid intervals are 1 - 600 seconds. • Add the shortcode "
+                     "[]() to the block; put the label between ([ ]). • See the guide and "
+                     "[label](https://x.org).")
+    assert [plain[a:b] for a, b in spans] == ["label", "label"]
 
 
 def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():

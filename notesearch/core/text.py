@@ -442,9 +442,14 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
     return spans
 
 
+_LIST_MARKER = re.compile(r"^([ \t]*)[-*+](?=[ \t])", re.MULTILINE)
+
+
 def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool = False) -> Snippet:
     """Return the `width`-character window of `passage` holding most matched terms, highlighted."""
-    passage = " ".join(passage.split())
+    # A list item's marker becomes "•" while it still starts a line: on the one line of an
+    # excerpt a "-" could no longer be told from a dash ("1 - 600 seconds" read "1 • 600").
+    passage = " ".join(_LIST_MARKER.sub(r"\1•", passage).split())
     spans = find_terms(passage, query, prefix_last)
     if len(passage) <= width:
         return Snippet(passage, tuple(spans))
