@@ -72,6 +72,15 @@ def test_a_colon_does_not_cut_the_answer_from_its_label() -> None:
                     "Then rest it."]
 
 
+def test_an_abbreviation_s_full_stop_ends_no_sentence() -> None:
+    """A fresh-user trial on the Logseq docs: Ask bolded "To review some of your cards e.g."
+    as the answering sentence."""
+    text = "To review some cards, e.g. use /cards with a query. It is quick, i.e. fast. Done."
+    said = [text[a:b] for a, b in sentence_spans(text)]
+    assert said == ["To review some cards, e.g. use /cards with a query.",
+                    "It is quick, i.e. fast.", "Done."]
+
+
 @pytest.fixture
 def chat_server():
     with FakeOpenAI() as server:

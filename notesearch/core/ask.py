@@ -44,8 +44,11 @@ INSTRUCTIONS = (
 # full stop before white space, or at a line break (Markdown lists and headings are units).
 # A full stop after a number ("1. ", "v2. ") is a list marker or a version more often than
 # a sentence end. A colon ends none: "Secret word: quixotic-pelican" is one line's answer
-# (it was cut to "Secret word:"), and one at a line's end ends it with the line.
-_SENTENCE_END = re.compile(r"[。！？!?；]+[”’」』）)\"']*|(?<!\d)[.;](?=\s)|\n")
+# (it was cut to "Secret word:"), and one at a line's end ends it with the line. Nor does the
+# full stop of "e.g.", "i.e.", "cf." or "vs." ("To review some of your cards e.g." was bolded).
+_SENTENCE_END = re.compile(r"[。！？!?；]+[”’」』）)\"']*"
+                           r"|(?<!\d)(?<!\b[eE]\.[gG])(?<!\b[iI]\.[eE])(?<!\b[cC]f)(?<!\b[vV]s)"
+                           r"[.;](?=\s)|\n")
 _MARKUP = re.compile(r"[\s>#*+\-|]*(?:\d+[.)]\s+)?(?:\[[ xX]\]\s*)?")
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 
