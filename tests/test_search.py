@@ -688,6 +688,35 @@ def test_a_word_is_corrected_only_to_a_word_the_notes_write(tmp_path):
     library.close()
 
 
+def test_a_word_no_note_holds_reports_no_good_match(tmp_path, sample_index, e5):
+    """A fresh user on the Logseq docs searched "dinosaur": no note says it, and a two-line
+    stub note came first by meaning at 89%. With the same stub among the sample notes it
+    came first at 58% ("volcano" too). With no word of the query in any note, written as the
+    query is, the closest notes are still listed, as no good match."""
+    from notesearch.core.fusion import ABSENT_WORDS_CEILING
+    from tests.helpers import copy_sample_index
+
+    library = copy_sample_index(sample_index, tmp_path, e5)
+    (library.notes_root / "OneStutteringMind.md").write_text(
+        "- Discord user @Dario\n- YouTube channel: "
+        "https://www.youtube.com/channel/UCz7EgrAosr5FRF3IErGV-yQ\n", encoding="utf-8")
+    library.index()
+    for word in ("dinosaur", "volcano"):
+        response = library.search(word, k=5)
+        assert response.results and response.weak, word
+        assert response.results[0].confidence <= ABSENT_WORDS_CEILING
+    library.close()
+
+
+def test_the_script_of_a_query_and_of_a_passage_is_told_apart() -> None:
+    """An English query over Chinese notes shares no word with them and is not held to the
+    rule above: the two are told apart by script."""
+    from notesearch.core.text import mostly_cjk
+
+    assert mostly_cjk("红烧肉做法：五花肉 500g, 冰糖") and not mostly_cjk("braised pork belly")
+    assert not mostly_cjk("Use `git log` to see 提交") and not mostly_cjk("2024-09-09 ...")
+
+
 def test_a_word_gone_from_the_notes_is_not_corrected_to_its_own_stem(tmp_path):
     """After the only note with "devcontainer" drops it, the kept vocabulary still has its
     stem for a while; searching the word must not "correct" it to "devcontaine"."""

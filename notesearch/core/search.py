@@ -30,6 +30,7 @@ from notesearch.core.fusion import (
     gather,
     model_for,
     rank_by_confidence,
+    with_absent_words,
 )
 from notesearch.core.keywords import KeywordIndex, PhrasePostings
 from notesearch.core.prose import snippet_text
@@ -42,6 +43,7 @@ from notesearch.core.text import (
     fts_text,
     is_cjk,
     make_snippet,
+    mostly_cjk,
     normalise,
     query_terms,
     quote_term,
@@ -280,6 +282,11 @@ class Searcher:
             limit) if mode != "words" else ([], None)
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
                             mode)
+        if (mode == "hybrid" and fused and not word_hits and words == self._word_hits
+                and not response.only_filters and self._in_query_script(query, fused[0])):
+            # No note holds a word of the query, though they are written as it is: what
+            # meaning finds is the closest note, not the one asked about.
+            fused = with_absent_words(fused)
         if response.only_filters and allowed is not None and len(fused) < k:
             fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
         response.results = self._timed(timings, "results", self._results, fused, spelled,
@@ -443,6 +450,14 @@ class Searcher:
         ranked = sorted(total, key=lambda n: -total[n])[:limit]
         hits = [Hit(passage[n][0], n, float(total[n])) for n in ranked]
         return hits, dict.fromkeys(ranked, 1.0)
+
+    def _in_query_script(self, query: str, best: Fused) -> bool:
+        """True when the best result's passage is written in the query's script (both
+        mostly CJK, or both not): an English query over Chinese notes shares no word with
+        them, and meaning alone is how it finds them."""
+        row = self.conn.execute("SELECT text FROM chunks WHERE id = ?",
+                                (best.chunk_id,)).fetchone()
+        return row is None or mostly_cjk(query) == mostly_cjk(row[0])
 
     def _newest(self, note_ids: set[int], k: int) -> list[Fused]:
         """Return up to k of `note_ids`, most recently modified first, each at its first

@@ -254,6 +254,12 @@ def _char_tokens(text: str) -> list[tuple[int, int, str]]:
     return [(begun[a], begun[b], token) for a, b, token in tokens]
 
 
+def mostly_cjk(text: str) -> bool:
+    """True when most of `text`'s letters are Chinese, Japanese or Korean characters."""
+    letters = sum(ch.isalpha() for ch in text)
+    return letters > 0 and len(_IS_CJK.findall(text)) * 2 > letters
+
+
 def is_cjk(term: str) -> bool:
     """True when a term is written in a script without spaces (it is a bigram)."""
     return _IS_CJK.match(term) is not None
