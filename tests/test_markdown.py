@@ -163,6 +163,14 @@ def test_inline_tags_rules() -> None:
     assert note.tags == ["alpha", "beta/sub", "读书", "paren", "after-fence", "2024-review"]
 
 
+def test_logseq_priorities_and_routes_in_query_code_are_no_tags() -> None:
+    """The app's Tag menu listed "#a" and "#c" (Logseq's task priorities "[#A]", "[#C]")
+    and "#/page" (a route in an advanced query's Clojure)."""
+    text = ("- TODO [#A] write the docs #windows\n- LATER [#C] tidy up\n"
+            '\t   [:a.tag {:href (str "#/page/" tag)}]\n')
+    assert parse_note(text, "Tasks.md").tags == ["windows"]
+
+
 def test_tags_deduplicated_in_order() -> None:
     note = parse_note("---\ntags: [b]\n---\n#a #B #a\n", "t.md")
     assert note.tags == ["b", "a"]

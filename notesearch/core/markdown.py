@@ -67,8 +67,11 @@ _WIKILINK = re.compile(r"\[\[([^\[\]\n]+?)\]\]")
 _LOGSEQ_TAG = re.compile(r"#\[\[([^\[\]\n]+?)\]\]")
 _MD_LINK = re.compile(r"\]\(\s*(<[^>\n]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
 _REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(<[^>\n]*>|\S+)")
-# A tag starts after whitespace or opening punctuation (so not "page#frag", "&#12;", "C#").
-_TAG = re.compile(r"(?<![\w/#&@:.\\\-\])])#([\w/\-]+)")
+# A tag starts after whitespace or opening punctuation (so not "page#frag", "&#12;", "C#"),
+# and with a letter, digit or "_" (a route such as "#/page/" in a query's code is no tag).
+_TAG = re.compile(r"(?<![\w/#&@:.\\\-\])])#(\w[\w/\-]*)")
+# Logseq's task priorities, "[#A]" to "[#C]": no tags.
+_PRIORITY = re.compile(r"\[#[A-C]\]")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -277,7 +280,7 @@ def _scan_inline(line: str, scan: _BodyScan) -> None:
                 scan.links.append(note)
         line = _MD_LINK.sub("]", line)  # "[x](#anchor)" is a link, not a tag
     if "#" in line:
-        line = _URL.sub(" ", line)
+        line = _PRIORITY.sub(" ", _URL.sub(" ", line))
         scan.tags.extend(t.rstrip("/") for t in _TAG.findall(line) if _HAS_LETTER.search(t))
 
 
