@@ -20,6 +20,20 @@ from notesearch.core.prose import blank_markup, plain_markdown
 from notesearch.core.query import SYNTAX_HELP
 from notesearch.core.search import Filters, Result
 
+#: The most results one search returns: beyond it a list says nothing a person would read.
+MAX_RESULTS = 1000
+
+
+def _results_wanted(text: str) -> int:
+    """argparse type of -k: a whole number of results, 1 to MAX_RESULTS."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}” is not a whole number") from None
+    if not 1 <= value <= MAX_RESULTS:
+        raise argparse.ArgumentTypeError(f"give 1 to {MAX_RESULTS} results, not {value}")
+    return value
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
@@ -70,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="search notes")
     search.add_argument("query", nargs="?",
                         help="what to look for; also " + SYNTAX_HELP.replace("%", "%%"))
-    search.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    search.add_argument("-k", type=_results_wanted, default=10,
+                        help="number of results, 1 to 1000 (default 10)")
     search.add_argument("--json", action="store_true", help="print one JSON object per query")
     search.add_argument("--stdin", action="store_true",
                         help="read one query per line from standard input")
@@ -100,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     similar.add_argument("path", nargs="?", metavar="NOTE",
                          help="the note: its path, or its title or file name")
     similar.add_argument("--text", help="find notes like this text instead")
-    similar.add_argument("-k", type=int, default=10)
+    similar.add_argument("-k", type=_results_wanted, default=10,
+                         help="number of notes, 1 to 1000 (default 10)")
     similar.add_argument("--json", action="store_true")
     similar.add_argument("--show", action="store_true",
                          help="show the result in the running app (starting it if needed)")

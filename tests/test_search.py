@@ -771,3 +771,16 @@ def test_a_snippet_leaves_no_empty_parentheses_where_a_link_was(tmp_path):
     assert "(see)" in snippet.text and "( )" not in snippet.text and "(see )" not in snippet.text
     assert "init()" in snippet.text and "[ ]" in snippet.text
     library.close()
+
+
+def test_the_cli_refuses_a_number_of_results_below_one(capsys) -> None:  # noqa: ANN001
+    """`search -k -3` listed 43 results and `-k 0` said "No notes found."; both are a
+    mistake to point out, before any library is opened."""
+    from notesearch.cli import main
+
+    for args in (["search", "-k", "-3", "flashcards"], ["search", "-k", "0", "flashcards"],
+                 ["similar", "-k", "many", "Flashcards"]):
+        with pytest.raises(SystemExit) as stop:
+            main(args)
+        assert stop.value.code == 2
+        assert "argument -k:" in capsys.readouterr().err
