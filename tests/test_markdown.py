@@ -335,3 +335,17 @@ def test_a_library_from_before_reads_its_notes_with_html_again(tmp_path) -> None
         "SELECT hash, text, context_len FROM chunks WHERE text LIKE '%Ann%'").fetchall()
     assert [h for h, _, _ in rows] == [vector_key(t, n) for _, t, n in rows] != ["old"]
     upgraded.close()
+
+
+def test_the_excerpt_holds_the_matches_it_was_chosen_for() -> None:
+    """Seen on the Logseq docs: "valid intervals seconds" showed an excerpt around an early
+    "interval" that stopped short of "Valid intervals are 1 - 600 seconds"."""
+    passage = ("You can make Logseq save changes to a git repository at a specified interval. "
+               "When auto-commit is enabled, each graph's directory will be made into a git "
+               "repository (if it's not already). Logseq will commit changes at the specified "
+               "interval of time. Valid intervals are 1 - 600 seconds. Auto-commit will not "
+               "push changes to a remote. It has to be pushed by hand, or by a hook you write.")
+    snippet = make_snippet(passage, "valid intervals seconds")
+    shown = [snippet.text[a:b] for a, b in snippet.highlights]
+    assert "Valid intervals are 1 - 600 seconds." in snippet.text
+    assert shown[-3:] == ["Valid", "intervals", "seconds"]

@@ -478,16 +478,19 @@ def _densest_window(spans: list[tuple[int, int]], width: int, length: int) -> in
     """Return the start of the window that covers the most spans (0 when there are none)."""
     if not spans:
         return 0
+    # The window opens a fifth of its width before its first match (leading context), so
+    # only the rest of it is counted: counting the whole width chose windows whose last
+    # matches fell past the excerpt's end ("Valid intervals are 1 - 600 seconds" was cut).
+    lead = width // 5
     best_start, best_count = 0, -1
     right = 0
     for left, (a, _) in enumerate(spans):
         right = max(right, left)
-        while right + 1 < len(spans) and spans[right + 1][1] - a <= width:
+        while right + 1 < len(spans) and spans[right + 1][1] - a <= width - lead:
             right += 1
         if right - left + 1 > best_count:
             best_count, best_start = right - left + 1, a
-    # Give the first match some leading context.
-    return max(0, min(best_start - width // 5, length - width))
+    return max(0, min(best_start - lead, length - width))
 
 
 # -- the keyword index's columns -----------------------------------------------------------
