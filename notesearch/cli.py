@@ -216,9 +216,9 @@ def cmd_search(args: argparse.Namespace) -> int:
             _print_search(library, line.strip(), args, filters)
             sys.stdout.flush()
         return 0
-    if not args.query:
+    if not args.query and not filters:
         raise NotesearchError("Give a query, or --stdin to read queries from standard input.")
-    _print_search(library, args.query, args, filters)
+    _print_search(library, args.query or "", args, filters)
     return 0
 
 

@@ -784,3 +784,22 @@ def test_the_cli_refuses_a_number_of_results_below_one(capsys) -> None:  # noqa:
             main(args)
         assert stop.value.code == 2
         assert "argument -k:" in capsys.readouterr().err
+
+
+def test_a_logseq_namespace_filters_as_its_title_shows_it(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001, E501
+    """Titles read "Whiteboard/Tool/Eraser", but in:"Whiteboard/Tool" found no note (the file
+    is Whiteboard___Tool___Eraser.md); and `search --tag T` with no words said "Give a
+    query" where "#T" alone lists the tag's notes."""
+    from notesearch.cli import main
+    from notesearch.core.config import HOME_ENV
+
+    library = library_of(tmp_path, {
+        "pages/Whiteboard___Tool___Eraser.md": "tags:: drawing\n\n- Rub out strokes.\n",
+        "pages/Whiteboard.md": "- A canvas for shapes and strokes.\n"})
+    for query in ('in:"Whiteboard/Tool" strokes', 'in:"Whiteboard___Tool" strokes'):
+        assert [r.title for r in library.search(query, k=5, mode="words").results] == \
+            ["Whiteboard/Tool/Eraser"]
+    library.close()
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    assert main(["search", "--tag", "drawing"]) == 0
+    assert "Whiteboard/Tool/Eraser" in capsys.readouterr().out

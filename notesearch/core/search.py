@@ -633,14 +633,16 @@ class Searcher:
 
     def _notes_with_path_parts(self, parts: tuple[str, ...]) -> set[int]:
         """Return the notes whose path holds every one of `parts`, compared normalised: any
-        case in any script, and a name macOS wrote decomposed ("e" + accent) matches "é"."""
+        case in any script, and a name macOS wrote decomposed ("e" + accent) matches "é".
+        A Logseq namespace matches as its title shows it: "Whiteboard/Tool" finds
+        pages/Whiteboard___Tool___Eraser.md (as does "Whiteboard___Tool")."""
         facts = self._facts()
         if "paths" not in facts:
-            facts["paths"] = [(note_id, normalise(path)) for note_id, path in
-                              self.conn.execute("SELECT id, path FROM notes")]
+            facts["paths"] = [(note_id, normalise(path), normalise(path.replace("___", "/")))
+                              for note_id, path in self.conn.execute("SELECT id, path FROM notes")]
         wanted = [normalise(part) for part in parts]
-        return {note_id for note_id, path in facts["paths"]  # type: ignore[attr-defined]
-                if all(part in path for part in wanted)}
+        return {note_id for note_id, path, named in facts["paths"]  # type: ignore[attr-defined]
+                if all(part in path or part in named for part in wanted)}
 
     def _allowed_embeddings(self) -> np.ndarray:
         """Return the sorted embedding ids of the filtered notes' chunks (see _allowed_notes)."""
