@@ -106,7 +106,8 @@ _TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
 _BLOCK_ID = re.compile(r"(?<!\S)\^[A-Za-z0-9-]{4,}\s*$", re.MULTILINE)
 _HICCUP = re.compile(r"\[:(?:img|video|iframe|audio)\b[^\n]*")
 _PROPERTY = re.compile(r"^\s*(?:[-*]\s+)?(?:id|collapsed|created[-_]at|updated[-_]at|heading|"
-                       r"background-color|card-[\w-]+)::.*$", re.MULTILINE | re.IGNORECASE)
+                       r"background-color|card-[\w-]+|logseq\.[\w.-]+)::.*$",
+                       re.MULTILINE | re.IGNORECASE)
 _SPACES = re.compile(r"[ \t]{2,}")
 
 

@@ -38,6 +38,22 @@ class Rendered:
     terms: list[tuple[int, int]]  # document positions of matched query words
 
 
+# Logseq's heading blocks ("\t- ## Usage"): Qt draws a list item holding a heading as an
+# empty bullet. The item stays (its children are indented under it; without it they read as
+# a code block) and shows its heading in bold.
+_HEADING_BLOCK = re.compile(r"^([ \t]*[-*+][ \t]+)#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTILINE)
+# An image is shown by its name: images are not loaded (disk work on every preview), and
+# Qt drew a broken-file icon for each.
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\n]*)\)")
+
+
+def _for_preview(markdown: str) -> str:
+    """Return Markdown as the preview lays it out (line count kept)."""
+    markdown = _HEADING_BLOCK.sub(lambda m: f"{m.group(1)}**{m.group(2)}**" if m.group(2)
+                                  else m.group(1), markdown)
+    return _IMAGE.sub(lambda m: f"*[image: {m.group(1) or 'untitled'}]*", markdown)
+
+
 def plain_fragment(line: str) -> str:
     """A source Markdown line reduced to the plain text the rendered document shows."""
     return " ".join(plain_markdown(line, symbols=False)[0].split())
@@ -55,6 +71,8 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
     lines = source.splitlines()
     passage_lines = lines[max(0, line - 1): max(line, end_line)]
     body = _FRONT_MATTER.sub("", source, count=1)[:MAX_PREVIEW_CHARS]
+    if path.suffix.lower() in MARKDOWN_EXTENSIONS:
+        body = _for_preview(body)
     document = _QuietDocument()
     document.setDefaultFont(font)
     if path.suffix.lower() in MARKDOWN_EXTENSIONS:

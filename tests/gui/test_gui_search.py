@@ -258,6 +258,50 @@ def test_preview_shows_the_prose_of_a_logseq_page_not_its_bookkeeping(qtbot, tmp
     assert {shown[a:b].lower() for a, b in rendered.terms} == {"public", "key", "keys"}
 
 
+def test_preview_shows_logseq_heading_blocks_and_names_images(qtbot, tmp_path):  # noqa: ANN001
+    """From a fresh user's trial: "- ## Usage" showed as an empty bullet, images as broken-file
+    icons, and "logseq.order-list-type:: number" as text. The heading shows, in bold, as the
+    list item it is, with its children under it."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    page = tmp_path / "Git Auto-Commit.md"
+    page.write_text(
+        "type:: [[Feature]]\n\n- ## Usage\n\t- Commit at an interval.\n"
+        "\t\t- ![settings-page.png](../assets/settings-page_1676506969044_0.png)\n"
+        "\t\t- Valid intervals are 1 - 600 seconds.\n\t\t  logseq.order-list-type:: number\n",
+        encoding="utf-8")
+    rendered = render(page, 6, 7, "intervals", QFont())
+    document = rendered.document
+    shown = document.toPlainText()
+    assert "logseq.order-list-type" not in shown and "[image: settings-page.png]" in shown
+    images = [block for block in _blocks(document) for fragment in _fragments(block)
+              if fragment.charFormat().isImageFormat()]
+    assert not images
+    heading = next(block for block in _blocks(document) if block.text() == "Usage")
+    assert heading.textList() is not None  # a list item, its children under it
+    assert next(_fragments(heading)).charFormat().fontWeight() >= 700
+    child = next(block for block in _blocks(document) if block.text().startswith("Commit at"))
+    assert child.textList() is not None  # not a code block
+    start, end = rendered.passage
+    assert "Valid intervals are 1 - 600 seconds." in shown[start:end]
+
+
+def _blocks(document):  # noqa: ANN001, ANN202
+    block = document.begin()
+    while block.isValid():
+        yield block
+        block = block.next()
+
+
+def _fragments(block):  # noqa: ANN001, ANN202
+    it = block.begin()
+    while not it.atEnd():
+        yield it.fragment()
+        it += 1
+
+
 def test_when_no_program_opens_a_note_the_window_says_so_and_offers_settings(
         qtbot, window, library, monkeypatch):  # noqa: ANN001
     """Enter, Ctrl+E and Ctrl+R did nothing visible when nothing could open the note (only
