@@ -368,6 +368,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
           file=sys.stderr)
     try:
         watcher.join()
+    except KeyboardInterrupt:  # Ctrl+C is how a watch ends, not an interruption to resume
+        print("\nStopped watching.", file=sys.stderr)
     finally:
         watcher.stop()
     return 0

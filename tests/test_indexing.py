@@ -482,3 +482,5 @@ def test_watch_verbose_logs_notesearch_not_every_inotify_event(tmp_path):
     logged = "".join(lines) + rest
     assert "added" in logged and "INFO notesearch" in logged
     assert "DEBUG watchdog" not in logged
+    # Ctrl+C is how a watch ends: no "interrupted … run again to resume" (a trial found it odd).
+    assert "Stopped watching." in rest and "resume" not in rest and child.returncode == 0
