@@ -349,3 +349,19 @@ def test_the_excerpt_holds_the_matches_it_was_chosen_for() -> None:
     shown = [snippet.text[a:b] for a, b in snippet.highlights]
     assert "Valid intervals are 1 - 600 seconds." in snippet.text
     assert shown[-3:] == ["Valid", "intervals", "seconds"]
+
+
+def test_a_json_dump_is_data_and_the_code_around_it_stays() -> None:
+    """The Logseq docs paste a query's JSON result into a code block; it came out close to
+    unrelated queries by meaning. The dump is blanked (line kept), the command stays."""
+    from notesearch.core.prose import blank_data
+
+    record = ('[{"parent":{"id":4096},"id":4101,"pathRefs":[{"id":4},{"id":487},{"id":665}],'
+              '"uuid":"63afdd4f-a6eb-449c-9f47-85ef3fdf80e5","content":"TODO Fill out","marker":'
+              '"TODO"}]')
+    lines = ["- Call it:", "  ```", "  curl -X POST http://127.0.0.1:12315/api \\\\",
+             "  -d '{\"method\": \"logseq.db.q\", \"args\": [\"(task TODO)\"]}'", "  ```",
+             "- Result:", "  ```clojure", "  " + record, "  ```", record]
+    kept = blank_data(lines)
+    assert kept[7] == "" and kept[9] == "" and len(kept) == len(lines)
+    assert kept[:7] == lines[:7] and kept[8] == lines[8]
