@@ -40,6 +40,20 @@ def open_library(home: Path, embedder=None, **settings) -> Library:
     return Library(home=home, settings=Settings(**settings), embedder=embedder)
 
 
+def as_schema(home: Path, version: int, *statements: str) -> None:
+    """Turn the closed library in `home` back into one an older notesearch left: run
+    `statements` (undoing what later schemas did) and set its schema version, in one
+    transaction; the next open upgrades it."""
+    import apsw
+
+    conn = apsw.Connection(str(home / "library.db"))
+    with conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+    conn.close()
+
+
 def titles(results) -> list[str]:
     return [r.title for r in results]
 

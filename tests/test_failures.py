@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.errors import StorageFull
-from tests.helpers import cli_here, open_library
+from tests.helpers import as_schema, cli_here, open_library
 
 
 def write_notes(folder: Path, count: int, words: int = 60) -> None:
@@ -498,7 +498,6 @@ def test_a_server_that_changes_its_vector_size_keeps_the_old_vectors(tmp_path, f
 def test_upgrading_the_vector_spaces_keeps_every_vector(tmp_path, fake_openai):
     """Schema 6 rebuilds the spaces table; with foreign keys on, dropping it would have
     cascaded into every stored vector."""
-    import apsw
 
     from notesearch.core.embedders.openai_api import OpenAIEmbedder
 
@@ -510,9 +509,7 @@ def test_upgrading_the_vector_spaces_keeps_every_vector(tmp_path, fake_openai):
     library.add_folder(notes)
     library.index()
     library.close()
-    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
-    conn.execute("PRAGMA user_version = 5")
-    conn.close()
+    as_schema(tmp_path / "home", 5)
     requests = len(fake_openai.requests)
     upgraded = open_library(tmp_path / "home", embedder=embedder)
     assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] >= 6

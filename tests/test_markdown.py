@@ -314,20 +314,16 @@ def test_the_model_reads_no_html_left_over_from_tags_holding_urls() -> None:
 def test_a_library_from_before_reads_its_notes_with_html_again(tmp_path) -> None:
     """Upgrading (schema 8) marks the notes whose chunks hold tags with URLs for reading
     again, so their passages are embedded from their prose; other notes are left alone."""
-    import apsw
 
     from notesearch.core.indexer import vector_key
-    from tests.helpers import library_of, open_library
+    from tests.helpers import as_schema, library_of, open_library
 
     cell = '<a href="https://github.com/ann"><b>Ann Lee</b></a> wrote the guide.\n'
     library = library_of(tmp_path, {"Thanks.md": "# Thanks\n" + cell,
                                     "Plain.md": "# Plain\nNo markup here.\n"})
     library.close()
-    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
-    with conn:  # as an older version left it: the chunk keyed by the text it used to embed
-        conn.execute("UPDATE chunks SET hash = 'old' WHERE text LIKE '%href%'")
-        conn.execute("PRAGMA user_version = 7")
-    conn.close()
+    as_schema(tmp_path / "home", 7,  # the chunk keyed by the text it used to embed
+              "UPDATE chunks SET hash = 'old' WHERE text LIKE '%href%'")
     upgraded = open_library(tmp_path / "home")
     summary = upgraded.scan()
     assert (summary.updated, summary.unchanged) == (1, 1)

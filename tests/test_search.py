@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.search import Filters
-from tests.helpers import library_of, rel_paths
+from tests.helpers import as_schema, library_of, rel_paths
 
 
 def top(library, query, k=3, **kwargs):
@@ -146,7 +146,6 @@ def test_words_match_other_forms_of_a_word_and_are_highlighted(sample_library):
 
 def test_an_index_from_before_stemming_is_upgraded_in_place(tmp_path):
     """Opening a schema-2 library rebuilds its keyword index; notes are not read again."""
-    import apsw
 
     from tests.helpers import open_library
 
@@ -157,14 +156,11 @@ def test_an_index_from_before_stemming_is_upgraded_in_place(tmp_path):
     library.add_folder(notes)
     library.scan()
     library.close()
-    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
-    with conn:  # put the keyword index back as schema 2 had it: no stemming
-        conn.execute("DROP TABLE chunks_fts")
-        conn.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, tokenize = "
-                     "'unicode61 remove_diacritics 2', content = '', contentless_delete = 1)")
-        conn.execute("INSERT INTO chunks_fts(rowid, title, body) SELECT id, '', text FROM chunks")
-        conn.execute("PRAGMA user_version = 2")
-    conn.close()
+    as_schema(tmp_path / "home", 2,  # the keyword index as schema 2 had it: no stemming
+              "DROP TABLE chunks_fts",
+              "CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, tokenize = "
+              "'unicode61 remove_diacritics 2', content = '', contentless_delete = 1)",
+              "INSERT INTO chunks_fts(rowid, title, body) SELECT id, '', text FROM chunks")
     (notes / "links.md").unlink()  # the upgrade must not need the files
     upgraded = open_library(tmp_path / "home")
     found = upgraded.search("backlink", k=3, mode="words").results
@@ -176,7 +172,6 @@ def test_a_library_titled_by_logseq_heading_blocks_gets_its_page_names(tmp_path)
     """Schema 10 reads again the notes with a heading inside a list item, which used to
     title the page ("Usage"); the next scan names them by their files, and only they are
     read again."""
-    import apsw
 
     from tests.helpers import open_library
 
@@ -188,11 +183,8 @@ def test_a_library_titled_by_logseq_heading_blocks_gets_its_page_names(tmp_path)
     library.add_folder(notes)
     library.scan()
     library.close()
-    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
-    with conn:  # as schema 9 left it: the heading block was the title
-        conn.execute("UPDATE notes SET title = 'Usage' WHERE path LIKE '%Whiteboard.md'")
-        conn.execute("PRAGMA user_version = 9")
-    conn.close()
+    as_schema(tmp_path / "home", 9,  # as schema 9 left it: the heading block was the title
+              "UPDATE notes SET title = 'Usage' WHERE path LIKE '%Whiteboard.md'")
     upgraded = open_library(tmp_path / "home")
     summary = upgraded.scan()
     assert (summary.updated, summary.unchanged) == (1, 1)
@@ -260,7 +252,6 @@ def test_a_query_that_is_not_valid_utf8_still_searches(tmp_path, sample_library)
 def test_a_library_from_before_the_note_index_is_upgraded_and_keeps_its_vectors(tmp_path, e5):
     """Opening a schema-3 library adds the note-level index at once; the next scan re-reads
     every note (descriptions come from files) and re-embeds only chunks whose text changed."""
-    import apsw
 
     from tests.helpers import open_library
 
@@ -272,11 +263,7 @@ def test_a_library_from_before_the_note_index_is_upgraded_and_keeps_its_vectors(
     library.add_folder(notes)
     assert library.index().chunks_embedded == 1
     library.close()
-    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
-    with conn:  # as schema 3 left it: no note-level index
-        conn.execute("DROP TABLE notes_fts")
-        conn.execute("PRAGMA user_version = 3")
-    conn.close()
+    as_schema(tmp_path / "home", 3, "DROP TABLE notes_fts")  # schema 3: no note-level index
     upgraded = open_library(tmp_path / "home", embedder=e5)
     assert [r.title for r in upgraded.search("kites", k=3, mode="words").results] == ["Kites"]
     summary = upgraded.index()
