@@ -41,7 +41,7 @@ from notesearch.core.text import (
 )
 
 #: A misspelt word's correction is the first of this many stems one edit away (most notes
-#: first) that some note writes one edit from it, found in this many of its passages.
+#: first) that is a real word (KeywordIndex._real_word), looked for in this many passages.
 SPELL_CANDIDATES = 5
 SPELL_PASSAGES = 10
 COVERAGE_NOTES = 10  # keyword hits whose query-term coverage is worked out

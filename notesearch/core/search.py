@@ -282,7 +282,7 @@ class Searcher:
             limit) if mode != "words" else ([], None)
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
                             mode)
-        if (mode == "hybrid" and fused and not word_hits and words == self._word_hits
+        if (mode == "hybrid" and fused and not word_hits and query_terms(query)
                 and not response.only_filters and self._in_query_script(query, fused[0])):
             # No note holds a word of the query, though they are written as it is: what
             # meaning finds is the closest note, not the one asked about.
