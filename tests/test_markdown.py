@@ -361,3 +361,19 @@ def test_a_json_dump_is_data_and_the_code_around_it_stays() -> None:
     kept = blank_data(lines)
     assert kept[7] == "" and kept[9] == "" and len(kept) == len(lines)
     assert kept[:7] == lines[:7] and kept[8] == lines[8]
+
+
+def test_chinese_matches_are_highlighted_as_whole_runs_not_bigram_pieces() -> None:
+    """A fresh user's Chinese vault: "肌酸和咖啡因" was highlighted 【肌酸】【和咖】【啡因】 and
+    "咖啡因" as 【咖啡】因, bigrams taken one after another; overlapping ones now read as one."""
+    from notesearch.core.text import find_terms
+
+    def marked(text: str, query: str) -> list[str]:
+        return [text[a:b] for a, b in find_terms(text, query)]
+
+    assert marked("肌酸和咖啡因不能一起吃", "肌酸和咖啡因可以一起吃吗") == \
+        ["肌酸和咖啡因", "一起吃"]
+    assert marked("喝咖啡因的饮料", "咖啡因") == ["咖啡因"]
+    assert marked("晚上睡不着，试试这个", "睡不着怎么办") == ["睡不着"]
+    snippet = make_snippet("少喝咖啡因。", "咖啡因")
+    assert [snippet.text[a:b] for a, b in snippet.highlights] == ["咖啡因"]

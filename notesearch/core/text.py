@@ -419,8 +419,9 @@ def _match_plan(query: str, prefix_last: bool) -> tuple[frozenset[str], str | No
     words = [t for t in terms if not _IS_CJK.match(t)]
     prefix = typed_prefix(query) if prefix_last else None
     cjk = [re.escape(t) for t in sorted(terms, key=len, reverse=True) if _IS_CJK.match(t)]
+    # Every place a bigram starts, overlaps included (a lookahead): "咖啡因" holds 咖啡 and 啡因.
     return (frozenset(stem(t) for t in words), prefix,
-            re.compile("|".join(cjk)) if cjk else None)
+            re.compile(f"(?=({'|'.join(cjk)}))") if cjk else None)
 
 
 def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[int, int]]:
@@ -428,7 +429,9 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
 
     Words match as the keyword index matches them, by stem ("backlinks" for "backlink"); with
     `prefix_last`, the last term also matches words it begins (it is still being typed).
-    CJK terms (bigrams) match as substrings.
+    CJK terms (bigrams) match as substrings, and overlapping or touching ones read as one
+    span: "咖啡因" for 咖啡 and 啡因, where taking them one after another highlighted
+    "【咖啡】因" and "【和咖】【啡因】".
     """
     stems, prefix, cjk = _match_plan(query, prefix_last)
     if not stems and cjk is None:
@@ -442,8 +445,14 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
                 spans.append((start, end))
     origin = words.origin
     if cjk is not None and origin is not None:
-        spans.extend((origin[a], origin[b]) for a, b in
-                     (m.span() for m in cjk.finditer(words.folded)))
+        runs: list[list[int]] = []
+        for match in cjk.finditer(words.folded):
+            a, b = match.start(), match.start() + len(match.group(1))
+            if runs and a <= runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], b)
+            else:
+                runs.append([a, b])
+        spans.extend((origin[a], origin[b]) for a, b in runs)
         spans.sort()
     return spans
 
