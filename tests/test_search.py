@@ -790,3 +790,22 @@ def test_a_logseq_namespace_filters_as_its_title_shows_it(tmp_path, monkeypatch,
     monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
     assert main(["search", "--tag", "drawing"]) == 0
     assert "Whiteboard/Tool/Eraser" in capsys.readouterr().out
+
+
+def test_a_word_being_typed_shows_what_it_matched_and_is_corrected_when_it_can_begin_none(
+        tmp_path) -> None:  # noqa: ANN001
+    """From fresh users' trials: typed without a space after it, a misspelt word showed
+    results but neither a correction nor a highlight. A word being typed whose head begins
+    an indexed word ("whitebord": "whitebo…") is matched by that head, and the excerpt now
+    marks what it matched; one that can begin no word ("flaschards") is corrected at once."""
+    library = library_of(tmp_path, {
+        "Canvas.md": "# Canvas\nDraw on the whiteboard with shapes and arrows.\n",
+        "Cards.md": "# Cards\nReview your flashcards every morning.\n"})
+    response = library.search("whitebord", k=1, mode="words", as_you_type=True)
+    best = response.results[0]
+    assert best.title == "Canvas" and response.corrections == {}
+    assert [best.snippet.text[a:b] for a, b in best.snippet.highlights] == ["whiteboard"]
+    response = library.search("flaschards", k=1, mode="words", as_you_type=True)
+    assert response.corrections == {"flaschards": "flashcards"}
+    assert response.results[0].title == "Cards"
+    library.close()

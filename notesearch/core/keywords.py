@@ -370,8 +370,9 @@ class KeywordIndex:
         """Return the query with each word that no note holds replaced by the word one edit
         away that the most notes hold ("botom" -> "bottom"), and the replacements made.
 
-        Only finished words of SPELL_MIN_LETTERS letters or more are corrected, in queries of
-        at most MAX_QUERY_TERMS terms; a word still being typed is matched as a prefix instead.
+        Only words of SPELL_MIN_LETTERS letters or more are corrected, in queries of at most
+        MAX_QUERY_TERMS terms; a word still being typed is matched as a prefix instead, unless
+        it begins no indexed word (_begins_a_word).
         """
         typing = typed_prefix(query) if as_you_type else None
         corrections: dict[str, str] = {}
@@ -382,8 +383,9 @@ class KeywordIndex:
             # pasted transcript: 0.9 s).
             return query, corrections
         for term in terms:
-            if (term == typing or len(term) < SPELL_MIN_LETTERS or not term.isalpha()
-                    or is_cjk(term) or self.note_frequency(term)):
+            if (len(term) < SPELL_MIN_LETTERS or not term.isalpha() or is_cjk(term)
+                    or (term == typing and self._begins_a_word(term))
+                    or self.note_frequency(term)):
                 continue
             better = self._spelling(term)
             if better:
@@ -391,6 +393,13 @@ class KeywordIndex:
         for word, better in corrections.items():
             query = replace_term(query, word, better)
         return query, corrections
+
+    def _begins_a_word(self, prefix: str) -> bool:
+        """True when the word being typed may still become an indexed one: it begins one,
+        or a head of it is a stem (matching_prefix). Otherwise it is corrected as a finished
+        word: "zettelkasen" begins nothing, and the app showed neither a correction nor a
+        highlight until a space was typed after it."""
+        return self._prefix_head(prefix) is not None
 
     def _spelling(self, word: str) -> str | None:
         """Return the word one edit from `word` whose stem the most notes hold, or None.
@@ -534,6 +543,20 @@ class KeywordIndex:
         ("runni") begins no indexed word. Its longest head (up to 4 letters shorter) that is
         itself an indexed stem ("run") finds what the finished word will.
         """
+        head = self._prefix_head(prefix)
+        return prefix if head is None else head
+
+    def _prefix_head(self, prefix: str) -> str | None:
+        """matching_prefix's answer, or None when neither `prefix` nor any head of it begins
+        an indexed word; kept until the notes change (a keystroke asks up to three times:
+        the keyword list, spelling and the excerpts)."""
+        kept: dict[str, str | None] = self.facts().setdefault(  # type: ignore[assignment]
+            "prefix_heads", {})
+        if prefix not in kept:
+            kept[prefix] = self._find_prefix_head(prefix)
+        return kept[prefix]
+
+    def _find_prefix_head(self, prefix: str) -> str | None:
         if self._vocabulary_has(prefix, prefix + "\U0010ffff"):
             return prefix
         heads = [prefix[:end] for end in range(len(prefix) - 1,
@@ -542,7 +565,7 @@ class KeywordIndex:
             # A stopword ("the" in "theory") is a stem of nearly every note: no narrowing.
             if head not in STOPWORDS and self._vocabulary_has(head, head + "\0"):
                 return head
-        return next((h for h in heads if self._vocabulary_has(h, h + "\U0010ffff")), prefix)
+        return next((h for h in heads if self._vocabulary_has(h, h + "\U0010ffff")), None)
 
     def _vocabulary_has(self, low: str, high: str) -> bool:
         """True when some indexed term t has low <= t < high.

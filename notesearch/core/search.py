@@ -47,6 +47,8 @@ from notesearch.core.text import (
     normalise,
     query_terms,
     quote_term,
+    replace_term,
+    typed_prefix,
 )
 from notesearch.core.tokens import fit_to_window
 from notesearch.core.vectors import SqliteVectors, VectorIndex
@@ -289,8 +291,8 @@ class Searcher:
             fused = with_absent_words(fused)
         if response.only_filters and allowed is not None and len(fused) < k:
             fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
-        response.results = self._timed(timings, "results", self._results, fused, spelled,
-                                       as_you_type)
+        response.results = self._timed(timings, "results", self._results, fused,
+                                       self._as_matched(spelled, as_you_type), as_you_type)
         if response.only_filters:
             response.results = [replace(r, confidence=1.0) for r in response.results]
         response.notes_not_embedded = self._notes_not_embedded()
@@ -450,6 +452,16 @@ class Searcher:
         ranked = sorted(total, key=lambda n: -total[n])[:limit]
         hits = [Hit(passage[n][0], n, float(total[n])) for n in ranked]
         return hits, dict.fromkeys(ranked, 1.0)
+
+    def _as_matched(self, query: str, as_you_type: bool) -> str:
+        """Return `query` with the word being typed as the keyword list matched it: a head
+        of it when it begins no indexed word itself (keywords.matching_prefix), so that the
+        excerpts highlight what was found ("whitebord" found and now marks "whiteboard")."""
+        prefix = typed_prefix(query) if as_you_type else None
+        if prefix is None:
+            return query
+        head = self.keywords.matching_prefix(prefix)
+        return query if head == prefix else replace_term(query, prefix, head)
 
     def _in_query_script(self, query: str, best: Fused) -> bool:
         """True when the best result's passage is written in the query's script (both
