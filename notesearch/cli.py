@@ -323,7 +323,7 @@ def _print_passages(answer: Answer) -> None:
     for passage in answer.passages:
         where = passage.title + (f" › {passage.section}" if passage.section else "")
         print(f"[{passage.number}] {bold}{where}{reset}  {dim}{passage.citation}{reset}")
-        for sentence in passage.sentences:
+        for sentence in sorted(passage.sentences, key=lambda s: s.start):  # as they read
             text = plain_markdown(passage.text[sentence.start:sentence.end])[0]
             said = " ".join(blank_markup(text).split())  # HTML tags and bare URLs go too
             print(f"    {dim}{sentence.line}:{reset} {said}")

@@ -236,3 +236,28 @@ def test_sentences_are_prose_not_urls_or_html() -> None:
     said = [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
     assert said[:2] == ["See https://example.com/commits?author=ann for her work.", "Then rest."]
     assert len(said) == 3 and "Bo Lin" in said[2]  # the table cell with words keeps them
+
+
+def test_a_link_s_target_and_title_are_no_sentence() -> None:
+    """A Chinese vault's `[url](url "分享链接")` gave Ask the answering sentence
+    ']( "分享链接")'."""
+    text = ('- 非睡眠深度休息。\n- [https://example.com/x](https://example.com/x "分享链接")\n'
+            '- See [the guide](https://x.org "Guide") now.')
+    said = [text[a:b] for a, b in sentence_spans(text)]
+    assert said == ["非睡眠深度休息。", 'See [the guide](https://x.org "Guide") now.']
+
+
+def test_the_cli_shows_a_passage_s_answering_sentences_as_they_read(capsys) -> None:  # noqa: ANN001
+    """A fresh user's trial: the CLI printed a passage's second sentence before its first
+    (best first); they are now in the order the note has them, each with its line."""
+    from notesearch.cli import _print_passages
+    from notesearch.core.ask import Answer, Passage, Sentence
+
+    text = "肌酸每天 3-5 克。\n但这个说法不对。另外，饭后喝更好。"
+    first, second = text.index("但"), text.index("另外")
+    passage = Passage(1, 1, "/n/肌酸.md", "肌酸", "", 17, 18, text, 0.9, False,
+                      sentences=(Sentence(second, len(text), 18, 0.9),
+                                 Sentence(first, second, 18, 0.8)))
+    _print_passages(Answer("肌酸应该什么时候喝？", [passage], found=True))
+    out = capsys.readouterr().out
+    assert out.index("但这个说法不对。") < out.index("另外，饭后喝更好。")

@@ -140,14 +140,18 @@ _SPACES = re.compile(r"[ \t]{2,}")
 #: HTML tags, then URLs: a URL in a tag's attribute matched first took the tag's ">" with it,
 #: and the model read '<a href="' and '" title="Documentation">' (133 of foam-docs' 918 chunks).
 _TAGS_THEN_URLS = (_TAG, _URL)
+# A Markdown link's target with its title: `](https://… "分享链接")`. Blanked for Ask, which
+# showed `]( "分享链接")` as an answering sentence; the link's words stay.
+_LINK_TARGET = re.compile(r"\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
 
 
 def blank_markup(text: str) -> str:
-    """Return `text` with its URLs and HTML tags replaced by spaces, every other character
-    where it was (offsets still point into `text`): for finding the prose's sentences."""
-    if not any(mark in text for mark in ("://", "<")):
+    """Return `text` with its URLs, HTML tags and Markdown link targets replaced by spaces,
+    every other character where it was (offsets still point into `text`): for finding the
+    prose's sentences."""
+    if not any(mark in text for mark in ("://", "<", "](")):
         return text
-    for pattern in _TAGS_THEN_URLS:
+    for pattern in (*_TAGS_THEN_URLS, _LINK_TARGET):
         text = pattern.sub(lambda m: " " * len(m.group()), text)
     return text
 
