@@ -380,6 +380,8 @@ def _report_update(summary) -> None:
     if changed or summary.skipped:
         print(f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
               f"{summary.chunks_embedded} passage texts embedded", file=sys.stderr)
+    for path, reason in summary.skipped:  # a file saved in another encoding, say
+        print(f"  skipped {path}: {reason}", file=sys.stderr)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
