@@ -38,7 +38,13 @@ def _results_wanted(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "run", None) is cmd_search and all(
+            word.startswith("-") and not word.startswith("--") for word in extra):
+        # `search -肌酸` or `search kites -wind`: words to leave out, not options.
+        args.query = " ".join([args.query or "", *extra]).strip()
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     # -v is about notesearch: watchdog logs every inotify event it sees at DEBUG, hundreds a

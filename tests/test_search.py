@@ -809,3 +809,26 @@ def test_a_word_being_typed_shows_what_it_matched_and_is_corrected_when_it_can_b
     assert response.corrections == {"flaschards": "flashcards"}
     assert response.results[0].title == "Cards"
     library.close()
+
+
+def test_the_cli_takes_a_word_to_leave_out_without_quotes_or_dashes(tmp_path, monkeypatch,
+                                                                    capsys) -> None:  # noqa: ANN001
+    """`notesearch search -肌酸` failed with "unrecognized arguments" (a fresh user's trial):
+    a word after a dash is a word to leave out, as in the search box."""
+    import json
+
+    from notesearch.cli import main
+    from notesearch.core.config import HOME_ENV
+
+    library = library_of(tmp_path, {"Kites.md": "# Kites\nKites need wind.\n",
+                                    "Kite repair.md": "# Kite repair\nPatch the kite sail.\n",
+                                    "Tea.md": "# Tea\n绿茶和肌酸。\n"})
+    library.close()
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    assert main(["search", "--json", "--mode", "words", "kite", "-wind"]) == 0
+    found = [r["title"] for r in json.loads(capsys.readouterr().out)["results"]]
+    assert found == ["Kite repair"]
+    assert main(["search", "--json", "-肌酸"]) == 0
+    assert "Tea" not in [r["title"] for r in json.loads(capsys.readouterr().out)["results"]]
+    with pytest.raises(SystemExit):
+        main(["search", "--bogus", "kite"])
