@@ -832,3 +832,20 @@ def test_the_cli_takes_a_word_to_leave_out_without_quotes_or_dashes(tmp_path, mo
     assert "Tea" not in [r["title"] for r in json.loads(capsys.readouterr().out)["results"]]
     with pytest.raises(SystemExit):
         main(["search", "--bogus", "kite"])
+
+
+def test_the_folders_offered_to_narrow_a_search_go_as_deep_as_the_notes(tmp_path) -> None:
+    """A Chinese vault kept topics as 2-Area/运动与健康; the app's "In:" menu offered only
+    2-Area. Every folder holding notes is offered (the shallowest, past the limit), and
+    each narrows the search."""
+    library = library_of(tmp_path, {"2-Area/运动与健康/肌酸.md": "# 肌酸\n每天三克。\n",
+                                    "2-Area/云计算/VPC.md": "# VPC\n对等连接。\n",
+                                    "Inbox.md": "# Inbox\n"})
+    root = library.notes_root
+    assert library.browse_folders() == [root, root / "2-Area", root / "2-Area" / "云计算",
+                                        root / "2-Area" / "运动与健康"]
+    assert library.browse_folders(limit=2) == [root, root / "2-Area"]
+    narrowed = library.search("肌酸", k=5, filters=Filters(
+        folder=str(root / "2-Area" / "运动与健康"))).results
+    assert [r.title for r in narrowed] == ["肌酸"]
+    library.close()

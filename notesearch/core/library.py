@@ -135,6 +135,9 @@ class Status:
         return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
 
 
+#: The most folders the app's "In:" menu offers (the shallowest when a vault has more).
+BROWSE_FOLDERS = 300
+
 class Library:
     """A notes library on disk: settings, one SQLite database, an embedder and searchers.
 
@@ -452,17 +455,21 @@ class Library:
         raise NotesearchError(f"{len(named)} notes are called “{text}”; give the path of one:"
                               f"\n  {listed}")
 
-    def browse_folders(self) -> list[Path]:
-        """Return the library's folders and each one's first-level subfolders that hold
-        notes, sorted (the folders a person narrows a search to)."""
+    def browse_folders(self, limit: int = BROWSE_FOLDERS) -> list[Path]:
+        """Return the library's folders and their subfolders that hold notes, at any depth,
+        sorted (the folders a person narrows a search to); past `limit` of them, the
+        shallowest. Only the first level was offered, and a vault kept as
+        "2-Area/运动与健康" could not be narrowed to its topics from the app."""
         roots = self.folders()
         found = set(roots)
         for _, path, _ in self.store.note_titles():
             note = Path(path)
             root = next((r for r in roots if note.is_relative_to(r)), None)
-            if root is not None and note.parent != root:
-                found.add(root / note.parent.relative_to(root).parts[0])
-        return sorted(found)
+            if root is not None:
+                parts = note.parent.relative_to(root).parts
+                found.update(root.joinpath(*parts[:depth]) for depth in range(1, len(parts) + 1))
+        kept = sorted(found, key=lambda folder: (len(folder.parts), str(folder)))[:limit]
+        return sorted(set(kept) | set(roots))
 
     def tags(self, limit: int = 500) -> list[tuple[str, int]]:
         """Return (tag, notes carrying it) for the most used tags, most used first."""
