@@ -849,3 +849,16 @@ def test_the_folders_offered_to_narrow_a_search_go_as_deep_as_the_notes(tmp_path
         folder=str(root / "2-Area" / "运动与健康"))).results
     assert [r.title for r in narrowed] == ["肌酸"]
     library.close()
+
+
+def test_one_chinese_character_finds_the_notes_whose_words_begin_with_it(tmp_path) -> None:
+    """A Chinese user's first keystroke is one character: "笔" found no note by its words
+    (the index holds bigrams such as 笔记) and every result read "meaning", under "no good
+    match". It now finds the notes whose words begin with it, and marks them."""
+    library = library_of(tmp_path, {"卡片.md": "# 卡片\n记笔记的方法：每张卡片一个想法。\n",
+                                    "跑步.md": "# 跑步\n每周跑三次，每次五公里。\n"})
+    response = library.search("笔", k=5, mode="words", as_you_type=True)
+    assert [r.title for r in response.results] == ["卡片"]
+    best = response.results[0]
+    assert "笔" in [best.snippet.text[a:b] for a, b in best.snippet.highlights]
+    library.close()

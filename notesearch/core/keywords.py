@@ -36,6 +36,7 @@ from notesearch.core.text import (
     quote_term,
     replace_term,
     stem,
+    term_expression,
     typed_prefix,
     word_tokens,
 )
@@ -354,7 +355,8 @@ class KeywordIndex:
             weight = math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             weight_sum += weight
             prefix = as_you_type and i == len(terms) - 1 and typed_prefix(query) == term
-            expression = quote_term(term) + ("*" if prefix else "")
+            expression = (quote_term(term) + "*" if prefix
+                          else term_expression(term, alone=len(terms) == 1))
             # A prefix reads the notes of every word it begins ("pro": 30k at 100k notes).
             if max(df, self.prefix_postings(term) if prefix else 0) > COVERAGE_MAX_DF:
                 # A term in that many notes says little (its idf is low) and reading where it

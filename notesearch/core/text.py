@@ -367,7 +367,7 @@ def fts_phrases(query: str, prefix_last: bool = False,
         terms = kept
     if not terms:
         return []
-    quoted = [quote_term(t) for t in terms]
+    quoted = [term_expression(t, alone=len(terms) == 1) for t in terms]
     # A prefix of one or two letters matches most of the index and cost 100-200 ms at 10k
     # notes; from three letters on it narrows quickly (see typed_prefix).
     if prefix is not None and searched is not None:
@@ -378,6 +378,16 @@ def fts_phrases(query: str, prefix_last: bool = False,
     phrases = [p for p in adjacent_pairs(typed)
                if all(word in kept_terms for word in p.split())]
     return quoted + [quote_term(p) for p in phrases]
+
+
+def term_expression(term: str, alone: bool) -> str:
+    """Return the FTS5 expression of one query term: the term quoted; a CJK character that
+    is the query's only term (`alone`) as a prefix, so that it finds the bigrams it begins
+    ("笔" finds 笔记): the index holds bigrams, and the first character typed into the search
+    box found no note by its words. In a longer query ("在2003年") a lone character stays
+    itself: as a prefix it would read most of a Chinese index for little."""
+    quoted = quote_term(term)
+    return quoted + "*" if alone and len(term) == 1 and _IS_CJK.match(term) else quoted
 
 
 MAX_PHRASE_WORDS = 12  # neighbouring pairs are looked for among a query's first words only
