@@ -66,15 +66,9 @@ class Evidence(NamedTuple):
     best_coverage: float = 0.0
 
     def features(self, model: Model = "hybrid") -> tuple[float, ...]:
-        """Return the inputs of one model: "hybrid", "words" or "meaning" (see COEFFICIENTS)."""
-        meaning = (self.meaning_z, self.meaning_gap * 10)
-        words = (self.words, self.coverage, self.words * self.coverage)
-        if model == "words":
-            return (1.0, *words)
-        if model == "meaning":
-            return (1.0, *meaning)
-        # Meaning's standing weighs more when no note holds much of the query's words.
-        return (1.0, *meaning, *words, self.meaning_z * (1.0 - self.best_coverage))
+        """Return the inputs of one model: "hybrid", "words" or "meaning" (see COEFFICIENTS
+        and feature_matrix, where they are defined)."""
+        return tuple(feature_matrix([self], model)[0].tolist())
 
 
 #: Logistic coefficients per model, for Evidence.features(model); fitted on the development
@@ -174,6 +168,7 @@ def feature_matrix(evidence: Sequence[Evidence], model: Model) -> np.ndarray:
     if model != "meaning":
         parts += [words, coverage, words * coverage]
     if model == "hybrid":
+        # Meaning's standing weighs more when no note holds much of the query's words.
         parts.append(meaning_z * (1.0 - best_coverage))
     return np.column_stack(parts)
 
