@@ -276,6 +276,9 @@ def test_excerpts_keep_a_dash_and_inline_code_as_written() -> None:
                      "[]() to the block; put the label between ([ ]). • See the guide and "
                      "[label](https://x.org).")
     assert [plain[a:b] for a, b in spans] == ["label", "label"]
+    # A note's own private-use characters, like the marks that hold code aside, stay put.
+    odd = "odd \ue0007\ue001 text with `[]()` and [a](https://x.org)"
+    assert snippet_text(odd) == "odd \ue0007\ue001 text with `[]()` and a"
 
 
 def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():

@@ -207,7 +207,11 @@ def _set_code_aside(text: str) -> tuple[str, list[str]]:
 
 
 def _put_code_back(text: str, kept: list[str]) -> str:
-    return _CODE_MARK.sub(lambda m: kept[int(m.group(1))], text) if kept else text
+    def code(match: re.Match[str]) -> str:
+        number = int(match.group(1))  # (a note's own private-use characters stay as they are)
+        return kept[number] if number < len(kept) else match.group()
+
+    return _CODE_MARK.sub(code, text) if kept else text
 
 
 def code_spans(text: str) -> list[tuple[int, int]]:
