@@ -862,3 +862,17 @@ def test_one_chinese_character_finds_the_notes_whose_words_begin_with_it(tmp_pat
     best = response.results[0]
     assert "笔" in [best.snippet.text[a:b] for a, b in best.snippet.highlights]
     library.close()
+
+
+def test_a_tag_s_count_is_the_notes_its_filter_leaves(tmp_path) -> None:
+    """The app's tag menu said "#待办 (5)" and choosing it listed 12 notes: the filter
+    includes child tags, and now the count does too."""
+    library = library_of(tmp_path, {"a.md": "# A\n#待办 buy tea\n",
+                                    "b.md": "# B\n#待办/今天 call home\n",
+                                    "c.md": "# C\n#待办/明天 #待办 write\n",
+                                    "d.md": "# D\n#reading/books only\n"})
+    counts = dict(library.tags())
+    assert counts["待办"] == 3 and counts["待办/今天"] == 1 and counts["reading"] == 1
+    listed = library.search("tag:待办", k=10, mode="words").results
+    assert len(listed) == counts["待办"]
+    library.close()

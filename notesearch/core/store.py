@@ -152,10 +152,19 @@ class Store:
             "GROUP BY f.id ORDER BY f.id")]
 
     def tag_counts(self, limit: int = 500) -> list[tuple[str, int]]:
-        """Return (tag, notes carrying it) for the most used tags, most used first."""
-        return [(r[0], r[1]) for r in self.conn.execute(
-            "SELECT tag, COUNT(*) AS n FROM note_tags GROUP BY tag ORDER BY n DESC, tag "
-            "LIMIT ?", (limit,))]
+        """Return (tag, notes carrying it or one of its children) for the most used tags,
+        most used first: the notes the tag filter leaves ("#work" includes "#work/atlas";
+        the menu said "#待办 (5)" where choosing it listed 12)."""
+        holders: dict[str, set[int]] = {}
+        for tag, note_id in self.conn.execute("SELECT tag, note_id FROM note_tags"):
+            holders.setdefault(tag, set()).add(note_id)
+            parts = tag.split("/")
+            for depth in range(1, len(parts)):
+                parent = "/".join(parts[:depth])
+                if parent:
+                    holders.setdefault(parent, set()).add(note_id)
+        counted = [(tag, len(notes)) for tag, notes in holders.items()]
+        return sorted(counted, key=lambda item: (-item[1], item[0]))[:limit]
 
     def note_titles(self) -> list[tuple[int, str, str]]:
         """Return (note id, path, title) of every note."""
