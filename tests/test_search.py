@@ -876,3 +876,19 @@ def test_a_tag_s_count_is_the_notes_its_filter_leaves(tmp_path) -> None:
     listed = library.search("tag:待办", k=10, mode="words").results
     assert len(listed) == counts["待办"]
     library.close()
+
+
+def test_words_to_leave_out_alone_list_the_rest_newest_first(tmp_path, e5) -> None:  # noqa: ANN001
+    """`search -- "-肌酸"` listed one-letter stubs first at 100% "meaning" (an empty query by
+    meaning); the notes left are now listed newest first, as filters alone are."""
+    import os
+
+    library = library_of(tmp_path, {"old.md": "# Old\n跑步记录。\n",
+                                    "new.md": "# New\n睡眠记录。\n", "stub.md": "b\n",
+                                    "creatine.md": "# 肌酸\n每天三克。\n"}, embedder=e5)
+    for age, name in enumerate(["new.md", "stub.md", "old.md"]):
+        os.utime(library.notes_root / name, (1e9 - age * 1000, 1e9 - age * 1000))
+    library.scan()
+    titles = [r.title for r in library.search("-肌酸", k=5).results]
+    assert titles == ["New", "stub", "Old"]
+    library.close()

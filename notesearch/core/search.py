@@ -265,6 +265,10 @@ class Searcher:
             # filters' own words; those are names, not typed words to correct.
             response.only_filters = True
             query = " ".join(parsed.phrases + parsed.tags + parsed.paths)
+            if not query:
+                # Only words to leave out ("-肌酸"): nothing to rank by, so the notes left
+                # come newest first (by meaning, an empty query put one-letter stubs first).
+                mode = "words"
         allowed = self._allowed_notes(filters)
         if allowed == set():
             response.filter_note = self.empty_filter(filters)
