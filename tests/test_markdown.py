@@ -380,3 +380,15 @@ def test_chinese_matches_are_highlighted_as_whole_runs_not_bigram_pieces() -> No
     assert marked("晚上睡不着，试试这个", "睡不着怎么办") == ["睡不着"]
     snippet = make_snippet("少喝咖啡因。", "咖啡因")
     assert [snippet.text[a:b] for a, b in snippet.highlights] == ["咖啡因"]
+
+
+def test_a_plugin_s_settings_block_is_data() -> None:
+    """Obsidian's DB Folder plugin keeps its column settings in a ```yaml:dbfolder block; in
+    a Chinese vault "creatine" (corrected to "creating") found those settings as prose."""
+    from notesearch.core.prose import blank_data
+
+    lines = ["# ∑ DB", "", "```yaml:dbfolder", "columns:", "  __created__:",
+             "    label: Created", "```", "A table of my training notes.", "```yaml",
+             "label: kept", "```"]
+    kept = blank_data(lines)
+    assert kept[2:7] == [""] * 5 and kept[7] == lines[7] and kept[8:] == lines[8:]

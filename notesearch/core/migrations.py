@@ -230,12 +230,14 @@ def _v10(conn: apsw.Connection) -> None:
     a heading inside a list item ("- # Usage", a Logseq heading block) or with Logseq
     properties ("key:: value"), whose "# Usage" titled the page where now the file name
     does (markdown._choose_title); and those whose "[#A]" (a Logseq priority) or "#/route"
-    was taken for a tag; and those holding a JSON dump ('{"' or '[{'), now data
-    (prose.is_data_dump). As in _v8, passages whose text is unchanged keep their vectors."""
+    was taken for a tag; and those holding a JSON dump ('{"' or '[{') or a DB Folder
+    plugin's settings (yaml:dbfolder), now data (prose.blank_data). As in _v8, passages
+    whose text is unchanged keep their vectors."""
     conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' WHERE id IN "
                  "(SELECT note_id FROM chunks WHERE text LIKE '%::%' OR text LIKE '%- # %' "
                  "OR text LIKE '%* # %' OR text LIKE '%+ # %' OR text LIKE '%[#%' "
-                 "OR text LIKE '%#/%' OR text LIKE '%{\"%' OR text LIKE '%[{%')")
+                 "OR text LIKE '%#/%' OR text LIKE '%{\"%' OR text LIKE '%[{%' "
+                 "OR text LIKE '%yaml:dbfolder%')")
 
 
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,

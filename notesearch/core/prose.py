@@ -16,8 +16,11 @@ from __future__ import annotations
 import re
 
 # Fenced blocks whose info string says they hold a drawing's data rather than code to read.
-_DATA_FENCES = frozenset({"compressed-json", "excalidraw", "excalidraw-json"})
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w-]*)")
+#: Fenced blocks that hold a plugin's data, by their info string: Excalidraw's drawings, and
+#: the DB Folder plugin's settings ("yaml:dbfolder": 16 notes of a real Obsidian vault, whose
+#: column settings matched "creating" as prose).
+_DATA_FENCES = frozenset({"compressed-json", "excalidraw", "excalidraw-json", "yaml:dbfolder"})
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w:-]*)")
 # A run of base64 (or hex) with no spaces, long enough that it cannot be a word.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{80,}")
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]*")
