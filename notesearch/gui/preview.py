@@ -47,10 +47,16 @@ _HEADING_BLOCK = re.compile(r"^([ \t]*[-*+][ \t]+)#{1,6}[ \t]+(.*?)[ \t#]*$", re
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\n]*)\)")
 
 
+# A wikilink reads as its words, as plain_markdown has it: Qt showed "[[Left sidebar]]" as
+# written, and a cited passage holding one was never found, so never tinted.
+_WIKILINK = re.compile(r"\[\[(?:[^\]|\n]*\|)?([^\]\n]*)\]\]")
+
+
 def _for_preview(markdown: str) -> str:
     """Return Markdown as the preview lays it out (line count kept)."""
     markdown = _HEADING_BLOCK.sub(lambda m: f"{m.group(1)}**{m.group(2)}**" if m.group(2)
                                   else m.group(1), markdown)
+    markdown = _WIKILINK.sub(r"\1", markdown)
     return _IMAGE.sub(lambda m: f"*[image: {m.group(1) or 'untitled'}]*", markdown)
 
 

@@ -288,6 +288,28 @@ def test_preview_shows_logseq_heading_blocks_and_names_images(qtbot, tmp_path): 
     assert "Valid intervals are 1 - 600 seconds." in shown[start:end]
 
 
+def test_a_cited_passage_with_wikilinks_is_found_and_tinted(qtbot, tmp_path):  # noqa: ANN001
+    """Both fresh-user trials clicked an Ask citation and saw the note without its lines
+    marked: the passage's lines hold [[wikilinks]], which Qt showed as written while the
+    passage finder looked for their words. Wikilinks now read as their words."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    page = tmp_path / "Flashcards.md"
+    page.write_text(
+        "type:: [[Feature]]\n\n- ## Usage\n\t- To create a card, add #card to a block.\n"
+        "\t- To review all cards, click the \"Flashcards\" tab on the [[Left sidebar]] or "
+        "press `t c` (toggle cards).\n\t- To review some of your cards, use /cards with "
+        "[[Queries|a query]].\n- ## Functionality\n\t- A card is a block.\n", encoding="utf-8")
+    rendered = render(page, 5, 6, "", QFont())
+    shown = rendered.document.toPlainText()
+    assert "[[" not in shown and "Left sidebar" in shown and "a query" in shown
+    assert rendered.passage is not None
+    start, end = rendered.passage
+    assert shown[start:end].startswith("To review all cards") and "use /cards" in shown[start:end]
+
+
 def _blocks(document):  # noqa: ANN001, ANN202
     block = document.begin()
     while block.isValid():
