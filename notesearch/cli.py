@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from notesearch import __version__
-from notesearch.core.ask import Answer
+from notesearch.core.ask import CLOSEST_PASSAGES, Answer
 from notesearch.core.errors import KeyringUnavailable, NotesearchError
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress, format_eta
@@ -321,7 +321,7 @@ def _print_passages(answer: Answer) -> None:
         print("Nothing in your notes matches this question.")
         return
     if not answer.found and not answer.text:
-        print("Nothing in your notes seems to answer this; the closest passages:")
+        print(CLOSEST_PASSAGES)
     elif not answer.text:
         print("From your notes:")
     else:

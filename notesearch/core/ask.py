@@ -36,6 +36,8 @@ FOUND_MIN = 0.3
 
 #: What the model says, and we show, when the passages hold no answer.
 NOT_FOUND = "Not found in your notes."
+#: What the app and the CLI say above the passages when the notes seem not to answer.
+CLOSEST_PASSAGES = "Nothing in your notes seems to answer this; the closest passages:"
 INSTRUCTIONS = (
     "You answer questions from the user's own notes. Use only the numbered passages below; "
     "do not use outside knowledge. After each claim, cite the passages that support it as "

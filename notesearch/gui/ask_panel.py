@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from notesearch.core.ask import Answer, Passage, sentence_spans
+from notesearch.core.ask import CLOSEST_PASSAGES, Answer, Passage, sentence_spans
 from notesearch.core.library import Library
 from notesearch.core.prose import plain_markdown
 from notesearch.core.search import Filters
@@ -198,11 +198,13 @@ class AskPanel(QWidget):
         if not answer.passages:
             parts.append("<p>Nothing in your notes matches this question.</p>")
         elif not answer.found and not text:
-            parts.append("<p><b>Not found in your notes.</b> The closest passages:</p>")
+            parts.append(f"<p><b>{html.escape(CLOSEST_PASSAGES)}</b></p>")
         elif answer.withheld_private:
             parts.append(f"<p><small>{answer.withheld_private} private note(s) were not sent."
                          "</small></p>")
-        parts.append(_passages_html(answer.passages, bool(text)))
+        # Under "the closest passages" a heading of their own said it twice.
+        parts.append(_passages_html(answer.passages, bool(text),
+                                    titled=bool(text) or answer.found))
         self.browser.setHtml("".join(parts))
 
     def _on_link(self, url: QUrl) -> None:
@@ -234,8 +236,9 @@ def _linked(text: str) -> str:
     return _CITATION.sub(link, html.escape(text)).replace("\n", "<br>")
 
 
-def _passages_html(passages: list[Passage], answered: bool) -> str:
-    rows = ["<p><b>Sources</b></p>" if answered else "<p><b>From your notes</b></p>"]
+def _passages_html(passages: list[Passage], answered: bool, titled: bool = True) -> str:
+    rows = ([] if not titled else
+            ["<p><b>Sources</b></p>" if answered else "<p><b>From your notes</b></p>"])
     for passage in passages:
         where = html.escape(passage.title + (f" › {heading}" if (heading := passage.section)
                                              else ""))

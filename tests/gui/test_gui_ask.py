@@ -83,3 +83,16 @@ def test_stop_cuts_a_streaming_answer_short(qtbot, library):  # noqa: ANN001
         qtbot.waitUntil(lambda: panel.answer is not None, timeout=10_000)
         assert panel.status.text() == "Stopped: the answer is as far as it got."
         assert not panel.answer.text.endswith("[1].")
+
+
+def test_a_question_the_notes_do_not_answer_says_so_once(qtbot, library):  # noqa: ANN001
+    """A fresh user's trial: "Not found in your notes. The closest passages:" was followed by a
+    "From your notes" heading, and the CLI said it in other words. One sentence, once."""
+    from notesearch.core.ask import CLOSEST_PASSAGES
+
+    window = window_for(qtbot, library)
+    question = "what is the boiling point of mercury on mars?"
+    window.field.setText(question)
+    ask(qtbot, window, question)
+    shown = window.ask_panel.browser.toPlainText()
+    assert CLOSEST_PASSAGES in shown and "From your notes" not in shown
