@@ -149,12 +149,13 @@ _LINK_TARGET = re.compile(r"\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
 
 
 def blank_markup(text: str) -> str:
-    """Return `text` with its URLs, HTML tags and Markdown link targets replaced by spaces,
-    every other character where it was (offsets still point into `text`): for finding the
-    prose's sentences."""
-    if not any(mark in text for mark in ("://", "<", "](")):
+    """Return `text` with its URLs, HTML tags, Markdown link targets and Logseq bookkeeping
+    lines (`id::`, `logseq.order-list-type::`) replaced by spaces, every other character
+    where it was (offsets still point into `text`): for finding the prose's sentences, and
+    for showing Ask's passages without them."""
+    if not any(mark in text for mark in ("://", "<", "](", "::")):
         return text
-    for pattern in (*_TAGS_THEN_URLS, _LINK_TARGET):
+    for pattern in (*_TAGS_THEN_URLS, _LINK_TARGET, _PROPERTY):
         text = pattern.sub(lambda m: " " * len(m.group()), text)
     return text
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from notesearch.core.ask import CLOSEST_PASSAGES, Answer, Passage, sentence_spans
 from notesearch.core.library import Library
-from notesearch.core.prose import plain_markdown
+from notesearch.core.prose import blank_markup, plain_markdown
 from notesearch.core.search import Filters
 from notesearch.gui.operations import Op
 
@@ -250,7 +250,8 @@ def _passages_html(passages: list[Passage], answered: bool, titled: bool = True)
 
 def _marked_text(passage: Passage, width: int = 420) -> str:
     """The answering sentences in bold, with the sentence before and after them, as a
-    reader sees them (Markdown marks removed: prose.plain_markdown)."""
+    reader sees them (Markdown marks removed: prose.plain_markdown; URLs, HTML and Logseq
+    bookkeeping lines blanked in place: prose.blank_markup)."""
     spans = sentence_spans(passage.text)
     if not spans:
         return ""
@@ -262,9 +263,9 @@ def _marked_text(passage: Passage, width: int = 420) -> str:
         first = last = 0
     start = spans[max(0, first - 1)][0]
     end = spans[min(len(spans) - 1, last + 1)][1]
-    plain, bold = plain_markdown(passage.text[start:end],
+    plain, bold = plain_markdown(blank_markup(passage.text)[start:end],
                                  tuple((a - start, b - start) for a, b in marked))
-    plain = plain.replace("\n", " ")
+    plain = plain.replace("\n", " ")  # (runs of blanks collapse when the HTML is laid out)
     out, at = [], 0
     for a, b in bold:
         out += [html.escape(plain[at:a]), "<b>" + html.escape(plain[a:b]) + "</b>"]

@@ -96,3 +96,22 @@ def test_a_question_the_notes_do_not_answer_says_so_once(qtbot, library):  # noq
     ask(qtbot, window, question)
     shown = window.ask_panel.browser.toPlainText()
     assert CLOSEST_PASSAGES in shown and "From your notes" not in shown
+
+
+def test_an_ask_passage_shows_no_logseq_bookkeeping(qtbot) -> None:  # noqa: ANN001
+    """A fresh user's trial: an Ask passage read "…logseq.order-list-type:: number • You
+    can right click…", and such a line could be marked as an answering sentence."""
+    from notesearch.core.ask import Passage, Sentence, sentence_spans
+    from notesearch.gui.ask_panel import _marked_text
+
+    text = ("- To create a card:\n\t- Add #card to any block.\n"
+            "\t  logseq.order-list-type:: number\n\t- Right click the bullet to make a card.\n"
+            "\t  id:: 64b7f1c2-0d3e-4b8a-9f5e-2c1d0a9b8e7f\n")
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == ["To create a card:", "Add #card to any block.",
+                                            "Right click the bullet to make a card."]
+    a, b = spans[1]
+    shown = _marked_text(Passage(1, 1, "/n/Flashcards.md", "Flashcards", "", 1, 5, text, 0.9,
+                                 False, sentences=(Sentence(a, b, 2, 0.9),)))
+    assert "<b>Add #card to any block.</b>" in shown and "Right click the bullet" in shown
+    assert "logseq.order-list-type" not in shown and "id::" not in shown
