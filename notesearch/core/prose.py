@@ -259,6 +259,26 @@ def display_text(text: str) -> str:
     return "\n".join(_BLOCK_ID.sub("", line) for line in text.split("\n"))
 
 
+# Logseq's heading blocks ("\t- ## Usage"): Qt draws a list item holding a heading as an
+# empty bullet. The item stays (its children are indented under it; without it they read as
+# a code block) and shows its heading in bold.
+_HEADING_BLOCK = re.compile(r"^([ \t]*[-*+][ \t]+)#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTILINE)
+# A wikilink with its alias, if any: the alias (or the target) is what a reader sees.
+_WIKILINK_SHOWN = re.compile(r"\[\[(?:[^\]|\n]*\|)?([^\]\n]*)\]\]")
+
+
+def preview_markdown(markdown: str) -> str:
+    """Return a Markdown note (after `display_text`) as the preview lays it out, line count
+    kept: a heading block in bold as the list item it is; a wikilink as its words, as
+    `plain_markdown` reads it (Qt showed "[[Left sidebar]]" as written, so a cited passage
+    holding one was never found and tinted); an image by its name (images are not loaded:
+    disk work on every preview, and Qt drew a broken-file icon for each)."""
+    markdown = _HEADING_BLOCK.sub(lambda m: f"{m.group(1)}**{m.group(2)}**" if m.group(2)
+                                  else m.group(1), markdown)
+    markdown = _WIKILINK_SHOWN.sub(r"\1", markdown)
+    return _IMAGE.sub(lambda m: f"*[image: {m.group(1) or 'untitled'}]*", markdown)
+
+
 _WORD = re.compile(r"[^\W_]", re.UNICODE)
 
 

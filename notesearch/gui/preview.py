@@ -13,7 +13,7 @@ from PySide6.QtGui import QTextDocument as _QTextDocument
 from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
 
 from notesearch.core.notes import MARKDOWN_EXTENSIONS
-from notesearch.core.prose import display_text, plain_markdown
+from notesearch.core.prose import display_text, plain_markdown, preview_markdown
 from notesearch.core.text import find_terms
 from notesearch.gui.operations import Op
 from notesearch.gui.results_model import ResultItem
@@ -38,28 +38,6 @@ class Rendered:
     terms: list[tuple[int, int]]  # document positions of matched query words
 
 
-# Logseq's heading blocks ("\t- ## Usage"): Qt draws a list item holding a heading as an
-# empty bullet. The item stays (its children are indented under it; without it they read as
-# a code block) and shows its heading in bold.
-_HEADING_BLOCK = re.compile(r"^([ \t]*[-*+][ \t]+)#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTILINE)
-# An image is shown by its name: images are not loaded (disk work on every preview), and
-# Qt drew a broken-file icon for each.
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\n]*)\)")
-
-
-# A wikilink reads as its words, as plain_markdown has it: Qt showed "[[Left sidebar]]" as
-# written, and a cited passage holding one was never found, so never tinted.
-_WIKILINK = re.compile(r"\[\[(?:[^\]|\n]*\|)?([^\]\n]*)\]\]")
-
-
-def _for_preview(markdown: str) -> str:
-    """Return Markdown as the preview lays it out (line count kept)."""
-    markdown = _HEADING_BLOCK.sub(lambda m: f"{m.group(1)}**{m.group(2)}**" if m.group(2)
-                                  else m.group(1), markdown)
-    markdown = _WIKILINK.sub(r"\1", markdown)
-    return _IMAGE.sub(lambda m: f"*[image: {m.group(1) or 'untitled'}]*", markdown)
-
-
 def plain_fragment(line: str) -> str:
     """A source Markdown line reduced to the plain text the rendered document shows."""
     return " ".join(plain_markdown(line, symbols=False)[0].split())
@@ -78,7 +56,7 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
     passage_lines = lines[max(0, line - 1): max(line, end_line)]
     body = _FRONT_MATTER.sub("", source, count=1)[:MAX_PREVIEW_CHARS]
     if path.suffix.lower() in MARKDOWN_EXTENSIONS:
-        body = _for_preview(body)
+        body = preview_markdown(body)
     document = _QuietDocument()
     document.setDefaultFont(font)
     if path.suffix.lower() in MARKDOWN_EXTENSIONS:
