@@ -24,7 +24,7 @@ from notesearch.core.fusion import (
     Fused,
     Hit,
     MatchLabel,
-    confidence,
+    confidences,
     emptiness,
     fuse,
     gather,
@@ -331,7 +331,9 @@ class Searcher:
                                   {h.note_id for h in meaning_hits})
         if self.fusion.method != "learned" or mode != "hybrid":
             fused = fuse(word_hits, meaning_hits, k + len(empty), self.fusion)
-            chance = {e.note_id: confidence(e, model) for e in evidence}
+            # All at once (one matrix product): one candidate at a time cost 1-4 ms a search.
+            chance = dict(zip((e.note_id for e in evidence), confidences(evidence, model),
+                              strict=True))
             fused = [Fused(f.note_id, f.chunk_id, f.score * emptiness(f.note_id, empty),
                            f.match, chance.get(f.note_id, 0.0) * emptiness(f.note_id, empty))
                      for f in fused]
