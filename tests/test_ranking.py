@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from notesearch.core.chunkmap import ChunkMap, current_key
 from notesearch.core.fusion import WEAK_MATCH
+from notesearch.core.search import Searcher
 from tests.helpers import open_library
 
 FEATURES = ["queries", "publishing", "backlinks", "templates", "flashcards", "whiteboards",
@@ -164,3 +166,53 @@ def test_the_one_note_holding_a_rare_word_is_a_good_match(vault):
     paths, response = ranked(vault, "zorblaxian")
     assert paths[0] == "notes/Build log.md"
     assert not response.weak and response.results[0].confidence >= 0.9
+
+
+def test_searches_rank_alike_from_the_chunk_map_and_from_sqlite(vault, e5):
+    """The chunk map read ahead (chunkmap.py) answers what SQLite would: the same notes,
+    passages and confidences, long notes corrected and empty notes last alike."""
+    asks_sqlite = Searcher(vault.conn, vault.vectors, e5, postings=vault.postings,
+                           chunk_map=ChunkMap())  # never read ahead
+    while not vault.warm(1.0):
+        pass
+    assert vault.chunk_map.current(current_key(vault.conn)) is not None
+    queries = ["how do I put my pages on a website", "journal", "queries", "seo image",
+               "what did I do on the first of January", "raised beds compost", "sync fixes"]
+    for query in queries:
+        for mode in ("hybrid", "meaning"):
+            mapped = vault.search(query, k=10, mode=mode).results
+            asked = asks_sqlite.search(query, k=10, mode=mode).results
+            assert [(r.path, r.chunk_id, r.confidence) for r in mapped] == \
+                [(r.path, r.chunk_id, r.confidence) for r in asked], (query, mode)
+    similar = vault.similar(vault.root / "pages/Queries.md")
+    assert [r.path for r in similar] == [
+        r.path for r in asks_sqlite.similar_to_note(vault.find_note(
+            vault.root / "pages/Queries.md")[0])]
+
+
+def test_a_passage_embedded_after_the_chunk_map_was_read_is_found_by_meaning(tmp_path, e5):
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "bread.md").write_text("# Bread\n\nKnead the dough and let it rise overnight.\n")
+    (root / "kites.md").write_text("# Kites\n\nA kite flies best in a steady breeze.\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(root)
+    library.index()
+    (root / "owls.md").write_text("# Owls\n\nOwls hunt mice at night with silent wings.\n")
+    library.scan()  # the new note is written; its passage has no vector yet
+    while not library.warm(1.0):
+        pass
+    key = current_key(library.conn)
+    assert library.chunk_map.current(key) is not None
+    library.embed()
+    assert current_key(library.conn) == key  # the map still serves: its vectors are new
+    paths = [Path(r.path).name for r in library.search(
+        "nocturnal birds of prey catching rodents", k=3, mode="meaning").results]
+    assert paths[0] == "owls.md"
+    # A note rewritten: the map no longer answers until it is read again.
+    (root / "owls.md").write_text("# Owls\n\nBarn owls nest in old barns and church towers.\n")
+    library.index()
+    assert library.chunk_map.current(current_key(library.conn)) is None
+    paths = [Path(r.path).name for r in library.search("where do barn owls nest", k=3).results]
+    assert paths[0] == "owls.md"
+    library.close()

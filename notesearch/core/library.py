@@ -15,6 +15,7 @@ import apsw
 
 from notesearch.core.ask import Answer, Budget, ask_chat, ask_offline
 from notesearch.core.chat import UsageLog, chat_model_from
+from notesearch.core.chunkmap import ChunkMap
 from notesearch.core.config import (
     CHAT_USAGE_NAME,
     DB_NAME,
@@ -165,6 +166,7 @@ class Library:
         self._read_only: str | None = None
         self.vectors = VectorIndex() if vectors_in_memory else SqliteVectors()
         self.postings = PhrasePostings()  # keyword postings, shared by every thread's searcher
+        self.chunk_map = ChunkMap()  # every chunk's note and vector, shared likewise
         _ = self.conn  # create and migrate the database now, in the caller's thread
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -276,7 +278,8 @@ class Library:
                 engine.queries else None
             searcher = self._local.searcher = Searcher(self.conn, self.vectors, engine.queries,
                                                        cache, meaning_off=engine.problem,
-                                                       postings=self.postings)
+                                                       postings=self.postings,
+                                                       chunk_map=self.chunk_map)
             self._local.searcher_engine = engine
         return searcher
 

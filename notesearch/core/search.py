@@ -15,6 +15,7 @@ from typing import Literal, cast
 import apsw
 import numpy as np
 
+from notesearch.core.chunkmap import ChunkArrays, ChunkMap, current_key
 from notesearch.core.embedders import Embedder, is_whole_word, may_see_private_notes
 from notesearch.core.errors import EmbedderError
 from notesearch.core.fusion import (
@@ -203,10 +204,11 @@ class Searcher:
 
     def __init__(self, conn: apsw.Connection, vectors: VectorIndex | SqliteVectors,
                  embedder: Embedder | None, query_cache: QueryCache | None = None,
-                 meaning_off: str | None = None, postings: PhrasePostings | None = None) -> None:
+                 meaning_off: str | None = None, postings: PhrasePostings | None = None,
+                 chunk_map: ChunkMap | None = None) -> None:
         """`embedder` embeds queries (None: words only); `meaning_off` says why meaning
         search cannot run at all, for every response (the provider could not be built);
-        `postings`: keyword postings shared with the library's other searchers."""
+        `postings` and `chunk_map`: shared with the library's other searchers."""
         self.conn = conn
         self.store = Store(conn)
         self.vectors = vectors
@@ -228,15 +230,20 @@ class Searcher:
                                      lambda: self.fusion.note_field_weights, postings,
                                      lambda word: is_whole_word(self.embedder, word))
         self._allowed_vectors: tuple[object, np.ndarray] | None = None
+        self.chunk_map = chunk_map if chunk_map is not None else ChunkMap()
+        self._arrays: tuple[bool, ChunkArrays | None] = (False, None)  # read this search?
         self._passage_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- public -----------------------------------------------------------------------------
     def warm(self, seconds: float) -> bool:
-        """Read ahead the postings of common words for up to `seconds` (KeywordIndex.warm);
-        return True when nothing is left to read."""
+        """Read ahead the postings of common words for up to `seconds` (KeywordIndex.warm),
+        then the chunk map (chunkmap.py); return True when nothing is left to read."""
         self._begin()
         try:
-            return self.keywords.warm(seconds)
+            # The map in a slice of its own, once the postings are read: at 100k passages
+            # it is one read of 0.15 s, which cannot be cut into slices.
+            return self.keywords.warm(seconds) and self.chunk_map.refresh(
+                self.conn, current_key(self.conn), self._space_id())
         finally:
             self._end()
 
@@ -356,14 +363,25 @@ class Searcher:
     def _begin(self) -> None:
         """Start a search: its facts about the notes are read afresh, then kept for it."""
         self._in_search, self._generation_read = True, False
+        self._arrays = (False, None)
         self._facts()
 
     def _end(self) -> None:
         self._in_search = self._generation_read = False
 
+    def _chunk_arrays(self) -> ChunkArrays | None:
+        """The chunk map when it is current (read once a search), else None: ask SQLite."""
+        if not self._arrays[0]:
+            self._arrays = (True, self.chunk_map.current(current_key(self.conn)))
+        return self._arrays[1]
+
     def _empty_notes(self, note_ids: set[int]) -> frozenset[int]:
         """Return those of `note_ids` with no words of their own (every chunk left unembedded
         by design)."""
+        arrays = self._chunk_arrays()
+        if arrays is not None:
+            return frozenset(n for n in note_ids if n < len(arrays.chunks)
+                             and arrays.chunks[n] and not arrays.embedded[n])
         empty = self._per_note("empty", note_ids,
                                "SELECT note_id, 1 FROM chunks WHERE note_id IN ({}) "
                                "GROUP BY note_id HAVING MAX(hash) = ''")
@@ -601,12 +619,34 @@ class Searcher:
 
     def _chunk_counts(self, note_ids: set[int]) -> dict[int, int]:
         """Return note id -> number of chunks with a vector key, for (at least) `note_ids`."""
+        arrays = self._chunk_arrays()
+        if arrays is not None:
+            size = len(arrays.embedded)
+            return {n: int(arrays.embedded[n]) if n < size else 0 for n in note_ids}
         return self._per_note("chunks", note_ids,
                               "SELECT note_id, COUNT(*) FROM chunks WHERE hash != '' "
                               "AND note_id IN ({}) GROUP BY note_id")
 
     def _chunk_hits(self, top: list[tuple[int, float]]) -> list[Hit]:
-        """Map (embedding id, score) pairs to every chunk with that vector (equal texts share)."""
+        """Map (embedding id, score) pairs to every chunk with that vector (equal texts share),
+        from the chunk map when it is current (vectors added since: from SQLite)."""
+        arrays = self._chunk_arrays()
+        if arrays is None or not top:
+            return self._chunk_hits_read(top)
+        ids = np.fromiter((i for i, _ in top), np.int64, len(top))
+        low = np.searchsorted(arrays.embedding_ids, ids, "left")
+        many = np.searchsorted(arrays.embedding_ids, ids, "right") - low
+        # Each id's entries in the map, one after another: low[i], low[i] + 1, ...
+        rows = np.repeat(low - np.cumsum(many) + many, many) + np.arange(int(many.sum()))
+        scores = np.repeat(np.fromiter((score for _, score in top), np.float64, len(top)), many)
+        hits = list(map(Hit, arrays.chunk_ids[rows].tolist(), arrays.note_ids[rows].tolist(),
+                        scores.tolist()))
+        if not many.all():
+            hits += self._chunk_hits_read([pair for pair, n in zip(top, many.tolist(),
+                                                                   strict=True) if not n])
+        return hits
+
+    def _chunk_hits_read(self, top: list[tuple[int, float]]) -> list[Hit]:
         if not top:
             return []
         score_of = dict(top)
