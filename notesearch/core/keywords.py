@@ -38,6 +38,7 @@ from notesearch.core.text import (
     stem,
     term_expression,
     typed_prefix,
+    word_for_stem,
     word_tokens,
 )
 
@@ -48,9 +49,10 @@ SPELL_PASSAGES = 10
 COVERAGE_NOTES = 10  # keyword hits whose query-term coverage is worked out
 COVERAGE_MAX_DF = 2_000  # terms in more notes do not count towards coverage
 POSTINGS_BUDGET = 10_000  # chunks a keyword query may score, summed over its terms
-#: Postings (note id, score) kept between searches, over all phrases: 16 bytes each, so at
-#: most 48 MB. Every word in 100+ notes at 100k notes is 3.0M postings; at 10k, 0.25M.
-POSTINGS_KEPT = 3_000_000
+#: Postings (note id, score) kept between searches, over all phrases: 8 bytes each (int32,
+#: float32), so at most 48 MB. Every word in 100+ notes at 100k notes is 3.0M postings; at
+#: 10k, 0.25M: the room left keeps the prefixes and pairs typed.
+POSTINGS_KEPT = 6_000_000
 #: Kept postings are brought up to date by reading only the notes written since, until the
 #: changes since they were read whole add up to this share of the notes (a saved note counts
 #: twice; so never under 50 notes, where a whole read is cheap): the scores of the notes not
@@ -82,8 +84,8 @@ class Postings(NamedTuple):
     note_changes entry `seq`; `patched` changes (log entries) were applied since the phrase
     was read whole."""
 
-    ids: np.ndarray  # int64 note ids, in no particular order
-    scores: np.ndarray  # float64
+    ids: np.ndarray  # int32 note ids, in no particular order
+    scores: np.ndarray  # float32
     seq: int
     patched: int
 
@@ -155,7 +157,7 @@ class KeywordIndex:
         #: (the vocabulary they come from, its words sorted, running totals of their notes).
         self._sorted: tuple[dict[str, int], list[str], np.ndarray] | None = None
         #: (the vocabulary it comes from, the words `warm` reads, commonest first).
-        self._warm_order: tuple[dict[str, int], list[tuple[str, int]]] | None = None
+        self._warm_order: tuple[dict[str, int], list[tuple[str, str, int]]] | None = None
 
     def note_scores(self, query: str, allowed: set[int] | None, as_you_type: bool,
                              limit: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -229,13 +231,13 @@ class KeywordIndex:
         first, for up to `seconds`; return True when all are kept (call again until then).
 
         These are the words whose first search costs most (4 ms for a word in 2,300 of 10k
-        notes); all of them took 0.55 s at 10k notes and 6.6 s at 100k, once: kept postings
+        notes); all of them took 0.55 s at 10k notes and 7.2 s at 100k, once: kept postings
         are then patched as notes change. Reads stop short of the cache's capacity.
         """
         end = time.monotonic() + seconds
         weights = self.field_weights()
         budget = int(0.9 * self.postings.capacity)
-        for term, notes in self._commonest():
+        for term, word, notes in self._commonest():
             if notes > budget:
                 return True
             budget -= notes
@@ -243,18 +245,18 @@ class KeywordIndex:
                 continue
             if time.monotonic() > end:
                 return False
-            self.phrase_scores(quote_term(term))
+            self.phrase_scores(quote_term(word))
         return True
 
-    def _commonest(self) -> list[tuple[str, int]]:
-        """(word, notes holding it) for the vocabulary's words in WARM_MIN_NOTES notes or
-        more, commonest first; only the words the query tokenizer leaves as they are (no
-        typed word has another one's key). Made again when the vocabulary is read again."""
+    def _commonest(self) -> list[tuple[str, str, int]]:
+        """(stem, a word typed as it, notes holding it) for the vocabulary's stems in
+        WARM_MIN_NOTES notes or more, commonest first. Made again when the vocabulary is read
+        again."""
         vocabulary = self._vocabulary()
         if self._warm_order is None or self._warm_order[0] is not vocabulary:
-            common = [(t, n) for t, n in vocabulary.items() if n >= WARM_MIN_NOTES
-                      and phrase_key(quote_term(t)) == ((t,), False)]
-            common.sort(key=lambda item: -item[1])
+            common = [(t, word, n) for t, n in vocabulary.items() if n >= WARM_MIN_NOTES
+                      and (word := word_for_stem(t)) is not None]
+            common.sort(key=lambda item: -item[2])
             self._warm_order = (vocabulary, common)
         return self._warm_order[1]
 
@@ -267,7 +269,9 @@ class KeywordIndex:
         # fromiter over the flattened rows: np.array() of a list of tuples took 3x as long
         # (1.8 ms for a word in 5,000 notes).
         table = np.fromiter(chain.from_iterable(rows), np.float64, 2 * len(rows)).reshape(-1, 2)
-        return table[:, 0].astype(np.int64), -table[:, 1]
+        # Half the bytes of int64 and float64, so twice the postings kept in POSTINGS_KEPT's
+        # memory (a note id fits; BM25 needs no more than float32's 7 digits).
+        return table[:, 0].astype(np.int32), (-table[:, 1]).astype(np.float32)
 
     def _patched(self, phrase: str, kept: Postings, seq: int) -> Postings | None:
         """Return `kept` brought up to the note_changes entry `seq` by reading again only

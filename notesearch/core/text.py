@@ -329,6 +329,24 @@ def phrase_key(phrase: str) -> tuple[tuple[str, ...], bool]:
     return (words or (phrase,)), prefix
 
 
+#: Endings Porter stemming takes off a word, tried on a stem to find a word typed as it.
+_STEM_ENDINGS = ("", "e", "s", "es", "ing", "ed", "ate", "al", "ion", "le")
+
+
+def word_for_stem(indexed: str) -> str | None:
+    """Return a word the query tokenizer turns into the indexed stem `indexed`, or None.
+
+    A stem is often not its own stem ("puls", of "pulse", stems to "pul"), so it cannot be
+    searched as written; the stem with one of a few endings put back (or its "i" as "y",
+    "happi" from "happy") usually is such a word: every stem in 100+ notes of dendron-site,
+    tldr-pages and a 100k-passage library has one."""
+    tried = [indexed + ending for ending in _STEM_ENDINGS]
+    if indexed.endswith("i"):
+        tried.append(indexed[:-1] + "y")
+    return next((word for word in tried
+                 if phrase_key(quote_term(word)) == ((indexed,), False)), None)
+
+
 def quote_term(term: str) -> str:
     """Return a term as an FTS5 string (a phrase when it holds several words)."""
     return '"' + term.replace('"', '""') + '"'
