@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from notesearch.core import vectors
 from notesearch.core.vectors import (
     CENTRE_PRIOR_ROWS,
     SHORTLIST_FACTOR,
@@ -98,6 +99,20 @@ def test_the_int8_shortlist_finds_the_exact_top_of_real_vectors(sample_library, 
             assert_same(index.top(query, k, centre=centre), exact_top(index, query, k, centre))
             assert_same(index.top(query, k, allowed, centre=centre),
                          exact_top(index, query, k, centre, allowed))
+
+
+def test_rows_ranked_on_two_threads_rank_as_on_one(sample_library, e5, monkeypatch) -> None:
+    """Past SPLIT_ROWS the codes are ranked in two halves, one on another thread: the same
+    shortlist, so the same exact top k, as ranking them in one piece."""
+    index = VectorIndex()
+    index.refresh(sample_library.conn)
+    queries = [e5.embed_query(text) for text in ("bread dough rising", "tyres and brakes")]
+    whole = [index.top(query, 8) for query in queries]
+    monkeypatch.setattr(vectors, "SPLIT_ROWS", 10)
+    assert len(index) > 10
+    assert [index.top(query, 8) for query in queries] == whole
+    for query in queries:
+        assert_same(index.top(query, 8), exact_top(index, query, 8, 0.0))
 
 
 def test_rows_added_beyond_the_first_rows_range_are_still_found() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 import apsw
@@ -43,6 +44,8 @@ CENTRE_PRIOR_ROWS = 500
 #: The int8 pass keeps this many times k rows for exact scoring (see the module): 1x held 98.5-99
 #: % of the exact top 100 on the three libraries, 2x all of them.
 SHORTLIST_FACTOR = 2
+#: Rows from which the codes are ranked on two threads (handing half over costs ~0.1 ms).
+SPLIT_ROWS = 40_000
 
 
 def centre_of(mean: np.ndarray | None, rows: int, weight: float) -> np.ndarray | None:
@@ -84,11 +87,33 @@ class Quantiser:
         largest = float(np.abs(folded).max())
         if largest == 0.0:
             return np.zeros(len(codes), np.float32)
-        small = np.rint(folded * (127.0 / largest)).astype(np.int8)
+        small = np.rint(folded * (127.0 / largest))[None, :].astype(np.int8)
         # numkong's int8 kernels (AVX2 / NEON): 0.35 ms at 10k rows of 384 where numpy's
         # float32 product took 1.7 ms, and 4.6 ms against 17 at 100k (this machine).
-        return np.asarray(numkong.cdist(small[None, :], codes, metric="dot",
-                                        out_dtype="float32")).reshape(-1)
+        if len(codes) < SPLIT_ROWS:
+            return _dots(small, codes)
+        # Half the rows on a second core (the kernels let go of the GIL): the query's model
+        # has finished with both by now. 100k rows: 6.2 -> 3.1 ms.
+        half = len(codes) // 2
+        other = _second_core().submit(_dots, small, codes[half:])
+        return np.concatenate([_dots(small, codes[:half]), other.result()])
+
+
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
+
+
+def _second_core() -> ThreadPoolExecutor:
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(1, thread_name_prefix="vector-rank")
+        return _worker
+
+
+def _dots(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """(n,) float32 int8 dot products of a (1, dim) int8 query with (n, dim) int8 codes."""
+    return np.asarray(numkong.cdist(query, codes, metric="dot", out_dtype="float32")).reshape(-1)
 
 
 class VectorIndex:
