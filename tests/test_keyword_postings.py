@@ -22,6 +22,11 @@ def by_words(library: Library, query: str) -> list[tuple[str, float]]:
             for r in library.search(query, k=10, mode="words").results]
 
 
+def as_typed(library: Library, query: str) -> list[tuple[str, float]]:
+    return [(r.title, round(r.score, 6)) for r in library.search(
+        query, k=10, mode="words", as_you_type=True).results]
+
+
 NOTES = {
     "Crops.md": "# Crops\nCrop rotation rotates what grows where.\n",
     "Tyres.md": "# Tyres\nRotating the tyres evens their wear.\n",
@@ -100,12 +105,15 @@ def test_warm_reads_common_words_ahead_for_every_thread(tmp_path, monkeypatch):
     notes = {f"Note {i}.md": f"# Note {i}\nThe garden needs water {'often' * (i % 2)}.\n"
                              f"{'A pulse in the atmosphere.' * (i % 3 == 0)}\n"
              for i in range(6)}
-    notes["Other.md"] = "# Other\nA lone kite.\n"
+    notes["Other.md"] = "# Other\nA lone kite on a needle.\n"
     library = library_of(tmp_path, notes)
     words = ("garden", "waters", "often", "pulses", "atmosphere")
+    typed = "garden needs"  # as typed, no space yet: "need"* ("needs", "needle")
     unwarmed = Library(home=library.home)
     expected = [by_words(unwarmed, word) for word in words]
+    expected_typed = as_typed(unwarmed, typed)
     unwarmed.close()
+    assert len(expected_typed) == 7
     assert [len(found) for found in expected] == [6, 6, 3, 2, 2]
     assert library.warm(10.0) is True
     answers: list[list[tuple[str, float]]] = []
@@ -114,12 +122,13 @@ def test_warm_reads_common_words_ahead_for_every_thread(tmp_path, monkeypatch):
     def search_elsewhere() -> None:
         seen = bm25_reads(library)
         answers.append([by_words(library, word) for word in words])
+        answers.append(as_typed(library, typed))
         reads.extend(seen)
 
     worker = threading.Thread(target=search_elsewhere)
     worker.start()
     worker.join()
-    assert answers == [expected]
+    assert answers == [expected, expected_typed]
     assert reads == []
     assert by_words(library, "kite")  # a word in one note is read when searched
     library.close()

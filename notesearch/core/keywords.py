@@ -237,15 +237,24 @@ class KeywordIndex:
         end = time.monotonic() + seconds
         weights = self.field_weights()
         budget = int(0.9 * self.postings.capacity)
-        for term, word, notes in self._commonest():
-            if notes > budget:
-                return True
-            budget -= notes
-            if ((((term,), False), weights)) in self.postings:
-                continue
-            if time.monotonic() > end:
-                return False
-            self.phrase_scores(quote_term(word))
+        # The words, then the same words as prefixes: a word typed whole is searched as a
+        # prefix until a space follows it ("variation"*: 25 ms at 100k passages unread).
+        for prefix in (False, True):
+            for term, word, notes in self._commonest():
+                if prefix:
+                    if word in STOPWORDS:  # never the word a query is searched by
+                        continue
+                    notes = self.prefix_postings(word)
+                    if notes > budget:  # a rarer word's prefix may still fit
+                        continue
+                elif notes > budget:
+                    break
+                budget -= notes
+                if (((term,), prefix), weights) in self.postings:
+                    continue
+                if time.monotonic() > end:
+                    return False
+                self.phrase_scores(quote_term(word) + ("*" if prefix else ""))
         return True
 
     def _commonest(self) -> list[tuple[str, str, int]]:
