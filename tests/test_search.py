@@ -892,3 +892,13 @@ def test_words_to_leave_out_alone_list_the_rest_newest_first(tmp_path, e5) -> No
     titles = [r.title for r in library.search("-肌酸", k=5).results]
     assert titles == ["New", "stub", "Old"]
     library.close()
+
+
+def test_words_stemmed_together_are_stemmed_as_one_at_a_time():
+    """Spelling stems the strings one edit from a word in one tokenizer call (text.stems):
+    each comes out as stem() gives it, and words the tokenizer would split or drop too."""
+    from notesearch.core.text import one_edit_away, stem, stems
+
+    words = sorted(one_edit_away("pulses")) + ["happy", "naïve", "ＨＤＭＩ", "a-b", "", "Café"]
+    assert stems(words) == [stem(word) for word in words]
+    assert stems(["pulses", "happy"]) == ["puls", "happi"]

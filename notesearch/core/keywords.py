@@ -36,6 +36,7 @@ from notesearch.core.text import (
     quote_term,
     replace_term,
     stem,
+    stems,
     term_expression,
     typed_prefix,
     word_for_stem,
@@ -429,8 +430,9 @@ class KeywordIndex:
             cache[word] = None  # a real word, not a typo of one the notes hold
         if word not in cache:
             by_stem: dict[str, str] = {}
-            for candidate in sorted(one_edit_away(word)):
-                by_stem.setdefault(stem(candidate), candidate)
+            candidates = sorted(one_edit_away(word))
+            for candidate, its_stem in zip(candidates, stems(candidates), strict=True):
+                by_stem.setdefault(its_stem, candidate)
             # The word's own stem: no note holds it now, whatever an older read of the
             # vocabulary says ("devcontaine" for a deleted "devcontainer" searched nothing).
             by_stem.pop(stem(word), None)

@@ -201,6 +201,20 @@ def stem(term: str) -> str:
     return tokens[0][2] if tokens else term
 
 
+def stems(words: Sequence[str]) -> list[str]:
+    """Return `stem` of each of `words` (single words), tokenized in one call: spelling
+    stems the ~500 strings one edit from a typed word, and one call each cost 1-2 ms."""
+    joined = " ".join(words)
+    tokens = _tokenize(joined, apsw.FTS5_TOKENIZE_QUERY)
+    starts, at = [], 0
+    for word in words:
+        starts.append(at)
+        at += len(word.encode("utf-8")) + 1
+    if len(tokens) != len(words) or any(t[0] != a for t, a in zip(tokens, starts, strict=True)):
+        return [stem(word) for word in words]  # a word the tokenizer split or dropped
+    return [token[2] for token in tokens]
+
+
 def word_tokens(text: str) -> list[tuple[int, int, str]]:
     """Return (start, end, stem) for each word of `text`, in character offsets of `text`.
 
