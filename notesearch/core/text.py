@@ -206,13 +206,14 @@ def stems(words: Sequence[str]) -> list[str]:
     stems the ~500 strings one edit from a typed word, and one call each cost 1-2 ms."""
     joined = " ".join(words)
     tokens = _tokenize(joined, apsw.FTS5_TOKENIZE_QUERY)
-    starts, at = [], 0
-    for word in words:
-        starts.append(at)
-        at += len(word.encode("utf-8")) + 1
-    if len(tokens) != len(words) or any(t[0] != a for t, a in zip(tokens, starts, strict=True)):
-        return [stem(word) for word in words]  # a word the tokenizer split or dropped
-    return [token[2] for token in tokens]
+    if len(tokens) == len(words):
+        # Where each word starts in the joined text's bytes, and where each token does.
+        sizes = map(len, words) if joined.isascii() else (len(w.encode()) for w in words)
+        after = np.cumsum(np.fromiter(sizes, np.int64, len(words)) + 1)  # word i + 1 starts
+        if np.array_equal(np.fromiter((t[0] for t in tokens), np.int64, len(tokens)),
+                          np.r_[0, after[:-1]]):
+            return [token[2] for token in tokens]
+    return [stem(word) for word in words]  # a word the tokenizer split or dropped
 
 
 def word_tokens(text: str) -> list[tuple[int, int, str]]:
