@@ -29,7 +29,6 @@ from notesearch.core.text import (
     STOPWORDS,
     fts_phrases,
     is_cjk,
-    normalise,
     one_edit_away,
     phrase_key,
     query_terms,
@@ -40,7 +39,7 @@ from notesearch.core.text import (
     term_expression,
     typed_prefix,
     word_for_stem,
-    word_tokens,
+    written_words,
 )
 
 #: A misspelt word's correction is the first of this many stems one edit away (most notes
@@ -460,9 +459,10 @@ class KeywordIndex:
         for (text,) in self.conn.execute(
                 "SELECT text FROM chunks WHERE id IN (SELECT rowid FROM chunks_fts WHERE "
                 "chunks_fts MATCH ? LIMIT ?)", (quote_term(candidate), SPELL_PASSAGES)):
-            for start, end, token in word_tokens(text):
-                written = normalise(text[start:end])
-                if token == wanted and written in near:
+            # The passage's words that are one edit from the typed word, then their stems:
+            # tokenizing whole passages for their stems cost 2.4 ms a candidate.
+            for written in written_words(text):
+                if written in near and stem(written) == wanted:
                     return written
         return None
 

@@ -216,6 +216,12 @@ def stems(words: Sequence[str]) -> list[str]:
     return [stem(word) for word in words]  # a word the tokenizer split or dropped
 
 
+def written_words(text: str) -> list[str]:
+    """Return the words of `text` as written, normalised (not stemmed), in order: one
+    regular expression, where word_tokens runs the index's tokenizer over the text."""
+    return _WORD.findall(normalise(text))
+
+
 def word_tokens(text: str) -> list[tuple[int, int, str]]:
     """Return (start, end, stem) for each word of `text`, in character offsets of `text`.
 
