@@ -380,8 +380,9 @@ class Searcher:
         by design)."""
         arrays = self._chunk_arrays()
         if arrays is not None:
-            return frozenset(n for n in note_ids if n < len(arrays.chunks)
-                             and arrays.chunks[n] and not arrays.embedded[n])
+            ids = np.fromiter(note_ids, np.int64, len(note_ids))
+            ids = ids[ids < len(arrays.chunks)]
+            return frozenset(ids[(arrays.chunks[ids] > 0) & (arrays.embedded[ids] == 0)].tolist())
         empty = self._per_note("empty", note_ids,
                                "SELECT note_id, 1 FROM chunks WHERE note_id IN ({}) "
                                "GROUP BY note_id HAVING MAX(hash) = ''")
@@ -611,18 +612,21 @@ class Searcher:
         sigma * sqrt(2 ln n)); a changelog of 300 chunks then outranks the short note that is
         about the query. Subtracting length_penalty * sqrt(2 ln n) evens the odds.
         """
-        counts = self._chunk_counts({h.note_id for h in hits})
+        notes = {h.note_id for h in hits}
+        counts = self._chunk_counts(notes)
         penalty = self.fusion.length_penalty
-        return [Hit(h.chunk_id, h.note_id,
-                    h.score - penalty * math.sqrt(2 * math.log(max(1, counts.get(h.note_id, 1)))))
-                for h in hits]
+        lower = {n: penalty * math.sqrt(2 * math.log(max(1, counts.get(n, 1)))) for n in notes}
+        return [Hit(h.chunk_id, h.note_id, h.score - lower[h.note_id]) for h in hits]
 
     def _chunk_counts(self, note_ids: set[int]) -> dict[int, int]:
         """Return note id -> number of chunks with a vector key, for (at least) `note_ids`."""
         arrays = self._chunk_arrays()
         if arrays is not None:
-            size = len(arrays.embedded)
-            return {n: int(arrays.embedded[n]) if n < size else 0 for n in note_ids}
+            ids = np.fromiter(note_ids, np.int64, len(note_ids))
+            inside = ids < len(arrays.embedded)
+            counts = np.zeros(len(ids), np.int64)
+            counts[inside] = arrays.embedded[ids[inside]]
+            return dict(zip(ids.tolist(), counts.tolist(), strict=True))
         return self._per_note("chunks", note_ids,
                               "SELECT note_id, COUNT(*) FROM chunks WHERE hash != '' "
                               "AND note_id IN ({}) GROUP BY note_id")
@@ -908,19 +912,23 @@ def _matched_offset(body: str, snippet: Snippet, query: str, as_you_type: bool) 
 
     The excerpt's first highlighted word, looked up whole in the passage: it comes from the
     passage's own text. Reading the passage's words a second time cost as much as making
-    the excerpt."""
-    if snippet.highlights:
-        a, b = snippet.highlights[0]
-        word = snippet.text[a:b]
-        # A bigram stands inside a run of characters; a word must stand whole.
-        whole = not is_cjk(word)
-        at = body.find(word) if word else -1
-        while at != -1:
-            after = at + len(word)
-            if not whole or ((at == 0 or not _word_char(body[at - 1]))
-                             and (after == len(body) or not _word_char(body[after]))):
-                return at
-            at = body.find(word, at + 1)
+    the excerpt. An excerpt with nothing highlighted holds no query term anywhere in its
+    passage's prose (the window always shows one), so the passage opens at its start: a
+    term inside a link's address is no reason to read the passage's words again, which a
+    meaning match's result did at every keystroke."""
+    if not snippet.highlights:
+        return None
+    a, b = snippet.highlights[0]
+    word = snippet.text[a:b]
+    # A bigram stands inside a run of characters; a word must stand whole.
+    whole = not is_cjk(word)
+    at = body.find(word) if word else -1
+    while at != -1:
+        after = at + len(word)
+        if not whole or ((at == 0 or not _word_char(body[at - 1]))
+                         and (after == len(body) or not _word_char(body[after]))):
+            return at
+        at = body.find(word, at + 1)
     spans = find_terms(body, query, as_you_type)  # (a word the cleaning rewrote)
     return spans[0][0] if spans else None
 
