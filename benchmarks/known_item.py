@@ -99,7 +99,11 @@ def run_queries(library: Library, vault: str, root: Path, queries: list[dict]) -
             records.append({"qid": item["qid"], "kind": item["kind"], "mode": mode,
                             "rank": rank_of(paths, item["targets"]), "top": paths[:3],
                             "confidence": getattr(top, "confidence", None),
-                            "weak": getattr(response, "weak", None)})
+                            "weak": getattr(response, "weak", None),
+                            # Results 2-10: (confidence, is it the note meant).
+                            "below": [(r.confidence, path in item["targets"])
+                                      for r, path in zip(response.results[1:], paths[1:],
+                                                         strict=True)]})
     return records
 
 
@@ -171,6 +175,18 @@ def print_calibration(records: list[dict]) -> None:
         weak_right = sum(1 for r in weak if r["rank"] == 1)
         print(f"  {vault:14} " + "  ".join(cells)
               + f"  | 'no good match' on {len(weak)}, right anyway {weak_right}")
+    below = [pair for r in hybrid for pair in r.get("below", [])]
+    if below:
+        cells = []
+        for low, high in zip(edges, edges[1:], strict=False):
+            inside = [(c, right) for c, right in below if low <= c < high]
+            if inside:
+                cells.append(f"{low:.2f}-{min(high, 1):.2f}: "
+                             f"{sum(c for c, _ in inside) / len(inside):.2f}/"
+                             f"{sum(right for _, right in inside) / len(inside):.2f} "
+                             f"({len(inside)})")
+        brier = sum((c - right) ** 2 for c, right in below) / len(below)
+        print(f"  {'results 2-10':14} " + "  ".join(cells) + f"  | Brier score {brier:.4f}")
 
 
 def parse_overrides(items: list[str]) -> dict:
