@@ -216,14 +216,3 @@ def test_a_passage_embedded_after_the_chunk_map_was_read_is_found_by_meaning(tmp
     paths = [Path(r.path).name for r in library.search("where do barn owls nest", k=3).results]
     assert paths[0] == "owls.md"
     library.close()
-
-
-def test_below_a_sure_first_result_no_note_is_shown_as_sure(vault):
-    """A confidence is the chance a note is the one meant, and one note is: under a first
-    result at 93%, the changelog that mentions publishing in every release was shown at 62%."""
-    paths, response = ranked(vault, "publishing")
-    first, *rest = response.results
-    assert paths[0] == "pages/Publishing.md" and first.confidence >= 0.75
-    assert rest and all(r.confidence <= 1.0 - first.confidence + 1e-9 for r in rest)
-    # The order is the fusion's own: the changelog still comes next, only less sure.
-    assert paths[1] == "pages/Changelog.md"

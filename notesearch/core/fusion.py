@@ -279,25 +279,6 @@ def with_absent_words(fused: list[Fused]) -> list[Fused]:
     return [replace(f, score=f.score * scale, confidence=f.confidence * scale) for f in fused]
 
 
-def given_the_first(fused: list[Fused]) -> list[Fused]:
-    """Return `fused` (best first) with every confidence after the first scaled by 1 - the
-    first's confidence; scores (what ranked them) and the order stay.
-
-    A confidence is the chance that a note is the one meant, and only one is: below a first
-    result at 96%, a note has at most a 4% chance. The fusion scores each candidate on its
-    own, so below a sure first result others were also shown as sure (a common word gave
-    every note holding it 80-90%). Measured on results 2-10 (Brier score, lower is better):
-    development set 0.0247 -> 0.0161, with the 20 notes shown at 50% or more below the first
-    (right once) now all under 25%; CMRC2018 0.0012 -> 0.0000; SciFact 0.042 -> 0.036. Not
-    on NPL (0.287 -> 0.348), whose queries have some 20 relevant documents each: there a
-    confidence is not about one note meant.
-    """
-    if len(fused) < 2:
-        return fused
-    doubt = max(0.0, 1.0 - fused[0].confidence)
-    return [fused[0], *(replace(f, confidence=f.confidence * doubt) for f in fused[1:])]
-
-
 @dataclass(frozen=True)
 class Fusion:
     """How the two lists are combined; defaults chosen with benchmarks/fusion_sweep.py.

@@ -29,7 +29,6 @@ from notesearch.core.fusion import (
     emptiness,
     fuse,
     gather,
-    given_the_first,
     model_for,
     rank_by_confidence,
     with_absent_words,
@@ -301,7 +300,6 @@ class Searcher:
             # No note holds a word of the query, though they are written as it is: what
             # meaning finds is the closest note, not the one asked about.
             fused = with_absent_words(fused)
-        fused = given_the_first(fused)
         if response.only_filters and allowed is not None and len(fused) < k:
             fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
         response.results = self._timed(timings, "results", self._results, fused,
