@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.progress import Control
-from tests.helpers import open_library
+from tests.helpers import as_schema, open_library
 
 NOTE = """# Bread
 
@@ -491,3 +491,49 @@ def test_watch_verbose_logs_notesearch_not_every_inotify_event(tmp_path):
     assert "DEBUG watchdog" not in logged
     # Ctrl+C is how a watch ends: no "interrupted … run again to resume" (a trial found it odd).
     assert "Stopped watching." in rest and "resume" not in rest and child.returncode == 0
+
+
+def test_notes_of_an_obsidian_vault_are_named_by_their_files(tmp_path):
+    """A fresh-user trial on a real Obsidian vault: "Stream Ciphers.md" was listed as
+    "Examples" (a heading below its first line) and "How to make slime.md" as "Ingredients"
+    (a section heading on its first line), and searching a note's own name missed it."""
+    vault = tmp_path / "vault"
+    (vault / ".obsidian").mkdir(parents=True)
+    (vault / "Crypto").mkdir()
+    (vault / "Crypto" / "Stream Ciphers.md").write_text(
+        "Some are made using [[Linear-Feedback Shift Registers]].\n# Examples\n- [[A5/1]]\n")
+    (vault / "How to make slime.md").write_text("# Ingredients\n- Glue\n- Activator\n")
+    (vault / "A5 Algorithm.md").write_text("# Examples\nA5 is one of the [[Stream Ciphers]].\n")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "slime.md").write_text("# Slime recipe\n- Glue\n")
+    library = open_library(tmp_path / "home")
+    for folder in (vault, plain):
+        library.add_folder(folder)
+    library.scan()
+    titles = sorted(t for (t,) in library.conn.execute("SELECT title FROM notes"))
+    assert titles == ["A5 Algorithm", "How to make slime", "Slime recipe", "Stream Ciphers"]
+    found = library.search("stream ciphers", k=3, mode="words").results
+    assert Path(found[0].path).name == "Stream Ciphers.md"
+    library.close()
+
+
+def test_notes_titled_by_a_heading_are_read_again_on_upgrade(tmp_path):
+    """Schema 11 has the next index read again the notes a heading titled under the old rule
+    (any first level-1 heading); notes titled by their names are not read again."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "Buttermilk.md").write_text("Leftover of churning.\n# The Analogy\nMilk is...\n")
+    (notes / "Kites.md").write_text("Kites need a steady wind.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    as_schema(tmp_path / "home", 10,  # as schema 10 left it: the heading was the title
+              "UPDATE notes SET title = 'The Analogy' WHERE path LIKE '%Buttermilk.md'")
+    upgraded = open_library(tmp_path / "home")
+    summary = upgraded.scan()
+    assert (summary.updated, summary.unchanged) == (1, 1)
+    assert sorted(t for (t,) in upgraded.conn.execute("SELECT title FROM notes")) == \
+        ["Buttermilk", "Kites"]
+    upgraded.close()

@@ -11,11 +11,34 @@ from notesearch.core.prose import plain_markdown, snippet_text
 from notesearch.core.text import make_snippet
 
 
-def test_plain_note_title_from_first_h1() -> None:
-    note = parse_note("Intro text\n\n# Real Title\n\n## Part\n", "file-name.md")
+def test_plain_note_title_from_an_opening_h1() -> None:
+    note = parse_note("\n# Real Title\n\nIntro text\n\n## Part\n", "file-name.md")
     assert note.title == "Real Title"
     assert note.body_start_line == 1
-    assert note.headings == [Heading(1, "Real Title", 3), Heading(2, "Part", 5)]
+    assert note.headings == [Heading(1, "Real Title", 2), Heading(2, "Part", 6)]
+    front = parse_note("---\ntags: [a]\n---\n# Real Title\ntext\n", "file-name.md")
+    assert front.title == "Real Title"
+
+
+def test_a_heading_below_the_opening_text_names_a_part_not_the_note() -> None:
+    """A real vault's "Buttermilk.md" opens with prose and has "# The Analogy" below: it
+    had been listed as "The Analogy", and "Stream Ciphers.md" as "Examples"."""
+    note = parse_note("Buttermilk does not contain butter.\n# The Analogy\nAs long as...\n",
+                      "Buttermilk.md")
+    assert note.title == "Buttermilk"
+    assert note.headings[0] == Heading(1, "The Analogy", 2)
+
+
+def test_an_obsidian_note_is_named_by_its_file() -> None:
+    """Obsidian names every note by its file: "How to make slime.md" opens with the
+    section "# Ingredients", which is no title; a front matter title still is one."""
+    text = "# Ingredients\n- Glue\n- Activator\n"
+    assert parse_note(text, "How to make slime.md", named_by_file=True).title == \
+        "How to make slime"
+    assert parse_note(text, "How to make slime.md").title == "Ingredients"  # Foam, plain
+    titled = "---\ntitle: Slime recipe\n---\n# Ingredients\n"
+    assert parse_note(titled, "How to make slime.md", named_by_file=True).title == \
+        "Slime recipe"
 
 
 def test_title_falls_back_to_file_name() -> None:
@@ -117,7 +140,8 @@ def test_impossible_date_keeps_other_front_matter() -> None:
 def test_unclosed_front_matter_is_just_text() -> None:
     note = parse_note("---\nnot closed\n# Heading", "n.md")
     assert note.body_start_line == 1
-    assert note.title == "Heading"
+    assert "not closed" in note.body
+    assert note.title == "n"  # text opens the note; the heading below names a part of it
 
 
 def test_self_referencing_yaml_does_not_hang() -> None:

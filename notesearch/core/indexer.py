@@ -26,6 +26,7 @@ from notesearch.core.notes import (
     discover,
     display_path,
     has_undecodable_name,
+    in_obsidian_vault,
     os_reason,
 )
 from notesearch.core.notes import read_text as read_note_text
@@ -263,7 +264,7 @@ class Indexer:
 
     def _write(self, folder_id: int, path: Path, text: str, digest: str,
                stat: os.stat_result) -> None:
-        parsed = parse_note(text, path.name)
+        parsed = parse_note(text, path.name, named_by_file=in_obsidian_vault(path))
         chunks = chunk_note(parsed, self.count_tokens, self.max_tokens)
         stored = []
         empty = not has_words(parsed.body)  # an empty file's one chunk is its title alone

@@ -240,8 +240,21 @@ def _v10(conn: apsw.Connection) -> None:
                  "OR text LIKE '%yaml:dbfolder%')")
 
 
+def _v11(conn: apsw.Connection) -> None:
+    """Have the next index read again every note titled other than by its file name: a
+    heading now titles a note only when it opens it, and none in an Obsidian vault
+    (markdown._choose_title). Notes titled by their names keep them. As in _v8, passages
+    whose text is unchanged keep their vectors."""
+    from notesearch.core.markdown import name_title  # (a function, not schema: read here)
+
+    stale = [(note_id,) for note_id, path, title in conn.execute(
+        "SELECT id, path, title FROM notes") if title != name_title(path)]
+    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                     "WHERE id = ?", stale)
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
-                                                        _v8, _v9, _v10]
+                                                        _v8, _v9, _v10, _v11]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -10,6 +10,7 @@ import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pathspec
@@ -144,6 +145,20 @@ class IgnoreRules:
 #: hold paths as Unicode text, and such a name cannot be written there without changing it.
 BAD_NAME_REASON = "file name is not valid UTF-8 (rename it to index this note)"
 BAD_FOLDER_NAME_REASON = "folder name is not valid UTF-8 (rename it to index its notes)"
+
+
+def in_obsidian_vault(path: Path) -> bool:
+    """True when a folder holding the note `path` (up to the file system's root) has an
+    `.obsidian` settings folder: an Obsidian vault, which names every note by its file."""
+    return _obsidian_folder(os.path.dirname(os.path.abspath(path)))
+
+
+@lru_cache(maxsize=4096)
+def _obsidian_folder(folder: str) -> bool:
+    if os.path.isdir(os.path.join(folder, ".obsidian")):
+        return True
+    parent = os.path.dirname(folder)
+    return parent != folder and _obsidian_folder(parent)
 
 
 def has_undecodable_name(path: str | Path) -> bool:
