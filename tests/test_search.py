@@ -756,7 +756,7 @@ def test_a_snippet_leaves_no_empty_parentheses_where_a_link_was(tmp_path):
         "- [ ] call init() (https://example.org/init) after that\n")})
     snippet = library.search("install extension init", k=1, mode="words").results[0].snippet
     assert "(see)" in snippet.text and "( )" not in snippet.text and "(see )" not in snippet.text
-    assert "init()" in snippet.text and "[ ]" in snippet.text
+    assert "init()" in snippet.text and "☐" in snippet.text  # the task's box, as a box
     library.close()
 
 
@@ -902,3 +902,22 @@ def test_words_stemmed_together_are_stemmed_as_one_at_a_time():
     words = sorted(one_edit_away("pulses")) + ["happy", "naïve", "ＨＤＭＩ", "a-b", "", "Café"]
     assert stems(words) == [stem(word) for word in words]
     assert stems(["pulses", "happy"]) == ["puls", "happi"]
+
+
+def test_an_excerpt_reads_as_the_note_does_for_every_front_end(tmp_path):
+    """A fresh-user trial's CLI excerpts showed "[[A5.1|A5/1]]", "**…**", "==…==", "###" and
+    a list of links left as "- - -"; the excerpt a search returns (CLI, --json, MCP, app)
+    is now the text a reader sees, its highlights on the words."""
+    library = library_of(tmp_path, {
+        "GSM.md": ("GSM\n### Protocols used\n- [[Stream Ciphers]]\n- [[A5.1|A5/1]]\n"
+                   "> **Ciphers** keep calls ==private== on the air.\n"
+                   "# More references\n- https://a.example/gsm\n- https://b.example/gsm\n")})
+    result = library.search("stream ciphers private", k=1, mode="words").results[0]
+    text = result.snippet.text
+    for markup in ("[[", "]]", "|", "**", "==", "###", "> ", "- -"):
+        assert markup not in text, (markup, text)
+    assert "• Stream Ciphers • A5/1" in text and "More references" in text
+    shown = [text[a:b].lower() for a, b in result.snippet.highlights]
+    assert shown and set(shown) <= {"stream", "ciphers", "private"}, shown
+    assert result.to_json()["snippet"] == text
+    library.close()

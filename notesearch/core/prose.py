@@ -229,11 +229,17 @@ _EMPTY_BRACKETS = re.compile(r"(?<![\w)\]])\(\s*\)")
 _SPACE_BEFORE_CLOSE = re.compile(r"(?<=\S)[ \t]+\)")
 
 
+_EMPTY_ITEM = re.compile(r"^[ \t]*[-*+][ \t]*(?:\n|\Z)", re.MULTILINE)
+
+
 def snippet_text(text: str) -> str:
     """Return a chunk's text as a result's excerpt shows it: as `embedding_text` has it, but
-    with inline code as written, and less the parentheses a removed URL leaves
-    ("(see https://…)" reads "(see)", not "(see )")."""
+    with inline code as written, and less what a removed URL leaves: empty parentheses
+    ("(see https://…)" reads "(see)", not "(see )") and list items ("- https://…" read
+    "- - -" in a list of links)."""
     text = embedding_text(text, code_as_written=True)
+    if "\n-" in text or "\n*" in text or "\n+" in text or text[:1] in "-*+":
+        text = _EMPTY_ITEM.sub("", text)
     if "(" not in text:
         return text
     text = _SPACE_BEFORE_CLOSE.sub(")", _EMPTY_BRACKETS.sub("", text))
@@ -302,11 +308,15 @@ _READER_MARKUP = re.compile(
     r"|(?P<quote>(?:(?<=\n)|^)[ \t]*>[ \t]?)"
     r"|(?P<ordinal>(?:(?<=\n)|^)[ \t]*\d+[.)](?=\s))"
     r"|(?P<emphasis>\*\*|__|~~|`+)"
+    r"|(?P<mark>(?<!\S)==(?=\S)|(?<=\S)==(?!\S))"
     r"|(?P<bullet>(?:(?<=\n)|^)[ \t]*[-*+](?=\s))"
     r"|(?P<edge>(?<![\w*])[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?![\w*]))"
     r"|(?P<pipe>(?<=\s)\|(?=\s|$))"
 )
 _SYMBOLS = {"bullet": "•", "pipe": "·"}
+#: A character every alternative of _READER_MARKUP but "ordinal" (which keeps what it
+#: matches) needs, or a list item's marker.
+_MARKUP_HINT = re.compile(r"[\[\]*_~`#>|=]|(?:^|\n)[ \t]*[-*+](?=\s)")
 
 
 def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: bool = True
@@ -321,8 +331,12 @@ def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: 
     on one line keeps its structure); without, they go, as in rendered text. A highlight
     that fell wholly inside removed markup (a word in a URL) is dropped.
     """
+    if _MARKUP_HINT.search(text) is None:
+        return text, tuple(spans)  # (most excerpts: the full pattern costs 0.2 ms each)
     pieces: list[str] = []
-    landing: list[int] = [-1] * (len(text) + 1)  # original offset -> plain offset, -1 removed
+    # The stretches of `text` kept as they were: (start, end, where they start in the plain
+    # text). A map of every character cost 0.25 ms an excerpt, 2.5 ms a search of ten.
+    kept: list[tuple[int, int, int]] = []
     last = out = 0
     code = code_spans(text)
     for match in _READER_MARKUP.finditer(text):
@@ -330,21 +344,27 @@ def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: 
         if code and _within_code(code, start, end):
             continue  # inline code reads as written: only its backticks go
         replacement = _replacement(match, symbols)
-        for index in range(last, start):
-            landing[index] = out + index - last
+        if start > last:
+            kept.append((last, start, out))
         out += start - last
         pieces.append(text[last:start] + replacement)
         out += len(replacement)
         last = end
-    for index in range(last, len(text)):
-        landing[index] = out + index - last
+    if last < len(text):
+        kept.append((last, len(text), out))
     pieces.append(text[last:])
-    moved = []
-    for a, b in spans:
-        kept = [landing[i] for i in range(a, min(b, len(text))) if landing[i] >= 0]
-        if kept:
-            moved.append((kept[0], kept[-1] + 1))
-    return "".join(pieces), tuple(moved)
+    return "".join(pieces), tuple(moved for a, b in spans
+                                  if (moved := _moved(kept, a, min(b, len(text)))))
+
+
+def _moved(kept: list[tuple[int, int, int]], a: int, b: int) -> tuple[int, int] | None:
+    """Where the kept characters of text[a:b] stand in the plain text: from the first to
+    one past the last (None when all of them were markup)."""
+    inside = [(max(a, start), min(b, end), at - start) for start, end, at in kept
+              if start < b and a < end]
+    if not inside:
+        return None
+    return inside[0][0] + inside[0][2], inside[-1][1] + inside[-1][2]
 
 
 def _within_code(code: list[tuple[int, int]], start: int, end: int) -> bool:

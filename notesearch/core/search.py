@@ -34,7 +34,7 @@ from notesearch.core.fusion import (
     with_absent_words,
 )
 from notesearch.core.keywords import KeywordIndex, PhrasePostings
-from notesearch.core.prose import snippet_text
+from notesearch.core.prose import plain_markdown, snippet_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Space, Store, one_row
 from notesearch.core.text import (
@@ -745,6 +745,10 @@ class Searcher:
         # Logseq bookkeeping lines (the same cleaning as the text the model reads).
         snippet = make_snippet(snippet_text(body) or body, query, prefix_last=as_you_type)
         at = _matched_offset(body, snippet, query, as_you_type)
+        # As a reader sees it, for every front end alike: "[[A5.1|A5/1]]", "**bold**" and
+        # "### Part" read "A5/1", "bold" and "Part" (the CLI and --json had shown them raw).
+        shown, highlights = plain_markdown(snippet.text, snippet.highlights)
+        snippet = Snippet(shown, highlights, snippet.offset)
         line = start if at is None else min(end, start + body.count("\n", 0, at))
         return Result(note_id, path, title, item.score, item.match, line, end, heading,
                       snippet, chunk_id, json.loads(tags), item.confidence,

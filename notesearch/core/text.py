@@ -507,12 +507,16 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
 
 
 _LIST_MARKER = re.compile(r"^([ \t]*)[-*+](?=[ \t])", re.MULTILINE)
+_QUOTE_MARKER = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 
 
 def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool = False) -> Snippet:
     """Return the `width`-character window of `passage` holding most matched terms, highlighted."""
     # A list item's marker becomes "•" while it still starts a line: on the one line of an
     # excerpt a "-" could no longer be told from a dash ("1 - 600 seconds" read "1 • 600").
+    # A quote's ">" goes while it still starts a line (on one line it reads as "greater").
+    if ">" in passage:
+        passage = _QUOTE_MARKER.sub("", passage)
     passage = " ".join(_LIST_MARKER.sub(r"\1•", passage).split())
     spans = find_terms(passage, query, prefix_last)
     if len(passage) <= width:

@@ -16,7 +16,6 @@ from PySide6.QtCore import (
 )
 
 from notesearch.core.config import sample_notes_folder
-from notesearch.core.prose import plain_markdown
 from notesearch.core.search import Result
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -55,7 +54,7 @@ def make_items(results: list[Result], roots: list[Path]) -> list[ResultItem]:
         path = Path(result.path)
         if path.parent not in vaults:
             vaults[path.parent] = find_vault(path)
-        text, spans = plain_markdown(result.snippet.text, result.snippet.highlights)
+        text, spans = result.snippet.text, result.snippet.highlights  # as a reader sees it
         # Two notes with one title ("meeting" and "meeting (copy)") must not look the same.
         title = (f"{result.title} · {path.name}" if titles[result.title.casefold()] > 1
                  else result.title)
