@@ -194,7 +194,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         library.add_folder(path)
     if not library.folders():
         raise NotesearchError("No folders to index: run `notesearch index ~/notes`.")
-    bar = ProgressBar(enabled=not args.json and sys.stderr.isatty())
+    bar = ProgressBar(enabled=not args.json, terminal=sys.stderr.isatty())
     summary = library.scan(progress=bar) if args.no_embed else library.index(progress=bar)
     bar.close()
     data = summary.to_json()
@@ -551,23 +551,41 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-class ProgressBar:
-    """A one-line progress display on stderr: phase, done/total, ETA."""
+#: Seconds between progress lines when stderr is a file or pipe, not a terminal.
+PROGRESS_LINE_SECONDS = 30.0
 
-    def __init__(self, enabled: bool) -> None:
+
+class ProgressBar:
+    """Progress on stderr: phase, done/total, ETA. On a terminal one line redrawn in place;
+    into a file or pipe (`notesearch index ... > index.log 2>&1 &`) a line at each new phase
+    and every PROGRESS_LINE_SECONDS, so a log shows the work going on (a fresh user's log
+    stayed empty for the 17 minutes of a first index)."""
+
+    def __init__(self, enabled: bool, terminal: bool = True) -> None:
         self.enabled = enabled
+        self.terminal = terminal
         self._shown = False
+        self._last: tuple[str, float] | None = None  # (phase, time.monotonic()) last written
 
     def __call__(self, progress: Progress) -> None:
         if not self.enabled:
             return
-        width = 30
-        filled = int(width * progress.done / progress.total) if progress.total else width
         eta = format_eta(progress.eta_seconds)
         notes = (f" · notes {progress.notes_done:,}/{progress.notes_total:,}"
                  if progress.notes_total else "")
-        line = (f"\r{progress.phase:9} [{'#' * filled}{'.' * (width - filled)}] "
-                f"{progress.done:,}/{progress.total:,}{notes}{eta}")
+        counts = f"{progress.done:,}/{progress.total:,}{notes}{eta}"
+        if not self.terminal:
+            now = time.monotonic()
+            if (self._last is None or self._last[0] != progress.phase
+                    or now - self._last[1] >= PROGRESS_LINE_SECONDS
+                    or progress.done >= progress.total):  # (a phase's last line)
+                sys.stderr.write(f"{progress.phase}: {counts}\n")
+                sys.stderr.flush()
+                self._last = (progress.phase, now)
+            return
+        width = 30
+        filled = int(width * progress.done / progress.total) if progress.total else width
+        line = f"\r{progress.phase:9} [{'#' * filled}{'.' * (width - filled)}] {counts}"
         sys.stderr.write(line.ljust(90))
         sys.stderr.flush()
         self._shown = True

@@ -537,3 +537,19 @@ def test_notes_titled_by_a_heading_are_read_again_on_upgrade(tmp_path):
     assert sorted(t for (t,) in upgraded.conn.execute("SELECT title FROM notes")) == \
         ["Buttermilk", "Kites"]
     upgraded.close()
+
+
+def test_indexing_into_a_log_file_writes_progress_lines(tmp_path):
+    """`notesearch index ... > index.log 2>&1 &` had left a fresh user's log empty for the 17
+    minutes of a first index: into a file or pipe, progress comes as plain lines."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for i in range(5):
+        (notes / f"note {i}.md").write_text(f"# Note {i}\nKites and bread, day {i}.\n")
+    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "notesearch", "index", "--no-embed", str(notes)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("reading: ")]
+    assert lines and "\r" not in done.stderr
+    assert lines[-1].startswith("reading: 5/5")
