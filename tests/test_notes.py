@@ -220,6 +220,19 @@ def test_binary_file_is_skipped(tmp_path: Path) -> None:
         read_text(path)
 
 
+def test_a_note_padded_with_nul_bytes_is_read(tmp_path: Path) -> None:
+    """A real vault's "Magic Numbers (in computer science).md": 260 characters of text,
+    then NUL bytes up to 4,096 (`file` calls it ASCII text). It was skipped as binary."""
+    text = "# Magic numbers\nConstants with unexplained meaning, like 0xCAFEBABE.\n"
+    path = tmp_path / "Magic Numbers (in computer science).md"
+    path.write_bytes(text.encode() + b"\x00" * (4096 - len(text)))
+    assert read_text(path)[0] == text
+    inside = tmp_path / "inside.md"
+    inside.write_bytes(b"text\x00more text")  # a NUL inside the text: still binary
+    with pytest.raises(SkipFile, match="binary"):
+        read_text(inside)
+
+
 def test_invalid_utf8_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes("Grüße aus Köln".encode("latin-1"))

@@ -393,6 +393,9 @@ def _decode(data: bytes) -> str:
         elif b"\x00" in data and (order := _utf16_without_bom(data)):
             text = data.decode(order)
         else:
+            # NULs only at the end are padding, as some tools leave a file they preallocated
+            # (a real vault's 260-character note padded to 4,096 bytes was skipped whole).
+            data = data.rstrip(b"\x00")
             if b"\x00" in data:
                 raise SkipFile("binary file (contains NUL bytes)")
             text = data.decode("utf-8-sig")  # strips a UTF-8 BOM when there is one
