@@ -743,6 +743,7 @@ def test_every_note_holding_the_one_word_typed_counts_as_holding_it(tmp_path):
     library = library_of(tmp_path, notes)
     found = library.search("kite", k=14, mode="words").results
     assert len(found) == 14
+    assert {r.match for r in found} == {"words"}  # (a search by words had said "both")
     chances = [r.confidence for r in found]
     assert min(chances) >= 0.5 * max(chances)
     library.close()

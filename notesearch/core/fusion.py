@@ -346,10 +346,11 @@ def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
     ranked = sorted(notes, key=lambda n: -scores[n])[:k]
     out = []
     for note_id in ranked:
-        by_words = word_score.get(note_id, 0.0)
-        by_meaning = meaning_score.get(note_id, 0.0)
+        by_words = word_score.get(note_id)
+        by_meaning = meaning_score.get(note_id)
         match = _match_label(by_words, by_meaning, fusion.match_threshold if
                              fusion.method == "score" else 0.0)
+        by_words, by_meaning = by_words or 0.0, by_meaning or 0.0
         # Show the passage that explains the match: the words' passage when words carried it.
         prefer_words = word_weight * by_words >= meaning_weight * by_meaning
         chunk = (word_chunk.get(note_id) if prefer_words else meaning_chunk.get(note_id)) \
@@ -358,11 +359,14 @@ def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
     return out
 
 
-def _match_label(by_words: float, by_meaning: float, threshold: float) -> MatchLabel:
-    """Say which list found the note: each one whose normalised score passes the threshold."""
-    words, meaning = by_words > 0 and by_words >= threshold, by_meaning >= threshold
+def _match_label(by_words: float | None, by_meaning: float | None,
+                 threshold: float) -> MatchLabel:
+    """Say which list found the note: each one whose normalised score passes the threshold
+    (None: that list did not find it at all; a search by words only said "both")."""
+    words = by_words is not None and by_words > 0 and by_words >= threshold
+    meaning = by_meaning is not None and by_meaning >= threshold
     if words and meaning:
         return "both"
     if words or meaning:
         return "words" if words else "meaning"
-    return "words" if by_words > by_meaning else "meaning"
+    return "words" if (by_words or 0.0) > (by_meaning or 0.0) else "meaning"
