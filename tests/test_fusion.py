@@ -149,3 +149,24 @@ def test_the_one_note_holding_every_word_is_as_sure_as_a_words_search_says() -> 
     chance = {f.note_id: f.confidence for f in ranked}
     assert chance.get(1, 0.0) == pytest.approx(confidence(sole, "hybrid"))
     assert confidence(sole, "hybrid") < 0.9
+
+
+def test_the_note_holding_a_name_far_above_others_that_mention_it_is_a_good_match() -> None:
+    """The candidates of "Ramana Maharshi" in a fresh-user trial's real vault (Evidence as
+    Searcher.candidate_evidence gave them): the note about him holds both words with the best
+    BM25; two others hold them in passing at 0.29 and 0.11 of it; the model makes nothing of
+    the name (no meaning match). It was shown at 15% under "no good match"."""
+    from notesearch.core.fusion import WEAK_MATCH, Evidence, confidences
+
+    evidence = [
+        Evidence(10, -2.1286, -0.0414, 1.0, 1.0, -1, None, 1.0),
+        Evidence(2598, -0.4827, -0.0269, 0.2905, 1.0, -1, 10806, 1.0),
+        Evidence(717, -2.1286, -0.0414, 0.1146, 0.4824, -1, None, 1.0),
+        Evidence(1566, -2.1286, -0.0414, 0.1073, 1.0, -1, None, 1.0),
+        Evidence(1247, -2.1286, -0.0414, 0.0786, 0.4824, -1, None, 1.0),
+    ]
+    chances = confidences(evidence)
+    assert chances[0] >= 0.9 and chances[0] == max(chances)
+    # A second holder at half its BM25 or more: no note stands out, the models decide.
+    close = [evidence[0], evidence[1]._replace(words=0.6)]
+    assert confidences(close)[0] < WEAK_MATCH
