@@ -922,3 +922,13 @@ def test_an_excerpt_reads_as_the_note_does_for_every_front_end(tmp_path):
     assert shown and set(shown) <= {"stream", "ciphers", "private"}, shown
     assert result.to_json()["snippet"] == text
     library.close()
+
+
+def test_no_highlight_is_empty_in_devanagari(tmp_path):
+    """The index splits Devanagari words at their vowel signs; a fresh-user trial's verse was
+    found, but its highlights held empty spans, printed as bare terminal codes."""
+    library = library_of(tmp_path, {"Verse.md": "# Verse\nनिरन्तरान्धकारित दिगन्तर कन्दलदमन्द\n"})
+    result = library.search("निरन्तरान्धकारित", k=1, mode="words").results[0]
+    assert result.snippet.highlights
+    assert all(b > a for a, b in result.snippet.highlights)
+    library.close()

@@ -490,7 +490,9 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
     if stems:
         folded = words.folded
         for (start, end, token), at in zip(words.tokens, words.starts, strict=True):
-            if token in stems or (prefix and folded.startswith(prefix, at)):
+            # (A token that maps back to no character, as the index splits Devanagari at its
+            # vowel signs, marks nothing: empty highlights printed bare terminal codes.)
+            if end > start and (token in stems or (prefix and folded.startswith(prefix, at))):
                 spans.append((start, end))
     origin = words.origin
     if cjk is not None and origin is not None:
