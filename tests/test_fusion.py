@@ -170,3 +170,20 @@ def test_the_note_holding_a_name_far_above_others_that_mention_it_is_a_good_matc
     # A second holder at half its BM25 or more: no note stands out, the models decide.
     close = [evidence[0], evidence[1]._replace(words=0.6)]
     assert confidences(close)[0] < WEAK_MATCH
+
+
+def test_the_one_note_titled_as_the_query_is_as_sure_as_words_say() -> None:
+    """The candidates of "README" in a fresh-user trial's real vault: the note of that name
+    (a badge and a callout, little prose) and one that says README often, at 0.81 of its
+    BM25, both holding the word; no meaning match. It was shown at 15%, "no good match"."""
+    from notesearch.core.fusion import WEAK_MATCH, Evidence, confidences
+
+    evidence = [
+        Evidence(2729, -1.991, -0.043, 1.0, 1.0, -1, None, 1.0),
+        Evidence(3097, -1.991, -0.043, 0.807, 1.0, -1, None, 1.0),
+        Evidence(3091, -1.991, -0.043, 0.359, 1.0, -1, None, 1.0),
+        Evidence(868, -0.472, -0.030, 0.161, 1.0, -1, 5550, 1.0),
+    ]
+    assert confidences(evidence)[0] < WEAK_MATCH
+    chances = confidences(evidence, named=2729)
+    assert chances[0] >= 0.9 and chances[1:] == confidences(evidence)[1:]

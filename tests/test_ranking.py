@@ -216,3 +216,32 @@ def test_a_passage_embedded_after_the_chunk_map_was_read_is_found_by_meaning(tmp
     paths = [Path(r.path).name for r in library.search("where do barn owls nest", k=3).results]
     assert paths[0] == "owls.md"
     library.close()
+
+
+def test_the_one_note_titled_as_the_query_is_found_by_its_title(tmp_path):
+    """Searcher._named_note: the one note among the best by words whose title is the query,
+    case and spacing aside; none when two notes share the title."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "README.md").write_text("A licence badge and a note on sources.\n")
+    (notes / "Build.md").write_text("Read the README, then the README of each plugin.\n")
+    (notes / "Stream Ciphers.md").write_text("# Stream  ciphers\nA5/1 is one.\n")
+    (notes / "Cipher notes.md").write_text("Stream ciphers and block ciphers compared.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    searcher = library.searcher()
+
+    def named(query):
+        hits, _ = searcher._word_hits(query, None, False, 100)
+        found = searcher._named_note(query, hits)
+        return None if found is None else library.conn.execute(
+            "SELECT title FROM notes WHERE id = ?", (found,)).fetchone()[0]
+
+    assert named("readme") == "README"
+    assert named("STREAM  CIPHERS") == "Stream ciphers"
+    assert named("ciphers") is None
+    (notes / "Other.md").write_text("---\ntitle: README\n---\nAnother readme.\n")
+    library.scan()
+    assert named("readme") is None  # two notes are called that: no one of them is named
+    library.close()

@@ -294,7 +294,7 @@ class Searcher:
             timings, "meaning", self._vector_hits, query.strip(), allowed,
             limit) if mode != "words" else ([], None)
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
-                            mode)
+                            mode, query)
         if (mode == "hybrid" and fused and not word_hits and query_terms(query)
                 and not response.only_filters and self._in_query_script(query, fused[0])):
             # No note holds a word of the query, though they are written as it is: what
@@ -327,26 +327,40 @@ class Searcher:
         return gather(word_hits, meaning_hits, coverage)
 
     def _fuse(self, word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
-              k: int, mode: Mode) -> list[Fused]:
+              k: int, mode: Mode, query: str = "") -> list[Fused]:
         """Rank the notes of both lists by confidence (or by the configured older method).
 
         A single-list search ranks by that list's own score, with that list's confidence.
         """
         evidence = gather(word_hits, meaning_hits, coverage)
         model = model_for(bool(word_hits), bool(meaning_hits))
+        named = self._named_note(query, word_hits)
         empty = self._empty_notes({h.note_id for h in word_hits} |
                                   {h.note_id for h in meaning_hits})
         if self.fusion.method != "learned" or mode != "hybrid":
             fused = fuse(word_hits, meaning_hits, k + len(empty), self.fusion)
             # All at once (one matrix product): one candidate at a time cost 1-4 ms a search.
-            chance = dict(zip((e.note_id for e in evidence), confidences(evidence, model),
-                              strict=True))
+            chance = dict(zip((e.note_id for e in evidence),
+                              confidences(evidence, model, named), strict=True))
             fused = [Fused(f.note_id, f.chunk_id, f.score * emptiness(f.note_id, empty),
                            f.match, chance.get(f.note_id, 0.0) * emptiness(f.note_id, empty))
                      for f in fused]
             return sorted(fused, key=lambda f: (f.note_id in empty, -f.score))[:k]
         return rank_by_confidence(evidence, k, model, bool(word_hits), bool(meaning_hits),
-                                  empty)
+                                  empty, named)
+
+    def _named_note(self, query: str, word_hits: list[Hit]) -> int | None:
+        """The note id of the one note among the best NAMED_AMONG by words whose title is the
+        query (case, width and spacing aside), or None: a note searched by its name."""
+        wanted = " ".join(normalise(query).split())
+        if not wanted or len(wanted.split()) > NAMED_MAX_WORDS or not word_hits:
+            return None
+        best = sorted(word_hits, key=lambda h: -h.score)[:NAMED_AMONG]
+        marks = ",".join("?" * len(best))
+        named = [note_id for note_id, title in self.conn.execute(
+            f"SELECT id, title FROM notes WHERE id IN ({marks})", [h.note_id for h in best])
+            if " ".join(normalise(title).split()) == wanted]
+        return named[0] if len(named) == 1 else None
 
     def _facts(self) -> dict[str, object]:
         """Return the per-generation cache of facts about the notes (emptied on change).
@@ -874,6 +888,12 @@ def _filter_clauses(filters: Filters) -> list[tuple[str, str, list[object]]]:
         clauses.append((f"is tagged #{tag}", "id IN (SELECT note_id FROM note_tags WHERE "
                         "tag = ? OR substr(tag, 1, ?) = ?)", [tag, len(tag) + 1, tag + "/"]))
     return clauses
+
+
+#: A query is looked for as a note's title among the best this many notes by words, and
+#: only when it has at most this many words (a title, not a question).
+NAMED_AMONG = 10
+NAMED_MAX_WORDS = 8
 
 
 def candidates(k: int, filtered: bool = False) -> int:
