@@ -176,18 +176,36 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     if not any(mark in text for mark in ("](", "://", "<", "^", "::", "[:", "]:", "#+")):
         return text
     text, kept = _set_code_aside(text) if code_as_written else (text, [])
-    text = _IFRAME.sub(" ", text)
-    text = _IMAGE.sub(lambda m: m.group(1), text)
-    text = _LINK.sub(lambda m: m.group(1), text)
-    text = _REF_DEF.sub("", text)
-    text = _ORG_MARKER.sub(r"\1", text)
-    for pattern in _TAGS_THEN_URLS:
-        text = pattern.sub(" ", text)
-    text = _HICCUP.sub(" ", text)
-    text = _PROPERTY.sub("", text)
-    text = _BLOCK_ID.sub("", text)
-    text = _put_code_back(text, kept)
-    return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip()
+    # Each rule runs only when the text holds what every match of it must (a substring test
+    # is far cheaper than a scan): a result's excerpt is cleaned at every keystroke.
+    if "<" in text:
+        text = _IFRAME.sub(" ", text)
+    if "](" in text:
+        text = _IMAGE.sub(lambda m: m.group(1), text)
+        text = _LINK.sub(lambda m: m.group(1), text)
+    if "]:" in text:
+        text = _REF_DEF.sub("", text)
+    if "#+" in text:
+        text = _ORG_MARKER.sub(r"\1", text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "://" in text:
+        text = _URL.sub(" ", text)
+    if "[:" in text:
+        text = _HICCUP.sub(" ", text)
+    if "::" in text:
+        text = _PROPERTY.sub("", text)
+    if "^" in text:
+        text = _BLOCK_ID.sub("", text)
+    return _tidy_lines(_put_code_back(text, kept))
+
+
+def _tidy_lines(text: str) -> str:
+    """Return `text` with runs of spaces and tabs made one space, lines right-trimmed, and
+    the whole stripped."""
+    if "  " in text or "\t" in text:
+        return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip()
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
 # Inline code, on one line: `…`, ``…``. What it holds is what the person typed, to be shown
@@ -243,7 +261,7 @@ def snippet_text(text: str) -> str:
     if "(" not in text:
         return text
     text = _SPACE_BEFORE_CLOSE.sub(")", _EMPTY_BRACKETS.sub("", text))
-    return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.split("\n")).strip()
+    return _tidy_lines(text)
 
 
 def display_text(text: str) -> str:
