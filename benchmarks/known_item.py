@@ -13,7 +13,9 @@ Chinese pages (`pages.zh`); crosslingual queries search within `pages.zh`, the r
 
 Scores: MRR@10 is the mean of 1/rank of the first target in the top ten (0 on a miss); hit@10
 the share of queries with a target in the top ten. "calibration" prints, for hybrid, how often
-the top result is right at each confidence level the search reports.
+the top result is right at each confidence level the search reports. Last, each vault is
+searched with the queries of vaults on other subjects (ABSENT_FROM), whose notes it lacks:
+how often the search says "no good match", and how often it shows a top result at 0.5 or more.
 """
 
 from __future__ import annotations
@@ -125,11 +127,48 @@ def nonsense_queries(library: Library, vault: str) -> list[dict]:
     return records
 
 
+#: Vaults whose notes answer none of another vault's queries: note-taking tools' documentation
+#: against command-line pages. Each vault is also searched with these vaults' queries, as a
+#: person searches for something they never wrote down.
+ABSENT_FROM = {"foam-docs": ["tldr-pages"], "dendron-site": ["tldr-pages"],
+               "tldr-pages": ["foam-docs", "dendron-site"]}
+
+
+def absent_queries(library: Library, vault: str, root: Path) -> list[dict]:
+    """Search the queries of the vaults in ABSENT_FROM[vault] (hybrid, within the folder the
+    vault's other queries use); return records of kind "absent": no result is the note meant."""
+    folder = KIND_FOLDER.get(vault, {}).get("*")
+    filters = Filters(folder=str((root / folder).resolve())) if folder else Filters()
+    records = []
+    for source in ABSENT_FROM.get(vault, []):
+        for item in load_queries(source):
+            response = library.search(item["query"], k=10, filters=filters)
+            top = response.results[0] if response.results else None
+            records.append({"qid": f"absent:{item['qid']}", "kind": "absent", "mode": "hybrid",
+                            "rank": None, "top": [top.title] if top else [],
+                            "confidence": top.confidence if top else 0.0,
+                            "weak": response.weak, "match": top.match if top else None})
+    return records
+
+
+def print_absent(records: list[dict]) -> None:
+    """How sure the search says it is when the note asked about is not in the vault."""
+    absent = [r for r in records if r["kind"] == "absent"]
+    if not absent:
+        return
+    print("\nqueries asked of a vault without their note (another vault's queries):")
+    for vault in [*dict.fromkeys(r["vault"] for r in absent), "all"]:
+        inside = [r for r in absent if vault in ("all", r["vault"])]
+        shown = [sum(1 for r in inside if r["confidence"] >= edge) for edge in (0.5, 0.75)]
+        print(f"  {vault:14} ({len(inside):>3}) 'no good match' on {sum(r['weak'] for r in inside)}"
+              f", top at >= 0.5 on {shown[0]}, >= 0.75 on {shown[1]}")
+
+
 def scores(records: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
     """Return kind -> mode -> {"mrr", "hit", "n"}, with an "all" kind."""
     groups: dict[tuple[str, str], list[int | None]] = defaultdict(list)
     for record in records:
-        if record["kind"] == "nonsense":
+        if record["kind"] in ("nonsense", "absent"):
             continue
         for kind in (record["kind"], "all"):
             groups[(kind, record["mode"])].append(record["rank"])
@@ -156,7 +195,8 @@ def print_calibration(records: list[dict]) -> None:
     A calibrated confidence is right as often as it says: the mean confidence in each bin
     should be close to the share of right answers in it.
     """
-    hybrid = [r for r in records if r["mode"] == "hybrid" and r["confidence"] is not None]
+    hybrid = [r for r in records if r["mode"] == "hybrid" and r["confidence"] is not None
+              and r["kind"] != "absent"]
     if not hybrid:
         return
     print("\ncalibration (hybrid top result): confidence bin -> mean confidence / share right (n)")
@@ -230,6 +270,7 @@ def main() -> None:
         searcher.fusion = replace(searcher.fusion, **parse_overrides(args.fusion))
         records = run_queries(library, vault, root, load_queries(vault))
         records += nonsense_queries(library, vault)
+        records += absent_queries(library, vault, root)
         library.close()
         for record in records:
             record["vault"] = vault
@@ -237,9 +278,10 @@ def main() -> None:
         print_table(vault, scores(records))
         if args.misses:
             for r in records:
-                if r["mode"] == "hybrid" and r["rank"] != 1:
+                if r["mode"] == "hybrid" and r["rank"] != 1 and r["kind"] != "absent":
                     print(f"    {r['qid']:14} rank {r['rank']}: {r['top'][:2]}")
     print_calibration(everything)
+    print_absent(everything)
     nonsense = [r for r in everything if r["kind"] == "nonsense"]
     if nonsense:
         flagged = sum(1 for r in nonsense if r["weak"])
