@@ -73,6 +73,17 @@ def test_a_word_being_typed_is_highlighted_in_any_script():
         assert [text[a:b] for a, b in find_terms(text, "kabel hdm", True)] == ["ＨＤＭＩ", "Kabel"]
     assert find_terms(text, "strass", False) == []
 
+
+def test_words_beside_curly_quotes_and_symbols_are_highlighted_as_written():
+    # Text whose only non-ASCII characters stand between words is read as ASCII; a symbol
+    # that normalises to letters ("™" reads "tm", as the index reads it) is still a word.
+    for text in ("“Filing” — the sign, 🚀 happy files…", "Filing the sign, happy files"):
+        assert [text[a:b] for a, b in find_terms(text, "files happiness")] == [
+            "Filing", "happy", "files"]
+        assert [text[a:b] for a, b in find_terms(text, "sig", True)] == ["sign"]
+    text = "the ™ sign"
+    assert [text[a:b] for a, b in find_terms(text, "tm")] == ["™"]
+
 def test_macos_decomposed_file_names_and_text_match_composed_queries(tmp_path):
     import unicodedata
 
