@@ -14,6 +14,7 @@ a drawing's base64 came out close to many unrelated queries on a real Chinese va
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Fenced blocks whose info string says they hold a drawing's data rather than code to read.
 #: Fenced blocks that hold a plugin's data, by their info string: Excalidraw's drawings, and
@@ -250,11 +251,13 @@ _SPACE_BEFORE_CLOSE = re.compile(r"(?<=\S)[ \t]+\)")
 _EMPTY_ITEM = re.compile(r"^[ \t]*[-*+][ \t]*(?:\n|\Z)", re.MULTILINE)
 
 
+@lru_cache(maxsize=512)
 def snippet_text(text: str) -> str:
     """Return a chunk's text as a result's excerpt shows it: as `embedding_text` has it, but
     with inline code as written, and less what a removed URL leaves: empty parentheses
     ("(see https://…)" reads "(see)", not "(see )") and list items ("- https://…" read
-    "- - -" in a list of links)."""
+    "- - -" in a list of links). The last 512 are kept: a passage shown at one keystroke is
+    mostly shown at the next."""
     text = embedding_text(text, code_as_written=True)
     if "\n-" in text or "\n*" in text or "\n+" in text or text[:1] in "-*+":
         text = _EMPTY_ITEM.sub("", text)

@@ -585,9 +585,7 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
     # A list item's marker becomes "•" while it still starts a line: on the one line of an
     # excerpt a "-" could no longer be told from a dash ("1 - 600 seconds" read "1 • 600").
     # A quote's ">" goes while it still starts a line (on one line it reads as "greater").
-    if ">" in passage:
-        passage = _QUOTE_MARKER.sub("", passage)
-    passage = " ".join(_LIST_MARKER.sub(r"\1•", passage).split())
+    passage = _one_line(passage)
     spans = find_terms(passage, query, prefix_last)
     if len(passage) <= width:
         return Snippet(passage, tuple(spans))
@@ -604,6 +602,15 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
     shift = len(prefix)
     return Snippet(prefix + excerpt + suffix,
                    tuple((a + shift, b + shift) for a, b in inside), start)
+
+
+@lru_cache(maxsize=512)
+def _one_line(passage: str) -> str:
+    """Return `passage` on one line, list markers as "•", quote markers gone (see
+    make_snippet); the last 512 are kept, as a passage recurs from keystroke to keystroke."""
+    if ">" in passage:
+        passage = _QUOTE_MARKER.sub("", passage)
+    return " ".join(_LIST_MARKER.sub(r"\1•", passage).split())
 
 
 def _densest_window(spans: list[tuple[int, int]], width: int, length: int) -> int:
