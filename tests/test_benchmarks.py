@@ -42,6 +42,8 @@ def tiny_eval(tmp_path_factory) -> tuple[Path, Path]:  # noqa: ANN001
     (root / "known-item").mkdir()
     rows = ["qid\tquery\ttarget\tkind"] + ["\t".join(q) for q in QUERIES]
     (root / "known-item" / "tiny.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rows = ["qid\tquery\ttarget\tkind", "e1\tlist the files in a folder\tls.md\tquestion"]
+    (root / "known-item" / "elsewhere.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     ir = root / "ir" / "tiny"
     ir.mkdir(parents=True)
     with (ir / "corpus.jsonl").open("w", encoding="utf-8") as corpus:
@@ -66,9 +68,11 @@ def run(script: str, *args: str, eval_root: Path, timeout: float = 300) -> str:
 
 def test_known_item_fit_fusion_and_embed_order(tiny_eval) -> None:  # noqa: ANN001
     eval_root, work = tiny_eval
-    out = run("known_item.py", "--vaults", "tiny", "--work", str(work), eval_root=eval_root)
+    out = run("known_item.py", "--vaults", "tiny", "--work", str(work), "--absent-from",
+              "elsewhere", eval_root=eval_root)
     assert "tiny: MRR@10 / hit@10 (words | meaning | hybrid)" in out
     assert "paraphrase" in out and "calibration" in out
+    assert "queries asked of a vault without their note" in out
     out = run("fit_fusion.py", "--vaults", "tiny", "--work", str(work), eval_root=eval_root)
     assert "fitted on all" in out
     out = run("embed_order.py", "--vaults", "tiny", "--work", str(work), "--timed-batches",
