@@ -539,6 +539,30 @@ def test_notes_titled_by_a_heading_are_read_again_on_upgrade(tmp_path):
     upgraded.close()
 
 
+def test_drawings_are_read_again_on_upgrade(tmp_path):
+    """Schema 12 has the next index read again Excalidraw drawings (their banner and the
+    plugin's headings were text, and one was titled "Text Elements"); other notes are not."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "Plan.md").write_text(
+        "---\nexcalidraw-plugin: parsed\ntags: [excalidraw]\n---\n"
+        "==⚠  Switch to EXCALIDRAW VIEW in the MORE OPTIONS menu of this document. ⚠==\n\n"
+        "# Text Elements\nRaised beds ^a1B2c3D4\n")
+    (notes / "Kites.md").write_text("Kites need a steady wind.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    as_schema(tmp_path / "home", 11,  # as schema 11 left it: titled by the plugin's heading
+              "UPDATE notes SET title = 'Text Elements' WHERE path LIKE '%Plan.md'")
+    upgraded = open_library(tmp_path / "home")
+    summary = upgraded.scan()
+    assert (summary.updated, summary.unchanged) == (1, 1)
+    assert sorted(t for (t,) in upgraded.conn.execute("SELECT title FROM notes")) == \
+        ["Kites", "Plan"]
+    upgraded.close()
+
+
 def test_indexing_into_a_log_file_writes_progress_lines(tmp_path):
     """`notesearch index ... > index.log 2>&1 &` had left a fresh user's log empty for the 17
     minutes of a first index: into a file or pipe, progress comes as plain lines."""

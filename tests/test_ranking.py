@@ -55,9 +55,14 @@ VAULT = {
     "notes/marketing.md": (
         "# Marketing checklist\n\nWrite the blurb, pick an image, check SEO. Resize the image; "
         "SEO tools like a small image. Ask about SEO before the launch.\n"),
+    # As the Excalidraw plugin writes a drawing (a title copied from its first heading, as
+    # three drawings of a real vault had).
     "drawings/Garden plan.md": (
-        "---\nexcalidraw-plugin: parsed\n---\n# Text Elements\nRaised beds by the fence "
-        "^a1B2c3D4\n\nCompost heap ^x9Y8z7W6\n\n%%\n# Drawing\n```compressed-json\n"
+        "---\nexcalidraw-plugin: parsed\ntags: [excalidraw]\ntitle: Text Elements\n---\n"
+        "==⚠  Switch to EXCALIDRAW VIEW in the MORE OPTIONS menu of this document. ⚠==\n\n"
+        "# Text Elements\nRaised beds by the fence ^a1B2c3D4\n\nCompost heap ^x9Y8z7W6\n\n"
+        "# Embedded files\n81f90b6f538d5a18ec3e8b5158c065bb92caf4f2: [[Pasted Image 2022.png]]"
+        "\n\n%%\n# Drawing\n```compressed-json\n"
         + "\n".join("N4KAkARALgngDgUwgLgAQQQDwMYEMA2AlgCYBOuA7hADTgQBuCpAzoQPYB2KqATL"
                     for _ in range(40)) + "\n```\n%%\n"),
     # Names a made-up identifier once, in passing, in a note about something else.
@@ -141,6 +146,14 @@ def test_a_drawing_is_found_by_its_words_not_its_data(vault):
     rows = vault.conn.execute("SELECT c.text FROM chunks c JOIN notes n ON n.id = c.note_id "
                               "WHERE n.path LIKE '%Garden plan.md'").fetchall()
     assert not any("N4KAkARALgngDgUw" in text for (text,) in rows)
+    # The plugin's banner, section headings and file list are not the person's words (in
+    # English, the banner made each drawing of a Chinese vault the answer to English
+    # questions); the drawing is named by its file.
+    assert any("Raised beds" in text for (text,) in rows)
+    assert not any(word in text for (text,) in rows
+                   for word in ("EXCALIDRAW", "Text Elements", "Pasted Image", "Embedded"))
+    assert vault.conn.execute("SELECT title FROM notes WHERE path LIKE '%Garden plan.md'"
+                              ).fetchone()[0] == "Garden plan"
 
 
 def test_a_nonsense_query_reports_no_good_match(vault):

@@ -361,7 +361,8 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
     lines = text.split("\n")
     front_matter = _split_front_matter(lines)
     front, skip = front_matter.data, front_matter.lines
-    body_lines = blank_data(lines[skip:])
+    drawing = "excalidraw-plugin" in front
+    body_lines = blank_data(lines[skip:], drawing)
     props = _logseq_properties(body_lines)
     scan = _scan_body(body_lines, skip + 1)
     properties: dict[str, object] = dict(front)
@@ -373,10 +374,13 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
                + _names_list(props.get("alias", props.get("aliases"))))
     private = front_matter.unreadable_private or is_private(front) or is_private(props)
     return ParsedNote(
-        title=_choose_title(front, props, scan.headings, file_name,
-                            _first_text_line(body_lines[front_matter.unread_lines:],
-                                             skip + front_matter.unread_lines + 1),
-                            named_by_file),
+        # A drawing is named by its file, as Excalidraw and Obsidian show it: its headings
+        # are the plugin's, and a title copied from them in front matter named three
+        # drawings of a real vault "Text Elements".
+        title=name_title(file_name) if drawing else _choose_title(
+            front, props, scan.headings, file_name,
+            _first_text_line(body_lines[front_matter.unread_lines:],
+                             skip + front_matter.unread_lines + 1), named_by_file),
         body="\n".join(body_lines),
         body_start_line=skip + 1,
         tags=_unique([t.lower() for t in tags if t]),
