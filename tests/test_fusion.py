@@ -61,7 +61,7 @@ def test_gather_gives_every_note_of_either_list_its_features() -> None:
     assert found[1].meaning_z <= found[4].meaning_z  # absent from the list: its floor
 
 
-def test_rank_by_confidence_puts_empty_notes_last_and_labels_how_each_matched() -> None:
+def test_rank_by_confidence_lowers_empty_notes_and_labels_how_each_matched() -> None:
     strong_words = evidence(1, words=1.0, coverage=1.0, word_chunk=11)
     strong_meaning = evidence(2, meaning_z=3.0, gap=0.0, meaning_chunk=22)
     both = evidence(3, meaning_z=2.5, gap=-0.01, words=0.9, coverage=1.0, word_chunk=31,
@@ -70,13 +70,25 @@ def test_rank_by_confidence_puts_empty_notes_last_and_labels_how_each_matched() 
     ranked = rank_by_confidence([strong_words, strong_meaning, empty, both], k=4,
                                 model="hybrid", have_words=True, have_meaning=True,
                                 empty=frozenset({4}))
-    assert ranked[0].note_id == 3 and ranked[-1].note_id == 4
+    assert ranked[0].note_id == 3
+    assert [f.confidence for f in ranked] == sorted((f.confidence for f in ranked), reverse=True)
+    # Alone with notes at next to nothing, an empty note keeps its place by its lowered
+    # chance, but is never first; unless the query is its name.
+    faint = evidence(5, meaning_z=-2.0, gap=-0.05, meaning_chunk=52)
+    assert [f.note_id for f in rank_by_confidence(
+        [faint, empty], 2, "hybrid", True, True, empty=frozenset({4}))] == [5, 4]
+    assert [f.note_id for f in rank_by_confidence(
+        [faint, empty, strong_meaning], 3, "hybrid", True, True, empty=frozenset({4}))
+        ][0] == 2
+    assert rank_by_confidence([faint, empty], 2, "hybrid", True, True, empty=frozenset({4}),
+                              named=4)[0].note_id == 4
     labels = {f.note_id: (f.match, f.chunk_id) for f in ranked}
     assert labels[1] == ("words", 11)  # the passage that says the words
     assert labels[2] == ("meaning", 22)
     assert labels[3] == ("both", 31)
     full = confidence(empty)
-    assert ranked[-1].confidence == pytest.approx(full * EMPTY_NOTE_FACTOR)
+    kept = next(f for f in ranked if f.note_id == 4)
+    assert kept.confidence == pytest.approx(full * EMPTY_NOTE_FACTOR)
     assert all(f.score == f.confidence for f in ranked)
     assert len(rank_by_confidence([strong_words, both], 1, "hybrid", True, True)) == 1
 

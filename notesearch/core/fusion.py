@@ -243,9 +243,22 @@ class Fused:
     confidence: float = 0.0
 
 
-#: An empty note (a journal page holding only "-") keeps this share of its confidence and
-#: comes after every note that has something to read: found by its name, never first.
+#: An empty note (a journal page holding only "-", a title awaiting its text) keeps this share
+#: of its confidence and is never first, unless the query is its name (see not_empty_first).
 EMPTY_NOTE_FACTOR = 0.2
+
+
+def not_empty_first(order: list[int], is_empty: Sequence[bool]) -> list[int]:
+    """Return `order` (indexes, best first) with the best note that has words of its own moved
+    first when an empty one leads; empty notes otherwise keep their place by their (lowered)
+    score. Put after every other candidate, as before, a placeholder note matching the
+    query's words came after notes at 0%: in a real vault of 3,176 notes, 327 such notes
+    ("Redis", "b站") were missing from the top 30 of searches for their own titles."""
+    if order and is_empty[order[0]]:
+        first = next((i for i in order if not is_empty[i]), None)
+        if first is not None:
+            return [first] + [i for i in order if i != first]
+    return order
 
 
 def emptiness(note_id: int, empty: frozenset[int]) -> float:
@@ -258,11 +271,13 @@ def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_word
                        named: int | None = None) -> list[Fused]:
     """Return the k notes most likely to be meant, best first, each with its passage
     (`named`: see `confidences`)."""
-    # Empty notes last (with EMPTY_NOTE_FACTOR of their chance), the rest by chance, ties
-    # in the order given (a stable sort); a search weighs a hundred or more candidates.
-    last = np.fromiter((e.note_id in empty for e in evidence), bool, len(evidence))
+    # By chance, empty notes with EMPTY_NOTE_FACTOR of theirs and never first (the note the
+    # query names is not held to it), ties in the order given (a stable sort); a search
+    # weighs a hundred or more candidates.
+    last = np.fromiter((e.note_id in empty and e.note_id != named for e in evidence), bool,
+                       len(evidence))
     kept = _confidences(evidence, model, named) * np.where(last, EMPTY_NOTE_FACTOR, 1.0)
-    order = np.lexsort((-kept, last))[:k].tolist()
+    order = not_empty_first(np.argsort(-kept, kind="stable").tolist(), last)[:k]
     scored = [(float(kept[i]), evidence[i]) for i in order]
     out = []
     for chance, e in scored:

@@ -30,6 +30,7 @@ from notesearch.core.fusion import (
     fuse,
     gather,
     model_for,
+    not_empty_first,
     rank_by_confidence,
     with_absent_words,
 )
@@ -336,7 +337,7 @@ class Searcher:
         model = model_for(bool(word_hits), bool(meaning_hits))
         named = self._named_note(query, word_hits)
         empty = self._empty_notes({h.note_id for h in word_hits} |
-                                  {h.note_id for h in meaning_hits})
+                                  {h.note_id for h in meaning_hits}) - {named}
         if self.fusion.method != "learned" or mode != "hybrid":
             fused = fuse(word_hits, meaning_hits, k + len(empty), self.fusion)
             # All at once (one matrix product): one candidate at a time cost 1-4 ms a search.
@@ -345,21 +346,27 @@ class Searcher:
             fused = [Fused(f.note_id, f.chunk_id, f.score * emptiness(f.note_id, empty),
                            f.match, chance.get(f.note_id, 0.0) * emptiness(f.note_id, empty))
                      for f in fused]
-            return sorted(fused, key=lambda f: (f.note_id in empty, -f.score))[:k]
+            fused.sort(key=lambda f: -f.score)
+            order = not_empty_first(list(range(len(fused))),
+                                    [f.note_id in empty for f in fused])
+            return [fused[i] for i in order[:k]]
         return rank_by_confidence(evidence, k, model, bool(word_hits), bool(meaning_hits),
                                   empty, named)
 
     def _named_note(self, query: str, word_hits: list[Hit]) -> int | None:
-        """The note id of the one note among the best NAMED_AMONG by words whose title is the
-        query (case, width and spacing aside), or None: a note searched by its name."""
+        """The note id of the one note among the best NAMED_AMONG by words whose title or an
+        alias is the query (case, width and spacing aside), or None: a note searched by its
+        name ("bilibili" for "b站.md", whose aliases say bilibili)."""
         wanted = " ".join(normalise(query).split())
         if not wanted or len(wanted.split()) > NAMED_MAX_WORDS or not word_hits:
             return None
         best = sorted(word_hits, key=lambda h: -h.score)[:NAMED_AMONG]
         marks = ",".join("?" * len(best))
-        named = [note_id for note_id, title in self.conn.execute(
-            f"SELECT id, title FROM notes WHERE id IN ({marks})", [h.note_id for h in best])
-            if " ".join(normalise(title).split()) == wanted]
+        named = [note_id for note_id, title, aliases in self.conn.execute(
+            f"SELECT id, title, aliases FROM notes WHERE id IN ({marks})",
+            [h.note_id for h in best])
+            if any(" ".join(normalise(name).split()) == wanted
+                   for name in [title, *json.loads(aliases)])]
         return named[0] if len(named) == 1 else None
 
     def _facts(self) -> dict[str, object]:
