@@ -277,7 +277,7 @@ def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_word
     last = np.fromiter((e.note_id in empty and e.note_id != named for e in evidence), bool,
                        len(evidence))
     kept = _confidences(evidence, model, named) * np.where(last, EMPTY_NOTE_FACTOR, 1.0)
-    order = not_empty_first(np.argsort(-kept, kind="stable").tolist(), last)[:k]
+    order = not_empty_first(np.argsort(-kept, kind="stable").tolist(), last.tolist())[:k]
     scored = [(float(kept[i]), evidence[i]) for i in order]
     out = []
     for chance, e in scored:
