@@ -13,6 +13,7 @@ from notesearch.core.fusion import (
     Hit,
     best_per_note,
     confidence,
+    confidences,
     fuse,
     gather,
     model_for,
@@ -91,6 +92,21 @@ def test_rank_by_confidence_lowers_empty_notes_and_labels_how_each_matched() -> 
     assert kept.confidence == pytest.approx(full * EMPTY_NOTE_FACTOR)
     assert all(f.score == f.confidence for f in ranked)
     assert len(rank_by_confidence([strong_words, both], 1, "hybrid", True, True)) == 1
+
+
+def test_a_note_not_embedded_yet_gets_what_its_words_say() -> None:
+    # Found only by words, as a note waiting for its vectors is: hybrid reads the missing
+    # meaning evidence as "far"; the words model judges such a note.
+    waiting = evidence(7, meaning_z=-1.5, gap=-0.05, words=1.0, coverage=1.0, word_chunk=71)
+    other = evidence(8, meaning_z=2.0, gap=0.0, words=0.6, coverage=1.0, word_chunk=81,
+                     meaning_chunk=82)
+    plain = confidences([waiting, other], "hybrid")
+    judged = confidences([waiting, other], "hybrid", unembedded=frozenset({7}))
+    assert judged[0] == pytest.approx(max(plain[0], confidence(waiting, "words")))
+    assert judged[0] > plain[0] and judged[1] == plain[1]
+    ranked = rank_by_confidence([other, waiting], 2, "hybrid", True, True,
+                                unembedded=frozenset({7}))
+    assert ranked[0].note_id == 7
 
 
 def test_reciprocal_rank_fusion_adds_each_lists_reciprocal_ranks() -> None:

@@ -218,6 +218,8 @@ class Searcher:
         self.meaning_off = meaning_off
         self._in_search = self._generation_read = False
         self._pending_cache: tuple[tuple, int] | None = None
+        #: (state, note id -> has a passage waiting for its vector), or None: nothing waits.
+        self._waiting: tuple[tuple | None, dict[int, bool] | None] = (None, None)
         # Facts about the notes (counts, document frequencies, empty notes), valid until the
         # notes change: keyed on the library's notes generation, cleared together.
         self._notes_facts: tuple[str | None, dict[str, object]] = (None, {})
@@ -336,13 +338,15 @@ class Searcher:
         evidence = gather(word_hits, meaning_hits, coverage)
         model = model_for(bool(word_hits), bool(meaning_hits))
         named = self._named_note(query, word_hits)
-        empty = self._empty_notes({h.note_id for h in word_hits} |
-                                  {h.note_id for h in meaning_hits}) - {named}
+        candidates = {h.note_id for h in word_hits} | {h.note_id for h in meaning_hits}
+        empty = self._empty_notes(candidates) - {named}
+        unembedded = (self._unembedded_notes({h.note_id for h in word_hits})
+                      if model == "hybrid" else frozenset())
         if self.fusion.method != "learned" or mode != "hybrid":
             fused = fuse(word_hits, meaning_hits, k + len(empty), self.fusion)
             # All at once (one matrix product): one candidate at a time cost 1-4 ms a search.
             chance = dict(zip((e.note_id for e in evidence),
-                              confidences(evidence, model, named), strict=True))
+                              confidences(evidence, model, named, unembedded), strict=True))
             fused = [Fused(f.note_id, f.chunk_id, f.score * emptiness(f.note_id, empty),
                            f.match, chance.get(f.note_id, 0.0) * emptiness(f.note_id, empty))
                      for f in fused]
@@ -351,7 +355,7 @@ class Searcher:
                                     [f.note_id in empty for f in fused])
             return [fused[i] for i in order[:k]]
         return rank_by_confidence(evidence, k, model, bool(word_hits), bool(meaning_hits),
-                                  empty, named)
+                                  empty, named, unembedded)
 
     def _named_note(self, query: str, word_hits: list[Hit]) -> int | None:
         """The note id of the one note among the best NAMED_AMONG by words whose title or an
@@ -408,6 +412,35 @@ class Searcher:
                                "SELECT note_id, 1 FROM chunks WHERE note_id IN ({}) "
                                "GROUP BY note_id HAVING MAX(hash) = ''")
         return frozenset(n for n in note_ids if empty[n])
+
+    def _unembedded_notes(self, note_ids: set[int]) -> frozenset[int]:
+        """Return those of `note_ids` with a passage that has no vector in the active space
+        yet: a first index under way, a note just saved, a private note a remote provider is
+        not sent. Asked of SQLite (the chunk map does not follow vectors as they are added),
+        and only while some passage of the library waits (one cached check a state)."""
+        space = self.vectors.space
+        if self.embedder is None or space is None or not note_ids:
+            return frozenset()
+        key = (self.store.get_meta("notes_gen"), self.store.get_meta("vectors_gen"), space.id,
+               one_row(self.conn.execute("SELECT MAX(id) FROM embeddings"))[0])
+        if self._waiting[0] != key:
+            waits = self.conn.execute(
+                "SELECT 1 FROM chunks c WHERE c.hash != '' AND NOT EXISTS (SELECT 1 FROM "
+                "embeddings e WHERE e.space_id = ? AND e.hash = c.hash) LIMIT 1",
+                (space.id,)).fetchone() is not None
+            self._waiting = (key, {} if waits else None)
+        known = self._waiting[1]
+        if known is None:
+            return frozenset()
+        missing = [n for n in note_ids if n not in known]
+        if missing:
+            found = {r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT c.note_id FROM chunks c WHERE c.note_id IN "
+                f"({','.join('?' * len(missing))}) AND c.hash != '' AND NOT EXISTS (SELECT 1 "
+                f"FROM embeddings e WHERE e.space_id = ? AND e.hash = c.hash)",
+                [*missing, space.id])}
+            known.update((n, n in found) for n in missing)
+        return frozenset(n for n in note_ids if known[n])
 
     def _per_note(self, fact: str, note_ids: Iterable[int], sql: str) -> dict[int, int]:
         """Return note id -> a figure `sql` reads (0 where it returns no row), kept until the
