@@ -9,7 +9,7 @@ import pytest
 
 from notesearch.core.chunkmap import ChunkMap, current_key
 from notesearch.core.fusion import WEAK_MATCH
-from notesearch.core.search import Searcher
+from notesearch.core.search import Searcher, effective_draws, expected_maximum
 from tests.helpers import library_of, open_library
 
 FEATURES = ["queries", "publishing", "backlinks", "templates", "flashcards", "whiteboards",
@@ -101,6 +101,33 @@ def ranked(library, query, mode="hybrid", k=10):
     return [str(Path(r.path).relative_to(library.root)) for r in response.results], response
 
 
+def test_the_expected_maximum_of_normal_draws():
+    # Exact values of E[max of n standard normals]: 0.5642 (2), 1.5388 (10), 2.5076 (100).
+    assert expected_maximum(1) == 0.0
+    for draws, exact in ((2, 0.5642), (10, 1.5388), (100, 2.5076)):
+        assert expected_maximum(draws) == pytest.approx(exact, abs=0.03)
+    assert expected_maximum(1.5) < expected_maximum(2)
+
+
+def test_chunks_on_one_subject_count_as_one_draw_and_on_many_as_many():
+    import numpy as np
+
+    basis = np.eye(8)
+    sums = np.stack([3 * basis[0],  # three chunks saying the same
+                     basis[:4].sum(axis=0),  # four on four unrelated subjects
+                     basis[0] + basis[1]])  # two unrelated
+    draws = effective_draws(sums, np.array([3, 4, 2]), np.zeros(8))
+    assert draws == pytest.approx([1.0, 4.0, 2.0])
+    # The direction every vector shares (the library's mean) is not what makes chunks alike:
+    # unit vectors 0.6 * own subject + 0.8 * shared, the mean 0.8 * shared.
+    shared = basis[7]
+    alike = effective_draws(0.6 * sums + np.array([[3], [4], [2]]) * 0.8 * shared,
+                            np.array([3, 4, 2]), 0.8 * shared)
+    assert alike == pytest.approx([1.0, 4.0, 2.0])
+    assert effective_draws(0.6 * sums + np.array([[3], [4], [2]]) * 0.8 * shared,
+                           np.array([3, 4, 2]), np.zeros(8))[1] < 2  # uncentred: alike
+
+
 def test_the_changelog_is_long_enough_to_matter(vault):
     chunks = vault.conn.execute("SELECT COUNT(*) FROM chunks c JOIN notes n ON n.id = c.note_id "
                                 "WHERE n.path LIKE '%Changelog.md'").fetchone()[0]
@@ -154,7 +181,7 @@ def test_an_empty_note_is_found_by_its_name(vault):
         for mode in ("hybrid", "words"):
             paths, _ = ranked(vault, query, mode=mode)
             assert paths[0] == note, (query, mode, paths[:3])
-    paths, _ = ranked(vault, "redis sessions")
+    paths, _ = ranked(vault, "redis sessions", k=30)
     assert paths[0] == "notes/Databases.md" and "tools/Redis.md" in paths
 
 

@@ -274,6 +274,12 @@ class VectorIndex:
         step = max(1, len(matrix) // max(1, n))
         return matrix[::step][:n]
 
+    def mean(self) -> np.ndarray | None:
+        """Return the (dim,) mean of every row, or None when there are none."""
+        with self._lock:
+            rows, total = len(self.ids), self._sum
+        return (total / rows).astype(np.float32) if rows else None
+
     def vectors_for(self, embedding_ids: list[int]) -> np.ndarray:
         """Return the rows for the given embedding ids (ids missing here are left out)."""
         with self._lock:
