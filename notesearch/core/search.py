@@ -718,8 +718,11 @@ class Searcher:
         return {n: known.get(n, 1.0) for n in several}
 
     def _read_independent_chunks(self, note_ids: list[int], space_id: int) -> dict[int, float]:
+        # CROSS JOIN: the notes' chunks first, then each one's vector. Left to choose, SQLite
+        # walked every vector of the space and looked its chunks up: 14 ms, not 0.5, for 40
+        # notes of dendron-site.
         rows = cast(list[tuple[int, int]], self.conn.execute(
-            f"SELECT c.note_id, e.id FROM chunks c JOIN embeddings e ON e.hash = c.hash "
+            f"SELECT c.note_id, e.id FROM chunks c CROSS JOIN embeddings e ON e.hash = c.hash "
             f"AND e.space_id = ? WHERE c.note_id IN ({','.join('?' * len(note_ids))})",
             [space_id, *note_ids]).fetchall())
         mean = self.vectors.mean()
