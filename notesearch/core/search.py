@@ -220,6 +220,7 @@ class Searcher:
         self.meaning_off = meaning_off
         self._in_search = self._generation_read = False
         self._pending_cache: tuple[tuple, int] | None = None
+        self._state: tuple | None = None  # see _vectors_state
         #: (state of the vectors, note id -> independent chunks): see _independent_chunks.
         self._draws: tuple[tuple | None, dict[int, float]] = (None, {})
         #: (state, note id -> has a passage waiting for its vector), or None: nothing waits.
@@ -393,7 +394,17 @@ class Searcher:
         """Start a search: its facts about the notes are read afresh, then kept for it."""
         self._in_search, self._generation_read = True, False
         self._arrays = (False, None)
+        self._state = None
         self._facts()
+
+    def _vectors_state(self) -> tuple:
+        """(notes generation, vectors generation, active space id, newest vector id): the
+        state per-note facts about vectors are kept for. Read once a search."""
+        if self._state is None or not self._in_search:
+            self._state = (self.store.get_meta("notes_gen"), self.store.get_meta("vectors_gen"),
+                           self._space_id(),
+                           one_row(self.conn.execute("SELECT MAX(id) FROM embeddings"))[0])
+        return self._state
 
     def _end(self) -> None:
         self._in_search = self._generation_read = False
@@ -422,16 +433,15 @@ class Searcher:
         yet: a first index under way, a note just saved, a private note a remote provider is
         not sent. Asked of SQLite (the chunk map does not follow vectors as they are added),
         and only while some passage of the library waits (one cached check a state)."""
-        space = self.vectors.space
-        if self.embedder is None or space is None or not note_ids:
+        if self.embedder is None or not note_ids:
             return frozenset()
-        key = (self.store.get_meta("notes_gen"), self.store.get_meta("vectors_gen"), space.id,
-               one_row(self.conn.execute("SELECT MAX(id) FROM embeddings"))[0])
+        key = self._vectors_state()
+        space_id = key[2]
         if self._waiting[0] != key:
             waits = self.conn.execute(
                 "SELECT 1 FROM chunks c WHERE c.hash != '' AND NOT EXISTS (SELECT 1 FROM "
                 "embeddings e WHERE e.space_id = ? AND e.hash = c.hash) LIMIT 1",
-                (space.id,)).fetchone() is not None
+                (space_id,)).fetchone() is not None
             self._waiting = (key, {} if waits else None)
         known = self._waiting[1]
         if known is None:
@@ -442,7 +452,7 @@ class Searcher:
                 f"SELECT DISTINCT c.note_id FROM chunks c WHERE c.note_id IN "
                 f"({','.join('?' * len(missing))}) AND c.hash != '' AND NOT EXISTS (SELECT 1 "
                 f"FROM embeddings e WHERE e.space_id = ? AND e.hash = c.hash)",
-                [*missing, space.id])}
+                [*missing, space_id])}
             known.update((n, n in found) for n in missing)
         return frozenset(n for n in note_ids if known[n])
 
@@ -705,16 +715,13 @@ class Searcher:
         several = [n for n in note_ids if counts.get(n, 1) > 1]
         if not several:
             return {}
-        space = self.vectors.space
-        state = (self.store.get_meta("notes_gen"), self.store.get_meta("vectors_gen"),
-                 space.id if space else None,
-                 one_row(self.conn.execute("SELECT MAX(id) FROM embeddings"))[0])
+        state = self._vectors_state()
         if self._draws[0] != state:
             self._draws = (state, {})
         known = self._draws[1]
         missing = [n for n in several if n not in known]
-        if missing and space is not None:
-            known.update(self._read_independent_chunks(missing, space.id))
+        if missing:
+            known.update(self._read_independent_chunks(missing, state[2]))
         return {n: known.get(n, 1.0) for n in several}
 
     def _read_independent_chunks(self, note_ids: list[int], space_id: int) -> dict[int, float]:
@@ -959,8 +966,7 @@ class Searcher:
     def _notes_not_embedded(self) -> int:
         if self.embedder is None:
             return 0
-        key = (self.store.get_meta("notes_gen"), self.store.get_meta("vectors_gen"),
-               self._space_id(), one_row(self.conn.execute("SELECT MAX(id) FROM embeddings"))[0])
+        key = self._vectors_state()
         if self._pending_cache and self._pending_cache[0] == key:
             return self._pending_cache[1]
         count = self.store.count_notes_pending(key[2], may_see_private_notes(self.embedder))
