@@ -140,14 +140,21 @@ def test_private_notes_are_not_sent_to_remote_provider(tmp_path, fake_openai):
     notes = tmp_path / "notes"
     write(notes / "public.md", "# Public\nGardening tips for spring.")
     write(notes / "diary.md", "---\nprivate: true\n---\n# Diary\nMy secret worries.")
+    write(notes / "frost.md", "# Frost\nThe secret worries of every gardener: late frost.")
     embedder = OpenAIEmbedder(base_url=fake_openai.base_url, api_key=fake_openai.key,
                               dimensions=64)
     lib = open_library(tmp_path / "home", embedder=embedder)
     lib.add_folder(notes)
     lib.index()
     sent = " ".join(fake_openai.inputs)
-    assert "Gardening" in sent and "secret worries" not in sent
-    assert lib.search("secret worries", k=1, mode="words").results[0].path.endswith("diary.md")
+    assert "Gardening" in sent and "My secret worries" not in sent
+    by_words = {Path(r.path).name: r.confidence
+                for r in lib.search("secret worries", k=2, mode="words").results}
+    assert set(by_words) == {"diary.md", "frost.md"}
+    # Never embedded, a private note is judged by its words in a hybrid search too (not as
+    # a note meaning found far from the query).
+    hybrid = {Path(r.path).name: r.confidence for r in lib.search("secret worries").results}
+    assert hybrid["diary.md"] == by_words["diary.md"]
     lib.close()
 
 

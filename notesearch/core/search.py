@@ -438,10 +438,13 @@ class Searcher:
         key = self._vectors_state()
         space_id = key[2]
         if self._waiting[0] != key:
-            waits = self.conn.execute(
-                "SELECT 1 FROM chunks c WHERE c.hash != '' AND NOT EXISTS (SELECT 1 FROM "
-                "embeddings e WHERE e.space_id = ? AND e.hash = c.hash) LIMIT 1",
-                (space_id,)).fetchone() is not None
+            # The count of notes waiting, which every response reports, answers unless
+            # private notes are kept from the provider (they wait for good, uncounted).
+            waits = (self._notes_not_embedded() > 0
+                     if may_see_private_notes(self.embedder) else self.conn.execute(
+                         "SELECT 1 FROM chunks c WHERE c.hash != '' AND NOT EXISTS (SELECT 1 "
+                         "FROM embeddings e WHERE e.space_id = ? AND e.hash = c.hash) LIMIT 1",
+                         (space_id,)).fetchone() is not None)
             self._waiting = (key, {} if waits else None)
         known = self._waiting[1]
         if known is None:
