@@ -538,35 +538,55 @@ def test_notes_titled_by_a_heading_are_read_again_on_upgrade(tmp_path):
     library.close()
     as_schema(tmp_path / "home", 10,  # as schema 10 left it: the heading was the title
               "UPDATE notes SET title = 'The Analogy' WHERE path LIKE '%Buttermilk.md'")
+    # Schema 11's own step marks only the note a heading titled (schema 12, next, marks all).
+    import apsw
+
+    from notesearch.core.migrations import _v11
+
+    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
+    with conn:
+        _v11(conn)
+    marked = {p.rsplit("/", 1)[-1] for (p,) in conn.execute(
+        "SELECT path FROM notes WHERE size = -1")}
+    conn.close()
+    assert marked == {"Buttermilk.md"}
     upgraded = open_library(tmp_path / "home")
-    summary = upgraded.scan()
-    assert (summary.updated, summary.unchanged) == (1, 1)
+    upgraded.scan()
     assert sorted(t for (t,) in upgraded.conn.execute("SELECT title FROM notes")) == \
         ["Buttermilk", "Kites"]
     upgraded.close()
 
 
-def test_drawings_are_read_again_on_upgrade(tmp_path):
-    """Schema 12 has the next index read again Excalidraw drawings (their banner and the
-    plugin's headings were text, and one was titled "Text Elements"); other notes are not."""
+def test_notes_are_read_again_on_upgrade_for_drawings_and_properties(tmp_path):
+    """Schema 12 has the next index read every note again: Excalidraw drawings (their banner
+    and the plugin's headings were text, and one was titled "Text Elements") and notes whose
+    properties hold words (a film's director, kept only in front matter)."""
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "Plan.md").write_text(
         "---\nexcalidraw-plugin: parsed\ntags: [excalidraw]\n---\n"
         "==⚠  Switch to EXCALIDRAW VIEW in the MORE OPTIONS menu of this document. ⚠==\n\n"
         "# Text Elements\nRaised beds ^a1B2c3D4\n")
-    (notes / "Kites.md").write_text("Kites need a steady wind.\n")
+    (notes / "1917.md").write_text("---\ndirector: Sam Mendes\ngenre: war\n---\nComment:\n")
     library = open_library(tmp_path / "home")
     library.add_folder(notes)
     library.scan()
     library.close()
-    as_schema(tmp_path / "home", 11,  # as schema 11 left it: titled by the plugin's heading
-              "UPDATE notes SET title = 'Text Elements' WHERE path LIKE '%Plan.md'")
+    as_schema(tmp_path / "home", 11,  # as schema 11 left them
+              "UPDATE notes SET title = 'Text Elements' WHERE path LIKE '%Plan.md'",
+              # (schema 11 indexed no property but the description)
+              "DELETE FROM notes_fts WHERE rowid = (SELECT id FROM notes WHERE path LIKE "
+              "'%1917.md')",
+              "INSERT INTO notes_fts(rowid, title, names, headings, description, body) "
+              "SELECT id, '1917', '1917 notes', '', '', 'Comment:' FROM notes "
+              "WHERE path LIKE '%1917.md'")
     upgraded = open_library(tmp_path / "home")
+    assert not upgraded.search("mendes", mode="words").results
     summary = upgraded.scan()
-    assert (summary.updated, summary.unchanged) == (1, 1)
+    assert (summary.updated, summary.unchanged) == (2, 0)
     assert sorted(t for (t,) in upgraded.conn.execute("SELECT title FROM notes")) == \
-        ["Kites", "Plan"]
+        ["1917", "Plan"]
+    assert upgraded.search("mendes", mode="words").results[0].title == "1917"
     upgraded.close()
 
 

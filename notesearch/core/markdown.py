@@ -398,10 +398,41 @@ _MAX_DESCRIPTION = 500
 
 
 def _description(properties: dict[str, object]) -> str:
-    """The first short description-like property, as one line of text."""
+    """The first short description-like property, as one line of text, then the words of
+    the note's other properties (see _property_words)."""
     lowered = {str(k).lower(): v for k, v in properties.items()}
     for key in _DESCRIPTION_KEYS:
         value = lowered.get(key)
         if isinstance(value, str | int | float) and str(value).strip():
-            return " ".join(str(value).split())[:_MAX_DESCRIPTION]
-    return ""
+            return " ".join([" ".join(str(value).split())[:_MAX_DESCRIPTION],
+                             _property_words(lowered)]).strip()
+    return _property_words(lowered)
+
+
+#: Properties whose words are indexed elsewhere (title, aliases, tags, the description) or
+#: are bookkeeping rather than what a note is about.
+_NOT_WORDS = frozenset({"title", "alias", "aliases", "tag", "tags", "id", "uid", "private",
+                        "cssclass", "cssclasses", "excalidraw-plugin", "permalink", "layout",
+                        "template", "collapsed", "publish", "position", *_DESCRIPTION_KEYS})
+_DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
+_MAX_PROPERTY_WORDS = 1000
+
+
+def _property_words(lowered: dict[str, object]) -> str:
+    """The text values of a note's other properties (`director: 萨姆·门德斯`, `genre: 剧情,
+    战争`), as one line: a note can keep what it is about there. A real vault's 699 film
+    notes, imported from Douban, held their director, actors and genre only in front matter,
+    and a search for two actors did not find the film. Numbers, dates, URLs and values with
+    no letter are left out."""
+    words: list[str] = []
+    for key, value in lowered.items():
+        if key in _NOT_WORDS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str):
+                continue
+            text = " ".join(item.split())
+            if (text and "://" not in text and not _DATE_VALUE.match(text)
+                    and any(ch.isalpha() for ch in text)):
+                words.append(text)
+    return " ".join(words)[:_MAX_PROPERTY_WORDS]

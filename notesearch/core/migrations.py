@@ -254,16 +254,12 @@ def _v11(conn: apsw.Connection) -> None:
 
 
 def _v12(conn: apsw.Connection) -> None:
-    """Have the next index read again every Excalidraw drawing (tagged "excalidraw", named
-    *.excalidraw.md, or holding the plugin's banner): its banner, section headings and
-    embedded-file lines are no longer text, and it is titled by its file name
-    (prose.blank_data, markdown.parse_note). As in _v8, unchanged passages keep their vectors."""
-    stale = conn.execute(
-        "SELECT id FROM notes WHERE tags LIKE '%\"excalidraw\"%' OR path LIKE '%.excalidraw.md' "
-        "OR id IN (SELECT note_id FROM chunks WHERE instr(text, 'EXCALIDRAW VIEW') > 0)"
-    ).fetchall()
-    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
-                     "WHERE id = ?", stale)
+    """Have the next index read every note again: the words of a note's properties other
+    than its title, aliases, tags and description are now searched with its description
+    (markdown._property_words), and an Excalidraw drawing's banner, section headings and
+    embedded-file lines are no longer text, the drawing titled by its file name
+    (prose.blank_data). As in _v8, passages whose text is unchanged keep their vectors."""
+    conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = ''")
 
 
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
