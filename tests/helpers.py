@@ -54,6 +54,26 @@ def as_schema(home: Path, version: int, *statements: str) -> None:
     conn.close()
 
 
+def marked_by_migrations_to(home: Path, version: int) -> set[str]:
+    """Run the closed library's schema steps up to `version` only (not the newest: schema 12
+    marks every note) and return the file names they marked for reading again."""
+    import apsw
+
+    from notesearch.core.migrations import MIGRATIONS
+
+    conn = apsw.Connection(str(home / "library.db"))
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        for step in range(current + 1, version + 1):
+            with conn:
+                MIGRATIONS[step - 1](conn)
+                conn.execute(f"PRAGMA user_version = {step}")
+        return {path.replace("\\", "/").rsplit("/", 1)[-1] for (path,) in conn.execute(
+            "SELECT path FROM notes WHERE size = -1")}
+    finally:
+        conn.close()
+
+
 def titles(results) -> list[str]:
     return [r.title for r in results]
 

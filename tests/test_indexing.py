@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.progress import Control
-from tests.helpers import as_schema, open_library
+from tests.helpers import as_schema, marked_by_migrations_to, open_library
 
 NOTE = """# Bread
 
@@ -539,17 +539,7 @@ def test_notes_titled_by_a_heading_are_read_again_on_upgrade(tmp_path):
     as_schema(tmp_path / "home", 10,  # as schema 10 left it: the heading was the title
               "UPDATE notes SET title = 'The Analogy' WHERE path LIKE '%Buttermilk.md'")
     # Schema 11's own step marks only the note a heading titled (schema 12, next, marks all).
-    import apsw
-
-    from notesearch.core.migrations import _v11
-
-    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
-    with conn:
-        _v11(conn)
-    marked = {p.rsplit("/", 1)[-1] for (p,) in conn.execute(
-        "SELECT path FROM notes WHERE size = -1")}
-    conn.close()
-    assert marked == {"Buttermilk.md"}
+    assert marked_by_migrations_to(tmp_path / "home", 11) == {"Buttermilk.md"}
     upgraded = open_library(tmp_path / "home")
     upgraded.scan()
     assert sorted(t for (t,) in upgraded.conn.execute("SELECT title FROM notes")) == \
