@@ -708,8 +708,10 @@ class Searcher:
             return hits
         draws = self._independent_chunks(set(best))
         scale = self.fusion.length_penalty * spread
-        lower = {n: scale * expected_maximum(draws.get(n, 1.0)) for n in best}
-        return [Hit(h.chunk_id, h.note_id, h.score - lower[h.note_id]) for h in hits]
+        # A note of one chunk (one draw) loses nothing: its hits are kept as they are.
+        lower = {n: scale * expected_maximum(d) for n, d in draws.items() if d > 1.0}
+        return [h if (by := lower.get(h.note_id)) is None
+                else Hit(h.chunk_id, h.note_id, h.score - by) for h in hits]
 
     def _independent_chunks(self, note_ids: set[int]) -> dict[int, float]:
         """Return note id -> how many independent draws its embedded chunks amount to (1 to
