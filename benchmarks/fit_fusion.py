@@ -130,6 +130,10 @@ def main() -> None:
         print(f"\n{model}: current {np.round(current, 2).tolist()}")
         for vault in data:
             report(f"{vault} (current)", mrr(data[vault][model], current))
+        # What fusion.CALIBRATION holds: the rescaling of the coefficients in use.
+        slope, intercept = fit_calibration([r for v in data for r in data[v][model]], current)
+        print(f"  calibration of the current coefficients: slope {slope:.2f}, "
+              f"intercept {intercept:.2f}")
         for held_out in (data if len(data) > 1 else []):
             train = [r for v in data if v != held_out for r in data[v][model]]
             beta = fit(train, COEFFICIENTS[model])

@@ -74,15 +74,14 @@ def test_rank_by_confidence_lowers_empty_notes_and_labels_how_each_matched() -> 
     assert ranked[0].note_id == 3
     assert [f.confidence for f in ranked] == sorted((f.confidence for f in ranked), reverse=True)
     # Alone with notes at next to nothing, an empty note keeps its place by its lowered
-    # chance, but is never first; unless the query is its name.
+    # chance, but is never first (the note the query names is not passed as empty: see
+    # test_ranking.test_an_empty_note_is_found_by_its_name).
     faint = evidence(5, meaning_z=-2.0, gap=-0.05, meaning_chunk=52)
     assert [f.note_id for f in rank_by_confidence(
         [faint, empty], 2, "hybrid", True, True, empty=frozenset({4}))] == [5, 4]
     assert [f.note_id for f in rank_by_confidence(
         [faint, empty, strong_meaning], 3, "hybrid", True, True, empty=frozenset({4}))
         ][0] == 2
-    assert rank_by_confidence([faint, empty], 2, "hybrid", True, True, empty=frozenset({4}),
-                              named=4)[0].note_id == 4
     labels = {f.note_id: (f.match, f.chunk_id) for f in ranked}
     assert labels[1] == ("words", 11)  # the passage that says the words
     assert labels[2] == ("meaning", 22)

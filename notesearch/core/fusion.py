@@ -282,11 +282,10 @@ def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_word
                        unembedded: frozenset[int] = frozenset()) -> list[Fused]:
     """Return the k notes most likely to be meant, best first, each with its passage
     (`named`, `unembedded`: see `confidences`)."""
-    # By chance, empty notes with EMPTY_NOTE_FACTOR of theirs and never first (the note the
-    # query names is not held to it), ties in the order given (a stable sort); a search
-    # weighs a hundred or more candidates.
-    last = np.fromiter((e.note_id in empty and e.note_id != named for e in evidence), bool,
-                       len(evidence))
+    # By chance, `empty` notes with EMPTY_NOTE_FACTOR of theirs and never first (the caller
+    # leaves out of `empty` the note the query names), ties in the order given (a stable
+    # sort); a search weighs a hundred or more candidates.
+    last = np.fromiter((e.note_id in empty for e in evidence), bool, len(evidence))
     kept = (_confidences(evidence, model, named, unembedded)
             * np.where(last, EMPTY_NOTE_FACTOR, 1.0))
     order = not_empty_first(np.argsort(-kept, kind="stable").tolist(), last.tolist())[:k]
