@@ -206,6 +206,9 @@ def cmd_index(args: argparse.Namespace) -> int:
               f"embedded in {summary.seconds:.1f} s.")
         for path, reason in summary.skipped:
             print(f"  skipped {path}: {reason}")
+        if summary.embedding_elsewhere:
+            print(f"(Meanwhile {summary.embedding_elsewhere} embedded this library's notes; "
+                  "this run waited for it.)")
         if summary.embedding_error:
             print(f"Meaning search is not up to date: {summary.embedding_error}")
             print("Keyword search works; run `notesearch index` again to resume.")
@@ -243,8 +246,11 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
     for rank, result in enumerate(response.results, 1):
         _print_result(rank, result, show_match=True)
     if response.notes_not_embedded:
+        holder = library.embedding_elsewhere()
+        finish = (f"{holder.describe()} is embedding them now" if holder
+                  else "run `notesearch index` to finish")
         print(f"({response.notes_not_embedded} notes are not embedded yet and can only match "
-              "by words; run `notesearch index` to finish.)")
+              f"by words; {finish}.)")
     if response.meaning_unavailable:
         print(f"(Meaning search is off: {response.meaning_unavailable})")
     if library.read_only:
@@ -418,7 +424,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status.embedder_problem:
         print(f"Meaning search unavailable: {status.embedder_problem}")
     print(f"Waiting to be embedded: {status.pending_chunks} passages "
-          f"({status.notes_not_embedded} notes)")
+          f"({status.notes_not_embedded} notes)"
+          + (f"; {status.embedding_now} is embedding them now" if status.embedding_now else ""))
     if status.embedding_problem:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(status.embedding_problem["at"]))
         print(f"Embedding stopped at {when}: {status.embedding_problem['message']} Run "
@@ -573,7 +580,8 @@ class ProgressBar:
         eta = format_eta(progress.eta_seconds)
         notes = (f" · notes {progress.notes_done:,}/{progress.notes_total:,}"
                  if progress.notes_total else "")
-        counts = f"{progress.done:,}/{progress.total:,}{notes}{eta}"
+        detail = f" · {progress.detail}" if progress.detail else ""
+        counts = f"{progress.done:,}/{progress.total:,}{notes}{eta}{detail}"
         if not self.terminal:
             now = time.monotonic()
             if (self._last is None or self._last[0] != progress.phase

@@ -16,6 +16,7 @@ from notesearch.core.chunking import chunk_context, chunk_note
 from notesearch.core.config import Settings
 from notesearch.core.embedders import Embedder, may_see_private_notes
 from notesearch.core.errors import EmbedderError, SkipFile
+from notesearch.core.lease import EmbeddingLease
 from notesearch.core.markdown import parse_note
 from notesearch.core.notes import (
     BAD_NAME_REASON,
@@ -30,7 +31,7 @@ from notesearch.core.notes import (
     os_reason,
 )
 from notesearch.core.notes import read_text as read_note_text
-from notesearch.core.progress import Control, ProgressCallback, RateMeter
+from notesearch.core.progress import Control, Progress, ProgressCallback, RateMeter
 from notesearch.core.prose import embedding_text, has_words
 from notesearch.core.store import NO_VECTOR, NoteFields, NoteRecord, Store, StoredChunk
 from notesearch.core.tokens import (
@@ -49,6 +50,8 @@ EMBED_BATCH = 32
 # they grow to SORT_WINDOW.
 FIRST_SORT_WINDOW = 64
 SORT_WINDOW = 1024
+#: How often a run waiting for another process's embedding looks again (seconds).
+LEASE_POLL_SECONDS = 1.0
 
 
 @dataclass
@@ -69,6 +72,8 @@ class IndexSummary:
     seconds: float = 0.0
     #: Time spent inside the embedding model itself (the rest of `seconds` is our overhead).
     model_seconds: float = 0.0
+    #: Another process that was embedding the library meanwhile ("notesearch index (pid 12)").
+    embedding_elsewhere: str | None = None
 
     def to_json(self) -> dict:
         """Return the summary as JSON-ready data (`index --json`, the app's indexing process);
@@ -93,6 +98,7 @@ class IndexSummary:
         self.pending_chunks = other.pending_chunks
         self.embedding_error = other.embedding_error
         self.embedding_error_kind = other.embedding_error_kind
+        self.embedding_elsewhere = other.embedding_elsewhere
         self.model_seconds = other.model_seconds
         self.cancelled = self.cancelled or other.cancelled
 
@@ -160,8 +166,10 @@ class Indexer:
     """Brings a library's notes and vectors up to date with the folders on disk."""
 
     def __init__(self, conn: apsw.Connection, settings: Settings, embedder: Embedder | None,
-                 control: Control | None = None) -> None:
+                 control: Control | None = None, lease: EmbeddingLease | None = None) -> None:
         self.store = Store(conn)
+        #: Held while embedding, so that one process embeds a library at a time (lease.py).
+        self.lease = lease
         self.settings = settings
         self.embedder = embedder
         self.control = control or Control()
@@ -289,11 +297,57 @@ class Indexer:
         self.store.record_skip(path, folder_id, reason)
 
     # -- embedding --------------------------------------------------------------------------
-    def embed_pending(self, progress: ProgressCallback | None = None) -> IndexSummary:
-        """Embed every chunk without a vector in the embedder's space, in batches; resumable."""
+    def embed_pending(self, progress: ProgressCallback | None = None,
+                      wait: bool = True) -> IndexSummary:
+        """Embed every chunk without a vector in the embedder's space, in batches; resumable.
+
+        While another process embeds the library (it holds the lease), wait for it, reporting
+        its progress, and then embed what it left; with `wait` False, leave the chunks to it
+        (summary.embedding_elsewhere names it)."""
         summary = IndexSummary()
         if self.embedder is None:
             return summary
+        lease = self.lease
+        if lease is None:
+            return self._embed_pending(summary, progress)
+        if not lease.acquire() and not self._wait_for(lease, summary, progress, wait):
+            return summary
+        try:
+            return self._embed_pending(summary, progress)
+        finally:
+            lease.release()
+
+    def _wait_for(self, lease: EmbeddingLease, summary: IndexSummary,
+                  progress: ProgressCallback | None, wait: bool) -> bool:
+        """Wait until `lease` is ours, reporting the other process's progress; False when
+        cancelled or told not to wait."""
+        assert self.embedder is not None
+        include_private = may_see_private_notes(self.embedder)
+        space = self.store.space_of(self.embedder.model_id)
+        space_id = space.id if space else -1
+        pending_at_start = self.store.count_pending(space_id, include_private)
+        while True:
+            holder = lease.holder()
+            if holder is None and lease.acquire():
+                return True
+            summary.embedding_elsewhere = holder.describe() if holder else None
+            pending = self.store.count_pending(space_id, include_private)
+            summary.pending_chunks = pending
+            if not wait:
+                return False
+            log.info("waiting for %s, which is embedding this library", summary.embedding_elsewhere)
+            if progress is not None:
+                total = max(pending_at_start, pending)
+                progress(Progress("embedding", total - pending, total,
+                                  detail=f"by {summary.embedding_elsewhere}; waiting for it"))
+            if not self.control.checkpoint():
+                summary.cancelled = True
+                return False
+            time.sleep(LEASE_POLL_SECONDS)
+
+    def _embed_pending(self, summary: IndexSummary,
+                       progress: ProgressCallback | None) -> IndexSummary:
+        assert self.embedder is not None
         include_private = may_see_private_notes(self.embedder)
         try:
             dim = self.embedder.dim  # a remote model of unknown size is probed here

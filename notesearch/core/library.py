@@ -32,6 +32,7 @@ from notesearch.core.engine import Engine, build_engine
 from notesearch.core.errors import LibraryReadOnly, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
 from notesearch.core.keywords import PhrasePostings
+from notesearch.core.lease import EmbeddingLease, Holder
 from notesearch.core.progress import Control, ProgressCallback
 from notesearch.core.search import (
     NO_FILTERS,
@@ -131,6 +132,8 @@ class Status:
     last_indexed: float | None = None
     #: Bytes the library's database takes on disk (with its write-ahead log).
     database_bytes: int = 0
+    #: The process embedding the library right now ("notesearch index (pid 12)"), or None.
+    embedding_now: str | None = None
 
     def to_json(self) -> dict:
         return {**self.__dict__, "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
@@ -323,7 +326,8 @@ class Library:
 
     # -- indexing ---------------------------------------------------------------------------
     def indexer(self, control: Control | None = None) -> Indexer:
-        return Indexer(self.conn, self.settings, self.embedder(), control)
+        return Indexer(self.conn, self.settings, self.embedder(), control,
+                       EmbeddingLease(self.db_path))
 
     def scan(self, control: Control | None = None,
              progress: ProgressCallback | None = None) -> IndexSummary:
@@ -346,16 +350,18 @@ class Library:
                 self.store.set_meta(LAST_INDEXED, str(time.time()))
         return summary
 
-    def embed(self, control: Control | None = None,
-              progress: ProgressCallback | None = None) -> IndexSummary:
-        """Embed whatever chunks have no vector yet; resumable, pausable, cancellable."""
+    def embed(self, control: Control | None = None, progress: ProgressCallback | None = None,
+              wait: bool = True) -> IndexSummary:
+        """Embed whatever chunks have no vector yet; resumable, pausable, cancellable. While
+        another process embeds this library, wait for it (or, `wait` False, leave them to it)."""
         self._writable()
         with _storage_errors(self.db_path):
-            return self._embed(control, progress)
+            return self._embed(control, progress, wait)
 
-    def _embed(self, control: Control | None, progress: ProgressCallback | None) -> IndexSummary:
+    def _embed(self, control: Control | None, progress: ProgressCallback | None,
+               wait: bool) -> IndexSummary:
         indexer = self.indexer(control)
-        summary = indexer.embed_pending(progress)
+        summary = indexer.embed_pending(progress, wait)
         engine = self.engine()
         if summary.embedding_error is None and engine.problem:
             summary.embedding_error = engine.problem
@@ -516,7 +522,16 @@ class Library:
                       pending, not_embedded, engine.problem, engine.fallback_notice,
                       self.read_only, self._last_embedding_problem() if pending else None,
                       _resized(store.spaces()), store.notes_per_folder(),
-                      float(store.get_meta(LAST_INDEXED) or 0) or None, self._database_bytes())
+                      float(store.get_meta(LAST_INDEXED) or 0) or None, self._database_bytes(),
+                      self._embedding_now())
+
+    def _embedding_now(self) -> str | None:
+        holder = self.embedding_elsewhere()
+        return holder.describe() if holder else None
+
+    def embedding_elsewhere(self) -> Holder | None:
+        """The other process embedding this library's notes right now (lease.py), or None."""
+        return EmbeddingLease(self.db_path).holder()
 
     def _database_bytes(self) -> int:
         paths = [self.db_path, self.db_path.with_name(self.db_path.name + "-wal")]

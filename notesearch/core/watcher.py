@@ -154,6 +154,9 @@ class FolderWatcher:
         else:
             return
         if not summary.cancelled:
-            summary.take_embedding(self.library.embed(self._control))
+            # Not waiting: while another process embeds the library (a first index in the
+            # app, `notesearch index`), it takes these chunks too, and this thread must go
+            # on reading saved notes for keyword search meanwhile.
+            summary.take_embedding(self.library.embed(self._control, wait=False))
         if self.on_update:
             self.on_update(summary)

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from notesearch.core.indexer import IndexSummary
+from notesearch.core.lease import set_program_name
 from notesearch.core.library import Library
 from notesearch.core.progress import Control, Progress
 from notesearch.core.watcher import FolderWatcher
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="notesearch's background indexer")
     parser.add_argument("--home", type=Path, required=True)
     args = parser.parse_args(argv)
+    set_program_name("the notesearch app")  # how `notesearch index` names it while waiting
     lower_priority()
     Worker(args.home).serve()
     return 0

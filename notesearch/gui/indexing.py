@@ -63,8 +63,10 @@ def progress_text(progress: Progress) -> str:
                 + format_eta(progress.eta_seconds))
     ready = (f" · {progress.notes_done:,} / {progress.notes_total:,} notes ready"
              if progress.notes_total else "")
+    # detail: "by notesearch index (pid 12); waiting for it" while another process embeds.
+    detail = f" · {progress.detail}" if progress.detail else ""
     return (f"Embedding {progress.done:,} / {progress.total:,} passages{ready}"
-            + format_eta(progress.eta_seconds))
+            + format_eta(progress.eta_seconds) + detail)
 
 
 class IndexingController(QObject):

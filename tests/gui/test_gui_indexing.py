@@ -36,6 +36,10 @@ def test_progress_text_and_states() -> None:
         "Embedding 1,234 / 10,000 passages · ETA 3 min"
     assert progress_text(Progress("embedding", 1234, 10000, 180, "", 120, 300)) == \
         "Embedding 1,234 / 10,000 passages · 120 / 300 notes ready · ETA 3 min"
+    # While `notesearch index` embeds the library, the app's indexer waits and says so.
+    waiting = Progress("embedding", 10, 40, None, "by notesearch index (pid 12); waiting for it")
+    assert progress_text(waiting) == \
+        "Embedding 10 / 40 passages · by notesearch index (pid 12); waiting for it"
     assert classify(None) is State.UP_TO_DATE
     assert classify("The OpenAI API key was rejected (HTTP 401).", "key_rejected") \
         is State.KEY_REJECTED
