@@ -1,4 +1,4 @@
-"""One process embeds a library at a time: a second `notesearch index` waits, the watcher moves on."""
+"""One process embeds a library at a time: a second `notesearch index` waits, the watcher not."""
 
 from __future__ import annotations
 

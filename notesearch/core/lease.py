@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock, Timeout
+
+log = logging.getLogger(__name__)
 
 _program = ""
 
@@ -61,8 +64,12 @@ class EmbeddingLease:
         self._owner = Path(f"{db_path}.embedding.owner")
 
     def acquire(self) -> bool:
-        """Take the lease if no other process (or other EmbeddingLease) holds it."""
-        if not self._take():
+        """Take the lease if no other process (or other EmbeddingLease) holds it; True also
+        where no lock can be made (a folder that refuses the lock file: as before leases)."""
+        taken = self._take()
+        if taken is None:
+            return True
+        if not taken:
             return False
         with contextlib.suppress(OSError):  # only a message depends on it
             self._owner.write_text(json.dumps({"pid": os.getpid(), "program": program_name(),
@@ -83,17 +90,22 @@ class EmbeddingLease:
         except (OSError, ValueError, KeyError, TypeError):
             return Holder(0, "another notesearch process", time.time())
 
-    def _take(self) -> bool:
+    def _take(self) -> bool | None:
+        """Lock without waiting: True, False when another holds it, None when the lock file
+        cannot be made or opened (a read-only folder)."""
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
             return False
+        except OSError as error:
+            log.debug("no embedding lease in this folder: %s", error)
+            return None
         return True
 
     def _held_elsewhere(self) -> bool:
         if not Path(self._lock.lock_file).exists():
             return False
-        if self._take():
+        taken = self._take()
+        if taken:
             self.release()
-            return False
-        return True
+        return taken is False
