@@ -50,8 +50,15 @@ def as_schema(home: Path, version: int, *statements: str) -> None:
     with conn:
         for statement in statements:
             conn.execute(statement)
+        for added_in, table, column in COLUMNS_ADDED:
+            if version < added_in:
+                conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute(f"PRAGMA user_version = {int(version)}")
     conn.close()
+
+
+#: (schema, table, column) of the columns later schemas add, which as_schema takes out again.
+COLUMNS_ADDED = [(13, "notes", "summary")]
 
 
 def marked_by_migrations_to(home: Path, version: int) -> set[str]:

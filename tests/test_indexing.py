@@ -594,3 +594,22 @@ def test_indexing_into_a_log_file_writes_progress_lines(tmp_path):
     lines = [line for line in done.stderr.splitlines() if line.startswith("reading: ")]
     assert lines and "\r" not in done.stderr
     assert lines[-1].startswith("reading: 5/5")
+
+
+def test_an_upgrade_keeps_each_notes_description_for_its_excerpt(tmp_path):
+    """Schema 13 keeps `desc:` beside the note, filled as the next index reads every note."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "Balloon.md").write_text("---\ndesc: A shepherd family on the plateau\n---\n"
+                                      "![image](p1.jpg)\n\nComment:\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    as_schema(tmp_path / "home", 12)  # (drops the summary column, as schema 12 had none)
+    assert marked_by_migrations_to(tmp_path / "home", 13) == {"Balloon.md"}
+    upgraded = open_library(tmp_path / "home")
+    assert upgraded.scan().updated == 1
+    assert upgraded.search("shepherd").results[0].snippet.text == \
+        "A shepherd family on the plateau"
+    upgraded.close()

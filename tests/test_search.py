@@ -932,3 +932,33 @@ def test_no_highlight_is_empty_in_devanagari(tmp_path):
     assert result.snippet.highlights
     assert all(b > a for a, b in result.snippet.highlights)
     library.close()
+
+
+def test_a_note_found_by_its_description_shows_the_description(tmp_path):
+    """699 film notes of a real vault, imported from Douban, keep their synopsis in `desc:`
+    and only "![image](…) Comment: ---" below it: found by the synopsis's words, they showed
+    "image Comment: ---". A passage that says the words keeps its own excerpt."""
+    from tests.helpers import library_of
+
+    film = ("---\ntitle: Balloon\ntype: Movie\ndesc: A shepherd family on the Tibetan plateau "
+            "is torn between faith and the modern world.\n---\n\n![image](p2623.jpg)\n\n"
+            "Comment:\n---\n")
+    essay = ("---\ndescription: Why a shepherd counts his flock twice\n---\n\n# Counting\n"
+             "Every evening the flock is counted at the gate, then again at dawn, because "
+             "wolves come at night and a missing lamb is found sooner in daylight.\n")
+    library = library_of(tmp_path, {"Balloon.md": film, "Counting.md": essay,
+                                    "Plateau.md": "# Plateau\nThe Tibetan plateau is high."})
+    found = {r.title: r for r in library.search("tibetan shepherd", k=5).results}
+    balloon = found["Balloon"].snippet
+    assert balloon.text.startswith("A shepherd family on the Tibetan plateau")
+    assert [balloon.text[a:b] for a, b in balloon.highlights] == ["shepherd", "Tibetan"]
+    # Its passage says the words: the passage is shown, not the description.
+    plateau = found["Plateau"].snippet
+    assert plateau.text.endswith("The Tibetan plateau is high.")
+    # The passage holds none of the words while the description does: the description.
+    counting = {r.title: r for r in library.search("shepherd", k=5).results}["Counting"]
+    assert counting.snippet.text == "Why a shepherd counts his flock twice"
+    # Words the description lacks: the passage, which says them.
+    wolves = library.search("wolves at night", k=1).results[0]
+    assert wolves.title == "Counting" and "wolves come at night" in wolves.snippet.text
+    library.close()

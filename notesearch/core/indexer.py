@@ -287,7 +287,7 @@ class Indexer:
                             description=parsed.description, body=parsed.body)
         record = NoteRecord(folder_id, str(path), parsed.title, stat.st_size, stat.st_mtime_ns,
                             digest, parsed.tags, parsed.links, parsed.aliases, parsed.private,
-                            fields)
+                            fields, parsed.summary)
         self.store.write_note(record, stored)
 
     def _skip(self, summary: IndexSummary, folder_id: int, path: str, reason: str) -> None:

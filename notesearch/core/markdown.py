@@ -48,8 +48,12 @@ class ParsedNote:
     properties: dict[str, object] = field(default_factory=dict)
     private: bool = False
     headings: list[Heading] = field(default_factory=list)
-    #: What the note says it is about, from `description:`/`desc:`/`summary:` (plain text).
+    #: What the note says it is about, from `description:`/`desc:`/`summary:` (plain text),
+    #: then the words of its other properties (what the keyword index searches).
     description: str = ""
+    #: The description-like property alone, one line of at most 500 characters ("" if none):
+    #: the excerpt of a note whose passage does not say the words that found it.
+    summary: str = ""
 
 
 # The C loader is ~20x faster; front matter on thousands of notes made parsing YAML-bound.
@@ -390,6 +394,7 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
         private=private,
         headings=scan.headings,
         description=_description(properties),
+        summary=_summary(properties),
     )
 
 
@@ -401,12 +406,18 @@ def _description(properties: dict[str, object]) -> str:
     """The first short description-like property, as one line of text, then the words of
     the note's other properties (see _property_words)."""
     lowered = {str(k).lower(): v for k, v in properties.items()}
+    return " ".join([_summary(properties), _property_words(lowered)]).strip()
+
+
+def _summary(properties: dict[str, object]) -> str:
+    """The first description-like property (_DESCRIPTION_KEYS), as one line of at most
+    _MAX_DESCRIPTION characters, or ""."""
+    lowered = {str(k).lower(): v for k, v in properties.items()}
     for key in _DESCRIPTION_KEYS:
         value = lowered.get(key)
         if isinstance(value, str | int | float) and str(value).strip():
-            return " ".join([" ".join(str(value).split())[:_MAX_DESCRIPTION],
-                             _property_words(lowered)]).strip()
-    return _property_words(lowered)
+            return " ".join(str(value).split())[:_MAX_DESCRIPTION]
+    return ""
 
 
 #: Properties whose words are indexed elsewhere (title, aliases, tags, the description) or

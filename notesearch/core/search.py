@@ -869,7 +869,7 @@ class Searcher:
         marks = ",".join("?" * len(fused))
         rows = {r[0]: r for r in self.conn.execute(
             f"SELECT c.id, n.id, n.path, n.title, c.start_line, c.end_line, c.heading, "
-            f"c.context_len, c.text, n.tags, n.mtime_ns FROM chunks c "
+            f"c.context_len, c.text, n.tags, n.mtime_ns, n.summary FROM chunks c "
             f"JOIN notes n ON n.id = c.note_id "
             f"WHERE c.id IN ({marks})", [f.chunk_id for f in fused])}
         results = []
@@ -881,11 +881,15 @@ class Searcher:
         return results
 
     def _result(self, item: Fused, row: tuple, query: str, as_you_type: bool) -> Result:
-        chunk_id, note_id, path, title, start, end, heading, context_len, text, tags, mtime = row
+        (chunk_id, note_id, path, title, start, end, heading, context_len, text, tags, mtime,
+         summary) = row
         body = text[context_len:].lstrip("\n")
         # The excerpt shows the prose: no link targets, hiccup images, HTML embeds or
         # Logseq bookkeeping lines (the same cleaning as the text the model reads).
         snippet = make_snippet(snippet_text(body) or body, query, prefix_last=as_you_type)
+        described = _described_instead(snippet, summary, query, as_you_type)
+        if described is not None:
+            snippet, body = described, summary
         at = _matched_offset(body, snippet, query, as_you_type)
         # As a reader sees it, for every front end alike: "[[A5.1|A5/1]]", "**bold**" and
         # "### Part" read "A5/1", "bold" and "Part" (the CLI and --json had shown them raw).
@@ -1085,6 +1089,23 @@ def similarity_strength(cosine: float, baseline: np.ndarray) -> str:
         return "related"
     z = (cosine - middle) / spread
     return next((word for least, word in STRENGTHS if z >= least), "loosely related")
+
+
+#: Fewer letters than this in a passage's excerpt, and a note's description says more.
+SCANT_LETTERS = 20
+
+
+def _described_instead(snippet: Snippet, summary: str, query: str,
+                       as_you_type: bool) -> Snippet | None:
+    """Return the excerpt of the note's description (`desc:`, `description:`, ...) when it
+    shows better than the passage's: the passage highlights none of the query's words and
+    the description does, or the passage has hardly any words ("image Comment: ---" of a
+    film note imported from Douban, found by its description). None: keep the passage's."""
+    if not summary or snippet.highlights:
+        return None
+    described = make_snippet(summary, query, prefix_last=as_you_type)
+    scant = sum(ch.isalpha() for ch in snippet.text) < SCANT_LETTERS
+    return described if described.highlights or scant else None
 
 
 def _matched_offset(body: str, snippet: Snippet, query: str, as_you_type: bool) -> int | None:

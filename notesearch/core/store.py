@@ -74,6 +74,8 @@ class NoteRecord:
     aliases: Sequence[str]
     private: bool
     fields: NoteFields = NoteFields()
+    #: Its description-like property alone (markdown.ParsedNote.summary), for excerpts.
+    summary: str = ""
 
 
 #: Ages (seconds since last modified) that set a note's embedding tier: edited within a week,
@@ -231,12 +233,12 @@ class Store:
                 self._delete_note(old)
             self.conn.execute(
                 "INSERT INTO notes(folder_id, path, title, size, mtime_ns, content_hash, tags, "
-                "links, aliases, private, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "links, aliases, private, indexed_at, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (note.folder_id, note.path, note.title, note.size, note.mtime_ns,
                  note.content_hash, json.dumps(list(note.tags), ensure_ascii=False),
                  json.dumps(list(note.links), ensure_ascii=False),
                  json.dumps(list(note.aliases), ensure_ascii=False), int(note.private),
-                 time.time()))
+                 time.time(), note.summary))
             note_id = self.conn.last_insert_rowid()
             self.conn.executemany("INSERT OR IGNORE INTO note_tags(note_id, tag) VALUES (?, ?)",
                                   [(note_id, normalise(t)) for t in note.tags])
