@@ -35,6 +35,9 @@ def test_the_lease_is_held_by_one_holder_and_names_it(tmp_path):
     first.release()
     assert second.holder() is None and second.acquire()
     second.release()
+    # Owner-only, as every file of the library.
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == {"library.db.embedding.lock": 0o600, "library.db.embedding.owner": 0o600}
 
 
 def test_a_second_index_run_waits_for_the_one_embedding_and_embeds_what_is_left(tmp_path):

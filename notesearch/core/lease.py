@@ -59,7 +59,8 @@ class EmbeddingLease:
     """
 
     def __init__(self, db_path: Path) -> None:
-        self._lock = FileLock(f"{db_path}.embedding.lock", thread_local=False,
+        # Owner-only, as every file of the library (db.py).
+        self._lock = FileLock(f"{db_path}.embedding.lock", mode=0o600, thread_local=False,
                               preserve_lock_file=True)
         self._owner = Path(f"{db_path}.embedding.owner")
 
@@ -71,9 +72,11 @@ class EmbeddingLease:
             return True
         if not taken:
             return False
+        owner = json.dumps({"pid": os.getpid(), "program": program_name(), "since": time.time()})
         with contextlib.suppress(OSError):  # only a message depends on it
-            self._owner.write_text(json.dumps({"pid": os.getpid(), "program": program_name(),
-                                               "since": time.time()}), encoding="utf-8")
+            descriptor = os.open(self._owner, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(owner)
         return True
 
     def release(self) -> None:
