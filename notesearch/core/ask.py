@@ -33,6 +33,9 @@ DEFAULT_SCORER: SentenceScorer = "both"
 #: Below this share of the question's (idf-weighted) words in the best sentence, and with a
 #: weak best note, the notes are taken not to answer (benchmarks/ask.py).
 FOUND_MIN = 0.3
+#: A best note at this confidence or more answers by itself (the search's own "no good
+#: match" is 0.25: a note one chance in three of being the one meant is no answer to cite).
+CONFIDENT_NOTE = 0.5
 
 #: What the model says, and we show, when the passages hold no answer.
 NOT_FOUND = "Not found in your notes."
@@ -67,6 +70,9 @@ class Sentence:
     line: int
     score: float
     words: float = 0.0
+    #: How many of the question's terms it holds, of how many the question has.
+    terms: int = 0
+    of: int = 0
 
 
 @dataclass
@@ -175,11 +181,16 @@ def ask_offline(searcher: Searcher, question: str, filters: Filters = NO_FILTERS
 
 def answers(response: SearchResponse, passages: Sequence[Passage]) -> bool:
     """True when the passages seem to hold an answer: a confident best note, or a sentence
-    holding most of the question's words."""
+    holding most of the question's words, two of them at least (all, of a one-term
+    question). One rare word was not enough: on a real vault "what is the capital of
+    Australia?" was answered by a timeline's bare line "Australia", and "how do I bake
+    sourdough bread?" by a passage on barley bread, while search said "No good match"."""
     if not passages:
         return False
-    best = max((s.words for p in passages for s in p.sentences), default=0.0)
-    return not response.weak or best >= FOUND_MIN
+    best = max((r.confidence for r in response.results), default=0.0)
+    return best >= CONFIDENT_NOTE or any(
+        s.words >= FOUND_MIN and s.terms >= min(2, s.of)
+        for p in passages for s in p.sentences)
 
 
 def find_passages(searcher: Searcher, question: str, filters: Filters = NO_FILTERS,
@@ -323,10 +334,11 @@ def mark_answers(searcher: Searcher, question: str, passages: list[Passage],
         if cosines is not None:
             scores = cosines if scorer == "meaning" else shares + cosines
     marked: dict[int, list[Sentence]] = {}
-    for (passage, a, b), score, share in zip(found, scores.tolist(), shares.tolist(),
-                                             strict=True):
+    for (passage, a, b), score, share, held in zip(found, scores.tolist(), shares.tolist(),
+                                                   sets, strict=True):
         line = passage.line + passage.text.count("\n", 0, a)
-        marked.setdefault(passage.number, []).append(Sentence(a, b, line, score, share))
+        marked.setdefault(passage.number, []).append(
+            Sentence(a, b, line, score, share, len(held), len(wanted)))
     out = []
     for passage in passages:
         best = sorted(marked.get(passage.number, []), key=lambda s: -s.score)
