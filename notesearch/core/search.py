@@ -301,8 +301,9 @@ class Searcher:
         meaning_hits, meaning_problem = self._timed(
             timings, "meaning", self._vector_hits, query.strip(), allowed,
             limit) if mode != "words" else ([], None)
+        # (Spelled: "zettelkasen" corrected names the note "Zettelkasten".)
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
-                            mode, query)
+                            mode, spelled)
         if (mode == "hybrid" and fused and not word_hits and query_terms(query)
                 and not response.only_filters and self._in_query_script(query, fused[0])):
             # No note holds a word of the query, though they are written as it is: what
