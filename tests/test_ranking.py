@@ -234,6 +234,18 @@ def test_a_nonsense_query_reports_no_good_match(vault):
     assert response.to_json()["no_good_match"] is True
 
 
+def test_made_up_words_beside_a_real_one_are_no_good_match(vault):
+    """A fresh-user trial: "quantum zorblax transmogrifier" showed "Quantum Turing Machine" at
+    68%, as if the query asked about quantum alone. Words no note holds, too far from any to
+    correct and unknown to the model, leave the notes at most a share of their confidence."""
+    paths, response = ranked(vault, "sourdough zorblax transmogrifier")
+    assert paths[0].endswith("Sourdough.md")  # the order stays
+    assert response.weak and response.results[0].confidence < WEAK_MATCH
+    # Real words no note holds are no reason for doubt of this kind ("starter" is held).
+    _, real = ranked(vault, "sourdough starter flour and water")
+    assert real.results[0].confidence >= 0.5
+
+
 def test_a_good_match_is_confident(vault):
     _, response = ranked(vault, "sourdough starter flour and water")
     assert response.results[0].path.endswith("Sourdough.md")

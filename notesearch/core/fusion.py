@@ -330,6 +330,15 @@ def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_word
 ABSENT_WORDS_CEILING = 0.9 * WEAK_MATCH
 
 
+def with_made_up_words(fused: list[Fused], share: float) -> list[Fused]:
+    """Return `fused` with every confidence and score scaled by 1 - `share`, the part of the
+    query no note can be about (KeywordIndex.made_up_share); the order stays."""
+    if share <= 0.0:
+        return fused
+    keep = max(0.0, 1.0 - share)
+    return [replace(f, score=f.score * keep, confidence=f.confidence * keep) for f in fused]
+
+
 def with_absent_words(fused: list[Fused]) -> list[Fused]:
     """Return `fused` (best first) with every confidence and score scaled so that the best
     is at most ABSENT_WORDS_CEILING; the order stays."""

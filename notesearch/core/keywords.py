@@ -424,6 +424,30 @@ class KeywordIndex:
             query = replace_term(query, word, better)
         return query, corrections
 
+    def made_up_share(self, query: str, as_you_type: bool) -> float:
+        """Return the idf-weighted share (0..1) of the query's terms that are no word at all:
+        no note holds them, no one-edit correction was found (`query` is as spelled), and the
+        local model's vocabulary does not hold them whole (a word of a language it knows).
+        0 without that vocabulary (another provider), or for the word still being typed.
+
+        Such a word is made up, or a typo too far to correct: the notes cannot be about it.
+        "quantum zorblax transmogrifier" showed "Quantum Turing Machine" at 68% on a real
+        vault, as if the query were about quantum alone."""
+        if self.is_word is None:
+            return 0.0
+        terms = query_terms(query)
+        typing = typed_prefix(query) if as_you_type else None
+        total = max(1, self.total_notes())
+        made_up = every = 0.0
+        for term in terms:
+            df = self.note_frequency(term)
+            weight = math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+            every += weight
+            if (not df and term != typing and term.isalpha() and not is_cjk(term)
+                    and len(term) >= SPELL_MIN_LETTERS and not self.is_word(term)):
+                made_up += weight
+        return made_up / every if every else 0.0
+
     def _begins_a_word(self, prefix: str) -> bool:
         """True when the word being typed may still become an indexed one: it begins one,
         or a head of it is a stem (matching_prefix). Otherwise it is corrected as a finished

@@ -35,6 +35,7 @@ from notesearch.core.fusion import (
     not_empty_first,
     rank_by_confidence,
     with_absent_words,
+    with_made_up_words,
 )
 from notesearch.core.keywords import KeywordIndex, PhrasePostings
 from notesearch.core.prose import plain_markdown, snippet_text
@@ -309,6 +310,8 @@ class Searcher:
             # No note holds a word of the query, though they are written as it is: what
             # meaning finds is the closest note, not the one asked about.
             fused = with_absent_words(fused)
+        if mode != "meaning" and fused and not response.only_filters:
+            fused = with_made_up_words(fused, self.keywords.made_up_share(spelled, as_you_type))
         if response.only_filters and allowed is not None and len(fused) < k:
             fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
         response.results = self._timed(timings, "results", self._results, fused,
