@@ -318,7 +318,8 @@ class Searcher:
                                        self._as_matched(spelled, as_you_type), as_you_type)
         if response.only_filters:
             response.results = [replace(r, confidence=1.0) for r in response.results]
-        response.notes_not_embedded = self._notes_not_embedded()
+        # (A search by words alone is whole without vectors: nothing to say about them.)
+        response.notes_not_embedded = self._notes_not_embedded() if mode != "words" else 0
         response.meaning_unavailable = (meaning_problem or self.meaning_off
                                         if mode != "words" else None)
         log.debug("search %r: %s", query, timings)
