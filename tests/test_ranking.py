@@ -372,3 +372,31 @@ def test_the_note_a_query_names_comes_first(tmp_path, e5):
     assert response.corrections == {"zettelkasen": "zettelkasten"}
     assert response.results[0].title == "Zettelkasten"
     library.close()
+
+
+def test_a_note_far_down_by_words_is_credited_with_the_words_it_holds(tmp_path, e5):
+    """Coverage (the share of the query's words a note holds) was worked out for the best
+    ten by BM25 only: "Hume's Beliefs", first by meaning for "habit not reason cause and
+    effect" and holding most of its words, read as holding none, at 9% under "no good match"."""
+    # Short notes saying every word of the query again and again: the best by BM25.
+    notes = {f"Domino {n}.md": f"# Domino {n}\n\nCause and effect, cause and effect: tile {n} "
+                               f"falls, so tile {n + 1} falls. Habit or reason? Cause, effect, "
+                               f"habit, reason, cause, effect." for n in range(14)}
+    # And a library around them that never says those words.
+    notes.update({f"Recipe {n}.md": f"# Recipe {n}\n\nSimmer {n} onions with lentils and cumin "
+                                    f"for twenty minutes; serve with rice and lemon."
+                  for n in range(60)})
+    notes["Hume's Beliefs.md"] = (
+        "# Hume's Beliefs\n\nHume held that we never observe a necessary connection between "
+        "events. Our belief that one thing causes another comes from custom and habit: having "
+        "seen one follow the other many times, we expect it again. Reason cannot justify this "
+        "expectation; the idea of cause and effect is a habit of the mind, not a truth of "
+        "reason. Much of our knowledge of the world rests on such habits of expectation, "
+        "which is why Hume called custom the great guide of human life.")
+    library = library_of(tmp_path, notes, embedder=e5)
+    words = library.search("habit not reason cause and effect", k=20, mode="words").results
+    assert [r.title for r in words].index("Hume's Beliefs") >= 10  # far down by BM25
+    response = library.search("habit not reason cause and effect", k=5)
+    assert response.results[0].title == "Hume's Beliefs"
+    assert not response.weak
+    library.close()
