@@ -377,11 +377,13 @@ def test_the_note_a_query_names_comes_first(tmp_path, e5):
 def test_a_note_far_down_by_words_is_credited_with_the_words_it_holds(tmp_path, e5):
     """Coverage (the share of the query's words a note holds) was worked out for the best
     ten by BM25 only: "Hume's Beliefs", first by meaning for "habit not reason cause and
-    effect" and holding most of its words, read as holding none, at 9% under "no good match"."""
+    effect" and holding most of its words, read as holding none, at 9% under "no good match".
+    It is now worked out for the best by meaning too (Searcher._with_coverage)."""
     # Short notes saying every word of the query again and again: the best by BM25.
-    notes = {f"Domino {n}.md": f"# Domino {n}\n\nCause and effect, cause and effect: tile {n} "
-                               f"falls, so tile {n + 1} falls. Habit or reason? Cause, effect, "
-                               f"habit, reason, cause, effect." for n in range(14)}
+    notes = {f"Domino {n}.md": f"# Domino {n}\n\nTile {n} of the run. Cause: a loose tile. "
+                               f"Effect: tile {n + 1} falls. Reason for the gap: the cat's habit "
+                               f"of walking on the table. Cause, effect, reason, habit."
+             for n in range(14)}
     # And a library around them that never says those words.
     notes.update({f"Recipe {n}.md": f"# Recipe {n}\n\nSimmer {n} onions with lentils and cumin "
                                     f"for twenty minutes; serve with rice and lemon."
