@@ -412,7 +412,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"Notes: {status.notes} ({status.chunks} passages)")
     if status.last_indexed:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(status.last_indexed))
-        print(f"Last indexed: {when}")
+        print(f"Folders last read in full: {when}")  # (embedding may go on after)
     print(f"Database: {status.database_bytes / 1e6:,.1f} MB")
     print(f"Model: {status.model_id or 'none'}"
           + (f" (answering with {status.active_model_id} until re-embedding completes)"
