@@ -287,6 +287,18 @@ def test_snippets_lose_markdown_markup_but_keep_highlights() -> None:
     assert [plain[a:b] for a, b in spans] == ["exported"]
 
 
+def test_a_heading_in_an_excerpt_reads_as_a_heading() -> None:
+    """A fresh-user trial: "### Another approach I found" and the line under it showed
+    "Another approach I found I found another approach here:", one run-on sentence."""
+    text = ("### Another approach I found\nI found another approach here: ddcutil sets the "
+            "brightness.\n## Steps\n- install it\n## Last")
+    snippet = make_snippet(snippet_text(text), "ddcutil brightness")
+    plain, spans = plain_markdown(snippet.text, snippet.highlights)
+    assert plain == ("Another approach I found — I found another approach here: ddcutil sets "
+                     "the brightness. Steps • install it Last")
+    assert [plain[a:b] for a, b in spans] == ["ddcutil", "brightness"]
+
+
 def test_excerpts_keep_a_dash_and_inline_code_as_written() -> None:
     """Seen on the Logseq docs: "1 - 600 seconds" read "1 • 600 seconds" (a dash taken for
     a list bullet), and "add the shortcode `[]()`" read "add the shortcode ." (link rules

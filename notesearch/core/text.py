@@ -578,6 +578,10 @@ def _ascii_spans(folded: str, stems: frozenset[str], prefix: str | None,
 
 
 _LIST_MARKER = re.compile(r"^([ \t]*)[-*+](?=[ \t])", re.MULTILINE)
+# A heading line with text after it, not a list (a heading that ends the passage, or one
+# whose list follows with its "•", needs no mark).
+_HEADING_LINE = re.compile(r"^([ \t]*#{1,6}[ \t]+\S.*?)[ \t]*$(?=\n\s*(?![-*+][ \t])\S)",
+                           re.MULTILINE)
 _QUOTE_MARKER = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 
 
@@ -608,9 +612,13 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
 @lru_cache(maxsize=512)
 def _one_line(passage: str) -> str:
     """Return `passage` on one line, list markers as "•", quote markers gone (see
-    make_snippet); the last 512 are kept, as a passage recurs from keystroke to keystroke."""
+    make_snippet); the last 512 are kept, as a passage recurs from keystroke to keystroke.
+    A heading is followed by " —": on one line "### Another approach I found" and the text
+    under it read as one sentence ("Another approach I found I found another approach")."""
     if ">" in passage:
         passage = _QUOTE_MARKER.sub("", passage)
+    if "#" in passage:
+        passage = _HEADING_LINE.sub(r"\1 —", passage)
     return " ".join(_LIST_MARKER.sub(r"\1•", passage).split())
 
 
