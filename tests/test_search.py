@@ -675,6 +675,24 @@ def test_a_word_is_corrected_only_to_a_word_the_notes_write(tmp_path):
     library.close()
 
 
+def test_a_correction_a_note_is_titled_by_is_preferred(tmp_path, e5):
+    """A fresh-user trial: "akrasa" was searched as "akasa", a Sanskrit word three notes
+    use, not as "akrasia", the subject of the note "Akrasia" (one edit away as well). A
+    word in ten times as many notes still wins over a title ("bttle": bottle, not Battle)."""
+    library = library_of(tmp_path, {
+        "Akrasia.md": "Acting against one's better judgement: weakness of will.\n",
+        **{f"Elements {n}.md": f"Earth, water, fire, air and akasa, the ether ({n}).\n"
+           for n in range(3)},
+        "Battle.md": "Hastings, 1066.\n",
+        **{f"Pantry {n}.md": f"A glass bottle of olive oil ({n}).\n" for n in range(12)}},
+        embedder=e5)
+    response = library.search("akrasa", k=3, mode="words")
+    assert response.corrections == {"akrasa": "akrasia"}
+    assert response.results[0].title == "Akrasia"
+    assert library.search("bttle", k=3, mode="words").corrections == {"bttle": "bottle"}
+    library.close()
+
+
 def test_a_word_no_note_holds_reports_no_good_match(tmp_path, sample_index, e5):
     """A fresh user on the Logseq docs searched "dinosaur": no note says it, and a two-line
     stub note came first by meaning at 89%. With the same stub among the sample notes it
