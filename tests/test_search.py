@@ -980,3 +980,21 @@ def test_a_note_found_by_its_description_shows_the_description(tmp_path):
     wolves = library.search("wolves at night", k=1).results[0]
     assert wolves.title == "Counting" and "wolves come at night" in wolves.snippet.text
     library.close()
+
+
+def test_an_access_token_in_a_note_is_not_shown_in_full_in_results(tmp_path):
+    """A fresh-user trial saw a GitHub token printed whole in a result's excerpt (its note,
+    "Obsidian Settings", came up for a query about pizza). Excerpts show a token's prefix
+    only; the note is still found by the token, and its file is untouched."""
+    from tests.helpers import library_of
+
+    token = "ghp_" + "Zq81kLmN0pQrStUvWxYz" * 2
+    library = library_of(tmp_path, {
+        "Obsidian Settings.md": f"Github PAT for the sync plugin\n\n{token}\n",
+        "Pizza.md": "# Pizza\nThe dough rests overnight.\n"})
+    result = library.search("github pat sync", k=1, mode="words").results[0]
+    assert result.title == "Obsidian Settings"
+    assert "••••" in result.snippet.text and token[4:] not in result.snippet.text
+    assert library.search(token, k=1, mode="words").results[0].title == "Obsidian Settings"
+    assert token in (library.notes_root / "Obsidian Settings.md").read_text()
+    library.close()

@@ -269,14 +269,23 @@ _SPACE_BEFORE_CLOSE = re.compile(r"(?<=\S)[ \t]+\)")
 _EMPTY_ITEM = re.compile(r"^[ \t]*[-*+][ \t]*(?:\n|\Z)", re.MULTILINE)
 
 
+# Access tokens by their issuers' published prefixes (GitHub, GitLab, Slack, OpenAI,
+# Anthropic, Stripe, AWS, Google), with the random part that follows.
+_SECRET = re.compile(r"\b(gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-(?:proj-|ant-)?|"
+                     r"[sr]k_(?:live|test)_|AKIA|AIza)[A-Za-z0-9_\-]{16,}")
+
+
 @lru_cache(maxsize=512)
 def snippet_text(text: str) -> str:
     """Return a chunk's text as a result's excerpt shows it: as `embedding_text` has it, but
-    with inline code as written, and less what a removed URL leaves: empty parentheses
+    with inline code as written, less what a removed URL leaves: empty parentheses
     ("(see https://…)" reads "(see)", not "(see )") and list items ("- https://…" read
-    "- - -" in a list of links). The last 512 are kept: a passage shown at one keystroke is
-    mostly shown at the next."""
+    "- - -" in a list of links), and with access tokens shown by their prefix only
+    ("ghp_••••": a fresh-user trial saw a GitHub token in full in a result list, for a query
+    about pizza). The last 512 are kept: a passage shown at one keystroke is mostly shown at
+    the next."""
     text = embedding_text(text, code_as_written=True)
+    text = _SECRET.sub(r"\1••••", text)
     if "\n-" in text or "\n*" in text or "\n+" in text or text[:1] in "-*+":
         text = _EMPTY_ITEM.sub("", text)
     if "(" not in text:
