@@ -326,6 +326,7 @@ class Indexer:
         space = self.store.space_of(self.embedder.model_id)
         space_id = space.id if space else -1
         pending_at_start = self.store.count_pending(space_id, include_private)
+        told = False
         while True:
             holder = lease.holder()
             if holder is None and lease.acquire():
@@ -335,7 +336,9 @@ class Indexer:
             summary.pending_chunks = pending
             if not wait:
                 return False
-            log.info("waiting for %s, which is embedding this library", summary.embedding_elsewhere)
+            if not told:
+                log.info("waiting for %s, which embeds this library", summary.embedding_elsewhere)
+                told = True
             if progress is not None:
                 total = max(pending_at_start, pending)
                 progress(Progress("embedding", total - pending, total,
