@@ -206,7 +206,11 @@ def cmd_index(args: argparse.Namespace) -> int:
               f"embedded in {summary.seconds:.1f} s.")
         for path, reason in summary.skipped:
             print(f"  skipped {path}: {reason}")
-        if summary.embedding_elsewhere:
+        if summary.embedding_elsewhere and summary.chunks_embedded:
+            # (The other process stopped first: it finished, crashed or was stopped.)
+            print(f"({summary.embedding_elsewhere} was embedding this library's notes; this "
+                  "run waited for it to stop, then embedded what it had left.)")
+        elif summary.embedding_elsewhere:
             print(f"(Meanwhile {summary.embedding_elsewhere} embedded this library's notes; "
                   "this run waited for it.)")
         if summary.embedding_error:
