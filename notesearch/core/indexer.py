@@ -330,6 +330,11 @@ class Indexer:
         while True:
             holder = lease.holder()
             if holder is None and lease.acquire():
+                if told and progress is not None:  # the wait's last line: where it ended
+                    pending = self.store.count_pending(space_id, include_private)
+                    total = max(pending_at_start, pending)
+                    progress(Progress("embedding", total - pending, total,
+                                      detail=f"by {summary.embedding_elsewhere}; it stopped"))
                 return True
             summary.embedding_elsewhere = holder.describe() if holder else None
             pending = self.store.count_pending(space_id, include_private)
