@@ -238,8 +238,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _print_search(library: Library, query: str, args: argparse.Namespace,
                   filters: Filters) -> None:
     response = library.search(query, args.k, filters, args.mode)
+    holder = library.embedding_elsewhere() if response.notes_not_embedded else None
     if args.json:
-        print(json.dumps(response.to_json(), ensure_ascii=False))
+        data = response.to_json()
+        if holder is not None:
+            data["embedding_now"] = holder.describe()  # who is embedding those notes
+        print(json.dumps(data, ensure_ascii=False))
         return
     if response.corrections:
         print(response.spelling_note())
@@ -250,7 +254,6 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
     for rank, result in enumerate(response.results, 1):
         _print_result(rank, result, show_match=True)
     if response.notes_not_embedded:
-        holder = library.embedding_elsewhere()
         finish = (f"{holder.describe()} is embedding them now" if holder
                   else "run `notesearch index` to finish")
         print(f"({response.notes_not_embedded} notes are not embedded yet and can only match "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,6 +60,9 @@ def test_a_second_index_run_waits_for_the_one_embedding_and_embeds_what_is_left(
             status = subprocess.run([sys.executable, "-m", "notesearch", "status"], env=env,
                                     capture_output=True, text=True, timeout=120).stdout
         assert f"(pid {os.getpid()}) is embedding them now" in status, status
+        found = subprocess.run([sys.executable, "-m", "notesearch", "search", "--json", "kites"],
+                               env=env, capture_output=True, text=True, timeout=120).stdout
+        assert json.loads(found)["embedding_now"].endswith(f"(pid {os.getpid()})")
         time.sleep(1.5)
         assert child.poll() is None, child.communicate()  # still waiting: nothing embedded
         assert "Waiting to be embedded: 3 passages" in status
