@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -176,13 +177,19 @@ class SearchWindow(QMainWindow):
         # (8 s at start, when people look for the indexing progress).
         self.notice_label = QLabel()
         self.notice_label.setAccessibleName("Notice")
+        # The notice shares only the room the indexing state leaves (up to its own text's
+        # width, set in `notify`): beside "Embedding 96 / 837 passages · by notesearch index
+        # (pid 25774); waiting for it", the hotkey's hint cut the state to "(pid 2577" (a
+        # trial's screenshot, 1040 px wide).
+        self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                        QSizePolicy.Policy.Preferred)
         self.notice_timer = QTimer(self, singleShot=True)
         self.notice_timer.timeout.connect(self.notice_label.clear)
         box = QWidget()
         row = QHBoxLayout(box)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.state_label, 1)
-        row.addWidget(self.notice_label)
+        row.addWidget(self.notice_label, 1)
         row.addWidget(self.progress_bar)
         row.addWidget(self.pause_button)
         row.addWidget(self.health_button)
@@ -592,6 +599,7 @@ class SearchWindow(QMainWindow):
     def notify(self, text: str, ms: int) -> None:
         """Show a short notice beside the indexing state for `ms` milliseconds."""
         self.notice_label.setText(text)
+        self.notice_label.setMaximumWidth(self.notice_label.sizeHint().width())
         self.notice_timer.start(ms)
 
     def _on_progress(self, progress) -> None:  # noqa: ANN001 - core Progress

@@ -110,6 +110,16 @@ def test_keyboard_moves_opens_copies_and_escapes(qtbot, window, notes_dir, opene
     # the status bar's own message hid it for the first seconds after Start).
     assert window.notice_label.text() == f"Copied [[{top.path.stem}]]"
     assert window.state_label.isVisible() and window.pause_button.isVisible()
+    # A long state keeps its room beside a long notice; the notice gets what is left (the
+    # hotkey's hint had cut "… by notesearch index (pid 25774); waiting for it" short).
+    window.resize(1040, window.height())
+    window.state_label.setText("Embedding 96 / 837 passages · by notesearch index (pid 25774); "
+                               "waiting for it")
+    window.notify("Press Ctrl+Alt+Space anywhere to show or hide notesearch.", 5000)
+    window.progress_bar.show()  # (as while indexing)
+    qtbot.waitUntil(lambda: window.state_label.width() >= window.state_label.sizeHint().width(),
+                    timeout=2000)
+    assert window.notice_label.width() > 0  # and the notice shows in what is left
     qtbot.keyClick(window.field, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     # No file manager answers on this bus, so revealing falls back to opening the folder.
     qtbot.waitUntil(lambda: len(opened) == 2, timeout=5000)
