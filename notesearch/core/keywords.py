@@ -140,6 +140,12 @@ class PhrasePostings:
             return len(self._entries)
 
 
+def term_weight(df: int, total: int) -> float:
+    """A term's idf as coverage weighs it (BM25's, kept positive): log(1 + (N - df + 0.5) /
+    (df + 0.5)) for a term in `df` of `total` notes."""
+    return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+
+
 class KeywordIndex:
     """Keyword-query planning and BM25 over the note-level index of one connection.
 
@@ -386,7 +392,7 @@ class KeywordIndex:
         weight_sum = 0.0
         for i, term in enumerate(terms):
             df = self.note_frequency(term)
-            weight = math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+            weight = term_weight(df, total)
             weight_sum += weight
             prefix = as_you_type and i == len(terms) - 1 and typed_prefix(query) == term
             expression = (quote_term(term) + "*" if prefix
@@ -447,7 +453,7 @@ class KeywordIndex:
         made_up = every = 0.0
         for term in terms:
             df = self.note_frequency(term)
-            weight = math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+            weight = term_weight(df, total)
             every += weight
             if (not df and term != typing and term.isalpha() and not is_cjk(term)
                     and len(term) >= SPELL_MIN_LETTERS and not self.is_word(term)):
@@ -499,8 +505,8 @@ class KeywordIndex:
         """Return `ranked` (stems, most notes first) with those that a note's title holds
         first, among the stems in at least TITLED_SHARE of the first one's notes: a name
         people search by. "akrasa" was searched as "akasa" (a Sanskrit word in 3 notes of a
-        real vault), not "akrasia" (1 note, titled "Akrasia"); "tabel" stays "table" beside
-        a note titled "Label" when table is in 10 times as many notes."""
+        real vault), not "akrasia" (1 note, titled "Akrasia"); "bttle" stays "bottle" beside
+        a note titled "Battle" when bottle is in over 10 times as many notes."""
         if len(ranked) < 2:
             return ranked
         floor = vocabulary[ranked[0]] * TITLED_SHARE
