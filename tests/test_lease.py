@@ -99,3 +99,33 @@ def test_the_watcher_leaves_new_passages_to_the_process_embedding(tmp_path, e5):
     summary = library.embed(wait=False)
     assert summary.chunks_embedded == 3 and summary.pending_chunks == 0
     library.close()
+
+
+def test_passages_left_by_the_watcher_as_the_holder_finishes_are_embedded(tmp_path, e5,
+                                                                          monkeypatch):
+    """A watcher that finds the lease taken leaves its note's passages to the holder; if they
+    arrive after the holder's last look for work, the holder embeds them before it is done
+    (else they waited for the next save or the five-minute rescan). The note is saved, and
+    the watcher's run made, at the moment the holder lets go of the lease."""
+    notes = notes_in(tmp_path / "notes")
+    holder = open_library(tmp_path / "home", embedder=e5)
+    holder.add_folder(notes)
+    holder.scan()
+    watcher = open_library(tmp_path / "home", embedder=e5)
+    release = EmbeddingLease.release
+    saved: list[object] = []
+
+    def release_after_a_save(self):
+        if not saved and self._lock.is_locked:
+            write(notes / "owls.md", "# Owls\nBarn owls hunt over the meadow at dusk.")
+            watcher.scan()
+            saved.append(watcher.embed(wait=False))  # the lease is still taken: left to us
+        release(self)
+
+    monkeypatch.setattr(EmbeddingLease, "release", release_after_a_save)
+    summary = holder.embed()
+    assert saved and saved[0].chunks_embedded == 0 and saved[0].embedding_elsewhere
+    assert summary.pending_chunks == 0 and summary.chunks_embedded == 4
+    assert holder.search("barn owls", k=1, mode="meaning").results[0].title == "Owls"
+    holder.close()
+    watcher.close()

@@ -52,6 +52,8 @@ FIRST_SORT_WINDOW = 64
 SORT_WINDOW = 1024
 #: How often a run waiting for another process's embedding looks again (seconds).
 LEASE_POLL_SECONDS = 1.0
+#: Times a run embeds again what arrived as it released the lease (see embed_pending).
+LEASE_ROUNDS = 3
 
 
 @dataclass
@@ -312,10 +314,23 @@ class Indexer:
             return self._embed_pending(summary, progress)
         if not lease.acquire() and not self._wait_for(lease, summary, progress, wait):
             return summary
-        try:
-            return self._embed_pending(summary, progress)
-        finally:
-            lease.release()
+        for _ in range(LEASE_ROUNDS):
+            try:
+                self._embed_pending(summary, progress)
+            finally:
+                lease.release()
+            # A watcher that found the lease taken left its note's passages to this run: if
+            # they came after its last look, they would wait for the next save or rescan.
+            if (summary.cancelled or summary.embedding_error or not self._anything_pending()
+                    or not lease.acquire()):
+                break
+        return summary
+
+    def _anything_pending(self) -> bool:
+        assert self.embedder is not None
+        space = self.store.space_of(self.embedder.model_id)
+        return bool(space and self.store.count_pending(space.id,
+                                                       may_see_private_notes(self.embedder)))
 
     def _wait_for(self, lease: EmbeddingLease, summary: IndexSummary,
                   progress: ProgressCallback | None, wait: bool) -> bool:
