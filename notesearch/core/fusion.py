@@ -333,10 +333,12 @@ ABSENT_WORDS_CEILING = 0.9 * WEAK_MATCH
 def with_made_up_words(fused: list[Fused], share: float) -> list[Fused]:
     """Return `fused` with every confidence and score scaled by 1 - `share`, the part of the
     query no note can be about (KeywordIndex.made_up_share); the order stays."""
-    if share <= 0.0:
-        return fused
-    keep = max(0.0, 1.0 - share)
-    return [replace(f, score=f.score * keep, confidence=f.confidence * keep) for f in fused]
+    return _scaled(fused, max(0.0, 1.0 - share)) if share > 0.0 else fused
+
+
+def _scaled(fused: list[Fused], factor: float) -> list[Fused]:
+    """`fused` with every score and confidence times `factor` (the order stays)."""
+    return [replace(f, score=f.score * factor, confidence=f.confidence * factor) for f in fused]
 
 
 def with_absent_words(fused: list[Fused]) -> list[Fused]:
@@ -345,8 +347,7 @@ def with_absent_words(fused: list[Fused]) -> list[Fused]:
     top = max((f.confidence for f in fused), default=0.0)
     if top <= ABSENT_WORDS_CEILING:
         return fused
-    scale = ABSENT_WORDS_CEILING / top
-    return [replace(f, score=f.score * scale, confidence=f.confidence * scale) for f in fused]
+    return _scaled(fused, ABSENT_WORDS_CEILING / top)
 
 
 @dataclass(frozen=True)
