@@ -59,9 +59,11 @@ class EmbeddingLease:
     """
 
     def __init__(self, db_path: Path) -> None:
-        # Owner-only, as every file of the library (db.py).
+        # Owner-only, as every file of the library (db.py). No soft fallback where the file
+        # system has no OS locks (some network shares): a marker file a crashed holder left
+        # would keep every later run waiting; there, runs embed as they did before leases.
         self._lock = FileLock(f"{db_path}.embedding.lock", mode=0o600, thread_local=False,
-                              preserve_lock_file=True)
+                              preserve_lock_file=True, fallback_to_soft=False)
         self._owner = Path(f"{db_path}.embedding.owner")
 
     def acquire(self) -> bool:
@@ -95,12 +97,12 @@ class EmbeddingLease:
 
     def _take(self) -> bool | None:
         """Lock without waiting: True, False when another holds it, None when the lock file
-        cannot be made or opened (a read-only folder)."""
+        cannot be made or locked (a read-only folder, a file system without OS locks)."""
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
             return False
-        except OSError as error:
+        except (OSError, NotImplementedError) as error:
             log.debug("no embedding lease in this folder: %s", error)
             return None
         return True
