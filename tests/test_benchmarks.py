@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from notesearch.core.embedders.local import ORT_PLATFORMS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = {
@@ -98,9 +101,14 @@ def test_search_latency(tmp_path, sample_index) -> None:  # noqa: ANN001
     shutil.copy(sample_index / "home" / "library.db", tmp_path / "120" / "library.db")
     # One query typed letter by letter is enough to run that path (two took ~2 s more).
     out = run("search_latency.py", "--sizes", "120", "--queries", "5", "--typed", "1",
-              "--work", str(tmp_path), "--under-load", eval_root=tmp_path / "none")
+              "--work", str(tmp_path), "--under-load", "--query-engines",
+              eval_root=tmp_path / "none")
     assert "5 distinct queries" in out and "typed one character at a time" in out
     assert "while another process embeds" in out and "over the bare model's p95" in out
+    assert "over the reference's p95" in out
+    if (platform.system(), platform.machine().lower()) in ORT_PLATFORMS:
+        assert "queries embedded by: onnxruntime" in out
+        assert "queries on either engine, interleaved" in out
 
 
 def test_watch_latency(tmp_path) -> None:  # noqa: ANN001

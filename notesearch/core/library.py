@@ -27,7 +27,7 @@ from notesearch.core.config import (
     sample_notes_folder,
 )
 from notesearch.core.db import connect_best, connect_for_reading
-from notesearch.core.embedders import Embedder
+from notesearch.core.embedders import Embedder, prepare_for_queries
 from notesearch.core.engine import Engine, build_engine
 from notesearch.core.errors import LibraryReadOnly, NotesearchError, StorageFull
 from notesearch.core.indexer import Indexer, IndexSummary
@@ -421,6 +421,11 @@ class Library:
         common words, shared by every thread's searcher); True when done. Safe to call in
         slices from a background thread between searches."""
         return self.searcher().warm(seconds)
+
+    def prepare_for_queries(self) -> None:
+        """Start loading, in the background, what embeds many queries faster (see
+        embedders.prepare_for_queries): for a process that answers many searches."""
+        prepare_for_queries(self.searcher().embedder)
 
     def similar(self, note: str | Path, k: int = 10) -> list[Result]:
         """Return the notes most similar to `note` (see find_note)."""

