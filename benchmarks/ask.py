@@ -61,6 +61,7 @@ def cmrc_library(work: Path) -> Library:
     library = Library(home=work / "ir" / name / "home", settings=Settings())
     library.add_folder(notes)
     library.index()
+    library.prepare_for_queries(wait=True)  # queries on the engine the app's use
     return library
 
 

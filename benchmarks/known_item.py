@@ -72,6 +72,7 @@ def open_indexed(vault: str, root: Path, work: Path,
     start = time.monotonic()
     summary = library.index()
     status = library.status()
+    library.prepare_for_queries(wait=True)  # queries on the engine the app's use
     return library, {"engine": getattr(library.embedder(), "engine", "?"),
                      "notes": status.notes, "chunks": status.chunks,
                      "index_seconds": round(time.monotonic() - start, 1),

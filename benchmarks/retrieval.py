@@ -91,6 +91,7 @@ def evaluate(name: str, work: Path, max_queries: int | None, engine: str = "auto
     start = time.monotonic()
     summary = library.index()
     index_seconds = time.monotonic() - start
+    library.prepare_for_queries(wait=True)  # queries on the engine the app's use
     qids = [q for q in queries if q in qrels][: max_queries or None]
     report = {"set": name, "engine": getattr(library.embedder(), "engine", "?"),
               "docs": len(corpus), "queries": len(qids),

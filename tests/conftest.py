@@ -35,10 +35,7 @@ def e5(model_cache):
     from notesearch.core.embedders.registry import create_embedder
 
     embedder = create_embedder(Settings())
-    prepare_for_queries(embedder)
-    loader = getattr(embedder, "_query_loader", None)
-    if loader is not None:
-        loader.join()
+    prepare_for_queries(embedder, wait=True)
     return embedder
 
 

@@ -422,10 +422,11 @@ class Library:
         slices from a background thread between searches."""
         return self.searcher().warm(seconds)
 
-    def prepare_for_queries(self) -> None:
+    def prepare_for_queries(self, wait: bool = False) -> None:
         """Start loading, in the background, what embeds many queries faster (see
-        embedders.prepare_for_queries): for a process that answers many searches."""
-        prepare_for_queries(self.searcher().embedder)
+        embedders.prepare_for_queries): for a process that answers many searches. `wait`:
+        return once it is loaded."""
+        prepare_for_queries(self.searcher().embedder, wait)
 
     def similar(self, note: str | Path, k: int = 10) -> list[Result]:
         """Return the notes most similar to `note` (see find_note)."""

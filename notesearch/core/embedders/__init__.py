@@ -27,13 +27,14 @@ def is_whole_word(embedder: Embedder | None, word: str) -> bool:
     return embedder.count_tokens(word) <= embedder.count_tokens("a")
 
 
-def prepare_for_queries(embedder: Embedder | None) -> None:
+def prepare_for_queries(embedder: Embedder | None, wait: bool = False) -> None:
     """Let a provider load, in the background, what answers many queries faster (the local
     model's onnxruntime query session, local_ort.OrtE5Embedder.prepare_queries); nothing for
-    the others. For processes that answer many searches: a one-shot search skips it."""
+    the others. For processes that answer many searches: a one-shot search skips it.
+    `wait`: return once it is loaded (benchmarks measure what the app runs)."""
     prepare = getattr(embedder, "prepare_queries", None)
     if prepare is not None:
-        prepare()
+        prepare(wait=wait)
 
 
 @runtime_checkable
