@@ -998,3 +998,35 @@ def test_an_access_token_in_a_note_is_not_shown_in_full_in_results(tmp_path):
     assert library.search(token, k=1, mode="words").results[0].title == "Obsidian Settings"
     assert token in (library.notes_root / "Obsidian Settings.md").read_text()
     library.close()
+
+
+def test_the_query_is_embedded_on_another_thread_while_the_keywords_are_read(sample_library):
+    """The model runs beside the keyword list (Searcher._embed_ahead), with the same results
+    as a search whose query vector is already kept."""
+    import threading
+
+    searcher = sample_library.searcher()
+    threads: list[str] = []
+
+    class Recording:
+        """The real embedder, noting the thread each query is embedded on."""
+
+        def __init__(self, inner) -> None:  # noqa: ANN001
+            self.inner = inner
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(self.inner, name)
+
+        def embed_query(self, text: str):  # noqa: ANN201
+            threads.append(threading.current_thread().name)
+            return self.inner.embed_query(text)
+
+    searcher.embedder = Recording(searcher.embedder)
+    query = "plants that climb a trellis in the shade"
+    first = searcher.search(query)
+    again = searcher.search(query)  # its vector is kept: nothing is embedded
+    assert len(threads) == 1 and threads[0].startswith("notesearch-query")
+    assert threads[0] != threading.current_thread().name
+    assert [(r.title, r.confidence) for r in first.results] == \
+        [(r.title, r.confidence) for r in again.results]
+    assert first.results and first.meaning_unavailable is None
