@@ -328,6 +328,9 @@ def test_cli_index_search_similar_json(tmp_path):
     assert json.loads(lines[0])["results"][0]["title"] == "Soup"
     similar = json.loads(cli("similar", "--json", str(notes / "kites.md")))
     assert similar["results"][0]["title"] == "Sailing"
+    # The most results asked for: sqlite-vec's KNN stops at 4,096 rows (it raised past it).
+    assert len(json.loads(cli("similar", "--json", "-k", "1000", "Kites"))["results"]) == 2
+    assert len(json.loads(cli("similar", "--json", "-k", "1000", "--text", "wind"))["results"]) == 3
     assert "Notes: 3" in cli("status")
 
 

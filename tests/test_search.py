@@ -500,6 +500,7 @@ def test_similar_notes_say_how_close_they_are_in_words(sample_library):
     sync = next(r for r in results if "platform sync" in r.path)
     assert sync.strength in ("very similar", "similar", "related"), sync.strength
     assert results[0].to_json()["strength"] == results[0].strength
+    assert "confidence" not in results[0].to_json()  # a search's measure, not a neighbour's
 
 
 def test_similar_before_anything_is_embedded_finds_nothing_instead_of_failing(tmp_path, e5):

@@ -143,11 +143,13 @@ class Result:
     modified: float = 0.0
 
     def to_json(self) -> dict:
+        """The result for `--json` and the MCP server: a similar note says how close it is
+        (`strength`, with the cosine as `score`), a search result its `confidence`."""
+        judged = ({"strength": self.strength} if self.strength
+                  else {"confidence": round(self.confidence, 3), "match": self.match})
         return {"path": self.path, "title": self.title, "score": round(self.score, 4),
-                "confidence": round(self.confidence, 3), "line": self.line,
-                "snippet": self.snippet.text,
-                "highlights": [list(span) for span in self.snippet.highlights],
-                "match": self.match, **({"strength": self.strength} if self.strength else {})}
+                "line": self.line, "snippet": self.snippet.text,
+                "highlights": [list(span) for span in self.snippet.highlights], **judged}
 
 
 @dataclass

@@ -291,6 +291,11 @@ class VectorIndex:
         return matrix[positions[found]]
 
 
+#: The most rows sqlite-vec's KNN returns ("k value in knn query too large" beyond): a
+#: `similar -k 205` asks 20 chunks a note.
+VEC_KNN_LIMIT = 4096
+
+
 class SqliteVectors:
     """The same interface answered by sqlite-vec's own KNN, with nothing loaded into memory.
 
@@ -333,9 +338,10 @@ class SqliteVectors:
     def top(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
             centre: float = 0.0) -> list[tuple[int, float]]:
         """Return up to k (embedding id, score) pairs, best first (within `allowed`): cosines,
-        or centred scores as VectorIndex.top gives them."""
+        or centred scores as VectorIndex.top gives them. At most VEC_KNN_LIMIT pairs."""
         if self._conn is None or self.space is None:
             return []
+        k = min(k, VEC_KNN_LIMIT)
         query = np.asarray(query, np.float32)
         scale = 1.0
         shift = centre_of(self.mean(), len(self), centre) if centre else None
