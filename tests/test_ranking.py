@@ -404,3 +404,18 @@ def test_a_note_far_down_by_words_is_credited_with_the_words_it_holds(tmp_path, 
     assert response.results[0].title == "Hume's Beliefs"
     assert not response.weak
     library.close()
+
+
+def test_the_note_a_query_names_comes_first_by_words_too(tmp_path):
+    """Logseq's docs: "whiteboard" by words listed 27 "Whiteboard/…" pages, each short and
+    saying the word often, before the page called Whiteboard (28th, shown at 95% below
+    pages at 95%). Found by a fresh-user trial."""
+    files = {f"Whiteboard___Tool {i}.md": f"title:: Whiteboard/Tool {i}\n\n- whiteboard tool "
+             f"{i} on the whiteboard canvas, a whiteboard shape" for i in range(14)}
+    files["Whiteboard.md"] = ("- A canvas for thinking visually: " + "shapes, arrows and "
+                              "connectors between blocks and pages. " * 12 + "See whiteboard.")
+    library = library_of(tmp_path, files)
+    results = library.search("whiteboard", k=5, mode="words").results
+    assert results[0].title == "Whiteboard"
+    assert results[0].confidence >= max(r.confidence for r in results[1:])
+    library.close()

@@ -384,7 +384,7 @@ class Searcher:
         unembedded = (self._unembedded_notes({h.note_id for h in word_hits})
                       if model == "hybrid" else frozenset())
         if self.fusion.method != "learned" or mode != "hybrid":
-            fused = fuse(word_hits, meaning_hits, k + len(empty), self.fusion)
+            fused = fuse(word_hits, meaning_hits, len(candidates), self.fusion)
             # All at once (one matrix product): one candidate at a time cost 1-4 ms a search.
             chance = dict(zip((e.note_id for e in evidence),
                               confidences(evidence, model, named, unembedded), strict=True))
@@ -394,6 +394,9 @@ class Searcher:
             fused.sort(key=lambda f: -f.score)
             order = not_empty_first(list(range(len(fused))),
                                     [f.note_id in empty for f in fused])
+            # The note the query names comes first here too, as its confidence says it is
+            # the best ("whiteboard" by words: 27 "Whiteboard/…" pages came before it).
+            order.sort(key=lambda i: fused[i].note_id != named)
             return [fused[i] for i in order[:k]]
         return rank_by_confidence(evidence, k, model, bool(word_hits), bool(meaning_hits),
                                   empty, named, unembedded)
@@ -1099,7 +1102,7 @@ def _filter_clauses(filters: Filters) -> list[tuple[str, str, list[object]]]:
 
 #: A query is looked for as a note's title among the best this many notes by words, and
 #: only when it has at most this many words (a title, not a question).
-NAMED_AMONG = 10
+NAMED_AMONG = 100
 NAMED_MAX_WORDS = 8
 
 
