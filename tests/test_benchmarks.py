@@ -123,3 +123,14 @@ def test_gui_responsiveness(tmp_path) -> None:  # noqa: ANN001
     out = run("gui_responsiveness.py", "--notes", "40", "--seconds", "3", "--idle-seconds", "1",
               eval_root=tmp_path / "none")
     assert "measured 3 s while indexing" in out and "baseline" in out
+
+
+def test_similar_notes(tmp_path, sample_index) -> None:  # noqa: ANN001
+    (tmp_path / "home").mkdir()  # a copy: the shared index stays as it is
+    shutil.copy(sample_index / "home" / "library.db", tmp_path / "home" / "library.db")
+    out = run("similar_notes.py", "--libraries", str(tmp_path / "home"),
+              eval_root=tmp_path / "none")
+    assert "no evaluation vaults" in out
+    row = next(line for line in out.splitlines() if line.startswith("home "))
+    notes, recall, mrr, _ = map(float, row.split()[1:])
+    assert notes >= 5 and 0 < recall <= 1 and 0 < mrr <= 1  # the sample notes link each other
