@@ -7,7 +7,7 @@ from pathlib import Path
 
 from notesearch.core.markdown import Heading, parse_note, plain_inline
 from notesearch.core.notes import read_text
-from notesearch.core.prose import plain_markdown, snippet_text
+from notesearch.core.prose import plain_markdown, preview_markdown, snippet_text
 from notesearch.core.text import make_snippet
 
 
@@ -325,6 +325,19 @@ def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():
     plain, moved = plain_markdown(text, spans)
     assert plain == ("Rotate keys: see the guide for key rotation. Notes on rotating keys here.")
     assert [plain[a:b] for a, b in moved] == ["key", "key", "rotation", "rotating", "key"]
+
+
+def test_logseq_properties_read_as_the_app_shows_them() -> None:
+    """A fresh-user trial on Logseq's docs: excerpts read `type:: Feature platforms:: All
+    Platforms`. A property reads "type: Feature"; `std::vector` and `::before` stay."""
+    text = "type:: [[UI Element]]\nplatforms:: All Platforms\nSee std::vector and `a:: b`."
+    spans = tuple(m.span() for m in re.finditer(r"Element|Platforms", text))
+    plain, moved = plain_markdown(text, spans)
+    assert plain == "type: UI Element\nplatforms: All Platforms\nSee std::vector and a:: b."
+    assert [plain[a:b] for a, b in moved] == ["Element", "Platforms"]
+    # The preview shows it the same way, so the excerpt's lines are found in it.
+    assert preview_markdown(text).splitlines()[:2] == ["type: UI Element",
+                                                       "platforms: All Platforms"]
 
 
 def test_rendered_text_drops_structure_and_keeps_words_as_written() -> None:

@@ -321,15 +321,22 @@ _HEADING_BLOCK = re.compile(r"^([ \t]*[-*+][ \t]+)#{1,6}[ \t]+(.*?)[ \t#]*$", re
 _WIKILINK_SHOWN = re.compile(r"\[\[(?:[^\]|\n]*\|)?([^\]\n]*)\]\]")
 
 
+#: A Logseq property's mark, `type:: Feature`: a reader sees "type: Feature", as Logseq shows
+#: it (excerpts and the preview alike; `std::vector` has no space after it).
+_PROPERTY_MARK = r"(?<=\w)::(?=[ \t])"
+
+
 def preview_markdown(markdown: str) -> str:
     """Return a Markdown note (after `display_text`) as the preview lays it out, line count
     kept: a heading block in bold as the list item it is; a wikilink as its words, as
     `plain_markdown` reads it (Qt showed "[[Left sidebar]]" as written, so a cited passage
     holding one was never found and tinted); an image by its name (images are not loaded:
-    disk work on every preview, and Qt drew a broken-file icon for each)."""
+    disk work on every preview, and Qt drew a broken-file icon for each); a Logseq property
+    as "type: Feature", as excerpts read it."""
     markdown = _HEADING_BLOCK.sub(lambda m: f"{m.group(1)}**{m.group(2)}**" if m.group(2)
                                   else m.group(1), markdown)
     markdown = _WIKILINK_SHOWN.sub(r"\1", markdown)
+    markdown = re.sub(_PROPERTY_MARK, ":", markdown) if "::" in markdown else markdown
     return _IMAGE.sub(lambda m: f"*[image: {m.group(1) or 'untitled'}]*", markdown)
 
 
@@ -364,12 +371,13 @@ _READER_MARKUP = re.compile(
     r"|(?P<bullet>(?:(?<=\n)|^)[ \t]*[-*+](?=\s))"
     r"|(?P<edge>(?<![\w*])[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?![\w*]))"
     r"|(?P<pipe>(?<=\s)\|(?=\s|$))"
+    rf"|(?P<property>{_PROPERTY_MARK})"
     r")"
 )
 _SYMBOLS = {"bullet": "•", "pipe": "·"}
 #: A character every alternative of _READER_MARKUP but "ordinal" (which keeps what it
 #: matches) needs, or a list item's marker.
-_MARKUP_HINT = re.compile(r"[\[\]*_~`#>|=]|(?:^|\n)[ \t]*[-*+](?=\s)")
+_MARKUP_HINT = re.compile(r"[\[\]*_~`#>|=]|(?:^|\n)[ \t]*[-*+](?=\s)|\w::")
 
 
 def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: bool = True
@@ -379,7 +387,8 @@ def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: 
     preview's passage finder all use it.
 
     Links keep their words ([text](url), [[target|alias]] read "text", "alias"), emphasis
-    and code marks, heading marks, quote marks and table rules go. With `symbols`, list
+    and code marks, heading marks, quote marks and table rules go, and a Logseq property
+    reads "type: Feature" (written `type:: Feature`). With `symbols`, list
     bullets, table pipes and checkboxes become •, · and ☐/☑ and list numbers stay (a snippet
     on one line keeps its structure); without, they go, as in rendered text. A highlight
     that fell wholly inside removed markup (a word in a URL) is dropped.
@@ -429,6 +438,8 @@ def _replacement(match: re.Match[str], symbols: bool) -> str:
     kind = match.lastgroup or ""
     if kind == "bullet":  # a list item's marker; its indentation stays
         return match.group()[:-1] + ("•" if symbols else "")
+    if kind == "property":  # Logseq's "type:: Feature" reads "type: Feature", as it shows it
+        return ":"
     if not symbols:
         return ""
     if kind == "checkbox":

@@ -261,7 +261,7 @@ def test_preview_shows_the_prose_of_a_logseq_page_not_its_bookkeeping(qtbot, tmp
     for markup in ("id::", "collapsed::", "[:img", "#+BEGIN", "#+END", "<iframe", "^keypub"):
         assert markup not in shown, markup
     for prose in ("Rotate the signing key", "Keys older than a year are revoked",
-                  "Publish the new public key", "team page", "tags:: security"):
+                  "Publish the new public key", "team page", "tags: security"):
         assert prose in shown, prose
     start, end = rendered.passage
     assert shown[start:end].startswith("Publish the new public key")
