@@ -585,7 +585,9 @@ class ProgressBar:
     def __call__(self, progress: Progress) -> None:
         if not self.enabled:
             return
-        eta = format_eta(progress.eta_seconds)
+        # (A phase's last line has nothing left to wait for: "reading: 318/318 · ETA < 1
+        # min" read as more reading to come.)
+        eta = format_eta(progress.eta_seconds) if progress.done < progress.total else ""
         # As the app says it: the notes with text, of which this many are searchable by
         # meaning (a fresh user read "notes 217/246" against 318 files as notes left out).
         notes = (f" · {progress.notes_done:,}/{progress.notes_total:,} notes ready"
