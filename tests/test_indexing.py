@@ -623,3 +623,15 @@ def test_an_upgrade_keeps_each_notes_description_for_its_excerpt(tmp_path):
     assert upgraded.search("shepherd").results[0].snippet.text == \
         "A shepherd family on the plateau"
     upgraded.close()
+
+
+def test_a_phases_last_progress_line_shows_no_eta(capsys):
+    """A fresh-user trial read "reading: 318/318 · ETA < 1 min" as more reading to come."""
+    from notesearch.cli import ProgressBar
+    from notesearch.core.progress import Progress
+
+    bar = ProgressBar(enabled=True, terminal=False)
+    bar(Progress("embedding", 10, 40, eta_seconds=180, notes_done=2, notes_total=9))
+    bar(Progress("embedding", 40, 40, eta_seconds=20, notes_done=9, notes_total=9))
+    assert capsys.readouterr().err.splitlines() == [
+        "embedding: 10/40 · 2/9 notes ready · ETA 3 min", "embedding: 40/40 · 9/9 notes ready"]
