@@ -419,3 +419,23 @@ def test_the_note_a_query_names_comes_first_by_words_too(tmp_path):
     assert results[0].title == "Whiteboard"
     assert results[0].confidence >= max(r.confidence for r in results[1:])
     library.close()
+
+
+def test_asking_for_more_results_changes_none_of_the_first(tmp_path, e5):
+    """A fresh-user trial on a Chinese vault: the same note read 82% with ten results and 98%
+    with a hundred, and the order changed too (the deeper lists moved meaning's mean and
+    spread). Each list's best POOL are what a note is measured against, whatever k."""
+    topics = ["bread", "kites", "taxes", "tea", "bikes", "gardens", "python", "git", "music",
+              "chess", "running", "cameras", "sailing", "soup", "birds", "clocks"]
+    files = {f"{topic} {i}.md": f"# {topic.title()} {i}\nNotes on {topic}, day {i}: what I "
+             f"tried with {topics[(i + j) % 16]} and what to try next."
+             for j, topic in enumerate(topics) for i in range(9)}
+    library = library_of(tmp_path, files, embedder=e5)
+    assert library.status().chunks > 130  # deeper than the pool when 100 results are asked
+    for query in ("what to try next with kites", "sailing soup", "notes on birds"):
+        for mode in ("hybrid", "meaning", "words"):
+            few = library.search(query, k=5, mode=mode).results
+            many = library.search(query, k=100, mode=mode).results[:len(few)]
+            assert [(r.title, round(r.confidence, 9)) for r in few] == \
+                [(r.title, round(r.confidence, 9)) for r in many], (query, mode)
+    library.close()

@@ -214,14 +214,33 @@ def best_per_note(hits: list[Hit]) -> list[Hit]:
     return list(seen.values())
 
 
-def gather(word_hits: list[Hit], meaning_hits: list[Hit],
-           coverage: dict[int, float]) -> list[Evidence]:
-    """Return one Evidence per note found by either list (hits may come in any order)."""
-    words = best_per_note(sorted(word_hits, key=lambda h: -h.score))
-    meaning = best_per_note(sorted(meaning_hits, key=lambda h: -h.score))
+#: Each list's best this many (vectors; notes by BM25) are the pool a candidate's features
+#: are measured against (search.CANDIDATES: the whole lists when ten results are asked for).
+#: A note's confidence must not depend on how many results were asked for: with -k 100 the
+#: lists ran three times deeper, meaning's mean and spread fell, and the same note went from
+#: 82% to 98% (a fresh-user trial on a Chinese vault).
+POOL = 100
+
+
+def gather(word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
+           pool: int | None = None) -> list[Evidence]:
+    """Return one Evidence per note found by either list (hits in any order).
+
+    The meaning features are measured within the meaning list's first `pool` hits as given
+    (all by default; the chunks of the vector search's best POOL vectors,
+    Searcher._vector_hits), the words features within the best POOL notes by BM25: a note a
+    list found only deeper (more results asked for) reads as one that list did not find, as
+    it would with fewer; it keeps its passage."""
+    ranked_words = best_per_note(sorted(word_hits, key=lambda h: -h.score))
+    words, passage_words = ranked_words[:POOL], ranked_words[POOL:]
+    pool = len(meaning_hits) if pool is None else pool
+    meaning = best_per_note(sorted(meaning_hits[:pool], key=lambda h: -h.score))
+    deeper = best_per_note(sorted(meaning_hits[pool:], key=lambda h: -h.score))
     top_words = words[0].score if words and words[0].score > 0 else 1.0
     word_of = {h.note_id: h for h in words}
     meaning_of = {h.note_id: h for h in meaning}
+    deeper = [h for h in deeper if h.note_id not in meaning_of]
+    passage_of = {h.note_id: h.chunk_id for h in deeper}
     scores = [h.score for h in meaning]
     mean = sum(scores) / len(scores) if scores else 0.0
     spread = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores)) if scores else 0.0
@@ -233,16 +252,19 @@ def gather(word_hits: list[Hit], meaning_hits: list[Hit],
         mean, spread, top, floor = 0.0, 1.0, 0.1, 0.0
     out = []
     # One plain loop, positional fields: this runs for each of 100-200 candidates a keystroke.
-    for note_id in dict.fromkeys([h.note_id for h in words] + [h.note_id for h in meaning]):
+    word_passage_of = {h.note_id: h.chunk_id for h in passage_words}
+    for note_id in dict.fromkeys([h.note_id for h in ranked_words] + [h.note_id for h in meaning]
+                                 + [h.note_id for h in deeper]):
         by_meaning = meaning_of.get(note_id)
         cosine = by_meaning.score if by_meaning is not None else floor
         by_words = word_of.get(note_id)
         out.append(Evidence(
             note_id, (cosine - mean) / spread, cosine - top,
             max(0.0, by_words.score / top_words) if by_words is not None else 0.0,
-            coverage.get(note_id, 0.0),
-            by_words.chunk_id if by_words is not None else None,
-            by_meaning.chunk_id if by_meaning is not None else None,
+            coverage.get(note_id, 0.0) if by_words is not None or by_meaning is not None
+            else 0.0,
+            by_words.chunk_id if by_words is not None else word_passage_of.get(note_id),
+            by_meaning.chunk_id if by_meaning is not None else passage_of.get(note_id),
             best_coverage))
     return out
 
@@ -397,10 +419,12 @@ def _normalised(hits: list[Hit], floor: float | None) -> dict[int, float]:
 
 
 def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
-         fusion: Fusion = DEFAULT_FUSION) -> list[Fused]:
+         fusion: Fusion = DEFAULT_FUSION, meaning_floor: float | None = None) -> list[Fused]:
     """Combine the two lists at note level by normalised scores or reciprocal ranks; top k.
 
     Used for single-list searches (one list is empty) and to compare with the learned fusion.
+    `meaning_floor`: the meaning score that normalises to 0 (default: the list's worst; the
+    search gives its pool's, see POOL, so that asking for more results changes nothing).
     """
     words = best_per_note(sorted(word_hits, key=lambda h: -h.score))
     meaning = best_per_note(sorted(meaning_hits, key=lambda h: -h.score))
@@ -409,7 +433,7 @@ def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
         meaning_score = {h.note_id: 1.0 / (RRF_K + r) for r, h in enumerate(meaning)}
     else:
         word_score = _normalised(words, 0.0)
-        meaning_score = _normalised(meaning, None)
+        meaning_score = _normalised(meaning, meaning_floor)
     meaning_weight = fusion.meaning_weight
     word_weight = 1.0 - fusion.meaning_weight
     notes = set(word_score) | set(meaning_score)
@@ -417,7 +441,9 @@ def fuse(word_hits: list[Hit], meaning_hits: list[Hit], k: int,
               for n in notes}
     word_chunk = {h.note_id: h.chunk_id for h in words}
     meaning_chunk = {h.note_id: h.chunk_id for h in meaning}
-    ranked = sorted(notes, key=lambda n: -scores[n])[:k]
+    # Ties in the lists' own order (a set's order changed with how many results were asked).
+    first_seen = {n: i for i, n in enumerate(dict.fromkeys([*word_score, *meaning_score]))}
+    ranked = sorted(notes, key=lambda n: (-scores[n], first_seen[n]))[:k]
     out = []
     for note_id in ranked:
         by_words = word_score.get(note_id)

@@ -28,11 +28,13 @@ from notesearch.core.embedders import (
 from notesearch.core.errors import EmbedderError
 from notesearch.core.fusion import (
     DEFAULT_FUSION,
+    POOL,
     WEAK_MATCH,
     Evidence,
     Fused,
     Hit,
     MatchLabel,
+    best_per_note,
     confidences,
     emptiness,
     fuse,
@@ -265,6 +267,8 @@ class Searcher:
         self.chunk_map = chunk_map if chunk_map is not None else ChunkMap()
         self._arrays: tuple[bool, ChunkArrays | None] = (False, None)  # read this search?
         self._passage_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        #: How many of the last meaning list's hits are its pool (see _vector_hits).
+        self._meaning_pool: int | None = None
         #: (query window, its vector being embedded on _QUERY_THREADS) for this search.
         self._ahead: tuple[str, Future[np.ndarray]] | None = None
 
@@ -368,7 +372,7 @@ class Searcher:
                                if mode != "meaning" else ([], {}))
         meaning_hits = self._vector_hits(query, allowed, limit)[0] if mode != "words" else []
         coverage = self._with_coverage(coverage, word_hits, meaning_hits, query, False)
-        return gather(word_hits, meaning_hits, coverage)
+        return gather(word_hits, meaning_hits, coverage, self._meaning_pool)
 
     def _fuse(self, word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
               k: int, mode: Mode, query: str = "") -> list[Fused]:
@@ -376,7 +380,7 @@ class Searcher:
 
         A single-list search ranks by that list's own score, with that list's confidence.
         """
-        evidence = gather(word_hits, meaning_hits, coverage)
+        evidence = gather(word_hits, meaning_hits, coverage, self._meaning_pool)
         model = model_for(bool(word_hits), bool(meaning_hits))
         named = self._named_note(query, word_hits)
         candidates = {h.note_id for h in word_hits} | {h.note_id for h in meaning_hits}
@@ -384,14 +388,20 @@ class Searcher:
         unembedded = (self._unembedded_notes({h.note_id for h in word_hits})
                       if model == "hybrid" else frozenset())
         if self.fusion.method != "learned" or mode != "hybrid":
-            fused = fuse(word_hits, meaning_hits, len(candidates), self.fusion)
+            pool_best = best_per_note(meaning_hits[:self._meaning_pool])
+            fused = fuse(word_hits, meaning_hits, len(candidates), self.fusion,
+                         min((h.score for h in pool_best), default=None))
             # All at once (one matrix product): one candidate at a time cost 1-4 ms a search.
             chance = dict(zip((e.note_id for e in evidence),
                               confidences(evidence, model, named, unembedded), strict=True))
             fused = [Fused(f.note_id, f.chunk_id, f.score * emptiness(f.note_id, empty),
                            f.match, chance.get(f.note_id, 0.0) * emptiness(f.note_id, empty))
                      for f in fused]
-            fused.sort(key=lambda f: -f.score)
+            # What each list found within its pool first (see fusion.POOL): a short note
+            # only a deeper list reached, its score corrected up, came into the first ten.
+            pooled = ({h.note_id for h in meaning_hits[:self._meaning_pool]}
+                      | {h.note_id for h in sorted(word_hits, key=lambda h: -h.score)[:POOL]})
+            fused.sort(key=lambda f: (f.note_id not in pooled, -f.score))
             order = not_empty_first(list(range(len(fused))),
                                     [f.note_id in empty for f in fused])
             # The note the query names comes first here too, as its confidence says it is
@@ -411,7 +421,8 @@ class Searcher:
         of its words, was shown at 9%, "no good match"."""
         if not coverage or not meaning_hits:
             return coverage
-        by_words = {h.note_id for h in word_hits}
+        # (Within the pool fusion measures against: the same for any number of results.)
+        by_words = {h.note_id for h in sorted(word_hits, key=lambda h: -h.score)[:POOL]}
         best: list[int] = []
         for hit in meaning_hits:  # (best first)
             if len(best) == MEANING_COVERAGE_NOTES:
@@ -689,10 +700,17 @@ class Searcher:
                                self._allowed_embeddings() if allowed is not None else None,
                                centre=self.fusion.centre)
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
+        # The chunks of the best POOL vectors are what fusion measures against, as
+        # many whatever number of results was asked for (fusion.gather's `pool`).
+        cut = top[POOL - 1][1] if len(top) > POOL else -math.inf
+        pool = [h for h in hits if h.score >= cut]
+        deeper = [h for h in hits if h.score < cut]
         if self.fusion.length_penalty:
-            hits = self._length_corrected(hits)
-        hits.sort(key=lambda h: -h.score)
-        return hits, None
+            pool, deeper = self._length_corrected(pool, deeper)
+        pool.sort(key=lambda h: -h.score)
+        deeper.sort(key=lambda h: -h.score)
+        self._meaning_pool = len(pool)
+        return pool + deeper, None
 
     def query_vector(self, query: str) -> tuple[np.ndarray | None, str | None]:
         """Return the (dim,) unit vector of `query` in the active vector space, or None with
@@ -760,8 +778,10 @@ class Searcher:
             return {}
         return {chunk_id: -score for chunk_id, score in self._chunk_bm25(expression, chunk_ids)}
 
-    def _length_corrected(self, hits: list[Hit]) -> list[Hit]:
-        """Lower each chunk's similarity by how many chances its note had to score high.
+    def _length_corrected(self, hits: list[Hit],
+                          deeper: list[Hit] | None = None) -> tuple[list[Hit], list[Hit]]:
+        """Lower each chunk's similarity by how many chances its note had to score high;
+        return (`hits`, `deeper`) corrected, the measure taken on `hits` alone.
 
         A note's best chunk is the maximum of its chunks' scores, which grows with their
         number even when the note is not about the query: a changelog of 300 chunks
@@ -777,20 +797,27 @@ class Searcher:
         English questions over tldr's Chinese pages lost their popular commands, whose
         pages run to two or three chunks, to one-chunk pages (0.70 -> 0.80 by meaning).
         """
+        deeper = deeper or []
         best: dict[int, float] = {}
+        # The spread is measured on `hits` alone (the pool fusion measures against); `deeper`
+        # hits, there when more results are asked for, are corrected by the same measure.
         for hit in hits:
             if hit.score > best.get(hit.note_id, -math.inf):
                 best[hit.note_id] = hit.score
         # (Sorted: the same sum in any order of the hits, to the last bit.)
         spread = float(np.std(sorted(best.values()))) if len(best) > 1 else 0.0
         if not spread:
-            return hits
-        draws = self._independent_chunks(set(best))
+            return hits, deeper
+        draws = self._independent_chunks({h.note_id for h in hits + deeper})
         scale = self.fusion.length_penalty * spread
         # A note of one chunk (one draw) loses nothing: its hits are kept as they are.
         lower = {n: scale * expected_maximum(d) for n, d in draws.items() if d > 1.0}
-        return [h if (by := lower.get(h.note_id)) is None
-                else Hit(h.chunk_id, h.note_id, h.score - by) for h in hits]
+
+        def corrected(part: list[Hit]) -> list[Hit]:
+            return [h if (by := lower.get(h.note_id)) is None
+                    else Hit(h.chunk_id, h.note_id, h.score - by) for h in part]
+
+        return corrected(hits), corrected(deeper)
 
     def _independent_chunks(self, note_ids: set[int]) -> dict[int, float]:
         """Return note id -> how many independent draws its embedded chunks amount to (1 to
