@@ -39,9 +39,14 @@ def test_centring_takes_a_hub_off_the_top_of_a_query_it_is_not_about() -> None:
     assert score == pytest.approx(float(about @ query - shrink * about @ mean), abs=1e-5)
 
 
-def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5) -> None:  # noqa: ANN001
-    """The one-off CLI search reads sqlite-vec (the mean from a sample of rows), the app its
-    numpy copy (the mean of all rows): with fewer rows than the sample they must agree."""
+@pytest.mark.parametrize("sample", [2_000, 3])
+def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatch,  # noqa: ANN001
+                                                       sample) -> None:
+    """The one-off CLI search reads sqlite-vec, the app its numpy copy: both take the mean
+    from the same sample of rows, so they rank alike with fewer rows than the sample and with
+    more (a fresh-user trial: 20 of 40 queries ranked differently by `search` and `search
+    --stdin` on a 9,400-passage vault, when the app took the mean of every row)."""
+    monkeypatch.setattr("notesearch.core.vectors.MEAN_SAMPLE", sample)
     notes = {f"n{i}.md": f"# Note {i}\n{text}\n" for i, text in enumerate([
         "Sourdough needs a lively starter and a long, cool rise.",
         "Tomato blight shows as brown spots on the lower leaves.",
@@ -58,14 +63,15 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5) -> None:  
         in_memory, on_disk = memory.top(query, 6, centre=centre), disk.top(query, 6,
                                                                            centre=centre)
         assert [i for i, _ in in_memory] == [i for i, _ in on_disk]
-        assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk], abs=1e-4)
+        assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk], abs=1e-6)
+    np.testing.assert_array_equal(memory.mean(), disk.mean())
     library.close()
 
 
 def exact_scores(index: VectorIndex, query: np.ndarray, centre: float) -> np.ndarray:
     """Every row's exact (centred) score, as VectorIndex.top computes it, row by row."""
     rows = len(index.ids)
-    shift = index._sum / rows * centre * rows / (rows + CENTRE_PRIOR_ROWS)
+    shift = index.mean() * centre * rows / (rows + CENTRE_PRIOR_ROWS)
     return index.matrix @ (query - shift.astype(np.float32))
 
 

@@ -36,7 +36,13 @@ import numpy as np
 from notesearch.core.migrations import vec_table
 from notesearch.core.store import Space, Store, one_row
 
-MEAN_SAMPLE = 2_000  # rows SqliteVectors.mean averages
+#: Rows the space's mean is taken from: embedding ids divisible by `sample_step`, the first
+#: this many in id order, the same rows in memory (VectorIndex) and on disk (SqliteVectors).
+#: A sample, not every row: a one-off `notesearch search` would otherwise read all the
+#: vectors (150 MB at 100k); the mean of 2,000 is within about 0.005 of it per number. The
+#: same rows both ways: the app's exact mean and the CLI's sample ranked 20 of 40 queries
+#: on a 9,400-passage vault differently (a fresh-user trial, `search` against `--stdin`).
+MEAN_SAMPLE = 2_000
 #: The mean counts rows / (rows + this) of its weight (see the module): measured 0, 500 and
 #: 2,000 (known-item hybrid MRR@10, full centring: foam-docs 0.87 / 0.86 / 0.85, dendron-site
 #: 0.74 / 0.74 / 0.72, tldr-pages 0.76 at all three; 500 keeps the test vault's "Queries" first).
@@ -46,6 +52,11 @@ CENTRE_PRIOR_ROWS = 500
 SHORTLIST_FACTOR = 2
 #: Rows from which the codes are ranked on two threads (handing half over costs ~0.1 ms).
 SPLIT_ROWS = 40_000
+
+
+def sample_step(rows: int, n: int) -> int:
+    """The stride of the repeatable sample of n of `rows` rows (see MEAN_SAMPLE)."""
+    return max(1, rows // max(1, n))
 
 
 def centre_of(mean: np.ndarray | None, rows: int, weight: float) -> np.ndarray | None:
@@ -131,7 +142,8 @@ class VectorIndex:
         self._ids_buffer: np.ndarray | None = None
         self._matrix_buffer: np.ndarray | None = None
         self._codes_buffer: np.ndarray | None = None
-        self._sum = np.zeros(0, dtype=np.float64)  # of the rows, for the mean
+        #: ((generation, rows), the mean of the sample of rows): see mean().
+        self._mean: tuple[tuple[str | None, int], np.ndarray] | None = None
 
     def refresh(self, conn: apsw.Connection) -> None:
         """Reload fully when vectors were removed or the space changed; else append new rows.
@@ -158,7 +170,6 @@ class VectorIndex:
                     self.codes = np.zeros((0, space.dim), dtype=np.int8)
                     self._ids_buffer = self._matrix_buffer = self._codes_buffer = None
                     self._quantiser = None
-                    self._sum = np.zeros(space.dim, dtype=np.float64)
                 self.space = space
                 self._append_new(conn, space)
             self._generation, self._newest = generation, newest
@@ -209,8 +220,6 @@ class VectorIndex:
         self.ids = self._ids_buffer[:total]
         self.matrix = self._matrix_buffer[:total]
         self._encode(count, total)
-        self._sum = (self._sum if len(self._sum) == new.shape[1]
-                     else np.zeros(new.shape[1], np.float64)) + new.sum(axis=0, dtype=np.float64)
 
     def _encode(self, count: int, total: int) -> None:
         """Give rows count..total their int8 codes; fit the quantiser again, into a new
@@ -238,11 +247,11 @@ class VectorIndex:
         """
         with self._lock:
             ids, matrix, codes = self.ids, self.matrix, self.codes
-            quantiser, total = self._quantiser, self._sum
+            quantiser = self._quantiser
         if not len(ids) or k <= 0:
             return []
         query = np.asarray(query, np.float32)
-        shift = centre_of(total / len(ids), len(ids), centre) if centre else None
+        shift = centre_of(self.mean(), len(ids), centre) if centre else None
         if shift is not None:
             query = query - shift
         inside = np.isin(ids, allowed, assume_unique=True) if allowed is not None else None
@@ -268,17 +277,24 @@ class VectorIndex:
         return [(int(ids[rows[i]]), float(scores[i])) for i in best]
 
     def sample(self, n: int) -> np.ndarray:
-        """Return up to n rows drawn evenly across the index (a fixed, repeatable sample)."""
+        """Return up to n rows drawn evenly across the index (a fixed, repeatable sample: the
+        rows SqliteVectors.sample reads, see MEAN_SAMPLE)."""
         with self._lock:
-            matrix = self.matrix
-        step = max(1, len(matrix) // max(1, n))
-        return matrix[::step][:n]
+            ids, matrix = self.ids, self.matrix
+        return matrix[np.flatnonzero(ids % sample_step(len(ids), n) == 0)[:n]]
 
     def mean(self) -> np.ndarray | None:
-        """Return the (dim,) mean of every row, or None when there are none."""
+        """Return the (dim,) mean of the MEAN_SAMPLE rows of `sample`, as SqliteVectors.mean
+        gives it, or None when there are none. Kept until the rows change."""
         with self._lock:
-            rows, total = len(self.ids), self._sum
-        return (total / rows).astype(np.float32) if rows else None
+            key, kept = (self._generation, len(self.ids)), self._mean
+        if not key[1]:
+            return None
+        if kept is None or kept[0] != key:
+            kept = (key, self.sample(MEAN_SAMPLE).mean(axis=0).astype(np.float32))
+            with self._lock:
+                self._mean = kept
+        return kept[1]
 
     def vectors_for(self, embedding_ids: list[int]) -> np.ndarray:
         """Return the rows for the given embedding ids (ids missing here are left out)."""
@@ -318,11 +334,8 @@ class SqliteVectors:
                                           (self.space.id,)))[0]
 
     def mean(self) -> np.ndarray | None:
-        """Return the (dim,) mean of MEAN_SAMPLE rows drawn evenly (read again once the space
-        has grown or shrunk by a twentieth), or None when it has none.
-
-        A sample, not every row: a one-off `notesearch search` would otherwise read all the
-        vectors (150 MB at 100k); the mean of 2,000 is within about 0.005 of it per number."""
+        """Return the (dim,) mean of the MEAN_SAMPLE rows of `sample` (read again once the
+        space has grown or shrunk by a twentieth), or None when it has none."""
         if self._conn is None or self.space is None:
             return None
         rows = len(self)
@@ -368,11 +381,9 @@ class SqliteVectors:
         """Return up to n rows drawn evenly across the space (a fixed, repeatable sample)."""
         if self._conn is None or self.space is None:
             return np.zeros((0, 0), np.float32)
-        total = len(self)
-        step = max(1, total // max(1, n))
         ids = [r[0] for r in self._conn.execute(
-            "SELECT id FROM embeddings WHERE space_id = ? AND id % ? = 0 LIMIT ?",
-            (self.space.id, step, n))]
+            "SELECT id FROM embeddings WHERE space_id = ? AND id % ? = 0 ORDER BY id LIMIT ?",
+            (self.space.id, sample_step(len(self), n), n))]
         return self.vectors_for(ids)
 
     def vectors_for(self, embedding_ids: list[int]) -> np.ndarray:
