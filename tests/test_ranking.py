@@ -231,11 +231,26 @@ def test_a_drawing_is_found_by_its_words_not_its_data(vault):
                               ).fetchone()[0] == "Garden plan"
 
 
-def test_a_nonsense_query_reports_no_good_match(vault):
-    _, response = ranked(vault, "qwzx vorpal flibbertigibbet")
+@pytest.mark.parametrize("mode", ["hybrid", "meaning"])
+def test_a_nonsense_query_reports_no_good_match(vault, mode):
+    # (By meaning alone too: a fresh-user trial saw "qwxz plorbit fnarg" show a note at 81%.)
+    _, response = ranked(vault, "qwzx vorpal flibbertigibbet", mode=mode)
     assert response.weak
     assert all(r.confidence < WEAK_MATCH for r in response.results)
     assert response.to_json()["no_good_match"] is True
+
+
+def test_made_up_words_count_by_meaning_alone_too(vault):
+    """A fresh-user trial: "qwxz plorbit fnarg" by meaning showed a note at 81%."""
+    # A word that is no word at all (in no note, too far from any to correct, not in the
+    # model's vocabulary) leaves the closest note by meaning nothing of its confidence.
+    _, response = ranked(vault, "zorblax", mode="meaning")
+    assert response.weak and response.results[0].confidence < 0.01
+    # Beside a real one, the share of the query it makes up goes.
+    beside = ranked(vault, "sourdough zorblax transmogrifier", mode="meaning")[1].results[0]
+    alone = ranked(vault, "sourdough", mode="meaning")[1].results[0]
+    assert beside.title == alone.title == "Sourdough"
+    assert beside.confidence < alone.confidence / 3
 
 
 def test_made_up_words_beside_a_real_one_are_no_good_match(vault):

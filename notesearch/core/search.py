@@ -343,8 +343,12 @@ class Searcher:
             # No note holds a word of the query, though they are written as it is: what
             # meaning finds is the closest note, not the one asked about.
             fused = with_absent_words(fused)
-        if mode != "meaning" and fused and not response.only_filters:
-            fused = with_made_up_words(fused, self.keywords.made_up_share(spelled, as_you_type))
+        if fused and not response.only_filters:
+            # By meaning alone too ("qwxz plorbit fnarg" by meaning showed a note at 81%),
+            # as spelling would correct the words, so a typo is not taken for made up.
+            checked = (spelled if mode != "meaning"
+                       else self.keywords.spelled(query, as_you_type)[0])
+            fused = with_made_up_words(fused, self.keywords.made_up_share(checked, as_you_type))
         if response.only_filters and allowed is not None and len(fused) < k:
             fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
         response.results = self._timed(timings, "results", self._results, fused,
