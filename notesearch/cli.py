@@ -246,6 +246,8 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
             data["embedding_now"] = holder.describe()  # who is embedding those notes
         print(json.dumps(data, ensure_ascii=False))
         return
+    if args.stdin:  # many queries: say which one these results answer, a blank line between
+        print(f"\n» {query}")
     if response.corrections:
         print(response.spelling_note())
     if not response.results:

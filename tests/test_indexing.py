@@ -326,6 +326,9 @@ def test_cli_index_search_similar_json(tmp_path):
     lines = cli("search", "--json", "--stdin", stdin="soup\nwind\n").splitlines()
     assert [json.loads(line)["query"] for line in lines] == ["soup", "wind"]
     assert json.loads(lines[0])["results"][0]["title"] == "Soup"
+    # As text, each block of results says which query it answers.
+    text = cli("search", "--stdin", stdin="soup\nwind\n")
+    assert text.index("» soup") < text.index("Soup") < text.index("» wind")
     similar = json.loads(cli("similar", "--json", str(notes / "kites.md")))
     assert similar["results"][0]["title"] == "Sailing"
     # The most results asked for: sqlite-vec's KNN stops at 4,096 rows (it raised past it).
