@@ -441,3 +441,15 @@ def test_a_plugin_s_settings_block_is_data() -> None:
              "label: kept", "```"]
     kept = blank_data(lines)
     assert kept[2:7] == [""] * 5 and kept[7] == lines[7] and kept[8:] == lines[8:]
+
+
+def test_a_block_id_glued_to_chinese_text_is_bookkeeping_not_words() -> None:
+    """WeChat Reading's highlights end "…”。^3-2146-2261" (no space in Chinese text): a
+    fresh-user trial saw such ids in 21 excerpts. An exponent keeps its caret."""
+    from notesearch.core.prose import embedding_text
+
+    line = "- 📌 利息唤做“福报”。^3-2146-2261"
+    assert embedding_text(line) == "- 📌 利息唤做“福报”。"
+    assert "^3-2146" not in snippet_text(line)
+    for kept in ("keys of 2^1024", "word^abcd"):
+        assert embedding_text(kept) == kept
