@@ -628,6 +628,36 @@ def test_an_upgrade_keeps_each_notes_description_for_its_excerpt(tmp_path):
     upgraded.close()
 
 
+def test_an_upgrade_reads_again_the_notes_with_plugin_data_or_glued_block_ids(tmp_path):
+    """Schema 14: a Kanban board's settings and WeChat Reading's block ids had been indexed
+    as words (a fresh-user trial saw both in excerpts); the notes holding them are read
+    again, the others not."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "Board.md").write_text(
+        "## Doing\n\n- [ ] water the ferns\n\n%% kanban:settings\n\n```\n"
+        '{"kanban-plugin":"basic","show-relative-date":true,"date-picker-week-start":1,'
+        '"lane-width":272,"show-checkboxes":false,"hide-tags-in-title":false}\n```\n\n%%\n')
+    (notes / "Lychee.md").write_text("- 📌 利息唤做“福报”。^3-2146-2261\n")
+    (notes / "Plain.md").write_text("# Plain\nNothing to read again here.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    assert "kanban-plugin" not in library.search("ferns").results[0].snippet.text
+    library.close()
+    # What an older notesearch had kept of them.
+    as_schema(tmp_path / "home", 13,
+              "UPDATE chunks SET text = text || char(10) || '%% kanban:settings {\"k\":1} %%' "
+              "WHERE text LIKE '%ferns%'",
+              "UPDATE chunks SET text = text || '^3-2146-2261' WHERE text LIKE '%福报%'")
+    assert marked_by_migrations_to(tmp_path / "home", 14) == {"Board.md", "Lychee.md"}
+    upgraded = open_library(tmp_path / "home")
+    assert upgraded.scan().updated == 2
+    assert "kanban" not in upgraded.search("ferns").results[0].snippet.text
+    assert "^3-2146" not in upgraded.search("福报").results[0].snippet.text
+    upgraded.close()
+
+
 def test_a_phases_last_progress_line_shows_no_eta(capsys):
     """A fresh-user trial read "reading: 318/318 · ETA < 1 min" as more reading to come."""
     from notesearch.cli import ProgressBar

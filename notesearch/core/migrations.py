@@ -271,8 +271,18 @@ def _v13(conn: apsw.Connection) -> None:
     conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = ''")
 
 
+def _v14(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes with a plugin's comment block ("%%
+    kanban:settings", whose JSON is now data: prose.blank_data) or a caret (a block id glued
+    to Chinese text, "…”。^3-2146-2261", now bookkeeping: prose._BLOCK_ID). As in _v8,
+    passages whose text is unchanged keep their vectors."""
+    conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' WHERE id IN "
+                 "(SELECT note_id FROM chunks WHERE instr(text, '%%') OR instr(text, '^'))")
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
-                                                        _v8, _v9, _v10, _v11, _v12, _v13]
+                                                        _v8, _v9, _v10, _v11, _v12, _v13,
+                                                        _v14]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

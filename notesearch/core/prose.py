@@ -26,6 +26,10 @@ _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w:-]*)")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{80,}")
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]*")
 _COMMENT_FENCE = "%%"
+#: The line opening an Obsidian comment block of a plugin's data: "%%" alone (Excalidraw's
+#: drawing) or tagged "%% kanban:settings" (the Kanban plugin's board settings, whose JSON
+#: line, long key names and all, showed in a real vault's excerpts).
+_COMMENT_OPEN = re.compile(r"^\s*%%(?:\s+[\w-]+:[\w-]+)?\s*$")
 
 
 #: The line the Excalidraw plugin writes atop every drawing for readers without the plugin
@@ -43,11 +47,12 @@ def blank_data(lines: list[str], drawing: bool = False) -> list[str]:
     """Return `lines` with data blocks replaced by empty lines (line numbers are kept).
 
     Blanked: Obsidian comment blocks that start with a line of `%%` (Excalidraw keeps its
-    compressed drawing there), fenced blocks tagged as drawing data, data URIs, runs of 80+
-    base64 characters, and lines that are JSON dumps (is_data_dump), in code blocks or not;
-    Excalidraw's banner line, and in a `drawing` (front matter `excalidraw-plugin:`) its
-    section headings and embedded-file lines, leaving the words drawn.
-    Ordinary code blocks stay: code is what people search for.
+    compressed drawing there) or of a plugin's tag (`%% kanban:settings`), fenced blocks
+    tagged as drawing data, data URIs, runs of 80+ base64 characters, and lines that are
+    JSON dumps (is_data_dump), in code blocks or not; Excalidraw's banner line, and in a
+    `drawing` (front matter `excalidraw-plugin:`) its section headings and embedded-file
+    lines, leaving the words drawn. Ordinary code blocks stay: code is what people search
+    for.
     """
     out = list(lines)
     index = 0
@@ -59,7 +64,7 @@ def blank_data(lines: list[str], drawing: bool = False) -> list[str]:
             out[index] = ""
             index += 1
             continue
-        if stripped == _COMMENT_FENCE:
+        if stripped.startswith(_COMMENT_FENCE) and _COMMENT_OPEN.match(line):
             end = _closing(out, index + 1, lambda s: s.strip() == _COMMENT_FENCE)
             if end is not None:
                 _blank(out, index, end)
