@@ -215,7 +215,7 @@ def best_per_note(hits: list[Hit]) -> list[Hit]:
 
 
 #: Each list's best this many (vectors; notes by BM25) are the pool a candidate's features
-#: are measured against (search.CANDIDATES: the whole lists when ten results are asked for).
+#: are measured against (search.CANDIDATES is this: the whole lists for ten results).
 #: A note's confidence must not depend on how many results were asked for: with -k 100 the
 #: lists ran three times deeper, meaning's mean and spread fell, and the same note went from
 #: 82% to 98% (a fresh-user trial on a Chinese vault).

@@ -70,7 +70,9 @@ log = logging.getLogger(__name__)
 
 #: The chunk id of a keyword hit whose passage is chosen once the note is shown.
 WORD_PASSAGE = -1
-CANDIDATES = 100  # chunks taken from each list before fusion, at least
+#: Chunks taken from each list before fusion, at least: the pool a note is measured against
+#: (fusion.POOL), so that ten results are measured against the whole lists.
+CANDIDATES = POOL
 #: Each list offers this many chunks per result asked for: with only 100 per list, asking for
 #: 100 notes filled the tail with one list's weak matches (NPL hybrid Recall@100 fell below
 #: meaning alone).
