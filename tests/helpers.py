@@ -58,7 +58,7 @@ def as_schema(home: Path, version: int, *statements: str) -> None:
 
 
 #: (schema, table, column) of the columns later schemas add, which as_schema takes out again.
-COLUMNS_ADDED = [(13, "notes", "summary")]
+COLUMNS_ADDED = [(13, "notes", "summary"), (15, "embeddings", "script")]
 
 
 def marked_by_migrations_to(home: Path, version: int) -> set[str]:

@@ -658,6 +658,32 @@ def test_an_upgrade_reads_again_the_notes_with_plugin_data_or_glued_block_ids(tm
     upgraded.close()
 
 
+def test_an_upgrade_keeps_each_vectors_script_without_embedding_again(tmp_path, e5):
+    """Schema 15: a meaning search centres Chinese, Japanese and Korean passages on their own
+    mean (vectors.Centring), so each vector keeps its passage's script group; a library an
+    older notesearch embedded learns them from its passages' text, and embeds nothing again."""
+    from notesearch.core.text import SCRIPT_CJK, SCRIPT_OTHER
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "Hike.md").write_text("周末去香山徒步，记得带水和雨衣。\n")
+    (notes / "Kites.md").write_text("Kites fly best in a steady wind on an open beach.\n")
+    (notes / "Mixed.md").write_text("Mapo tofu 麻婆豆腐：豆腐切块，先焯水再下锅。\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+    query = "SELECT n.path, e.script FROM embeddings e JOIN chunks c ON c.hash = e.hash " \
+            "JOIN notes n ON n.id = c.note_id"
+    fresh = {Path(path).name: script for path, script in library.conn.execute(query)}
+    assert fresh == {"Hike.md": SCRIPT_CJK, "Kites.md": SCRIPT_OTHER, "Mixed.md": SCRIPT_CJK}
+    library.close()
+    as_schema(tmp_path / "home", 14)  # (drops the column, as schema 14 had none)
+    upgraded = open_library(tmp_path / "home", embedder=e5)
+    assert {Path(path).name: script for path, script in upgraded.conn.execute(query)} == fresh
+    assert upgraded.index().chunks_embedded == 0
+    upgraded.close()
+
+
 def test_a_phases_last_progress_line_shows_no_eta(capsys):
     """A fresh-user trial read "reading: 318/318 · ETA < 1 min" as more reading to come."""
     from notesearch.cli import ProgressBar

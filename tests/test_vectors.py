@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from notesearch.core import vectors
+from notesearch.core.text import SCRIPT_CJK, SCRIPT_OTHER, script_group
 from notesearch.core.vectors import (
     CENTRE_PRIOR_ROWS,
     SHORTLIST_FACTOR,
@@ -39,6 +40,33 @@ def test_centring_takes_a_hub_off_the_top_of_a_query_it_is_not_about() -> None:
     assert score == pytest.approx(float(about @ query - shrink * about @ mean), abs=1e-5)
 
 
+def test_each_script_is_centred_on_its_own_mean() -> None:
+    """An English question about a Chinese passage: centred on one mean for all, the English
+    passage that only half touches the topic wins on language alone; each script centred on
+    its own mean, the Chinese passage about it does (Libovický et al., 2020)."""
+    basis = np.eye(16, dtype=np.float32)
+    english, chinese, topics = basis[0], basis[1], basis[2:14]
+    # 1,000 passages a script on eleven other topics; each script adds its own direction.
+    rows = [unit(3 * language + 1.5 * topics[1 + i % 11])
+            for language in (english, chinese) for i in range(1000)]
+    answer = unit(3 * chinese + 3 * topics[0])  # id 2001
+    near = unit(3 * english + 1.2 * topics[0] + 1.2 * topics[1])  # id 2002
+    matrix = np.vstack([*rows, answer, near])
+    ids = np.arange(1, 2003, dtype=np.int64)
+    scripts = np.r_[np.repeat([SCRIPT_OTHER, SCRIPT_CJK], 1000), SCRIPT_CJK, SCRIPT_OTHER]
+    by_script, one_mean = VectorIndex(), VectorIndex()
+    for index in (by_script, one_mean):
+        index.matrix = matrix[:0]  # as refresh() leaves an empty space
+    by_script._append(ids, matrix, scripts.astype(np.int8))
+    one_mean._append(ids.copy(), matrix.copy())  # every passage SCRIPT_OTHER
+    query = unit(3 * english + 2 * topics[0])
+    assert one_mean.top(query, 1, centre=1.0)[0][0] == 2002
+    assert by_script.top(query, 1, centre=1.0, script=SCRIPT_OTHER)[0][0] == 2001
+    # Within a filter that leaves only English passages, the English one.
+    english_ids = ids[scripts == SCRIPT_OTHER]
+    assert by_script.top(query, 1, english_ids, centre=1.0, script=SCRIPT_OTHER)[0][0] == 2002
+
+
 @pytest.mark.parametrize("sample", [2_000, 3])
 def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatch,  # noqa: ANN001
                                                        sample) -> None:
@@ -53,26 +81,46 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatc
         "Rotate the tyres every ten thousand kilometres.",
         "The quarterly report is due on the first Friday.",
         "Kites fly best in a steady wind on an open beach.",
-        "Page not found."])}
+        "Page not found.",
+        "周末去香山徒步，记得带水和雨衣。",
+        "红烧肉要先焯水，再用冰糖炒出糖色。",
+        "每个月先存下收入的两成，再安排其他开支。"])}
     library = library_of(tmp_path, notes, embedder=e5)
-    query = e5.embed_query("how do I keep my bread dough rising")
     memory, disk = VectorIndex(), SqliteVectors()
     memory.refresh(library.conn)
     disk.refresh(library.conn)
-    for centre in (0.0, 0.33, 1.0):
-        in_memory, on_disk = memory.top(query, 6, centre=centre), disk.top(query, 6,
-                                                                           centre=centre)
-        assert [i for i, _ in in_memory] == [i for i, _ in on_disk]
-        assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk], abs=1e-6)
+    # Both scripts, each with a say (the shrinking towards the space's mean aside).
+    monkeypatch.setattr("notesearch.core.vectors.CENTRE_PRIOR_ROWS", 1)
+    assert sorted(memory.group_means()) == [SCRIPT_OTHER, SCRIPT_CJK]
+    for text in ("how do I keep my bread dough rising", "怎么做红烧肉"):
+        query, script = e5.embed_query(text), script_group(text)
+        for centre in (0.0, 0.33, 1.0):
+            in_memory = memory.top(query, 9, centre=centre, script=script)
+            on_disk = disk.top(query, 9, centre=centre, script=script)
+            assert [i for i, _ in in_memory] == [i for i, _ in on_disk]
+            assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk],
+                                                              abs=1e-6)
     np.testing.assert_array_equal(memory.mean(), disk.mean())
+    for group, (count, mean) in memory.group_means().items():
+        assert disk.group_means()[group][0] == count
+        np.testing.assert_array_equal(disk.group_means()[group][1], mean)
     library.close()
 
 
 def exact_scores(index: VectorIndex, query: np.ndarray, centre: float) -> np.ndarray:
-    """Every row's exact (centred) score, as VectorIndex.top computes it, row by row."""
+    """Every row's exact (centred) score for an English query, row by row: (q - s_q) . (d -
+    s_d) less the constant -(q - s_q) . s_q, each script's shift s its sample's mean shrunk
+    towards the space's (see vectors.py), the space's alone with one script."""
     rows = len(index.ids)
-    shift = index.mean() * centre * rows / (rows + CENTRE_PRIOR_ROWS)
-    return index.matrix @ (query - shift.astype(np.float32))
+    scale = centre * rows / (rows + CENTRE_PRIOR_ROWS)
+    mean, groups = index.mean(), index.group_means()
+    shifts = {group: scale * (count * group_mean + CENTRE_PRIOR_ROWS * mean)
+              / (count + CENTRE_PRIOR_ROWS) for group, (count, group_mean) in groups.items()}
+    if len(groups) < 2:
+        shifts = {group: scale * mean for group in groups}
+    own = shifts.get(SCRIPT_OTHER, scale * mean)
+    passages = index.matrix - np.vstack([shifts[g] for g in index.scripts.tolist()])
+    return (passages @ (query - own) + (query - own) @ own).astype(np.float32)
 
 
 def exact_top(index: VectorIndex, query: np.ndarray, k: int, centre: float,

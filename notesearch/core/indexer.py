@@ -414,7 +414,8 @@ class Indexer:
                 summary.embedding_error, summary.embedding_error_kind = str(error), error.kind
                 return False
             summary.model_seconds += time.perf_counter() - started
-            self.store.add_embeddings(space_id, [h for h, _ in batch], vectors)
+            self.store.add_embeddings(space_id, [h for h, _ in batch], vectors,
+                                      [text for _, text in batch])
             work += sum(costs[digest] for digest, _ in batch)
             notes.embedded(digest for digest, _ in batch)
             summary.chunks_embedded += len(batch)

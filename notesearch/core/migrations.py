@@ -280,9 +280,22 @@ def _v14(conn: apsw.Connection) -> None:
                  "(SELECT note_id FROM chunks WHERE instr(text, '%%') OR instr(text, '^'))")
 
 
+def _v15(conn: apsw.Connection) -> None:
+    """Keep each vector's script group (text.script_group of its passage): a meaning search
+    centres Chinese, Japanese and Korean passages on their own mean and the rest on theirs
+    (vectors.Centring). Vectors no passage holds any more count as SCRIPT_OTHER."""
+    from notesearch.core.text import SCRIPT_CJK, script_group  # (a rule, not schema)
+
+    conn.execute("ALTER TABLE embeddings ADD COLUMN script INTEGER NOT NULL DEFAULT 0")
+    cjk = [(SCRIPT_CJK, digest) for digest, text in conn.execute(
+        "SELECT hash, MIN(text) FROM chunks WHERE hash != '' GROUP BY hash")
+        if script_group(text) == SCRIPT_CJK]
+    conn.executemany("UPDATE embeddings SET script = ? WHERE hash = ?", cjk)
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
-                                                        _v14]
+                                                        _v14, _v15]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -61,6 +61,7 @@ from notesearch.core.text import (
     query_terms,
     quote_term,
     replace_term,
+    script_group,
     typed_prefix,
 )
 from notesearch.core.tokens import fit_to_window
@@ -704,7 +705,7 @@ class Searcher:
             return [], problem
         top = self.vectors.top(query_vector, limit,
                                self._allowed_embeddings() if allowed is not None else None,
-                               centre=self.fusion.centre)
+                               centre=self.fusion.centre, script=script_group(query))
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         # The chunks of the best POOL vectors are what fusion measures against, as
         # many whatever number of results was asked for (fusion.gather's `pool`).

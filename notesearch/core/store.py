@@ -12,7 +12,15 @@ import apsw
 import numpy as np
 
 from notesearch.core.migrations import vec_table
-from notesearch.core.text import fts_body, fts_names, fts_text, fts_title, normalise
+from notesearch.core.text import (
+    SCRIPT_OTHER,
+    fts_body,
+    fts_names,
+    fts_text,
+    fts_title,
+    normalise,
+    script_group,
+)
 
 
 @dataclass(frozen=True)
@@ -390,13 +398,18 @@ class Store:
                 AND c.hash != ''""",
             (space_id,)))[0]
 
-    def add_embeddings(self, space_id: int, hashes: Sequence[str], vectors: np.ndarray) -> None:
-        """Store one batch of vectors in one transaction."""
+    def add_embeddings(self, space_id: int, hashes: Sequence[str], vectors: np.ndarray,
+                       texts: Sequence[str] | None = None) -> None:
+        """Store one batch of vectors in one transaction: (n,) passage hashes, (n, dim)
+        vectors and the (n,) passages' texts, whose script group (text.script_group) is
+        kept with each vector (SCRIPT_OTHER for all when `texts` is None)."""
         table = vec_table(space_id)
+        scripts = ([script_group(t) for t in texts] if texts is not None
+                   else [SCRIPT_OTHER] * len(hashes))
         with self.conn:
-            for digest, vector in zip(hashes, vectors, strict=True):
-                self.conn.execute("INSERT OR IGNORE INTO embeddings(space_id, hash) VALUES (?, ?)",
-                                  (space_id, digest))
+            for digest, vector, script in zip(hashes, vectors, scripts, strict=True):
+                self.conn.execute("INSERT OR IGNORE INTO embeddings(space_id, hash, script) "
+                                  "VALUES (?, ?, ?)", (space_id, digest, script))
                 if self.conn.changes():
                     self.conn.execute(f"INSERT INTO {table}(rowid, embedding) VALUES (?, ?)",
                                       (self.conn.last_insert_rowid(),

@@ -282,6 +282,18 @@ def mostly_cjk(text: str) -> bool:
     return letters > 0 and len(_IS_CJK.findall(text)) * 2 > letters
 
 
+#: Script groups of passages and queries (`script_group`), each centred on its own mean in a
+#: meaning search (vectors.Centring). Stored with each vector (embeddings.script).
+SCRIPT_OTHER, SCRIPT_CJK = 0, 1
+
+
+def script_group(text: str) -> int:
+    """Return the script group of `text`: SCRIPT_CJK when most of its letters are Chinese,
+    Japanese or Korean characters (mostly_cjk), else SCRIPT_OTHER (Latin, Cyrillic, ..., or
+    no letters at all)."""
+    return SCRIPT_CJK if mostly_cjk(text) else SCRIPT_OTHER
+
+
 def is_cjk(term: str) -> bool:
     """True when a term is written in a script without spaces (it is a bigram)."""
     return _IS_CJK.match(term) is not None

@@ -14,6 +14,16 @@ library's mean carries its own topics as well (in a 69-chunk vault a changelog a
 made up most of it, and centring then pushed the page "Queries" down), so the mean is shrunk
 by rows / (rows + CENTRE_PRIOR_ROWS).
 
+Each script group its own mean (`Centring`): passages in Chinese, Japanese or Korean and
+passages in other scripts sit around different means, and the difference is the language, not
+what they say; an English query is then closer to every English passage than to the Chinese
+one that answers it. Centring each side on its own group's mean takes the language away
+(Libovický, Rosa and Fraser, "On the language neutrality of pre-trained multilingual
+representations", Findings of EMNLP 2020): the score is (q - s_q) . (d - s_d), s_q the
+query's group's shift and s_d the passage's. A group's mean is shrunk towards the space's by
+its rows / (its rows + CENTRE_PRIOR_ROWS), so a few Chinese passages in an English library
+change nothing. One group only: exactly the single-mean score above.
+
 Shortlist, then exact scores (`VectorIndex.top`): reading a float32 matrix is what a vector
 search costs (150 MB a query at 100k passages). Each row is also kept as one byte a number
 (per-dimension scalar quantisation, as Faiss's SQ8), a quarter of the memory to read; numkong's
@@ -35,6 +45,7 @@ import numpy as np
 
 from notesearch.core.migrations import vec_table
 from notesearch.core.store import Space, Store, one_row
+from notesearch.core.text import SCRIPT_OTHER
 
 #: Rows the space's mean is taken from: embedding ids divisible by `sample_step`, the first
 #: this many in id order, the same rows in memory (VectorIndex) and on disk (SqliteVectors).
@@ -59,12 +70,49 @@ def sample_step(rows: int, n: int) -> int:
     return max(1, rows // max(1, n))
 
 
-def centre_of(mean: np.ndarray | None, rows: int, weight: float) -> np.ndarray | None:
-    """Return what a centred search subtracts from the query: `weight` times the (dim,) mean,
-    shrunk by rows / (rows + CENTRE_PRIOR_ROWS); None when there is nothing to subtract."""
+class Centring:
+    """What a centred search subtracts, per script group (text.script_group; see the module).
+
+    `mean`: the space's (dim,) mean; `groups`: each group present -> (its rows, the (dim,)
+    mean of its sample); `rows`: the space's rows; `weight` 0..1 (fusion.Fusion.centre).
+    """
+
+    def __init__(self, mean: np.ndarray, groups: dict[int, tuple[int, np.ndarray]], rows: int,
+                 weight: float) -> None:
+        scale = weight * rows / (rows + CENTRE_PRIOR_ROWS)
+        self.default = (mean * scale).astype(np.float32)
+        # One group: its mean is the space's (the same sample), and the score is the plain
+        # centred one, to the last bit.
+        self.shifts = {} if len(groups) < 2 else {
+            group: ((count * group_mean + CENTRE_PRIOR_ROWS * mean)
+                    / (count + CENTRE_PRIOR_ROWS) * scale).astype(np.float32)
+            for group, (count, group_mean) in groups.items()}
+
+    def shift(self, group: int) -> np.ndarray:
+        """(dim,) float32 taken from a query or passage of `group` (a group without rows:
+        the space's own)."""
+        return self.shifts.get(group, self.default)
+
+    def offsets(self, shifted: np.ndarray, group: int) -> dict[int, float]:
+        """Return what the scores of each other group's passages add, for a query of
+        `group` already shifted (q - s_q): -(q - s_q) . (s_d - s_q), so that (q - s_q) . d plus
+        it ranks as (q - s_q) . (d - s_d) does. Empty with one group."""
+        own = self.shift(group)
+        return {other: -float(shifted @ (value - own))
+                for other, value in self.shifts.items() if other != group}
+
+
+def centring(mean: np.ndarray | None, groups: dict[int, tuple[int, np.ndarray]], rows: int,
+             weight: float) -> Centring | None:
+    """Return the Centring of a space, or None when there is nothing to subtract."""
     if mean is None or not weight or not rows:
         return None
-    return (mean * (weight * rows / (rows + CENTRE_PRIOR_ROWS))).astype(np.float32)
+    return Centring(mean, groups, rows, weight)
+
+
+def _group_sample_ids(ids: np.ndarray, n: int) -> np.ndarray:
+    """Of one group's sorted ids, the repeatable sample (see MEAN_SAMPLE)."""
+    return ids[ids % sample_step(len(ids), n) == 0][:n]
 
 
 class Quantiser:
@@ -127,6 +175,16 @@ def _dots(query: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.asarray(numkong.cdist(query, codes, metric="dot", out_dtype="float32")).reshape(-1)
 
 
+def _best_rows(approx: np.ndarray, count: int, inside: np.ndarray | None) -> np.ndarray:
+    """Indices of the `count` highest of `approx` (within the rows `inside` marks)."""
+    if inside is None:
+        return np.argpartition(-approx, count - 1)[:count]
+    rows = np.flatnonzero(inside)
+    if len(rows) <= count:
+        return rows
+    return rows[np.argpartition(-approx[rows], count - 1)[:count]]
+
+
 class VectorIndex:
     """Rows of one space's vectors; `refresh` picks up what other writers added or removed."""
 
@@ -136,14 +194,19 @@ class VectorIndex:
         self.ids = np.zeros(0, dtype=np.int64)
         self.matrix = np.zeros((0, 0), dtype=np.float32)
         self.codes = np.zeros((0, 0), dtype=np.int8)  # the rows' int8 codes (Quantiser)
+        self.scripts = np.zeros(0, dtype=np.int8)  # the rows' script groups (text.py)
         self._quantiser: Quantiser | None = None
         self._generation: str | None = None
         self._newest = -1
         self._ids_buffer: np.ndarray | None = None
         self._matrix_buffer: np.ndarray | None = None
         self._codes_buffer: np.ndarray | None = None
+        self._scripts_buffer: np.ndarray | None = None
         #: ((generation, rows), the mean of the sample of rows): see mean().
         self._mean: tuple[tuple[str | None, int], np.ndarray] | None = None
+        #: ((generation, rows), each group's rows and sample mean): see group_means().
+        self._groups: tuple[tuple[str | None, int], dict[int, tuple[int, np.ndarray]]] | None
+        self._groups = None
 
     def refresh(self, conn: apsw.Connection) -> None:
         """Reload fully when vectors were removed or the space changed; else append new rows.
@@ -162,13 +225,16 @@ class VectorIndex:
                 self.space, self.ids = None, np.zeros(0, dtype=np.int64)
                 self.matrix = np.zeros((0, 0), dtype=np.float32)
                 self.codes = np.zeros((0, 0), dtype=np.int8)
+                self.scripts = np.zeros(0, dtype=np.int8)
                 self._quantiser = None
             else:
                 if space != self.space or generation != self._generation:
                     self.ids = np.zeros(0, dtype=np.int64)
                     self.matrix = np.zeros((0, space.dim), dtype=np.float32)
                     self.codes = np.zeros((0, space.dim), dtype=np.int8)
+                    self.scripts = np.zeros(0, dtype=np.int8)
                     self._ids_buffer = self._matrix_buffer = self._codes_buffer = None
+                    self._scripts_buffer = None
                     self._quantiser = None
                 self.space = space
                 self._append_new(conn, space)
@@ -192,9 +258,15 @@ class VectorIndex:
             return
         new_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         new = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        self._append(new_ids, new.reshape(len(rows), space.dim))
+        script_of = dict(cast(list[tuple[int, int]], conn.execute(
+            "SELECT id, script FROM embeddings WHERE space_id = ? AND id > ?",
+            (space.id, last)).fetchall()))
+        scripts = np.fromiter((script_of.get(int(i), 0) for i in new_ids), dtype=np.int8,
+                              count=len(new_ids))
+        self._append(new_ids, new.reshape(len(rows), space.dim), scripts)
 
-    def _append(self, new_ids: np.ndarray, new: np.ndarray) -> None:
+    def _append(self, new_ids: np.ndarray, new: np.ndarray,
+                scripts: np.ndarray | None = None) -> None:
         """Add rows into spare capacity, growing it by doubling.
 
         Concatenating instead copied the whole matrix on every search while notes were being
@@ -209,16 +281,21 @@ class VectorIndex:
             ids_buffer = np.empty(capacity, np.int64)
             matrix_buffer = np.empty((capacity, new.shape[1]), np.float32)
             codes_buffer = np.empty((capacity, new.shape[1]), np.int8)
+            scripts_buffer = np.empty(capacity, np.int8)
             ids_buffer[:count], matrix_buffer[:count] = self.ids, self.matrix
+            scripts_buffer[:count] = self.scripts
             if count:
                 codes_buffer[:count] = self.codes
             self._ids_buffer, self._matrix_buffer = ids_buffer, matrix_buffer
-            self._codes_buffer = codes_buffer
+            self._codes_buffer, self._scripts_buffer = codes_buffer, scripts_buffer
         assert self._matrix_buffer is not None and self._codes_buffer is not None
+        assert self._scripts_buffer is not None
         self._ids_buffer[count:total] = new_ids
         self._matrix_buffer[count:total] = new
+        self._scripts_buffer[count:total] = 0 if scripts is None else scripts
         self.ids = self._ids_buffer[:total]
         self.matrix = self._matrix_buffer[:total]
+        self.scripts = self._scripts_buffer[:total]
         self._encode(count, total)
 
     def _encode(self, count: int, total: int) -> None:
@@ -237,30 +314,35 @@ class VectorIndex:
         return len(self.ids)
 
     def top(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-            centre: float = 0.0) -> list[tuple[int, float]]:
+            centre: float = 0.0, script: int = SCRIPT_OTHER) -> list[tuple[int, float]]:
         """Return up to k (embedding id, score) pairs, best first: cosines (-1..1), or with
-        `centre` (0..1) cosine less that weight of the row's dot product with the shrunk mean
-        (see the module). Scores are exact; which rows are scored is chosen by their int8
-        codes once there are more than 2 * SHORTLIST_FACTOR * k rows.
+        `centre` (0..1) centred scores (see the module; `script`: the query's script group,
+        text.script_group). Scores are exact; which rows are scored is chosen by their int8
+        codes once there are more than 2 * SHORTLIST_FACTOR * k rows, per script group.
 
         `allowed`: sorted embedding ids to rank within (a filtered search); others are left out.
         """
         with self._lock:
             ids, matrix, codes = self.ids, self.matrix, self.codes
-            quantiser = self._quantiser
+            scripts, quantiser = self.scripts, self._quantiser
         if not len(ids) or k <= 0:
             return []
         query = np.asarray(query, np.float32)
-        shift = centre_of(self.mean(), len(ids), centre) if centre else None
-        if shift is not None:
-            query = query - shift
+        centred = self.centring(centre) if centre else None
+        offsets: dict[int, float] = {}
+        if centred is not None:
+            query = query - centred.shift(script)
+            offsets = centred.offsets(query, script)
         inside = np.isin(ids, allowed, assume_unique=True) if allowed is not None else None
         shortlist = SHORTLIST_FACTOR * k
         if quantiser is not None and len(ids) > 2 * shortlist:
             approx = quantiser.scores(codes, query)
             if inside is not None:
                 approx[~inside] = -np.inf
-            rows = np.argpartition(-approx, shortlist - 1)[:shortlist]
+            # Codes rank rows within a group; the groups' offsets are added to exact scores.
+            rows = np.concatenate([_best_rows(approx, shortlist, scripts == group if offsets
+                                              else None)
+                                   for group in ([script, *offsets] if offsets else [script])])
             if inside is not None:
                 rows = rows[inside[rows]]
         else:
@@ -271,10 +353,38 @@ class VectorIndex:
         # product over both cores, and while another process computes (the app's indexing)
         # that took 8 ms at 10k rows against einsum's 1.9 (100k: 26-28 against 19-20 ms).
         scores = np.einsum("ij,j->i", matrix[rows], query)
+        if offsets:
+            added = np.zeros(int(scripts.max(initial=0)) + 1, np.float32)
+            for group, offset in offsets.items():
+                if group < len(added):
+                    added[group] = offset
+            scores += added[scripts[rows]]
         k = min(k, len(rows))
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best])]
         return [(int(ids[rows[i]]), float(scores[i])) for i in best]
+
+    def centring(self, weight: float) -> Centring | None:
+        """Return the space's Centring at `weight` (see the module), or None."""
+        return centring(self.mean(), self.group_means(), len(self.ids), weight)
+
+    def group_means(self) -> dict[int, tuple[int, np.ndarray]]:
+        """Return each script group present -> (its rows, the (dim,) mean of its sample of
+        MEAN_SAMPLE rows), as SqliteVectors.group_means gives it. Kept until the rows change."""
+        with self._lock:
+            key, kept = (self._generation, len(self.ids)), self._groups
+            ids, matrix, scripts = self.ids, self.matrix, self.scripts
+        if kept is None or kept[0] != key:
+            groups = {}
+            for group in np.unique(scripts).tolist():
+                inside = np.flatnonzero(scripts == group)
+                picked = np.searchsorted(ids, _group_sample_ids(ids[inside], MEAN_SAMPLE))
+                groups[int(group)] = (len(inside),
+                                      matrix[picked].mean(axis=0).astype(np.float32))
+            kept = (key, groups)
+            with self._lock:
+                self._groups = kept
+        return kept[1]
 
     def sample(self, n: int) -> np.ndarray:
         """Return up to n rows drawn evenly across the index (a fixed, repeatable sample: the
@@ -323,6 +433,8 @@ class SqliteVectors:
         self.space: Space | None = None
         self._conn: apsw.Connection | None = None
         self._mean: tuple[int, int, np.ndarray] | None = None  # (space id, rows, mean)
+        #: (space id, rows, each group's rows and sample mean): see group_means().
+        self._groups: tuple[int, int, dict[int, tuple[int, np.ndarray]]] | None = None
 
     def refresh(self, conn: apsw.Connection) -> None:
         self._conn, self.space = conn, Store(conn).active_space()
@@ -348,8 +460,31 @@ class SqliteVectors:
             kept = self._mean = (self.space.id, rows, sample.mean(axis=0).astype(np.float32))
         return kept[2]
 
+    def group_means(self) -> dict[int, tuple[int, np.ndarray]]:
+        """Return each script group present -> (its rows, the (dim,) mean of its sample), as
+        VectorIndex.group_means gives it (read again as `mean` is)."""
+        if self._conn is None or self.space is None:
+            return {}
+        rows = len(self)
+        kept = self._groups
+        if (kept is None or kept[0] != self.space.id
+                or abs(rows - kept[1]) > kept[1] / 20):
+            groups = {}
+            counts = cast(list[tuple[int, int]], self._conn.execute(
+                "SELECT script, COUNT(*) FROM embeddings WHERE space_id = ? GROUP BY script",
+                (self.space.id,)).fetchall())
+            for group, count in counts:
+                ids = [r[0] for r in self._conn.execute(
+                    "SELECT id FROM embeddings WHERE space_id = ? AND script = ? AND id % ? = 0 "
+                    "ORDER BY id LIMIT ?",
+                    (self.space.id, group, sample_step(count, MEAN_SAMPLE), MEAN_SAMPLE))]
+                groups[int(group)] = (int(count),
+                                      self.vectors_for(ids).mean(axis=0).astype(np.float32))
+            kept = self._groups = (self.space.id, rows, groups)
+        return kept[2]
+
     def top(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-            centre: float = 0.0) -> list[tuple[int, float]]:
+            centre: float = 0.0, script: int = SCRIPT_OTHER) -> list[tuple[int, float]]:
         """Return up to k (embedding id, score) pairs, best first (within `allowed`): cosines,
         or centred scores as VectorIndex.top gives them. At most VEC_KNN_LIMIT pairs."""
         if self._conn is None or self.space is None:
@@ -357,25 +492,40 @@ class SqliteVectors:
         k = min(k, VEC_KNN_LIMIT)
         query = np.asarray(query, np.float32)
         scale = 1.0
-        shift = centre_of(self.mean(), len(self), centre) if centre else None
-        if shift is not None:
+        centred = (centring(self.mean(), self.group_means(), len(self), centre)
+                   if centre else None)
+        offsets: dict[int, float] = {}
+        if centred is not None:
             # vec0's cosine distance is 1 - d . u / |u| for unit rows d: u = q - shift, and
             # d . u is the centred score.
-            query = query - shift
+            query = query - centred.shift(script)
             scale = float(np.linalg.norm(query)) or 1.0
-        blob = query.tobytes()
+            offsets = centred.offsets(query, script)
+        if not offsets:
+            return self._knn(query.tobytes(), k, allowed, None, scale, 0.0)
+        # Each group ranked on its own (the offsets are per group), then merged: exact.
+        found = [pair for group in [script, *offsets]
+                 for pair in self._knn(query.tobytes(), k, allowed, group, scale,
+                                       offsets.get(group, 0.0))]
+        return sorted(found, key=lambda pair: -pair[1])[:k]
+
+    def _knn(self, blob: bytes, k: int, allowed: np.ndarray | None, group: int | None,
+             scale: float, offset: float) -> list[tuple[int, float]]:
+        assert self._conn is not None and self.space is not None
         table = vec_table(self.space.id)
+        where, parameters = "", cast(list[object], [])
         if allowed is not None:
             # sqlite-vec's KNN takes a rowid set to search within.
-            rows = self._conn.execute(
-                f"SELECT rowid, distance FROM {table} WHERE embedding MATCH ? AND k = ? "
-                f"AND rowid IN (SELECT value FROM json_each(?)) ORDER BY distance",
-                (blob, k, json.dumps([int(i) for i in allowed])))
-        else:
-            rows = self._conn.execute(
-                f"SELECT rowid, distance FROM {table} WHERE embedding MATCH ? AND k = ? "
-                "ORDER BY distance", (blob, k))
-        return [(int(rowid), (1.0 - float(distance)) * scale) for rowid, distance in rows]
+            where += " AND rowid IN (SELECT value FROM json_each(?))"
+            parameters.append(json.dumps([int(i) for i in allowed]))
+        if group is not None:
+            where += " AND rowid IN (SELECT id FROM embeddings WHERE space_id = ? AND script = ?)"
+            parameters += [self.space.id, group]
+        rows = self._conn.execute(
+            f"SELECT rowid, distance FROM {table} WHERE embedding MATCH ? AND k = ?{where} "
+            "ORDER BY distance", (blob, k, *parameters))
+        return [(int(rowid), (1.0 - float(distance)) * scale + offset)
+                for rowid, distance in rows]
 
     def sample(self, n: int) -> np.ndarray:
         """Return up to n rows drawn evenly across the space (a fixed, repeatable sample)."""
