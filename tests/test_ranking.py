@@ -215,6 +215,18 @@ def test_a_note_waiting_for_its_vectors_is_judged_by_its_words(tmp_path, e5):
     library.close()
 
 
+def test_a_note_in_another_script_is_judged_by_meaning_alone(sample_library):
+    """An English question about a Chinese note: no word of it can be in the note, and the
+    hybrid model read the note's absence from the keyword list as evidence against it (6th,
+    below notes that merely hold "day" or "plan"). It is judged by the meaning model, as a
+    note waiting for its vectors is judged by the words model."""
+    results = sample_library.search("study plan for learning Japanese kana every day").results
+    titles = [r.title for r in results]
+    assert "学习日语计划" in titles[:2]
+    by_words_alone = [t for t, r in zip(titles, results, strict=True) if r.match == "words"]
+    assert all(titles.index("学习日语计划") < titles.index(t) for t in by_words_alone)
+
+
 def test_a_drawing_is_found_by_its_words_not_its_data(vault):
     paths, _ = ranked(vault, "raised beds compost")
     assert paths[0] == "drawings/Garden plan.md"

@@ -122,26 +122,37 @@ def confidence(evidence: Evidence, model: Model = "hybrid") -> float:
 
 
 def confidences(evidence: Sequence[Evidence], model: Model = "hybrid",
-                named: int | None = None,
-                unembedded: frozenset[int] = frozenset()) -> list[float]:
+                named: int | None = None, unembedded: frozenset[int] = frozenset(),
+                other_script: frozenset[int] = frozenset()) -> list[float]:
     """`confidence` of every candidate at once (one matrix product: a search weighs about a
     hundred candidates, and one at a time cost a millisecond). `named`: the note id of the
     one candidate whose title is the query (Searcher._named_note), if any. `unembedded`:
-    note ids with passages not embedded yet, which the words model judges (see below)."""
-    return _confidences(evidence, model, named, unembedded).tolist()
+    note ids with passages not embedded yet, which the words model judges; `other_script`:
+    note ids with no passage in the query's script, which the meaning model judges (see
+    below)."""
+    return _confidences(evidence, model, named, unembedded, other_script).tolist()
 
 
 def _confidences(evidence: Sequence[Evidence], model: Model, named: int | None = None,
-                 unembedded: frozenset[int] = frozenset()) -> np.ndarray:
+                 unembedded: frozenset[int] = frozenset(),
+                 other_script: frozenset[int] = frozenset()) -> np.ndarray:
     chances = _model_confidences(evidence, model)
-    if model == "hybrid" and unembedded:
-        # A note whose passages wait for their vectors cannot be found by meaning yet: the
-        # hybrid model read that as "far by meaning". Midway through a first index of a real
-        # vault, hybrid put the note a search by words put first 9th at 0% ("域名备案").
-        waiting = [i for i, e in enumerate(evidence) if e.note_id in unembedded]
-        if waiting:
-            by_words = _model_confidences([evidence[i] for i in waiting], "words")
-            chances[waiting] = np.maximum(chances[waiting], by_words)
+    # Each list judges alone the notes the other cannot reach: the hybrid model reads a note
+    # missing from a list as far from the query by that list.
+    alone_by: tuple[tuple[Model, frozenset[int]], ...] = (("words", unembedded),
+                                                          ("meaning", other_script))
+    for reached_by, unreachable in alone_by:
+        # A note whose passages wait for their vectors cannot be found by meaning yet:
+        # midway through a first index of a real vault, hybrid put the note a search by words
+        # put first 9th at 0% ("域名备案"). A note written wholly in another script than
+        # the query cannot hold its words: on a real Chinese vault English questions about
+        # Chinese notes found them by meaning, and hybrid put English notes holding a word
+        # of the question above them (README "Finding the note you mean").
+        indices = ([i for i, e in enumerate(evidence) if e.note_id in unreachable]
+                   if model == "hybrid" and unreachable else [])
+        if indices:
+            alone = _model_confidences([evidence[i] for i in indices], reached_by)
+            chances[indices] = np.maximum(chances[indices], alone)
     sole = sole_holder(evidence) if model == "hybrid" else None
     # The note that alone holds every word asked for, and scores best by them, is as likely
     # meant as a words-only search says, whatever meaning thinks of a rare word (a name, an
@@ -318,14 +329,15 @@ def emptiness(note_id: int, empty: frozenset[int]) -> float:
 def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_words: bool,
                        have_meaning: bool, empty: frozenset[int] = frozenset(),
                        named: int | None = None,
-                       unembedded: frozenset[int] = frozenset()) -> list[Fused]:
+                       unembedded: frozenset[int] = frozenset(),
+                       other_script: frozenset[int] = frozenset()) -> list[Fused]:
     """Return the k notes most likely to be meant, best first, each with its passage
-    (`named`, `unembedded`: see `confidences`)."""
+    (`named`, `unembedded`, `other_script`: see `confidences`)."""
     # By chance, `empty` notes with EMPTY_NOTE_FACTOR of theirs and never first (the caller
     # leaves out of `empty` the note the query names), ties in the order given (a stable
     # sort); a search weighs a hundred or more candidates.
     last = np.fromiter((e.note_id in empty for e in evidence), bool, len(evidence))
-    kept = (_confidences(evidence, model, named, unembedded)
+    kept = (_confidences(evidence, model, named, unembedded, other_script)
             * np.where(last, EMPTY_NOTE_FACTOR, 1.0))
     order = named_first(not_empty_first(np.argsort(-kept, kind="stable").tolist(),
                                         last.tolist()), evidence, named, kept)[:k]

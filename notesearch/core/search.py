@@ -252,6 +252,8 @@ class Searcher:
         self._state: tuple | None = None  # see _vectors_state
         #: (state of the vectors, note id -> independent chunks): see _independent_chunks.
         self._draws: tuple[tuple | None, dict[int, float]] = (None, {})
+        #: (state of the vectors, note id -> bit mask of its vectors' script groups).
+        self._scripts: tuple[tuple | None, dict[int, int]] = (None, {})
         #: (state, note id -> has a passage waiting for its vector), or None: nothing waits.
         self._waiting: tuple[tuple | None, dict[int, bool] | None] = (None, None)
         # Facts about the notes (counts, document frequencies, empty notes), valid until the
@@ -394,13 +396,16 @@ class Searcher:
         empty = self._empty_notes(candidates) - {named}
         unembedded = (self._unembedded_notes({h.note_id for h in word_hits})
                       if model == "hybrid" else frozenset())
+        other_script = (self._other_script_notes(query, word_hits, meaning_hits)
+                        if model == "hybrid" else frozenset())
         if self.fusion.method != "learned" or mode != "hybrid":
             pool_best = best_per_note(meaning_hits[:self._meaning_pool])
             fused = fuse(word_hits, meaning_hits, len(candidates), self.fusion,
                          min((h.score for h in pool_best), default=None))
             # All at once (one matrix product): one candidate at a time cost 1-4 ms a search.
             chance = dict(zip((e.note_id for e in evidence),
-                              confidences(evidence, model, named, unembedded), strict=True))
+                              confidences(evidence, model, named, unembedded, other_script),
+                              strict=True))
             fused = [Fused(f.note_id, f.chunk_id, f.score * emptiness(f.note_id, empty),
                            f.match, chance.get(f.note_id, 0.0) * emptiness(f.note_id, empty))
                      for f in fused]
@@ -416,7 +421,7 @@ class Searcher:
             order.sort(key=lambda i: fused[i].note_id != named)
             return [fused[i] for i in order[:k]]
         return rank_by_confidence(evidence, k, model, bool(word_hits), bool(meaning_hits),
-                                  empty, named, unembedded)
+                                  empty, named, unembedded, other_script)
 
     def _with_coverage(self, coverage: dict[int, float], word_hits: list[Hit],
                        meaning_hits: list[Hit], query: str,
@@ -543,6 +548,34 @@ class Searcher:
                 [*missing, space_id])}
             known.update((n, n in found) for n in missing)
         return frozenset(n for n in note_ids if known[n])
+
+    def _other_script_notes(self, query: str, word_hits: list[Hit],
+                            meaning_hits: list[Hit]) -> frozenset[int]:
+        """Return the notes of meaning's pool that the keyword list did not find and none of
+        whose passages is in the query's script group (text.script_group): no word of the
+        query can be in them. Asked of SQLite only where the library holds a script group
+        other than the query's (one kept look-up a state of the vectors)."""
+        script = script_group(query)
+        if set(self.vectors.group_means()) <= {script}:
+            return frozenset()
+        found = {h.note_id for h in word_hits}
+        candidates = {h.note_id for h in meaning_hits[:self._meaning_pool]} - found
+        if not candidates:
+            return frozenset()
+        state = self._vectors_state()
+        if self._scripts[0] != state:
+            self._scripts = (state, {})
+        known = self._scripts[1]
+        missing = [n for n in candidates if n not in known]
+        if missing:
+            # Each note's groups as a bit mask: 1 << group for every group among its vectors.
+            known.update(dict.fromkeys(missing, 0))
+            known.update(cast(list[tuple[int, int]], self.conn.execute(
+                f"SELECT c.note_id, SUM(DISTINCT 1 << e.script) FROM chunks c CROSS JOIN "
+                f"embeddings e ON e.hash = c.hash AND e.space_id = ? WHERE c.note_id IN "
+                f"({','.join('?' * len(missing))}) GROUP BY c.note_id",
+                [state[2], *missing]).fetchall()))
+        return frozenset(n for n in candidates if known[n] and not known[n] & (1 << script))
 
     def _per_note(self, fact: str, note_ids: Iterable[int], sql: str) -> dict[int, int]:
         """Return note id -> a figure `sql` reads (0 where it returns no row), kept until the
