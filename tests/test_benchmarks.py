@@ -134,3 +134,18 @@ def test_similar_notes(tmp_path, sample_index) -> None:  # noqa: ANN001
     row = next(line for line in out.splitlines() if line.startswith("home "))
     notes, recall, mrr, _ = map(float, row.split()[1:])
     assert notes >= 5 and 0 < recall <= 1 and 0 < mrr <= 1  # the sample notes link each other
+
+
+def test_the_held_out_trial_queries_load() -> None:
+    """`known_item.py --trials` reads benchmarks/trials: one file for each trial vault, every
+    query with a target note and a kind (a malformed line would drop or merge queries)."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import known_item
+
+    for vault in known_item.TRIAL_VAULTS:
+        queries = known_item.load_queries(vault)
+        assert len(queries) == 40
+        assert len({q["qid"] for q in queries}) == 40
+        for query in queries:
+            assert query["query"].strip() and query["kind"]
+            assert all(t.endswith(".md") and not t.startswith("/") for t in query["targets"])
