@@ -92,11 +92,15 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatc
     # Both scripts, each with a say (the shrinking towards the space's mean aside).
     monkeypatch.setattr("notesearch.core.vectors.CENTRE_PRIOR_ROWS", 1)
     assert sorted(memory.group_means()) == [SCRIPT_OTHER, SCRIPT_CJK]
+    # A filter (a folder, a tag) searches within some rows, of both scripts here: sqlite-vec
+    # takes one rowid set a query, so the CLI searches each script's rows within the filter's.
+    some = memory.ids[::2].copy()
     for text in ("how do I keep my bread dough rising", "怎么做红烧肉"):
         query, script = e5.embed_query(text), script_group(text)
-        for centre in (0.0, 0.33, 1.0):
-            in_memory = memory.top(query, 9, centre=centre, script=script)
-            on_disk = disk.top(query, 9, centre=centre, script=script)
+        for centre, allowed in ((0.0, None), (0.33, None), (1.0, None), (0.33, some)):
+            in_memory = memory.top(query, 9, allowed, centre=centre, script=script)
+            on_disk = disk.top(query, 9, allowed, centre=centre, script=script)
+            assert in_memory
             assert [i for i, _ in in_memory] == [i for i, _ in on_disk]
             assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk],
                                                               abs=1e-6)

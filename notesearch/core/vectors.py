@@ -513,14 +513,18 @@ class SqliteVectors:
              scale: float, offset: float) -> list[tuple[int, float]]:
         assert self._conn is not None and self.space is not None
         table = vec_table(self.space.id)
-        where, parameters = "", cast(list[object], [])
+        # sqlite-vec's KNN takes one rowid set to search within ("only 1 'rowid in (..)'
+        # operator is allowed"): the filter's, the group's, or the rows of the one in the other.
+        within, parameters = "", cast(list[object], [])
         if allowed is not None:
-            # sqlite-vec's KNN takes a rowid set to search within.
-            where += " AND rowid IN (SELECT value FROM json_each(?))"
+            within = "SELECT value FROM json_each(?)"
             parameters.append(json.dumps([int(i) for i in allowed]))
         if group is not None:
-            where += " AND rowid IN (SELECT id FROM embeddings WHERE space_id = ? AND script = ?)"
+            within += (" WHERE value IN " if within else "") + (
+                "(SELECT id FROM embeddings WHERE space_id = ? AND script = ?)" if within
+                else "SELECT id FROM embeddings WHERE space_id = ? AND script = ?")
             parameters += [self.space.id, group]
+        where = f" AND rowid IN ({within})" if within else ""
         rows = self._conn.execute(
             f"SELECT rowid, distance FROM {table} WHERE embedding MATCH ? AND k = ?{where} "
             "ORDER BY distance", (blob, k, *parameters))
