@@ -21,10 +21,15 @@ def is_whole_word(embedder: Embedder | None, word: str) -> bool:
     token count here is an estimate) or no model.
 
     Spelling uses it: a real word that no note holds is not a typo of one that some note
-    does ("morning" is not "moreing", which searched "more")."""
+    does ("morning" is not "moreing", which searched "more"). The vocabulary is cased and
+    queries are searched lower-cased, so the capitalised form counts too: "Korean",
+    "Chinese" and "Москва" are single tokens, "korean" and "москва" are not (a fresh-user
+    trial saw "korean recipe" searched as "korea")."""
     if embedder is None or embedder.is_remote or not word:
         return False
-    return embedder.count_tokens(word) <= embedder.count_tokens("a")
+    single = embedder.count_tokens("a")
+    return any(embedder.count_tokens(form) <= single
+               for form in dict.fromkeys((word, word.capitalize())))
 
 
 def prepare_for_queries(embedder: Embedder | None, wait: bool = False) -> None:
