@@ -658,6 +658,26 @@ def test_an_upgrade_reads_again_the_notes_with_plugin_data_or_glued_block_ids(tm
     upgraded.close()
 
 
+def test_an_upgrade_reads_again_the_notes_with_tags(tmp_path):
+    """Schema 16: tags in front matter are now words of the note; the notes with tags are
+    read again on upgrade, the others not, and are then found by their tags' words."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "Tofu.md").write_text("---\ntags: [chinese]\n---\n# Mapo tofu\nChili.\n")
+    (notes / "Plain.md").write_text("# Plain\nNothing to read again here.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    as_schema(tmp_path / "home", 15,  # what schema 15 had indexed: no tag among the words
+              "UPDATE notes_fts SET description = '' WHERE title = 'mapo tofu'")
+    assert marked_by_migrations_to(tmp_path / "home", 16) == {"Tofu.md"}
+    upgraded = open_library(tmp_path / "home")
+    assert upgraded.scan().updated == 1
+    assert [r.title for r in upgraded.search("chinese", mode="words").results] == ["Mapo tofu"]
+    upgraded.close()
+
+
 def test_an_upgrade_keeps_each_vectors_script_without_embedding_again(tmp_path, e5):
     """Schema 15: a meaning search centres Chinese, Japanese and Korean passages on their own
     mean (vectors.Centring), so each vector keeps its passage's script group; a library an

@@ -966,6 +966,21 @@ def test_no_highlight_is_empty_in_devanagari(tmp_path):
     library.close()
 
 
+def test_a_tag_in_front_matter_is_found_by_its_words(tmp_path):
+    """A fresh-user trial: `tags: [recipe, chinese]` filtered by #chinese, but a search for
+    "chinese" found nothing, where a #tag written in the text was found (being text). Tags
+    in front matter, as a list or a block, and in Logseq properties are words of the note."""
+    library = library_of(tmp_path, {
+        "Tofu.md": "---\ntags: [recipe, chinese]\n---\n# Mapo tofu\nSilken tofu, chili.\n",
+        "Axolotl.md": "---\ntags:\n  - amphibian\n---\n# Axolotl\nLives in lakes.\n",
+        "Kite.md": "tags:: outdoors\n\n- Kites need a steady wind.\n",
+        "Bread.md": "# Bread\nFlour, water, salt.\n"})
+    for word, title in (("chinese", "Mapo tofu"), ("amphibian", "Axolotl"),
+                        ("outdoors", "Kite")):
+        assert [r.title for r in library.search(word, mode="words").results] == [title]
+    library.close()
+
+
 def test_a_note_found_by_its_description_shows_the_description(tmp_path):
     """699 film notes of a real vault, imported from Douban, keep their synopsis in `desc:`
     and only "![image](…) Comment: ---" below it: found by the synopsis's words, they showed

@@ -420,9 +420,11 @@ def _summary(properties: dict[str, object]) -> str:
     return ""
 
 
-#: Properties whose words are indexed elsewhere (title, aliases, tags, the description) or
-#: are bookkeeping rather than what a note is about.
-_NOT_WORDS = frozenset({"title", "alias", "aliases", "tag", "tags", "id", "uid", "private",
+#: Properties whose words are indexed elsewhere (title, aliases, the description) or are
+#: bookkeeping rather than what a note is about. Tags are words of the note: a fresh-user
+#: trial's `tags: [recipe, chinese]` filtered by #chinese but a search for "chinese" did not
+#: find the note (a #tag in the text was found, being text).
+_NOT_WORDS = frozenset({"title", "alias", "aliases", "id", "uid", "private",
                         "cssclass", "cssclasses", "excalidraw-plugin", "permalink", "layout",
                         "template", "collapsed", "publish", "position", *_DESCRIPTION_KEYS})
 _DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")

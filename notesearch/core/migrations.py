@@ -293,9 +293,18 @@ def _v15(conn: apsw.Connection) -> None:
     conn.executemany("UPDATE embeddings SET script = ? WHERE hash = ?", cjk)
 
 
+def _v16(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes with tags: the tags of front matter and
+    properties are now words of the note's description field (markdown._property_words), as
+    a #tag in the text always was. As in _v8, passages whose text is unchanged keep their
+    vectors."""
+    conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                 "WHERE tags != '[]'")
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
-                                                        _v14, _v15]
+                                                        _v14, _v15, _v16]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
