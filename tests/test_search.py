@@ -662,19 +662,6 @@ def test_a_real_word_no_note_holds_is_not_corrected_into_a_typo(tmp_path, e5):
     library.close()
 
 
-def test_a_name_typed_in_lower_case_is_not_corrected_into_another_word(tmp_path, e5):
-    """The model's vocabulary is cased ("Korean" is one token, "korean" two) and queries are
-    searched lower-cased: a fresh-user trial saw "korean recipe" searched as "korea", over a
-    kimchi note written in Korean. A typo of a name is still corrected."""
-    library = library_of(tmp_path, {
-        "Kimchi.md": "# 김치찌개\n김치와 돼지고기를 넣고 끓인다.\n",
-        "Seoul.md": "# Seoul\nA week in Korea: markets, palaces and the recipe for hotteok.\n"},
-        embedder=e5)
-    assert library.search("korean recipe", k=3).corrections == {}
-    assert library.search("koreaa recipe", k=3).corrections == {"koreaa": "korea"}
-    library.close()
-
-
 def test_a_word_is_corrected_only_to_a_word_the_notes_write(tmp_path):
     """"invoice" less its "i" is "invoce", whose stem "invoc" is that of "invocation": the
     notes never write a word one edit from "invoice", so it is searched as typed (a fresh

@@ -21,15 +21,10 @@ def is_whole_word(embedder: Embedder | None, word: str) -> bool:
     token count here is an estimate) or no model.
 
     Spelling uses it: a real word that no note holds is not a typo of one that some note
-    does ("morning" is not "moreing", which searched "more"). The vocabulary is cased and
-    queries are searched lower-cased, so the capitalised form counts too: "Korean",
-    "Chinese" and "Москва" are single tokens, "korean" and "москва" are not (a fresh-user
-    trial saw "korean recipe" searched as "korea")."""
+    does ("morning" is not "moreing", which searched "more")."""
     if embedder is None or embedder.is_remote or not word:
         return False
-    single = embedder.count_tokens("a")
-    return any(embedder.count_tokens(form) <= single
-               for form in dict.fromkeys((word, word.capitalize())))
+    return embedder.count_tokens(word) <= embedder.count_tokens("a")
 
 
 def prepare_for_queries(embedder: Embedder | None, wait: bool = False) -> None:
