@@ -249,8 +249,7 @@ class SearchWindow(QMainWindow):
         self.mode, self.similar_of = "search", None
         generation = self.dispatcher.typed(text)
         if not text.strip():
-            self._show_items([], generation)
-            self._show_hint()
+            self._list_filtered_or_hint(generation)
 
     def refresh(self) -> None:
         """Run the current query again (notes changed on disk or in the index)."""
@@ -267,9 +266,23 @@ class SearchWindow(QMainWindow):
             self._on_search_failed).run()
 
     def _filters_changed(self) -> None:
-        if self.mode == "search" and self.field.text().strip():
+        if self.mode != "search":
+            return
+        if self.field.text().strip():
             self.dispatcher.supersede()
             self.dispatcher.now()
+        else:
+            self._list_filtered_or_hint(self.dispatcher.supersede())
+
+    def _list_filtered_or_hint(self, generation: int) -> None:
+        """With nothing typed: the notes a folder or tag chosen in the filter row leaves, as
+        `notesearch search --tag T` lists them (a fresh-user trial chose a tag and saw only
+        the hint), else the hint."""
+        if self.filter_bar.filters():
+            self._run_search("", generation)
+        else:
+            self._show_items([], generation)
+            self._show_hint()
 
     def refresh_filters(self) -> None:
         """Offer the library's folders and tags in the filter row (read on a worker)."""

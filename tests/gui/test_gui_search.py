@@ -463,6 +463,23 @@ def test_folder_and_tag_filters_sort_order_and_the_result_count(qtbot, window, n
     assert times == sorted(times, reverse=True) and len(times) == len(everywhere)
 
 
+def test_a_tag_chosen_with_nothing_typed_lists_its_notes(qtbot, window, notes_dir):  # noqa: ANN001
+    """As `notesearch search --tag garden` does: a fresh-user trial chose a tag in the filter
+    row with an empty search field and saw only the hint. Clearing the tag shows it again."""
+    bar = window.filter_bar
+    qtbot.waitUntil(lambda: bar.tag_combo.findData("garden") >= 0, timeout=10_000)
+    assert window.field.text() == ""
+    before = window.generation
+    bar.tag_combo.setCurrentIndex(bar.tag_combo.findData("garden"))
+    qtbot.waitUntil(lambda: window.generation > before and window.model.rowCount() > 0,
+                    timeout=15_000)
+    listed = [i.result for i in window.model.items()]
+    assert listed and all("garden" in r.tags for r in listed)
+    bar.tag_combo.setCurrentIndex(bar.tag_combo.findData(None))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=15_000)
+    assert "Type to search" in window.empty.text()
+
+
 def test_similar_notes_of_an_empty_note_say_why_there_are_none(qtbot, tmp_path, e5):  # noqa: ANN001
     """The app said "its passages may still be waiting to be indexed" with every note
     embedded: an empty note has no vector by design, and the window says so."""
