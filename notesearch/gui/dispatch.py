@@ -35,9 +35,13 @@ class SearchDispatcher(QObject):
 
     def __init__(self, parent: QObject, current_text: Callable[[], str],
                  run: Callable[[str, int], None], debounce_ms: int = DEBOUNCE_MS,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter,
+                 wanted: Callable[[str], bool] = lambda text: bool(text.strip())) -> None:
+        """`wanted(text)`: whether there is anything to search (by default, text that is not
+        blank; the window also searches a blank query while a filter is chosen)."""
         super().__init__(parent)
         self._current_text, self._run, self._clock = current_text, run, clock
+        self._wanted = wanted
         self.generation = 0
         self.in_flight = False
         self._again = False
@@ -50,7 +54,7 @@ class SearchDispatcher(QObject):
         """A new query was typed: search at once after a pause, else after the burst;
         return its generation."""
         self.generation += 1
-        if not text.strip():
+        if not self._wanted(text):
             self.timer.stop()
         elif (self._clock() - self._last_start >= self._quiet_s and not self.in_flight
               and not self.timer.isActive()):
@@ -67,7 +71,7 @@ class SearchDispatcher(QObject):
 
     def later(self) -> None:
         """Run the current query again after the debounce (the notes changed)."""
-        if self._current_text().strip():
+        if self._wanted(self._current_text()):
             self.timer.start()
 
     def now(self) -> None:
@@ -81,7 +85,7 @@ class SearchDispatcher(QObject):
             self._again = True
             return
         query = self._current_text()
-        if not query.strip():
+        if not self._wanted(query):
             return
         self.in_flight, self._again = True, False
         self._last_start = self._clock()

@@ -209,7 +209,8 @@ class SearchWindow(QMainWindow):
         self.note_menu.aboutToShow.connect(self._fill_note_menu)
 
     def _connect(self) -> None:
-        self.dispatcher = SearchDispatcher(self, self.field.text, self._run_search)
+        self.dispatcher = SearchDispatcher(self, self.field.text, self._run_search,
+                                           wanted=self._wanted)
         self.read_ahead = ReadAhead(self, self.dispatcher, self.library.warm)
         self.field.textChanged.connect(self._on_text)
         self.filter_bar.changed.connect(self._filters_changed)
@@ -248,8 +249,9 @@ class SearchWindow(QMainWindow):
             self.leave_ask()
         self.mode, self.similar_of = "search", None
         generation = self.dispatcher.typed(text)
-        if not text.strip():
-            self._list_filtered_or_hint(generation)
+        if not self._wanted(text):
+            self._show_items([], generation)
+            self._show_hint()
 
     def refresh(self) -> None:
         """Run the current query again (notes changed on disk or in the index)."""
@@ -265,21 +267,18 @@ class SearchWindow(QMainWindow):
            lambda answer: self._on_answer(generation, answer)).failure(
             self._on_search_failed).run()
 
+    def _wanted(self, text: str) -> bool:
+        """Whether there is anything to search: words typed, or, with nothing typed, a folder
+        or tag chosen in the filter row, whose notes are listed as `notesearch search --tag T`
+        lists them (a fresh-user trial chose a tag and saw only the hint)."""
+        return bool(text.strip()) or bool(self.filter_bar.filters())
+
     def _filters_changed(self) -> None:
         if self.mode != "search":
             return
-        if self.field.text().strip():
-            self.dispatcher.supersede()
+        generation = self.dispatcher.supersede()
+        if self._wanted(self.field.text()):
             self.dispatcher.now()
-        else:
-            self._list_filtered_or_hint(self.dispatcher.supersede())
-
-    def _list_filtered_or_hint(self, generation: int) -> None:
-        """With nothing typed: the notes a folder or tag chosen in the filter row leaves, as
-        `notesearch search --tag T` lists them (a fresh-user trial chose a tag and saw only
-        the hint), else the hint."""
-        if self.filter_bar.filters():
-            self._run_search("", generation)
         else:
             self._show_items([], generation)
             self._show_hint()
@@ -359,7 +358,7 @@ class SearchWindow(QMainWindow):
 
     def _set_examples(self, examples: tuple[str, ...]) -> None:
         self.examples, self.examples_known = examples, True
-        if not self.field.text().strip() and self.mode == "search":
+        if not self._wanted(self.field.text()) and self.mode == "search":
             self._show_hint()
 
     def _show_hint(self) -> None:
@@ -440,7 +439,7 @@ class SearchWindow(QMainWindow):
         self.mode, self.similar_of = "search", None
         generation = self.dispatcher.supersede()
         self.banner.hide()
-        if self.field.text().strip():
+        if self._wanted(self.field.text()):
             self.dispatcher.now()
         else:
             self._show_items([], generation)

@@ -475,6 +475,16 @@ def test_a_tag_chosen_with_nothing_typed_lists_its_notes(qtbot, window, notes_di
                     timeout=15_000)
     listed = [i.result for i in window.model.items()]
     assert listed and all("garden" in r.tags for r in listed)
+    # The list follows the notes, as a typed search does (refresh runs the current search).
+    added = notes_dir / "garden" / "Shed.md"
+    try:
+        added.write_text("# Shed\nWhere the #garden tools hang.\n", encoding="utf-8")
+        window.library.index()
+        window.refresh()
+        qtbot.waitUntil(lambda: window.model.rowCount() == len(listed) + 1, timeout=15_000)
+    finally:
+        added.unlink()
+        window.library.index()
     bar.tag_combo.setCurrentIndex(bar.tag_combo.findData(None))
     qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=15_000)
     assert "Type to search" in window.empty.text()
