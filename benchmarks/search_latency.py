@@ -275,8 +275,33 @@ class Reference:
         self.process.stdin.write(json.dumps(query) + "\n")
         self.process.stdin.flush()
         elapsed = float(self.process.stdout.readline())
-        time.sleep(0.002)  # its threads' spin after a query ends is not the search's time
+        self._wait_idle()
         return elapsed
+
+    def _wait_idle(self, interval_s: float = 0.002, limit_s: float = 0.1) -> None:
+        """Return once the process used under 0.1 ms of CPU in `interval_s` (or after
+        `limit_s`): its threads spin for about 7 ms after each query here (6-9 ms of CPU),
+        and a fixed 2 ms pause let that spin overlap the next search on two cores."""
+        deadline = time.perf_counter() + limit_s
+        last = self._cpu_ns()
+        while time.perf_counter() < deadline:
+            time.sleep(interval_s)
+            now = self._cpu_ns()
+            if now - last < 100_000:
+                return
+            last = now
+
+    def _cpu_ns(self) -> int:
+        """Return the CPU time of all the process's threads, in nanoseconds (Linux's
+        /proc/PID/task/TID/schedstat; 0 where it is not there, so the wait ends at once)."""
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        total = 0
+        for task in tasks.glob("*/schedstat") if tasks.is_dir() else ():
+            try:
+                total += int(task.read_text().split()[0])
+            except (OSError, ValueError, IndexError):  # a thread that just ended
+                continue
+        return total
 
     def close(self) -> None:
         self.process.kill()
