@@ -120,3 +120,25 @@ def test_an_edit_made_before_watching_starts_is_caught_at_once(tmp_path, e5):
     finally:
         watcher.stop()
         library.close()
+
+
+def test_a_save_is_read_while_a_big_note_is_being_embedded(watched):
+    """A fresh-user trial: a 1 MB text file dropped into a watched folder took minutes to
+    embed, and meanwhile a note saved beside it was not found even by its words, and the big
+    file, deleted, stayed in the results. Embedding now stops for changes, then goes on."""
+    library, notes = watched
+    lines = [f"Tide log entry {i}: station {i % 97} measured {i * 7 % 113} centimetres "
+             f"of water at dawn, wind {i % 13} knots from the {('north', 'west')[i % 2]}."
+             for i in range(6000)]  # about a thousand passages: minutes of embedding here
+    (notes / "tide log.md").write_text("# Tide log\n\n" + "\n\n".join(lines))
+    assert wait_for(lambda: "tide log.md" in paths_for(library, "centimetres"), timeout=60)
+    assert library.status().pending_chunks > 100  # its passages are being embedded now
+    (notes / "quokka.md").write_text("# Quokka\nA quokka smiled at us on Rottnest Island.")
+    assert wait_for(lambda: paths_for(library, "rottnest") == ["quokka.md"], timeout=10)
+    # The newest note's passage is embedded first, before the rest of the big one's.
+    assert wait_for(lambda: Path(library.search(
+        "small marsupial that seems to smile", k=1, mode="meaning").results[0].path).name
+        == "quokka.md", timeout=20)
+    (notes / "tide log.md").unlink()
+    assert wait_for(lambda: paths_for(library, "centimetres") == [], timeout=10)
+    assert wait_for(lambda: library.status().pending_chunks == 0, timeout=10)

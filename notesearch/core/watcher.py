@@ -66,10 +66,41 @@ class _Collector(FileSystemEventHandler):
             self.last_event, self.rescan = now, True
             self.wake.notify()
 
+    def has_changes(self) -> bool:
+        """True when changes wait to be taken."""
+        with self.wake:
+            return bool(self.paths or self.rescan)
+
     def take(self) -> tuple[set[Path], bool]:
         paths, rescan = self.paths, self.rescan
         self.paths, self.rescan = set(), False
         return paths, rescan
+
+
+class _YieldToChanges(Control):
+    """The watcher's control while it embeds: stops at the next batch of passages when
+    notes changed meanwhile (`yielded`), as well as when the watcher's own control says so.
+
+    A fresh-user trial: a 1 MB text file dropped into a watched folder took minutes to
+    embed, and meanwhile a saved note could not be found even by its words and a deleted one
+    stayed in the results. Now the change is read first; the passages left stay pending and
+    are embedded after it (recent notes first, so the saved note's before the big file's)."""
+
+    def __init__(self, outer: Control, changed: Callable[[], bool],
+                 before_first: bool = True) -> None:
+        super().__init__()
+        self._outer, self._changed = outer, changed
+        self._before_first = before_first
+        self.yielded = False
+        #: Batches let through so far.
+        self.batches = 0
+
+    def checkpoint(self) -> bool:
+        if not self._outer.checkpoint():
+            return False
+        self.yielded = (self.batches > 0 or self._before_first) and self._changed()
+        self.batches += not self.yielded
+        return not self.yielded
 
 
 class FolderWatcher:
@@ -90,6 +121,7 @@ class FolderWatcher:
         #: of 300 notes held it for seconds); what is left is pending for the next run.
         self._control = Control()
         self._thread = threading.Thread(target=self._run, name="notesearch-watch", daemon=True)
+        self._embedded_last_run = True
 
     def start(self, catch_up: bool = False) -> None:
         """Start watching every folder the library has now; with `catch_up`, reconcile them
@@ -157,6 +189,14 @@ class FolderWatcher:
             # Not waiting: while another process embeds the library (a first index in the
             # app, `notesearch index`), it takes these chunks too, and this thread must go
             # on reading saved notes for keyword search meanwhile.
-            summary.take_embedding(self.library.embed(self._control, wait=False))
+            # A run stopped before its first batch makes the next one embed a batch at least:
+            # a file rewritten every moment (a log a tool appends to) must not starve it.
+            control = _YieldToChanges(self._control, self._collector.has_changes,
+                                      before_first=self._embedded_last_run)
+            embedded = self.library.embed(control, wait=False)
+            self._embedded_last_run = control.batches > 0 or not control.yielded
+            # Stopped for newer changes is not cancelled: the next batch goes on with it.
+            embedded.cancelled = embedded.cancelled and not control.yielded
+            summary.take_embedding(embedded)
         if self.on_update:
             self.on_update(summary)
