@@ -259,8 +259,9 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
     if response.notes_not_embedded:
         finish = (f"{holder.describe()} is embedding them now" if holder
                   else "run `notesearch index` to finish")
-        print(f"({response.notes_not_embedded} notes are not embedded yet and can only match "
-              f"by words; {finish}.)")
+        count = response.notes_not_embedded
+        print(f"({count} {'note is' if count == 1 else 'notes are'} not embedded yet and can "
+              f"only match by words; {finish}.)")
     if response.meaning_unavailable:
         print(f"(Meaning search is off: {response.meaning_unavailable})")
     if library.read_only:

@@ -714,3 +714,23 @@ def test_a_phases_last_progress_line_shows_no_eta(capsys):
     bar(Progress("embedding", 40, 40, eta_seconds=20, notes_done=9, notes_total=9))
     assert capsys.readouterr().err.splitlines() == [
         "embedding: 10/40 · 2/9 notes ready · ETA 3 min", "embedding: 40/40 · 9/9 notes ready"]
+
+
+def test_search_says_how_many_notes_wait_for_their_vectors_in_good_english(tmp_path) -> None:
+    """A fresh-user trial: `notesearch search` printed "(1 notes are not embedded yet ...)"."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kites.md").write_text("# Kites\nKites fly on windy beaches.\n")
+    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "notesearch", *args], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    cli("index", "--no-embed", str(notes))
+    assert "(1 note is not embedded yet and can only match by words" in cli("search", "kites")
+    (notes / "bread.md").write_text("# Bread\nSourdough bread rises overnight.\n")
+    cli("index", "--no-embed", str(notes))
+    assert "(2 notes are not embedded yet and can only match by words" in cli("search", "kites")
