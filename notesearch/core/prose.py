@@ -334,13 +334,26 @@ _WIKILINK_SHOWN = re.compile(r"\[\[(?:[^\]|\n]*\|)?([^\]\n]*)\]\]")
 _PROPERTY_MARK = r"(?<=\w)::(?=[ \t])"
 
 
+# Obsidian's and Logseq's highlight, "==words==", on one line: Qt's Markdown has none, so the
+# preview shows the words, as excerpts do (_READER_MARKUP's "mark"). Word characters and "="
+# around it rule out code ("a === b", "x==y").
+_HIGHLIGHT = re.compile(r"(?<![=\w])==(?=[^\s=])([^\n]+?)(?<=[^\s=])==(?![=\w])")
+# Logseq's size of an image, written right after it: "![a.png](a.png){:height 402, :width 326}".
+_IMAGE_SIZE = re.compile(r"(!\[[^\]\n]*\]\([^)\n]*\))\{:[^}\n]*\}")
+
+
 def preview_markdown(markdown: str) -> str:
     """Return a Markdown note (after `display_text`) as the preview lays it out, line count
     kept: a heading block in bold as the list item it is; a wikilink as its words, as
     `plain_markdown` reads it (Qt showed "[[Left sidebar]]" as written, so a cited passage
     holding one was never found and tinted); an image by its name (images are not loaded:
     disk work on every preview, and Qt drew a broken-file icon for each); a Logseq property
-    as "type: Feature", as excerpts read it."""
+    as "type: Feature", as excerpts read it; "==highlighted==" words and an image's Logseq size
+    (`{:height 402, :width 326}`) as a reader sees them (a fresh-user trial saw both raw)."""
+    if "==" in markdown:
+        markdown = _HIGHLIGHT.sub(r"\1", markdown)
+    if "{:" in markdown:
+        markdown = _IMAGE_SIZE.sub(r"\1", markdown)
     markdown = _HEADING_BLOCK.sub(lambda m: f"{m.group(1)}**{m.group(2)}**" if m.group(2)
                                   else m.group(1), markdown)
     markdown = _WIKILINK_SHOWN.sub(r"\1", markdown)

@@ -357,6 +357,24 @@ def test_when_no_program_opens_a_note_the_window_says_so_and_offers_settings(
     library.settings.editor_command = ""
 
 
+def test_preview_shows_highlighted_words_and_sized_images_as_a_reader_sees_them(qtbot, tmp_path):  # noqa: ANN001, E501
+    """A fresh-user trial on the Logseq docs: the preview showed "==New whiteboard==" and an
+    image's "{:height 402, :width 326}" as written. Code keeps its "===" and "x==y"."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    page = tmp_path / "Whiteboard.md"
+    page.write_text(
+        "- Choose between creating New page or ==New whiteboard==.\n"
+        "\t- ![CleanShot.png](../assets/CleanShot_0.png){:height 402, :width 326}\n"
+        "- Compare with `a === b` or `x==y`.\n", encoding="utf-8")
+    shown = render(page, 1, 1, "whiteboard", QFont()).document.toPlainText()
+    assert "creating New page or New whiteboard." in shown
+    assert "[image: CleanShot.png]" in shown and "{:" not in shown and "height" not in shown
+    assert "a === b" in shown and "x==y" in shown
+
+
 def test_the_preview_of_a_long_note_opens_at_the_passage_not_its_table_of_contents(qtbot, tmp_path):  # noqa: ANN001, E501
     """A result at line ~290 of a 55 KB note: the preview used to start the passage at the
     table of contents (which names the same heading) and tint nearly the whole note."""
