@@ -259,9 +259,8 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
     if response.notes_not_embedded:
         finish = (f"{holder.describe()} is embedding them now" if holder
                   else "run `notesearch index` to finish")
-        count = response.notes_not_embedded
-        print(f"({count} {'note is' if count == 1 else 'notes are'} not embedded yet and can "
-              f"only match by words; {finish}.)")
+        print(f"({_notes_are(response.notes_not_embedded)} not embedded yet and can only "
+              f"match by words; {finish}.)")
     if response.meaning_unavailable:
         print(f"(Meaning search is off: {response.meaning_unavailable})")
     if library.read_only:
@@ -374,7 +373,16 @@ def cmd_similar(args: argparse.Namespace) -> int:
         print("No similar notes yet: run `notesearch index` to embed the notes.")
     for rank, result in enumerate(results, 1):
         _print_result(rank, result, show_match=False)
+    waiting = library.searcher().notes_not_embedded()
+    if waiting:  # a fresh-user trial ran it midway through embedding and was not told
+        print(f"({_notes_are(waiting)} not embedded yet and cannot be compared; "
+              "run `notesearch index` to finish.)")
     return 0
+
+
+def _notes_are(count: int) -> str:
+    """Return "1 note is" or "N notes are"."""
+    return f"{count} {'note is' if count == 1 else 'notes are'}"
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

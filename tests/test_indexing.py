@@ -716,8 +716,9 @@ def test_a_phases_last_progress_line_shows_no_eta(capsys):
         "embedding: 10/40 · 2/9 notes ready · ETA 3 min", "embedding: 40/40 · 9/9 notes ready"]
 
 
-def test_search_says_how_many_notes_wait_for_their_vectors_in_good_english(tmp_path) -> None:
-    """A fresh-user trial: `notesearch search` printed "(1 notes are not embedded yet ...)"."""
+def test_search_and_similar_say_how_many_notes_wait_for_their_vectors(tmp_path) -> None:
+    """A fresh-user trial: `notesearch search` printed "(1 notes are not embedded yet ...)",
+    and `notesearch similar`, run midway through embedding, said nothing of it."""
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "kites.md").write_text("# Kites\nKites fly on windy beaches.\n")
@@ -734,3 +735,8 @@ def test_search_says_how_many_notes_wait_for_their_vectors_in_good_english(tmp_p
     (notes / "bread.md").write_text("# Bread\nSourdough bread rises overnight.\n")
     cli("index", "--no-embed", str(notes))
     assert "(2 notes are not embedded yet and can only match by words" in cli("search", "kites")
+    cli("index", str(notes))
+    assert "not embedded" not in cli("similar", "kites.md")
+    (notes / "kite repair.md").write_text("# Kite repair\nPatch a torn kite sail with tape.\n")
+    cli("index", "--no-embed", str(notes))
+    assert "(1 note is not embedded yet and cannot be compared" in cli("similar", "kites.md")

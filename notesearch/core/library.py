@@ -521,7 +521,7 @@ class Library:
             space = store.space_of(embedder.model_id)  # read-only: status never writes
             pending = store.count_pending(space.id if space else -1,
                                           engine.may_see_private_notes)
-            not_embedded = self.searcher()._notes_not_embedded()
+            not_embedded = self.searcher().notes_not_embedded()
         return Status(str(self.home), [str(f) for f in self.folders()], counts["notes"],
                       counts["chunks"], store.skipped(),
                       embedder.model_id if embedder else None, engine.active_model_id,

@@ -364,7 +364,7 @@ class Searcher:
         if response.only_filters:
             response.results = [replace(r, confidence=1.0) for r in response.results]
         # (A search by words alone is whole without vectors: nothing to say about them.)
-        response.notes_not_embedded = self._notes_not_embedded() if mode != "words" else 0
+        response.notes_not_embedded = self.notes_not_embedded() if mode != "words" else 0
         response.meaning_unavailable = (meaning_problem or self.meaning_off
                                         if mode != "words" else None)
         log.debug("search %r: %s", query, timings)
@@ -533,7 +533,7 @@ class Searcher:
         if self._waiting[0] != key:
             # The count of notes waiting, which every response reports, answers unless
             # private notes are kept from the provider (they wait for good, uncounted).
-            waits = (self._notes_not_embedded() > 0
+            waits = (self.notes_not_embedded() > 0
                      if may_see_private_notes(self.embedder) else self.conn.execute(
                          "SELECT 1 FROM chunks c WHERE c.hash != '' AND NOT EXISTS (SELECT 1 "
                          "FROM embeddings e WHERE e.space_id = ? AND e.hash = c.hash) LIMIT 1",
@@ -1127,7 +1127,9 @@ class Searcher:
         space = self.store.active_space()
         return space.id if space else -1
 
-    def _notes_not_embedded(self) -> int:
+    def notes_not_embedded(self) -> int:
+        """Return how many notes have passages with no vector yet in the space queries use
+        (0 without an embedder), kept until the vectors change."""
         if self.embedder is None:
             return 0
         key = self._vectors_state()
