@@ -342,7 +342,7 @@ class SearchWindow(QMainWindow):
         elif response.notes_not_embedded:
             count = response.notes_not_embedded
             notes.append(f"{count:,} note{'s' if count != 1 else ''} still being indexed "
-                         "match by words only for now.")
+                         f"{'matches' if count == 1 else 'match'} by words only for now.")
         if notes:
             self._set_banner(" ".join(notes))
         else:
@@ -415,17 +415,22 @@ class SearchWindow(QMainWindow):
         self.mode, self.similar_of = "similar", target
         self._set_banner(f"Notes similar to “{title}” — Esc returns to your search.")
 
-        def work() -> tuple[list[ResultItem], str]:
+        def work() -> tuple[list[ResultItem], str, int]:
             items = make_items(self.library.similar(path, SIMILAR), self.library.folders())
-            return items, "" if items else self.library.why_no_similar(path)
+            return (items, "" if items else self.library.why_no_similar(path),
+                    self.library.searcher().notes_not_embedded())
 
         Op(self, work, lambda found: self._on_similar(generation, title, *found)).run()
 
     def _on_similar(self, generation: int, title: str, items: list[ResultItem],
-                    why_none: str) -> None:
+                    why_none: str, waiting: int) -> None:
         if not self.dispatcher.is_current(generation):
             return
         self._show_items(items, generation, show_scores=True)
+        if waiting:  # (a fresh-user trial asked for similar notes midway through embedding)
+            self._set_banner(f"Notes similar to “{title}” — Esc returns to your search. "
+                             f"{waiting:,} {'note' if waiting == 1 else 'notes'} still being "
+                             f"indexed {'is' if waiting == 1 else 'are'} not compared yet.")
         if not items:
             self.empty.setTextFormat(Qt.TextFormat.PlainText)
             self.empty.setText(f"No similar notes for “{title}”: {why_none}.")

@@ -526,6 +526,28 @@ def test_similar_notes_of_an_empty_note_say_why_there_are_none(qtbot, tmp_path, 
     library.close()
 
 
+def test_similar_notes_say_when_notes_are_not_compared_yet(qtbot, tmp_path, e5):  # noqa: ANN001
+    """A fresh-user trial asked for similar notes midway through embedding and was not told
+    that part of the library was left out."""
+    from tests.helpers import library_of
+
+    library = library_of(tmp_path, {"Tea.md": "# Tea\nGreen tea, cool water.\n",
+                                    "Coffee.md": "# Coffee\nBeans ground fine.\n"}, e5)
+    (library.notes_root / "Cocoa.md").write_text("# Cocoa\nHot cocoa with milk.\n")
+    library.scan()  # read, not embedded
+    own = SearchWindow(library, IndexingController(library))
+    qtbot.addWidget(own)
+    own.present()
+    own.show_similar(str(library.notes_root / "Tea.md"))
+    qtbot.waitUntil(lambda: "not compared yet" in own.banner.text(), timeout=10_000)
+    assert own.banner.text() == ("Notes similar to “Tea” — Esc returns to your search. "
+                                 "1 note still being indexed is not compared yet.")
+    titles = [item.result.title for row in range(own.model.rowCount())
+              if (item := own.model.item(row)) is not None]
+    assert titles == ["Coffee"]
+    library.close()
+
+
 def test_the_window_reads_common_words_ahead_in_the_background(qtbot, window, library,
                                                                 monkeypatch):  # noqa: ANN001
     """Once the window is up, the postings of words in several notes are read ahead, so the
