@@ -508,6 +508,15 @@ def test_a_tag_chosen_with_nothing_typed_lists_its_notes(qtbot, window, notes_di
     assert "Type to search" in window.empty.text()
 
 
+def _similar_in_window(qtbot, library: Library, name: str) -> SearchWindow:  # noqa: ANN001
+    """A window of its own on `library`, asked for the notes similar to the note `name`."""
+    own = SearchWindow(library, IndexingController(library))
+    qtbot.addWidget(own)
+    own.present()
+    own.show_similar(str(library.notes_root / name))
+    return own
+
+
 def test_similar_notes_of_an_empty_note_say_why_there_are_none(qtbot, tmp_path, e5):  # noqa: ANN001
     """The app said "its passages may still be waiting to be indexed" with every note
     embedded: an empty note has no vector by design, and the window says so."""
@@ -515,10 +524,7 @@ def test_similar_notes_of_an_empty_note_say_why_there_are_none(qtbot, tmp_path, 
 
     library = library_of(tmp_path, {"empty.md": "", "Tea.md": "# Tea\nGreen tea, cool water.\n",
                                     "Coffee.md": "# Coffee\nBeans ground fine.\n"}, e5)
-    own = SearchWindow(library, IndexingController(library))
-    qtbot.addWidget(own)
-    own.present()
-    own.show_similar(str(library.notes_root / "empty.md"))
+    own = _similar_in_window(qtbot, library, "empty.md")
     qtbot.waitUntil(lambda: "no words of its own" in own.empty.text(), timeout=10_000)
     assert own.empty.text() == ("No similar notes for “empty”: it has no words of its own to "
                                 "compare (an empty note).")
@@ -535,10 +541,7 @@ def test_similar_notes_say_when_notes_are_not_compared_yet(qtbot, tmp_path, e5):
                                     "Coffee.md": "# Coffee\nBeans ground fine.\n"}, e5)
     (library.notes_root / "Cocoa.md").write_text("# Cocoa\nHot cocoa with milk.\n")
     library.scan()  # read, not embedded
-    own = SearchWindow(library, IndexingController(library))
-    qtbot.addWidget(own)
-    own.present()
-    own.show_similar(str(library.notes_root / "Tea.md"))
+    own = _similar_in_window(qtbot, library, "Tea.md")
     qtbot.waitUntil(lambda: "not compared yet" in own.banner.text(), timeout=10_000)
     assert own.banner.text() == ("Notes similar to “Tea” — Esc returns to your search. "
                                  "1 note still being indexed is not compared yet.")
