@@ -413,7 +413,7 @@ class SearchWindow(QMainWindow):
         if self.mode == "ask":
             self.leave_ask()
         self.mode, self.similar_of = "similar", target
-        self._set_banner(f"Notes similar to “{title}” — Esc returns to your search.")
+        self._set_banner(_similar_banner(title, 0))
 
         def work() -> tuple[list[ResultItem], str, int]:
             items = make_items(self.library.similar(path, SIMILAR), self.library.folders())
@@ -428,9 +428,7 @@ class SearchWindow(QMainWindow):
             return
         self._show_items(items, generation, show_scores=True)
         if waiting:  # (a fresh-user trial asked for similar notes midway through embedding)
-            self._set_banner(f"Notes similar to “{title}” — Esc returns to your search. "
-                             f"{waiting:,} {'note' if waiting == 1 else 'notes'} still being "
-                             f"indexed {'is' if waiting == 1 else 'are'} not compared yet.")
+            self._set_banner(_similar_banner(title, waiting))
         if not items:
             self.empty.setTextFormat(Qt.TextFormat.PlainText)
             self.empty.setText(f"No similar notes for “{title}”: {why_none}.")
@@ -646,3 +644,12 @@ class SearchWindow(QMainWindow):
         else:
             event.accept()
             self.quit_requested.emit()
+
+
+def _similar_banner(title: str, waiting: int) -> str:
+    """The banner over a similar-notes list; `waiting`: notes not embedded, so not compared."""
+    banner = f"Notes similar to “{title}” — Esc returns to your search."
+    if waiting:
+        banner += (f" {waiting:,} {'note' if waiting == 1 else 'notes'} still being indexed "
+                   f"{'is' if waiting == 1 else 'are'} not compared yet.")
+    return banner
