@@ -99,8 +99,17 @@ class _YieldToChanges(Control):
         if not self._outer.checkpoint():
             return False
         self.yielded = (self.batches > 0 or self._before_first) and self._changed()
-        self.batches += not self.yielded
+        if not self.yielded:
+            self.batches += 1
         return not self.yielded
+
+    @property
+    def cancelled(self) -> bool:
+        return self._outer.cancelled
+
+    @property
+    def paused(self) -> bool:
+        return self._outer.paused
 
 
 class FolderWatcher:
