@@ -185,6 +185,36 @@ def test_logseq_outline_without_blank_lines(count: Counter) -> None:
     assert_lines_point_at_text(chunks, "Standups", text.split("\n"))
 
 
+def test_a_logseq_heading_block_titles_only_its_own_children(count: Counter) -> None:
+    # Logseq's own changelog: releases as heading blocks, then older ones as date bullets.
+    # Those bullets were filed under the last heading ("Beta 0.8.16"), so search results and
+    # Ask's citations named the wrong release for them.
+    def release(name: str, fix: str) -> str:
+        return (f"- {name}\n  Desktop app download link for this release\n"
+                f"\t- ## Fixed issues\n" + "".join(
+                    f"\t\t- Fix: {fix} in case {i}, a bug reported on the forum\n"
+                    for i in range(12))
+                + f"\t- Thanks to everyone who tested the {fix} fix\n")
+    text = (release("## Beta 0.8.17", "sync stalls") + release("## Beta 0.8.16", "pdf export")
+            + release("[[Dec 29th, 2022]]", "empty pages")
+            + "- A closing note about the changelog\n")
+    parsed = parse_note(text, "Changelog.md")
+    chunks = chunk_note(parsed, count, max_tokens=120)
+    path_of = {line: c.heading_path for c in chunks
+               for line in body_of(c, "Changelog").split("\n")}
+    assert path_of["\t\t- Fix: sync stalls in case 3, a bug reported on the forum"] == \
+        ("Beta 0.8.17", "Fixed issues")  # the level-2 heading inside is its child
+    # (a short last part may join the next release's chunk, under neither heading)
+    assert path_of["\t- Thanks to everyone who tested the sync stalls fix"] in {
+        ("Beta 0.8.17",), ()}
+    assert path_of["\t\t- Fix: pdf export in case 11, a bug reported on the forum"][0] == \
+        "Beta 0.8.16"
+    dated = [path for line, path in path_of.items() if "empty pages" in line]
+    assert len(dated) >= 13 and all(path in {(), ("Fixed issues",)} for path in dated), dated
+    assert path_of["- A closing note about the changelog"] == ()
+    assert_lines_point_at_text(chunks, "Changelog", text.split("\n"))
+
+
 def test_one_megabyte_note_is_fast_with_a_cheap_counter() -> None:
     paragraph = "\n".join(f"Sentence {i} says something about topic {i % 17}. " * 3
                           for i in range(6))

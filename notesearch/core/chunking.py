@@ -15,6 +15,8 @@ _MAX_TITLE_CHARS = 80
 _MAX_HEADING_CHARS = 60
 # Sentence ends: Latin punctuation followed by space, or CJK punctuation (no space follows it).
 _SENTENCE_CUT = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；])")
+# A list item's first line: its indent, then a bullet and a space (or nothing: "-" alone).
+_LIST_ITEM = re.compile(r"([ \t]*)[-*+](?:[ \t]|$)")
 
 
 @dataclass(frozen=True)
@@ -148,23 +150,55 @@ def _common_path(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
 
 
 def _sections(parsed: ParsedNote, lines: list[str]) -> list[_Section]:
-    """Split the body at headings; each section knows its heading path; blank ones dropped."""
+    """Split the body at headings; each section knows its heading path; blank ones dropped.
+
+    A heading written as a list item ("- ## Beta 0.8.16", a Logseq heading block) titles only
+    that item's children: the next item indented no deeper ends its part of the note, so the
+    bullets after it ("- [[Dec 29th, 2022]]" in Logseq's changelog) are not filed under it."""
+    by_line = {h.line - parsed.body_start_line: h for h in parsed.headings}
     bounds: list[tuple[int, tuple[str, ...]]] = [(0, ())]
-    stack: list[tuple[int, str]] = []
-    for heading in parsed.headings:
-        index = heading.line - parsed.body_start_line
-        if not 0 <= index < len(lines):
-            continue
-        while stack and stack[-1][0] >= heading.level:
-            stack.pop()
-        stack.append((heading.level, heading.text))
-        bounds.append((index, tuple(text for _, text in stack)))
+    # Open headings: level, text, and the indent of the list item it is written in (or None).
+    stack: list[tuple[int, str, int | None]] = []
+    for index, line in enumerate(lines):
+        heading = by_line.get(index)
+        closed = _close_list_headings(stack, line) if heading or _any_in_list(stack) else False
+        if heading is not None:
+            indent = _list_indent(line) if heading.in_list else None
+            # In an outline the items it sits in are its parents, whatever their levels.
+            while stack and stack[-1][0] >= heading.level and (
+                    indent is None or stack[-1][2] is None):
+                stack.pop()
+            stack.append((heading.level, heading.text, indent))
+        if heading is not None or closed:
+            bounds.append((index, tuple(text for _, text, _ in stack)))
     sections = []
     for (begin, path), (end, _) in pairwise([*bounds, (len(lines), ())]):
         section = _trimmed(lines, begin, end - 1, path)
         if section:
             sections.append(section)
     return sections
+
+
+def _any_in_list(stack: list[tuple[int, str, int | None]]) -> bool:
+    return any(indent is not None for _, _, indent in stack)
+
+
+def _list_indent(line: str) -> int | None:
+    """The indent of the list item `line` opens (tabs as four columns), or None."""
+    item = _LIST_ITEM.match(line)
+    return len(item.group(1).expandtabs(4)) if item else None
+
+
+def _close_list_headings(stack: list[tuple[int, str, int | None]], line: str) -> bool:
+    """Pop the headings written as list items that `line`, an item no deeper, ends."""
+    indent = _list_indent(line)
+    if indent is None:
+        return False
+    for depth, (_, _, own) in enumerate(stack):
+        if own is not None and indent <= own:
+            del stack[depth:]
+            return True
+    return False
 
 
 def _trimmed(lines: list[str], start: int, end: int, path: tuple[str, ...]) -> _Section | None:

@@ -302,9 +302,19 @@ def _v16(conn: apsw.Connection) -> None:
                  "WHERE tags != '[]'")
 
 
+def _v17(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes with a heading inside a list item ("- ##
+    Beta 0.8.16", a Logseq heading block): such a heading now titles only its item's
+    children (chunking._sections), where it titled every line down to the next heading. As
+    in _v8, passages whose text is unchanged keep their vectors."""
+    conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' WHERE id IN "
+                 "(SELECT note_id FROM chunks WHERE instr(text, '- #') OR instr(text, '* #') "
+                 "OR instr(text, '+ #'))")
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
-                                                        _v14, _v15, _v16]
+                                                        _v14, _v15, _v16, _v17]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
