@@ -477,8 +477,11 @@ def test_watch_verbose_logs_notesearch_not_every_inotify_event(tmp_path):
     env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
     subprocess.run([sys.executable, "-m", "notesearch", "index", str(notes)], env=env,
                    capture_output=True, timeout=300, check=True)
+    # Ctrl+C as at a terminal: a test run started in the background (`pytest &` in a script)
+    # passes SIGINT on ignored, and Python then never raises KeyboardInterrupt.
     child = subprocess.Popen([sys.executable, "-m", "notesearch", "-v", "watch"], env=env,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert child.stderr is not None
     lines: list[str] = []
     deadline = time.monotonic() + 120
@@ -675,6 +678,31 @@ def test_an_upgrade_reads_again_the_notes_with_tags(tmp_path):
     upgraded = open_library(tmp_path / "home")
     assert upgraded.scan().updated == 1
     assert [r.title for r in upgraded.search("chinese", mode="words").results] == ["Mapo tofu"]
+    upgraded.close()
+
+
+def test_an_upgrade_reads_again_the_notes_with_heading_blocks(tmp_path):
+    """Schema 17: a heading inside a list item titles only its item's children; the notes
+    holding one are read again on upgrade, the others not, and their later bullets then
+    show no heading of another block."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    releases = "".join(f"\t- Fix {i}: the sync of a large graph stalls on start\n"
+                       for i in range(40))
+    (notes / "Changelog.md").write_text(
+        f"- ## Beta 0.8.16\n{releases}- [[Dec 29th, 2022]]\n\t- Fix: empty pages on Windows\n")
+    (notes / "Plain.md").write_text("# Plain\n- Nothing to read again here.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    as_schema(tmp_path / "home", 16,  # what schema 16 had filed: the bullet under the heading
+              "UPDATE chunks SET heading = 'Beta 0.8.16' WHERE text LIKE '%empty pages%'")
+    assert marked_by_migrations_to(tmp_path / "home", 17) == {"Changelog.md"}
+    upgraded = open_library(tmp_path / "home")
+    assert upgraded.scan().updated == 1
+    found = upgraded.search("empty pages on windows", mode="words").results[0]
+    assert (found.title, found.heading) == ("Changelog", "")
     upgraded.close()
 
 
