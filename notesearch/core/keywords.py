@@ -49,6 +49,11 @@ SPELL_CANDIDATES = 5
 #: of their number (KeywordIndex._titled_first).
 TITLED_SHARE = 0.1
 SPELL_PASSAGES = 10
+#: A word no note holds, and no one-edit correction, is tried as two words the notes write
+#: side by side ("spellchecker" as "spell checker"), each part this long at least, the
+#: splits whose parts the most notes hold first, this many at most (_split).
+SPLIT_MIN_LETTERS = 3
+SPLIT_CANDIDATES = 3
 #: Keyword hits whose query-term coverage is worked out: the best by BM25 (and the best by
 #: meaning, Searcher._with_coverage). For every note a search weighs, Cranfield's hybrid
 #: nDCG@10 fell 0.406 -> 0.398 (30 notes: 0.402), notes far down both lists rising by it.
@@ -410,7 +415,9 @@ class KeywordIndex:
 
     def spelled(self, query: str, as_you_type: bool) -> tuple[str, dict[str, str]]:
         """Return the query with each word that no note holds replaced by the word one edit
-        away that the most notes hold ("botom" -> "bottom"), and the replacements made.
+        away that the most notes hold ("botom" -> "bottom") or, failing that, by the two
+        words the notes write it as ("spellchecker" -> "spell checker", _split), and the
+        replacements made.
 
         Only words of SPELL_MIN_LETTERS letters or more are corrected, in queries of at most
         MAX_QUERY_TERMS terms; a word still being typed is matched as a prefix instead, unless
@@ -496,10 +503,38 @@ class KeywordIndex:
                                         vocabulary)
             found = next((real for s in ranked[:SPELL_CANDIDATES]
                           if (real := self._real_word(by_stem[s], word)) is not None), None)
+            found = found or self._split(word, vocabulary)
             if len(cache) > 10_000:
                 cache.clear()
             cache[word] = found
         return cache[word]
+
+    def _split(self, word: str, vocabulary: dict[str, int]) -> str | None:
+        """Return `word` as the two words the notes write it as ("spellchecker" -> "spell
+        checker", "filename" -> "file name"), or None: both parts held by notes and side by
+        side in one at least (its phrase), of the SPLIT_CANDIDATES splits whose rarer part
+        the most notes hold; a part of SPLIT_MIN_LETTERS letters only if the local model
+        holds it whole. A fresh-user trial on foam-docs: "spellchecker extension"
+        found the page on spell checking by meaning alone, shown at 14% as no good match,
+        the word taken for a made-up one."""
+        cuts = [(word[:i], word[i:])
+                for i in range(SPLIT_MIN_LETTERS, len(word) - SPLIT_MIN_LETTERS + 1)]
+        # A part of the shortest length must be a word the model holds whole ("web", "key",
+        # "set"): "tagine" is no "tag" and "ine", though a note writes them side by side.
+        cuts = [cut for cut in cuts if all(len(part) > SPLIT_MIN_LETTERS or (
+            self.is_word is not None and self.is_word(part)) for part in cut)]
+        if not cuts:
+            return None
+        parts = stems([part for cut in cuts for part in cut])
+        held = sorted(((min(vocabulary[parts[2 * i]], vocabulary[parts[2 * i + 1]]), cut)
+                       for i, cut in enumerate(cuts)
+                       if parts[2 * i] in vocabulary and parts[2 * i + 1] in vocabulary),
+                      key=lambda item: -item[0])
+        for _, (left, right) in held[:SPLIT_CANDIDATES]:
+            phrase = f"{left} {right}"
+            if len(self.phrase_scores(quote_term(phrase))[0]):
+                return phrase
+        return None
 
     def _titled_first(self, ranked: list[str], vocabulary: dict[str, int]) -> list[str]:
         """Return `ranked` (stems, most notes first) with those that a note's title holds
