@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from notesearch.core.fusion import WEAK_MATCH
 from notesearch.core.search import Filters
 from tests.helpers import as_schema, library_of, rel_paths
 
@@ -676,6 +677,27 @@ def test_a_word_is_corrected_only_to_a_word_the_notes_write(tmp_path):
     library.close()
 
 
+def test_a_closed_compound_is_searched_as_the_two_words_the_notes_write(tmp_path, e5):
+    """A fresh-user trial on foam-docs: "spellchecker extension" found the page on spell
+    checking by meaning alone, at 14% under "no good match": no note writes "spellchecker"
+    (they write "spell checker" and "spell-checking"), and the word was taken for a made-up
+    one. Now it is searched as the two words, said so, and found by them. Two parts the
+    notes hold but never side by side are no split ("cartwheel": "cart", "wheel")."""
+    library = library_of(tmp_path, {
+        "Spell checking.md": "# Spell checking\nInstall a spell-checker extension; the spell "
+                             "checker marks unknown words.\n",
+        "Extensions.md": "# Extensions\nEvery extension this workspace recommends.\n",
+        "Cart.md": "# Cart\nThe cart lost a wheel on the way to the market.\n"}, embedder=e5)
+    response = library.search("spellchecker extension", k=3)
+    assert response.corrections == {"spellchecker": "spell checker"}
+    assert response.spelling_note() == \
+        "No note has \u201cspellchecker\u201d: searched for \u201cspell checker\u201d."
+    assert response.results[0].title == "Spell checking"
+    assert response.results[0].confidence >= WEAK_MATCH and not response.weak
+    assert library.search("cartwheel", k=3).corrections == {}
+    library.close()
+
+
 def test_a_correction_a_note_is_titled_by_is_preferred(tmp_path, e5):
     """A fresh-user trial: "akrasa" was searched as "akasa", a Sanskrit word three notes
     use, not as "akrasia", the subject of the note "Akrasia" (one edit away as well). A
@@ -791,6 +813,22 @@ def test_the_cli_refuses_a_number_of_results_below_one(capsys) -> None:  # noqa:
             main(args)
         assert stop.value.code == 2
         assert "argument -k:" in capsys.readouterr().err
+
+
+def test_a_search_of_an_empty_library_says_how_to_add_notes(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001, E501
+    """A fresh-user trial: `notesearch search` before any `index` said only "No notes
+    found.", as if the notes held nothing on the subject."""
+    from notesearch.cli import main
+    from notesearch.core.config import HOME_ENV
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    assert main(["search", "daily notes"]) == 0
+    assert capsys.readouterr().out.strip() == ("The library has no notes yet: add your notes "
+                                               "folder with `notesearch index ~/notes`.")
+    library = library_of(tmp_path, {"Kites.md": "# Kites\nKites need wind.\n"})
+    library.close()
+    assert main(["search", "--mode", "words", "volcano"]) == 0
+    assert capsys.readouterr().out.strip() == "No notes found."
 
 
 def test_a_logseq_namespace_filters_as_its_title_shows_it(tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001, E501
