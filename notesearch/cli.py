@@ -251,7 +251,9 @@ def _print_search(library: Library, query: str, args: argparse.Namespace,
     if response.corrections:
         print(response.spelling_note())
     if not response.results:
-        print(response.filter_note or "No notes found.")
+        print(response.filter_note or ("No notes found." if library.folders() else
+                                       "The library has no notes yet: add your notes folder "
+                                       "with `notesearch index ~/notes`."))
     elif response.weak:
         print("No good match; the closest notes:")
     for rank, result in enumerate(response.results, 1):
