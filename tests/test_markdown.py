@@ -453,3 +453,22 @@ def test_a_block_id_glued_to_chinese_text_is_bookkeeping_not_words() -> None:
     assert "^3-2146" not in snippet_text(line)
     for kept in ("keys of 2^1024", "word^abcd"):
         assert embedding_text(kept) == kept
+
+
+def test_an_excerpt_keeps_a_code_blocks_text_as_written() -> None:
+    """A fresh-user trial: "key-finding" found the page on block anchors, but its excerpt
+    lacked the word, the example's "^key-finding" taken for the page's own block id."""
+    text = ("End a paragraph with an id. ^intro\n```markdown\n"
+            "An important finding. ^key-finding\n```\nAfter it. ^after")
+    shown = snippet_text(text)
+    assert "An important finding. ^key-finding" in shown
+    assert "^intro" not in shown and "^after" not in shown
+    # A passage that ends inside a code block keeps what it shows of it.
+    assert snippet_text("Intro\n```\nkey ^key-finding") == "Intro\n```\nkey ^key-finding"
+
+
+def test_an_excerpt_shows_no_html_comment() -> None:
+    """A fresh-user trial: foam-docs' recipes page showed "<!-- omit in toc -->" in its
+    excerpt. A comment written as code is text, and stays."""
+    text = "<!-- omit in toc -->\n# Recipes\nA list `<!-- x -->` of recipes. <!-- cut off"
+    assert snippet_text(text) == "# Recipes\nA list `<!-- x -->` of recipes."

@@ -139,6 +139,31 @@ def _closing(lines: list[str], start: int, is_end) -> int | None:
     return None
 
 
+def fenced_runs(text: str) -> list[tuple[bool, str]]:
+    """Return `text` cut into runs of whole lines, each (in a fenced code block or not,
+    the run's text), in order: joined with newlines they give `text` back. A fence left
+    open runs to the end (a passage may end inside one)."""
+    lines = text.split("\n")
+    runs: list[tuple[bool, str]] = []
+    start = index = 0
+    while index < len(lines):
+        fence = _FENCE.match(lines[index]) if "`" in lines[index] or "~" in lines[index] \
+            else None
+        if fence is None:
+            index += 1
+            continue
+        marker = fence.group(1)
+        end = next((i for i in range(index + 1, len(lines)) if _closes(lines[i], marker)),
+                   len(lines) - 1)
+        if index > start:
+            runs.append((False, "\n".join(lines[start:index])))
+        runs.append((True, "\n".join(lines[index:end + 1])))
+        start = index = end + 1
+    if start < len(lines):
+        runs.append((False, "\n".join(lines[start:])))
+    return runs
+
+
 def _blank(lines: list[str], start: int, end: int) -> None:
     for index in range(start, end + 1):
         lines[index] = ""
@@ -195,14 +220,19 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     properties (`id::`, `collapsed::`), hiccup images, `#+BEGIN_…` markers and `^block-ids`
     go. `[[wikilinks]]` stay as written: the model reads them well, and a chunk left as it
     was keeps the vector it already has. Returns "" when nothing but such markup is left.
-    With `code_as_written` (an excerpt, snippet_text), inline code is left as it is: a note
-    about Markdown that says "add the shortcode `[]()`" must not lose it. The model reads
+    With `code_as_written` (an excerpt, snippet_text), code, inline or in a fenced block, is
+    left as it is (a note about Markdown that says "add the shortcode `[]()`" must not lose
+    it) and HTML comments go. The model reads
     code as before (on tldr-pages 667 of 13,426 chunks would read differently: commands'
     URLs), so no passage needs embedding again.
     """
     if not any(mark in text for mark in ("](", "://", "<", "^", "::", "[:", "]:", "#+")):
         return text
     text, kept = _set_code_aside(text) if code_as_written else (text, [])
+    if code_as_written and "<!--" in text:
+        # An excerpt shows what a reader sees, and no reader sees "<!-- omit in toc -->"
+        # (foam-docs); the model reads comments as before, so no passage needs embedding again.
+        text = _HTML_COMMENT.sub(" ", text)
     # Each rule runs only when the text holds what every match of it must (a substring test
     # is far cheaper than a scan): a result's excerpt is cleaned at every keystroke.
     if "<" in text:
@@ -242,17 +272,19 @@ _CODE_MARK = re.compile("\ue000(\\d+)\ue001")
 
 
 def _set_code_aside(text: str) -> tuple[str, list[str]]:
-    """Return `text` with each inline code span replaced by a mark no rule here matches
-    (private-use characters around its number), and the spans, for _put_code_back."""
-    if "`" not in text:
+    """Return `text` with each fenced code block and inline code span replaced by a mark no
+    rule here matches (private-use characters around its number), and what they held, for
+    _put_code_back."""
+    if "`" not in text and "~~~" not in text:
         return text, []
     kept: list[str] = []
 
-    def mark(match: re.Match[str]) -> str:
-        kept.append(match.group())
+    def mark(code: str) -> str:
+        kept.append(code)
         return f"\ue000{len(kept) - 1}\ue001"
 
-    return _CODE_SPAN.sub(mark, text), kept
+    return "\n".join(mark(run) if code else _CODE_SPAN.sub(lambda m: mark(m.group()), run)
+                     for code, run in fenced_runs(text)), kept
 
 
 def _put_code_back(text: str, kept: list[str]) -> str:
@@ -274,6 +306,8 @@ _EMPTY_BRACKETS = re.compile(r"(?<![\w)\]])\(\s*\)")
 _SPACE_BEFORE_CLOSE = re.compile(r"(?<=\S)[ \t]+\)")
 
 
+# An HTML comment, also one left open at a passage's end.
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _EMPTY_ITEM = re.compile(r"^[ \t]*[-*+][ \t]*(?:\n|\Z)", re.MULTILINE)
 
 
@@ -286,7 +320,8 @@ _SECRET = re.compile(r"\b(gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-(?:proj-|
 @lru_cache(maxsize=512)
 def snippet_text(text: str) -> str:
     """Return a chunk's text as a result's excerpt shows it: as `embedding_text` has it, but
-    with inline code as written, less what a removed URL leaves: empty parentheses
+    with code (inline and fenced blocks) as written and no HTML comments, less what a
+    removed URL leaves: empty parentheses
     ("(see https://…)" reads "(see)", not "(see )") and list items ("- https://…" read
     "- - -" in a list of links), and with access tokens shown by their prefix only
     ("ghp_••••": a fresh-user trial saw a GitHub token in full in a result list, for a query
@@ -308,12 +343,20 @@ def display_text(text: str) -> str:
 
     Dropped as in `embedding_text`: data blocks (`blank_data`), embedded players and
     iframes, hiccup images, Logseq's bookkeeping properties, `#+BEGIN_…` markers and
-    `^block-ids`. Links, images and other properties (`tags::`, `alias::`) stay: they are
-    what the person wrote. Line count is kept (removed lines are left empty).
+    `^block-ids`, but not in fenced code blocks (a fresh-user trial: the page teaching
+    block anchors showed its example `… finding from the experiment. ^key-finding`
+    without the anchor). Links, images and other properties (`tags::`, `alias::`) stay:
+    they are what the person wrote. Line count is kept (removed lines are left empty).
     """
     text = "\n".join(blank_data(text.split("\n")))
     if not any(mark in text for mark in ("<", "^", "::", "[:", "#+")):
         return text
+    return "\n".join(run if code else _without_bookkeeping(run)
+                     for code, run in fenced_runs(text))
+
+
+def _without_bookkeeping(text: str) -> str:
+    """display_text's rules, for text outside code blocks; line count kept."""
     text = _IFRAME.sub(lambda m: "\n" * m.group().count("\n"), text)
     text = _HICCUP.sub("", text)
     text = _ORG_MARKER.sub(r"\1", text)
@@ -349,7 +392,15 @@ def preview_markdown(markdown: str) -> str:
     holding one was never found and tinted); an image by its name (images are not loaded:
     disk work on every preview, and Qt drew a broken-file icon for each); a Logseq property
     as "type: Feature", as excerpts read it; "==highlighted==" words and an image's Logseq size
-    (`{:height 402, :width 326}`) as a reader sees them (a fresh-user trial saw both raw)."""
+    (`{:height 402, :width 326}`) as a reader sees them (a fresh-user trial saw both raw).
+    Fenced code blocks stay as written."""
+    if "```" in markdown or "~~~" in markdown:
+        return "\n".join(run if code else _laid_out(run) for code, run in fenced_runs(markdown))
+    return _laid_out(markdown)
+
+
+def _laid_out(markdown: str) -> str:
+    """preview_markdown's rules, for text outside code blocks."""
     if "==" in markdown:
         markdown = _HIGHLIGHT.sub(r"\1", markdown)
     if "{:" in markdown:
