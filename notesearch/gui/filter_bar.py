@@ -84,9 +84,14 @@ class FilterBar(QWidget):
     def newest_first(self) -> bool:
         return self.sort_combo.currentData() == "modified"
 
-    def show_count(self, shown: int, limit: int | None) -> None:
-        """Say how many results are listed ("20 best matches" when the list is full)."""
-        if limit is not None and shown >= limit:
+    def show_count(self, shown: int, limit: int | None, good: int | None = None) -> None:
+        """Say how many results are listed ("20 best matches" when the list is full), and
+        how many of them are good matches when not all are (`good`: results at or above
+        "no good match"): a fresh-user trial read "20 best matches" over 1-4 relevant ones."""
+        if good is not None and good < shown:
+            self.count_label.setText(f"{good} good match{'es' if good != 1 else ''} of {shown}"
+                                     if good else f"{shown} closest notes")
+        elif limit is not None and shown >= limit:
             self.count_label.setText(f"{shown} best matches")
         else:
             self.count_label.setText(f"{shown} result{'s' if shown != 1 else ''}" if shown

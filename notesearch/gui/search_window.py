@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from notesearch.core.ask import Passage
 from notesearch.core.config import SAMPLE_QUERIES, sample_notes_folder
+from notesearch.core.fusion import WEAK_MATCH
 from notesearch.core.library import Library
 from notesearch.core.query import SYNTAX_HELP
 from notesearch.core.search import NO_FILTERS, Filters, Result, SearchResponse
@@ -322,7 +323,8 @@ class SearchWindow(QMainWindow):
                     show_scores: bool = False) -> None:
         self.model.set_items(items, show_scores)
         self.shown_generation = generation
-        self.filter_bar.show_count(len(items), RESULTS if self.mode == "search" else None)
+        self.filter_bar.show_count(len(items), RESULTS if self.mode == "search" else None,
+                                   self._good(items) if self.mode == "search" else None)
         self.view.setVisible(bool(items))
         self.empty.setVisible(not items)
         if items:
@@ -534,6 +536,9 @@ class SearchWindow(QMainWindow):
         self.filter_bar.show_count(0, None)  # the results' count is not the answer's
         self.preview.show_item(None)
         self.ask_panel.ask(question, self.filter_bar.filters())
+        # The next keys edit the question (a fresh-user trial: after a click on Ask, Ctrl+A
+        # and typing went to the button).
+        self.field.setFocus()
 
     def leave_ask(self) -> None:
         self.ask_panel.stop()
@@ -541,7 +546,13 @@ class SearchWindow(QMainWindow):
         self.mode = "search"
         self.view.setVisible(self.model.rowCount() > 0)
         self.empty.setVisible(self.model.rowCount() == 0)
-        self.filter_bar.show_count(self.model.rowCount(), RESULTS)
+        self.filter_bar.show_count(self.model.rowCount(), RESULTS,
+                                   self._good(self.model.items()))
+
+    @staticmethod
+    def _good(items: list[ResultItem]) -> int:
+        """How many search results are good matches (confidence at WEAK_MATCH or more)."""
+        return sum(item.result.confidence >= WEAK_MATCH for item in items)
 
     def show_passage(self, passage: Passage) -> None:
         """Show a cited passage in the preview, the note scrolled to its lines."""

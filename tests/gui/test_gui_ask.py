@@ -50,6 +50,22 @@ def test_offline_answer_shows_passages_and_a_citation_opens_the_note(qtbot, libr
     assert not window.ask_panel.isVisible()
 
 
+def test_after_asking_with_the_button_typing_goes_on_in_the_search_field(qtbot, library):  # noqa: ANN001, E501
+    """A fresh-user trial: after clicking Ask, Ctrl+A selected the answer and what was typed
+    next went nowhere. The field keeps the keyboard: Ctrl+A and typing edit the question,
+    which goes back to live results."""
+    from PySide6.QtWidgets import QApplication
+
+    window = window_for(qtbot, library)
+    window.field.setText(QUESTION)
+    qtbot.mouseClick(window.ask_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.ask_panel.answer is not None, timeout=60_000)
+    assert QApplication.focusWidget() is window.field
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(QApplication.focusWidget(), "compost")
+    assert window.field.text() == "compost" and not window.ask_panel.isVisible()
+
+
 def test_chat_answer_streams_into_the_window_after_the_user_agrees(qtbot, library):  # noqa: ANN001
     with FakeOpenAI(key=NO_KEY_PLACEHOLDER) as server:
         server.chat_delay = 0.02

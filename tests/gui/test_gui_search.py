@@ -231,11 +231,22 @@ def test_a_made_up_query_says_no_good_match_and_shows_weak_meters(qtbot, window)
     meters = [window.model.data(window.model.index(row), Role.RELEVANCE)
               for row in range(window.model.rowCount())]
     assert meters and max(meters) < 0.25
+    # Not "20 best matches": a fresh-user trial read that over 1-4 relevant results.
+    assert window.filter_bar.count_label.text() == f"{len(meters)} closest notes"
     window.field.clear()
     type_and_wait(qtbot, window, "brown spots on tomato leaves")
     qtbot.waitUntil(lambda: not window.banner.isVisible() or
                     "No good match" not in window.banner.text(), timeout=5_000)
+    best = window.model.items()[0].result
     assert window.model.data(window.model.index(0), Role.RELEVANCE) >= 0.5
+    good = sum(item.result.confidence >= 0.25 for item in window.model.items())
+    assert 0 < good < window.model.rowCount()
+    assert window.filter_bar.count_label.text() == \
+        f"{good} good match{'es' if good > 1 else ''} of {window.model.rowCount()}"
+    # The bars in words, on hovering: the same trial could not tell 90% from 29% by them.
+    assert window.model.data(window.model.index(0), Qt.ItemDataRole.ToolTipRole) == (
+        f"{best.path}\n{round(best.confidence * 100)}% likely the note you mean; found by "
+        f"{ {'both': 'meaning + words'}.get(best.match, best.match)}")
 
 
 def test_preview_shows_the_prose_of_a_logseq_page_not_its_bookkeeping(qtbot, tmp_path):  # noqa: ANN001
@@ -375,6 +386,25 @@ def test_preview_shows_highlighted_words_and_sized_images_as_a_reader_sees_them(
     assert "a === b" in shown and "x==y" in shown
 
 
+def test_the_preview_shows_code_blocks_as_written(qtbot, tmp_path):  # noqa: ANN001
+    """A fresh-user trial on foam-docs: the page teaching block anchors showed its example
+    "This is an important finding from the experiment. ^key-finding" without the anchor,
+    so the page seemed to show none. Outside code, a block id is still bookkeeping."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    page = tmp_path / "Block anchors.md"
+    page.write_text(
+        "# Block anchors\n\nEnd a paragraph with an id:\n\n```markdown\n"
+        "This is an important finding from the experiment. ^key-finding\n```\n\n"
+        "Our own finding. ^own-finding\n\n~~~\nid:: 64b7f1c2\n~~~\n", encoding="utf-8")
+    shown = render(page, 6, 6, "key finding", QFont()).document.toPlainText()
+    assert "from the experiment. ^key-finding" in shown
+    assert "id:: 64b7f1c2" in shown
+    assert "Our own finding." in shown and "^own-finding" not in shown
+
+
 def test_the_preview_of_a_long_note_opens_at_the_passage_not_its_table_of_contents(qtbot, tmp_path):  # noqa: ANN001, E501
     """A result at line ~290 of a 55 KB note: the preview used to start the passage at the
     table of contents (which names the same heading) and tint nearly the whole note."""
@@ -460,7 +490,12 @@ def test_folder_and_tag_filters_sort_order_and_the_result_count(qtbot, window, n
     type_and_wait(qtbot, window, "what happened this week")
     everywhere = shown_paths(window, notes_dir)
     assert any(not p.startswith("journal/") for p in everywhere)
-    assert bar.count_label.text() in (f"{len(everywhere)} results", "20 best matches")
+    good = sum(item.result.confidence >= 0.25 for item in window.model.items())
+    assert bar.count_label.text() == (f"{len(everywhere)} closest notes" if not good else
+                                      f"{good} good match{'es' if good > 1 else ''} of "
+                                      f"{len(everywhere)}" if good < len(everywhere) else
+                                      "20 best matches" if good == 20 else
+                                      f"{len(everywhere)} results")
 
     def pick(combo, data) -> None:  # noqa: ANN001
         before = window.generation
