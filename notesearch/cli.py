@@ -7,12 +7,13 @@ import getpass
 import json
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 from notesearch import __version__
-from notesearch.core.ask import CLOSEST_PASSAGES, Answer
+from notesearch.core.ask import CLOSEST_PASSAGES, Answer, Passage
 from notesearch.core.errors import KeyringUnavailable, NotesearchError
 from notesearch.core.library import Library
 from notesearch.core.progress import Progress, format_eta
@@ -347,10 +348,39 @@ def _print_passages(answer: Answer) -> None:
     for passage in answer.passages:
         where = passage.title + (f" › {passage.section}" if passage.section else "")
         print(f"[{passage.number}] {bold}{where}{reset}  {dim}{passage.citation}{reset}")
+        shown: set[tuple[int, str]] = set()
         for sentence in sorted(passage.sentences, key=lambda s: s.start):  # as they read
-            text = plain_markdown(passage.text[sentence.start:sentence.end])[0]
-            said = " ".join(blank_markup(text).split())  # HTML tags and bare URLs go too
-            print(f"    {dim}{sentence.line}:{reset} {said}")
+            lines = [(sentence.line, passage.text[sentence.start:sentence.end])]
+            if _HEADING_LINE.match(_line_at(passage.text, sentence.start)):
+                lines += _lines_under(passage, sentence.line)
+            for number, text in lines:
+                said = " ".join(blank_markup(plain_markdown(text)[0]).split())
+                if said and (number, said) not in shown:  # HTML tags and bare URLs go too
+                    shown.add((number, said))
+                    print(f"    {dim}{number}:{reset} {said}")
+
+
+#: A Markdown heading, also one written as a list item (a Logseq heading block).
+_HEADING_LINE = re.compile(r"\s*(?:[-*+]\s+)?#{1,6}\s")
+#: Lines of a passage shown under an answering sentence that is its heading.
+HEADED_LINES = 4
+
+
+def _line_at(text: str, offset: int) -> str:
+    return text[text.rfind("\n", 0, offset) + 1:].split("\n", 1)[0]
+
+
+def _lines_under(passage: Passage, line: int) -> list[tuple[int, str]]:
+    """The first HEADED_LINES lines with words below `line` in the passage: what a heading
+    that answers the question heads. A fresh-user trial asked "what changed in version
+    0.9.2?" and was shown only "Beta 0.9.2 Apr 13th, 2023", the changes left unsaid."""
+    under: list[tuple[int, str]] = []
+    for number, text in enumerate(passage.text.split("\n")[line - passage.line + 1:], line + 1):
+        if _HEADING_LINE.match(text) or len(under) == HEADED_LINES:
+            break  # the next part of the note is not what this heading heads
+        if any(ch.isalnum() for ch in blank_markup(text)):
+            under.append((number, text))
+    return under
 
 
 def cmd_similar(args: argparse.Namespace) -> int:

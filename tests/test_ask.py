@@ -235,6 +235,32 @@ def test_cli_ask_prints_the_answer_and_its_citations(tmp_path, sample_index, e5,
     assert len(chat_server.chat_requests) == 1
 
 
+def test_cli_ask_shows_what_an_answering_heading_heads(tmp_path, e5, monkeypatch, capsys):  # noqa: ANN001
+    """A fresh-user trial on the Logseq docs: "what changed in version 0.9.2?" cited the
+    right release of Changelog.md but printed only its heading, "Beta 0.9.2 Apr 13th, 2023":
+    the changes were left unsaid. The lines under an answering heading are shown with it,
+    up to the next heading."""
+    from notesearch.cli import main
+    from notesearch.core.config import HOME_ENV
+    from tests.helpers import library_of
+
+    library = library_of(tmp_path, {"pages/Changelog.md": (
+        "- ## Beta 0.9.3 [[Apr 19th, 2023]]\n\t- Fix the sync of large graphs on start\n"
+        "- ## Beta 0.9.2 [[Apr 13th, 2023]]\n\t- [[Features]]\n"
+        "\t\t- Support custom colors in Whiteboards\n\t\t- Support exporting to image\n"
+        "- ## Beta 0.9.1 [[Mar 29th, 2023]]\n\t- Fix the slow start of the mobile app\n")},
+        embedder=e5)
+    library.close()
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    assert main(["ask", "what changed in version 0.9.2?"]) == 0
+    out = capsys.readouterr().out
+    cited = out.split("[1] ", 1)[1].split("\n[2] ", 1)[0]
+    assert "Beta 0.9.2" in cited
+    assert "5: • Support custom colors in Whiteboards" in cited
+    assert "6: • Support exporting to image" in cited
+    assert "mobile app" not in cited  # the next release's heading ends it
+
+
 def test_sentences_are_prose_not_urls_or_html() -> None:
     """A "?" inside a URL ended a sentence, and a line of HTML (a contributors table) was
     offered as an answering sentence."""
