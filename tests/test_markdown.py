@@ -472,3 +472,36 @@ def test_an_excerpt_shows_no_html_comment() -> None:
     excerpt. A comment written as code is text, and stays."""
     text = "<!-- omit in toc -->\n# Recipes\nA list `<!-- x -->` of recipes. <!-- cut off"
     assert snippet_text(text) == "# Recipes\nA list `<!-- x -->` of recipes."
+
+
+def test_an_excerpt_never_cuts_a_wikilink_in_two() -> None:
+    """A fresh-user trial on the Logseq docs: an excerpt ended "… • Thanks]…", its window
+    cut through "[[Thanks]]" so the brackets could no longer be read as a link. Windows of
+    every width over passages dense with links keep each link whole (about half were cut)."""
+    import random
+
+    from notesearch.core.text import make_snippet
+
+    rng = random.Random(3)
+    words = ["alpha", "beta", "[[Thanks]]", "[[Some Page]]", "enhancements",
+             "[[Long Page Title Here]]"]
+    for _ in range(300):
+        passage = " ".join(rng.choice(words) for _ in range(80))
+        snippet = make_snippet(passage, "enhancements", width=rng.randint(30, 120))
+        assert snippet.text.count("[[") == snippet.text.count("]]"), snippet.text
+        assert {snippet.text[a:b] for a, b in snippet.highlights} <= {"enhancements"}
+
+
+def test_an_excerpt_shows_an_images_words_not_its_file_name() -> None:
+    """A fresh-user trial on the Logseq docs: an excerpt read "• ../assets/sidebar-make-a-
+    flashcard.png •", the alt text Logseq fills in with the image's path. Alt text a person
+    wrote stays; what the model reads is unchanged."""
+    from notesearch.core.prose import embedding_text
+
+    text = ("- Click \"Make a Flashcard\".\n"
+            "\t- ![../assets/sidebar-make-a-flashcard.png](../assets/sidebar-make-a-flashcard.png)\n"
+            "- ![A cat on a mat](cat.png), ![Pasted image 20230101.png](x.png)")
+    shown = snippet_text(text)
+    assert "assets" not in shown and "Pasted image" not in shown
+    assert "Make a Flashcard" in shown and "A cat on a mat" in shown
+    assert "../assets/sidebar-make-a-flashcard.png" in embedding_text(text)

@@ -238,7 +238,7 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     if "<" in text:
         text = _IFRAME.sub(" ", text)
     if "](" in text:
-        text = _IMAGE.sub(lambda m: m.group(1), text)
+        text = _IMAGE.sub(_shown_alt if code_as_written else (lambda m: m.group(1)), text)
         text = _LINK.sub(lambda m: m.group(1), text)
     if "]:" in text:
         text = _REF_DEF.sub("", text)
@@ -255,6 +255,18 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     if "^" in text:
         text = _BLOCK_ID.sub("", text)
     return _tidy_lines(_put_code_back(text, kept))
+
+
+# An image's alt text that is only its file's name or path, as Logseq and Obsidian fill it in
+# ("![../assets/sidebar-make-a-flashcard.png](../assets/…)"): no words a person wrote.
+_FILE_ALT = re.compile(r"\s*(?:\S*[/\\]\S*|.*\.(?:png|jpe?g|gif|svg|webp|bmp|tiff?|heic|avif))\s*",
+                       re.IGNORECASE)
+
+
+def _shown_alt(image: re.Match[str]) -> str:
+    """An image in an excerpt: its alt text, unless that is only a file name or path."""
+    alt = image.group(1)
+    return "" if _FILE_ALT.fullmatch(alt) else alt
 
 
 def _tidy_lines(text: str) -> str:
@@ -320,8 +332,8 @@ _SECRET = re.compile(r"\b(gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-(?:proj-|
 @lru_cache(maxsize=512)
 def snippet_text(text: str) -> str:
     """Return a chunk's text as a result's excerpt shows it: as `embedding_text` has it, but
-    with code (inline and fenced blocks) as written and no HTML comments, less what a
-    removed URL leaves: empty parentheses
+    with code (inline and fenced blocks) as written, no HTML comments and no image alt
+    text that is only a file's name, less what a removed URL leaves: empty parentheses
     ("(see https://…)" reads "(see)", not "(see )") and list items ("- https://…" read
     "- - -" in a list of links), and with access tokens shown by their prefix only
     ("ghp_••••": a fresh-user trial saw a GitHub token in full in a result list, for a query

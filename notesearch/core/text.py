@@ -612,6 +612,7 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
         space = passage.find(" ", start, start + 20)
         start = space + 1 if space != -1 else start
     end = min(len(passage), start + width)
+    start, end = _around_wikilinks(passage, start, end)
     excerpt = passage[start:end]
     inside = tuple((a - start, b - start) for a, b in spans if a >= start and b <= end)
     prefix = "…" if start > 0 else ""
@@ -619,6 +620,25 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
     shift = len(prefix)
     return Snippet(prefix + excerpt + suffix,
                    tuple((a + shift, b + shift) for a, b in inside), start)
+
+
+#: How far an excerpt's edge moves to take in a [[wikilink]] it would cut.
+WIKILINK_REACH = 60
+
+
+def _around_wikilinks(passage: str, start: int, end: int) -> tuple[int, int]:
+    """Return (start, end) moved so that no [[wikilink]] is cut in two: cut, its brackets
+    could not be read as a link and showed ("… • Thanks]…", a fresh-user trial on the
+    Logseq docs). An edge moves outwards to take the link in, by at most WIKILINK_REACH."""
+    opened = passage.rfind("[[", start, end)
+    if opened != -1 and passage.rfind("]]", opened, end) == -1:
+        closed = passage.find("]]", end, end + WIKILINK_REACH)
+        end = closed + 2 if closed != -1 else opened
+    closed = passage.find("]]", start, end)
+    if closed != -1 and passage.find("[[", start, closed) == -1:
+        opened = passage.rfind("[[", max(0, start - WIKILINK_REACH), start)
+        start = opened if opened != -1 else closed + 2
+    return start, end
 
 
 @lru_cache(maxsize=512)
