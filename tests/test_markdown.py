@@ -499,7 +499,8 @@ def test_an_excerpt_shows_an_images_words_not_its_file_name() -> None:
     from notesearch.core.prose import embedding_text
 
     text = ("- Click \"Make a Flashcard\".\n"
-            "\t- ![../assets/sidebar-make-a-flashcard.png](../assets/sidebar-make-a-flashcard.png)\n"
+            "\t- ![../assets/sidebar-make-a-flashcard.png]"
+            "(../assets/sidebar-make-a-flashcard.png)\n"
             "- ![A cat on a mat](cat.png), ![Pasted image 20230101.png](x.png)")
     shown = snippet_text(text)
     assert "assets" not in shown and "Pasted image" not in shown
