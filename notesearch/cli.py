@@ -279,7 +279,9 @@ def _print_result(rank: int, result: Result, show_match: bool) -> None:
     value = (f"{result.confidence:.0%}" if show_match
              else f"{result.strength} · {result.score:.3f}")
     print(f"{rank:2}. {bold}{result.title}{reset}  {dim}{value}{why}{reset}")
-    print(f"    {result.path}:{result.line}")
+    # Where in the note: a changelog's passage says which release it is under.
+    under = f"  {dim}› {result.heading}{reset}" if result.heading else ""
+    print(f"    {result.path}:{result.line}{under}")
     if result.snippet.text:
         print(f"    {_highlight(result, bold, reset)}")
 

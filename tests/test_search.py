@@ -74,8 +74,8 @@ def test_json_shape(sample_library):
     data = sample_library.search("rail pass", k=2).to_json()
     assert data["query"] == "rail pass"
     first = data["results"][0]
-    assert set(first) == {"path", "title", "score", "confidence", "line", "snippet",
-                          "highlights", "match"}
+    assert set(first) == {"path", "title", "score", "confidence", "line", "heading",
+                          "snippet", "highlights", "match"}
     marked = [first["snippet"][a:b].lower() for a, b in first["highlights"]]
     assert marked and all(word.startswith(("rail", "pass")) for word in marked)
     assert first["path"].endswith("travel/Japan rail pass.md")

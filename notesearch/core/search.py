@@ -149,11 +149,13 @@ class Result:
 
     def to_json(self) -> dict:
         """The result for `--json` and the MCP server: a similar note says how close it is
-        (`strength`, with the cosine as `score`), a search result its `confidence`."""
+        (`strength`, with the cosine as `score`), a search result its `confidence`;
+        `heading` is the passage's heading path below the title ("Beta 0.9.2 › Features"),
+        "" for none."""
         judged = ({"strength": self.strength} if self.strength
                   else {"confidence": round(self.confidence, 3), "match": self.match})
         return {"path": self.path, "title": self.title, "score": round(self.score, 4),
-                "line": self.line, "snippet": self.snippet.text,
+                "line": self.line, "heading": self.heading, "snippet": self.snippet.text,
                 "highlights": [list(span) for span in self.snippet.highlights], **judged}
 
 
