@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,23 @@ def test_json_shape(sample_library):
     assert first["path"].endswith("travel/Japan rail pass.md")
     assert 0.5 <= first["confidence"] <= 1 and "no_good_match" not in data
     assert first["match"] in ("meaning", "words", "both")
+
+
+def test_a_result_says_the_heading_its_passage_is_under(tmp_path, capsys, monkeypatch):  # noqa: ANN001
+    """A fresh-user trial: a changelog hit did not say which release it was under."""
+    from notesearch.cli import main
+    from notesearch.core.config import HOME_ENV
+
+    releases = "".join(f"## Beta 0.9.{n}\n" + "".join(
+        f"- Fix {n}.{i}: the sync of a graph stalls when it is large\n" for i in range(30))
+        for n in range(3))
+    library = library_of(tmp_path, {"Changelog.md": releases + "- Support exporting to image\n"})
+    library.close()
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    assert main(["search", "--json", "--mode", "words", "fix 1.7"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["heading"] == "Beta 0.9.1"
+    assert main(["search", "--mode", "words", "fix 2.4"]) == 0
+    assert "Changelog.md:" in (out := capsys.readouterr().out) and "› Beta 0.9.2" in out
 
 
 def test_similar_notes_lists_near_duplicate_first(sample_library):
