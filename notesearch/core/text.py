@@ -627,17 +627,22 @@ WIKILINK_REACH = 60
 
 
 def _around_wikilinks(passage: str, start: int, end: int) -> tuple[int, int]:
-    """Return (start, end) moved so that no [[wikilink]] is cut in two: cut, its brackets
-    could not be read as a link and showed ("… • Thanks]…", a fresh-user trial on the
-    Logseq docs). An edge moves outwards to take the link in, by at most WIKILINK_REACH."""
+    """Return (start, end) moved so that no [[wikilink]] is cut in two where it can be helped:
+    an edge inside one moves outwards to take it in, by at most WIKILINK_REACH, and never
+    falls between the two brackets of a "[[" or "]]" (a lone "]" showed: "… • Thanks]…", a
+    fresh-user trial on the Logseq docs; a lone pair is dropped as markup)."""
+    if passage[end - 1:end + 1] == "]]" or passage[end - 1:end + 1] == "[[":
+        end += 1 if passage[end] == "]" else -1
+    if passage[start - 1:start + 1] == "[[" or passage[start - 1:start + 1] == "]]":
+        start += -1 if passage[start] == "[" else 1
     opened = passage.rfind("[[", start, end)
     if opened != -1 and passage.rfind("]]", opened, end) == -1:
         closed = passage.find("]]", end, end + WIKILINK_REACH)
-        end = closed + 2 if closed != -1 else opened
+        end = closed + 2 if closed != -1 else end
     closed = passage.find("]]", start, end)
     if closed != -1 and passage.find("[[", start, closed) == -1:
         opened = passage.rfind("[[", max(0, start - WIKILINK_REACH), start)
-        start = opened if opened != -1 else closed + 2
+        start = opened if opened != -1 else start
     return start, end
 
 
