@@ -7,7 +7,6 @@ import getpass
 import json
 import logging
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from notesearch import __version__
 from notesearch.core.ask import CLOSEST_PASSAGES, Answer, Passage
 from notesearch.core.errors import KeyringUnavailable, NotesearchError
 from notesearch.core.library import Library
+from notesearch.core.markdown import is_heading
 from notesearch.core.progress import Progress, format_eta
 from notesearch.core.prose import blank_markup, plain_markdown
 from notesearch.core.query import SYNTAX_HELP
@@ -353,7 +353,7 @@ def _print_passages(answer: Answer) -> None:
         shown: set[tuple[int, str]] = set()
         for sentence in sorted(passage.sentences, key=lambda s: s.start):  # as they read
             lines = [(sentence.line, passage.text[sentence.start:sentence.end])]
-            if _HEADING_LINE.match(_line_at(passage.text, sentence.start)):
+            if is_heading(_line_at(passage.text, sentence.start)):
                 lines += _lines_under(passage, sentence.line)
             for number, text in lines:
                 said = " ".join(blank_markup(plain_markdown(text)[0]).split())
@@ -362,8 +362,6 @@ def _print_passages(answer: Answer) -> None:
                     print(f"    {dim}{number}:{reset} {said}")
 
 
-#: A Markdown heading, also one written as a list item (a Logseq heading block).
-_HEADING_LINE = re.compile(r"\s*(?:[-*+]\s+)?#{1,6}\s")
 #: Lines of a passage shown under an answering sentence that is its heading.
 HEADED_LINES = 4
 
@@ -378,7 +376,7 @@ def _lines_under(passage: Passage, line: int) -> list[tuple[int, str]]:
     0.9.2?" and was shown only "Beta 0.9.2 Apr 13th, 2023", the changes left unsaid."""
     under: list[tuple[int, str]] = []
     for number, text in enumerate(passage.text.split("\n")[line - passage.line + 1:], line + 1):
-        if _HEADING_LINE.match(text) or len(under) == HEADED_LINES:
+        if is_heading(text) or len(under) == HEADED_LINES:
             break  # the next part of the note is not what this heading heads
         if any(ch.isalnum() for ch in blank_markup(text)):
             under.append((number, text))

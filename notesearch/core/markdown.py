@@ -248,6 +248,11 @@ class _BodyScan:
     links: list[str] = field(default_factory=list)
 
 
+def is_heading(line: str) -> bool:
+    """True when `line` is an ATX heading, also one written as a list item ("- ## Usage")."""
+    return "#" in line and _HEADING.match(line) is not None
+
+
 def _scan_body(lines: list[str], first_line: int) -> _BodyScan:
     """One pass over the body outside fenced code: headings, inline tags and links."""
     scan = _BodyScan()
