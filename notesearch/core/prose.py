@@ -72,10 +72,7 @@ def blank_data(lines: list[str], drawing: bool = False) -> list[str]:
                 continue
         fence = _FENCE.match(line)
         if fence:
-            marker = fence.group(1)
-            end = _closing(out, index + 1, lambda s, m=marker: _closes(s, m))
-            if end is None:
-                end = len(out) - 1
+            end = _fence_end(out, index, fence.group(1))
             if fence.group(2).lower() in _DATA_FENCES:
                 _blank(out, index, end)
             else:
@@ -139,6 +136,13 @@ def _closing(lines: list[str], start: int, is_end) -> int | None:
     return None
 
 
+def _fence_end(lines: list[str], opened: int, marker: str) -> int:
+    """The index of the line closing the code fence opened at `opened` with `marker`, or the
+    last line when none does (a fence left open runs to the end)."""
+    return next((i for i in range(opened + 1, len(lines)) if _closes(lines[i], marker)),
+                len(lines) - 1)
+
+
 def fenced_runs(text: str) -> list[tuple[bool, str]]:
     """Return `text` cut into runs of whole lines, each (in a fenced code block or not,
     the run's text), in order: joined with newlines they give `text` back. A fence left
@@ -152,9 +156,7 @@ def fenced_runs(text: str) -> list[tuple[bool, str]]:
         if fence is None:
             index += 1
             continue
-        marker = fence.group(1)
-        end = next((i for i in range(index + 1, len(lines)) if _closes(lines[i], marker)),
-                   len(lines) - 1)
+        end = _fence_end(lines, index, fence.group(1))
         if index > start:
             runs.append((False, "\n".join(lines[start:index])))
         runs.append((True, "\n".join(lines[index:end + 1])))
@@ -222,7 +224,7 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     was keeps the vector it already has. Returns "" when nothing but such markup is left.
     With `code_as_written` (an excerpt, snippet_text), code, inline or in a fenced block, is
     left as it is (a note about Markdown that says "add the shortcode `[]()`" must not lose
-    it) and HTML comments go. The model reads
+    it), HTML comments go, and an image's alt text that is only a file name. The model reads
     code as before (on tldr-pages 667 of 13,426 chunks would read differently: commands'
     URLs), so no passage needs embedding again.
     """
