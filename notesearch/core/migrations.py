@@ -305,8 +305,9 @@ def _v16(conn: apsw.Connection) -> None:
 def _v17(conn: apsw.Connection) -> None:
     """Have the next index read again the notes with a heading inside a list item ("- ##
     Beta 0.8.16", a Logseq heading block): such a heading now titles only its item's
-    children (chunking._sections), where it titled every line down to the next heading. As
-    in _v8, passages whose text is unchanged keep their vectors."""
+    children (chunking._sections), where it titled every line down to the next heading. The
+    test also takes in notes with a tag after a bullet ("- #idea"), which reading again
+    leaves as they were. As in _v8, passages whose text is unchanged keep their vectors."""
     conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' WHERE id IN "
                  "(SELECT note_id FROM chunks WHERE instr(text, '- #') OR instr(text, '* #') "
                  "OR instr(text, '+ #'))")
