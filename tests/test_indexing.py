@@ -114,24 +114,27 @@ def test_bad_files_are_skipped_with_reasons(library, tmp_path):
     root = library.notes_root
     write(root / "good.md", "# Good\nA perfectly fine note about kites.")
     (root / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
-    (root / "latin1.txt").write_bytes("caf\xe9 cr\xe8me br\xfbl\xe9e".encode("latin-1"))
+    (root / "garbage.txt").write_bytes(bytes(range(0x80, 0x100)) * 4)  # text in no encoding
+    (root / "ansi.txt").write_bytes("Réunion : la crème brûlée du café".encode("cp1252"))
     (root / "huge.md").write_text("x" * (2 * 1024 * 1024))
     (root / "loop").symlink_to(root, target_is_directory=True)
     library.settings.max_file_mb = 1
     summary = library.index()
     reasons = {Path(p).name: r for p, r in summary.skipped}
     assert "binary" in reasons["binary.md"].lower()
-    assert "utf" in reasons["latin1.txt"].lower()
+    assert "encoding" in reasons["garbage.txt"].lower()
     assert "limit" in reasons["huge.md"].lower() or "large" in reasons["huge.md"].lower()
-    assert summary.added == 1
+    assert summary.added == 2  # good.md, and ansi.txt read as Windows-1252
     assert library.search("kites", k=1).results[0].path.endswith("good.md")
+    found = library.search("réunion", k=1, mode="words").results[0]
+    assert found.path.endswith("ansi.txt") and "crème brûlée" in found.snippet.text
     status = library.status()
-    assert {Path(p).name for p, _ in status.skipped} >= {"binary.md", "latin1.txt", "huge.md"}
+    assert {Path(p).name for p, _ in status.skipped} >= {"binary.md", "garbage.txt", "huge.md"}
     # Fixing a file clears it from the skipped list on the next run.
-    (root / "latin1.txt").write_text("café crème brûlée", encoding="utf-8")
+    (root / "garbage.txt").write_text("café crème brûlée", encoding="utf-8")
     library.index()
-    assert "latin1.txt" not in {Path(p).name for p, _ in library.status().skipped}
-    assert library.search("brûlée", k=1).results[0].path.endswith("latin1.txt")
+    assert "garbage.txt" not in {Path(p).name for p, _ in library.status().skipped}
+    assert library.search("brûlée", k=1).results[0].path.endswith("garbage.txt")
 
 
 def test_private_notes_are_not_sent_to_remote_provider(tmp_path, fake_openai):

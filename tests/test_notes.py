@@ -233,10 +233,37 @@ def test_a_note_padded_with_nul_bytes_is_read(tmp_path: Path) -> None:
         read_text(inside)
 
 
-def test_invalid_utf8_is_skipped(tmp_path: Path) -> None:
-    path = tmp_path / "latin1.txt"
-    path.write_bytes("Grüße aus Köln".encode("latin-1"))
-    with pytest.raises(SkipFile, match="^not valid UTF-8 or UTF-16 text$"):
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("Grüße aus Köln", "latin-1"),  # short: the same bytes in cp1250, cp1252 is preferred
+    ("Réunion : budget, priorités – l’été", "cp1252"),
+    ("# 读书笔记\n\n今天读了《百年孤独》，叙事手法非常独特。", "gbk"),
+    ("今日は会議がありました。予算について話し合いました。", "shift_jis"),
+    ("Привет, это заметка о встрече с командой.", "cp1251"),
+    ("Zażółć gęślą jaźń. Spotkanie w środę.", "cp1250"),
+])
+def test_note_in_an_older_encoding_is_read(tmp_path: Path, text: str, encoding: str) -> None:
+    """Notepad's "ANSI" and older Chinese and Japanese editors save in the system's code
+    page; such a note had been skipped as "not valid UTF-8" and was missing from search."""
+    path = tmp_path / "old.txt"
+    path.write_bytes(text.encode(encoding))
+    assert read_text(path)[0] == text
+
+
+def test_utf8_with_a_broken_character_keeps_the_rest(tmp_path: Path) -> None:
+    """A sync that cut one character in two must not turn a Chinese note into mojibake."""
+    text = "会议记录：讨论了下季度的预算和人员安排。" * 3
+    data = text.encode("utf-8")
+    path = tmp_path / "cut.md"
+    path.write_bytes(data[:10] + data[11:])  # one byte of the fourth character lost
+    read = read_text(path)[0]
+    assert read.count("\ufffd") == 1
+    assert read.replace("\ufffd", "").endswith(text[4:])
+
+
+def test_undecodable_bytes_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.txt"
+    path.write_bytes(bytes(range(0x80, 0x100)) * 4)  # no NUL, but text in no encoding
+    with pytest.raises(SkipFile, match="^not text in UTF-8 or any other encoding$"):
         read_text(path)
 
 

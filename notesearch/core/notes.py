@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import errno
 import hashlib
+import logging
 import os
 import stat
 import unicodedata
@@ -16,6 +17,8 @@ from pathlib import Path
 import pathspec
 
 from notesearch.core.errors import SkipFile
+
+log = logging.getLogger(__name__)
 
 #: Which files are notes, decided here only (discovery, watcher, parser, preview and the
 #: file-manager menus all read these): Markdown and plain text.
@@ -386,7 +389,74 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _decode(data: bytes) -> str:
+#: Older encodings a note that is not UTF-8 may be in, the most used first: Windows' Western
+#: code page (Notepad's "ANSI" on most Western systems), then the Chinese, Japanese, Korean
+#: and traditional Chinese ones, then the other Windows code pages. A short text fits several
+#: equally ("Grüße" is the same bytes in cp1252 and cp1250; four bytes of GBK are also Big5):
+#: then the first of these wins.
+_LEGACY_ENCODINGS = ("cp1252", "gb18030", "cp932", "cp949", "big5", "cp1251", "cp1250",
+                     "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "cp874",
+                     "koi8_r")
+#: How much more "chaos" (charset-normalizer's share of implausible characters, 0-1) than the
+#: most plausible reading an encoding on the list above may show and still be chosen.
+_CHAOS_SLACK = 0.01
+
+
+def _legacy_decode(data: bytes) -> str | None:
+    """Text decoded by the most likely non-Unicode encoding, or None when no encoding reads
+    `data` as plausible text (then it is binary or damaged).
+
+    charset-normalizer (Ousret's detector, which `requests` uses) measures how plausible each
+    encoding's reading is; among the readings as plausible as the best, the more common
+    encoding is taken, as short notes are told apart poorly by statistics alone."""
+    from charset_normalizer import from_bytes  # only for the rare note that is not UTF-8
+
+    # UTF-16 and UTF-8 have been tried already: a guess of them here is a misreading.
+    matches = [m for m in from_bytes(data) if not m.encoding.startswith("utf")]
+    if not matches:
+        return None
+    least = min(m.chaos for m in matches)
+    plausible = [m for m in matches if m.chaos <= least + _CHAOS_SLACK]
+    for encoding in _LEGACY_ENCODINGS:
+        if any(encoding in m.could_be_from_charset for m in plausible):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            log.info("read a note as %s (it is not UTF-8)", encoding)
+            return text
+    return str(plausible[0])
+
+
+def _damaged_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few broken sequences (a sync cut a character in two), each shown
+    as U+FFFD, or None when the invalid bytes are what the file is made of (an older
+    encoding: its accented letters are almost never valid UTF-8 sequences)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    broken = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 0x7F) - broken
+    return text if valid >= 4 * broken else None
+
+
+def _utf8_or_legacy(data: bytes) -> str:
+    """UTF-8 (a BOM dropped), else the most likely older encoding; SkipFile if none fits."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        damaged = _damaged_utf8(data)
+        if damaged is not None:
+            return damaged
+        legacy = _legacy_decode(data)
+        if legacy is None:
+            raise SkipFile("not text in UTF-8 or any other encoding") from None
+        return legacy
+
+
+def decode(data: bytes) -> str:
+    """Return the text of a note's bytes: UTF-8 (a BOM dropped), UTF-16 with or without BOM,
+    else the most likely older encoding (Windows-1252, GBK, Shift JIS, ...).
+
+    Raises SkipFile (with the reason shown to the user) for binary or undecodable data."""
     try:
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             text = data.decode("utf-16")  # the codec reads the BOM for byte order and drops it
@@ -398,7 +468,7 @@ def _decode(data: bytes) -> str:
             data = data.rstrip(b"\x00")
             if b"\x00" in data:
                 raise SkipFile("binary file (contains NUL bytes)")
-            text = data.decode("utf-8-sig")  # strips a UTF-8 BOM when there is one
+            text = _utf8_or_legacy(data)
     except UnicodeDecodeError as error:
         raise SkipFile("not valid UTF-8 or UTF-16 text") from error
     if "\x00" in text:  # e.g. UTF-32, whose BOM starts like UTF-16's
@@ -413,7 +483,7 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, byte
     precomposed letter become one text, so "#café" is one tag and "café" one word.
     """
     data = _read_bytes(path, max_bytes)
-    return unicodedata.normalize("NFC", _decode(data).replace("\r\n", "\n")), data
+    return unicodedata.normalize("NFC", decode(data).replace("\r\n", "\n")), data
 
 
 def content_hash(data: bytes | str) -> str:

@@ -12,7 +12,8 @@ from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QPalette, QTextCharF
 from PySide6.QtGui import QTextDocument as _QTextDocument
 from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
 
-from notesearch.core.notes import MARKDOWN_EXTENSIONS
+from notesearch.core.errors import SkipFile
+from notesearch.core.notes import MARKDOWN_EXTENSIONS, decode
 from notesearch.core.prose import display_text, plain_markdown, preview_markdown
 from notesearch.core.text import find_terms
 from notesearch.gui.operations import Op
@@ -45,8 +46,12 @@ def plain_fragment(line: str) -> str:
 
 def read_note(path: Path) -> str:
     """The note's text for display (front matter dropped); runs on a worker thread."""
-    text = path.read_bytes()[: MAX_PREVIEW_CHARS * 4].decode("utf-8", errors="replace")
-    return text.lstrip("\ufeff")
+    data = path.read_bytes()
+    try:
+        text = decode(data)  # as the index read it: UTF-16 and older encodings too
+    except SkipFile:
+        text = data.decode("utf-8", errors="replace")
+    return text[: MAX_PREVIEW_CHARS * 4].lstrip("\ufeff")
 
 
 def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Rendered:

@@ -405,6 +405,22 @@ def test_the_preview_shows_code_blocks_as_written(qtbot, tmp_path):  # noqa: ANN
     assert "Our own finding." in shown and "^own-finding" not in shown
 
 
+def test_the_preview_reads_a_note_as_the_index_did(qtbot, tmp_path):  # noqa: ANN001
+    """A note saved by an older editor in GBK, and one in UTF-16: the index reads both, so
+    the preview must show their text, not replacement marks."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    gbk = tmp_path / "读书笔记.md"
+    gbk.write_bytes("# 读书笔记\n\n今天读了《百年孤独》，叙事手法非常独特。\n".encode("gbk"))
+    shown = render(gbk, 3, 3, "孤独", QFont()).document.toPlainText()
+    assert "今天读了《百年孤独》" in shown and "\ufffd" not in shown
+    wide = tmp_path / "Windows note.txt"
+    wide.write_bytes("Grocery list: lentils, rice".encode("utf-16"))
+    assert "Grocery list: lentils" in render(wide, 1, 1, "", QFont()).document.toPlainText()
+
+
 def test_the_preview_of_a_long_note_opens_at_the_passage_not_its_table_of_contents(qtbot, tmp_path):  # noqa: ANN001, E501
     """A result at line ~290 of a 55 KB note: the preview used to start the passage at the
     table of contents (which names the same heading) and tint nearly the whole note."""
