@@ -24,8 +24,8 @@ def test_health_lists_skipped_files_and_retry_reindexes_them(qtbot, tmp_path, e5
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "fine.md").write_text("# Fine\n\nA readable note.\n")
-    broken = notes / "latin1.md"
-    broken.write_bytes(b"# Caf\xe9\n\nWritten in Latin-1, not UTF-8.\n")
+    broken = notes / "garbled.md"
+    broken.write_bytes(bytes(range(0x80, 0x100)) * 4)  # text in no encoding
     library = Library(home=tmp_path / "home", embedder=e5)
     library.add_folder(notes)
     library.scan()
@@ -38,7 +38,7 @@ def test_health_lists_skipped_files_and_retry_reindexes_them(qtbot, tmp_path, e5
     assert " MB." in dialog.summary.text()
     row = dialog.tree.topLevelItem(0)
     assert Path(row.text(0)) == broken
-    assert "UTF-8" in row.text(1)
+    assert "not text in UTF-8 or any other encoding" in row.text(1)
     broken.write_text("# Café\n\nNow it is UTF-8.\n")  # the user fixes the file
     with qtbot.waitSignal(dialog.retried, timeout=10_000):
         qtbot.mouseClick(dialog.retry_all_button, Qt.MouseButton.LeftButton)
