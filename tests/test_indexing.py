@@ -658,7 +658,7 @@ def test_an_upgrade_reads_again_the_notes_with_plugin_data_or_glued_block_ids(tm
               "UPDATE chunks SET text = text || '^3-2146-2261' WHERE text LIKE '%福报%'")
     assert marked_by_migrations_to(tmp_path / "home", 14) == {"Board.md", "Lychee.md"}
     upgraded = open_library(tmp_path / "home")
-    assert upgraded.scan().updated == 2
+    upgraded.scan()  # (schema 18 reads every note again: the count says nothing of 14)
     assert "kanban" not in upgraded.search("ferns").results[0].snippet.text
     assert "^3-2146" not in upgraded.search("福报").results[0].snippet.text
     upgraded.close()
@@ -679,7 +679,7 @@ def test_an_upgrade_reads_again_the_notes_with_tags(tmp_path):
               "UPDATE notes_fts SET description = '' WHERE title = 'mapo tofu'")
     assert marked_by_migrations_to(tmp_path / "home", 16) == {"Tofu.md"}
     upgraded = open_library(tmp_path / "home")
-    assert upgraded.scan().updated == 1
+    upgraded.scan()  # (schema 18 reads every note again: the count says nothing of 16)
     assert [r.title for r in upgraded.search("chinese", mode="words").results] == ["Mapo tofu"]
     upgraded.close()
 
@@ -703,7 +703,7 @@ def test_an_upgrade_reads_again_the_notes_with_heading_blocks(tmp_path):
               "UPDATE chunks SET heading = 'Beta 0.8.16' WHERE text LIKE '%empty pages%'")
     assert marked_by_migrations_to(tmp_path / "home", 17) == {"Changelog.md"}
     upgraded = open_library(tmp_path / "home")
-    assert upgraded.scan().updated == 1
+    upgraded.scan()  # (schema 18 reads every note again: the count says nothing of 17)
     found = upgraded.search("empty pages on windows", mode="words").results[0]
     assert (found.title, found.heading) == ("Changelog", "")
     upgraded.close()

@@ -15,7 +15,14 @@ from notesearch.core.errors import ChatError, EmbedderError
 from notesearch.core.prose import blank_markup, embedding_text
 from notesearch.core.search import NO_FILTERS, Filters, Searcher, SearchResponse, valid_text
 from notesearch.core.store import PassageRow
-from notesearch.core.text import is_cjk, normalise, query_terms, stem, word_tokens
+from notesearch.core.text import (
+    is_cjk,
+    normalise,
+    query_terms,
+    stem,
+    unspaced_runs,
+    word_tokens,
+)
 from notesearch.core.tokens import estimate_tokens
 
 #: Notes whose passages are weighed, from the hybrid search for the question.
@@ -55,7 +62,6 @@ _SENTENCE_END = re.compile(r"[。！？!?；]+[”’」』）)\"']*"
                            r"|(?<!\d)(?<!\b[eE]\.[gG])(?<!\b[iI]\.[eE])(?<!\b[cC]f)(?<!\b[vV]s)"
                            r"[.;](?=\s)|\n")
 _MARKUP = re.compile(r"[\s>#*+\-|]*(?:\d+[.)]\s+)?(?:\[[ xX]\]\s*)?")
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 
 
 @dataclass(frozen=True)
@@ -305,7 +311,7 @@ def terms_of(text: str) -> set[str]:
     """Return the terms of `text` as the keyword index matches them: word stems, and CJK
     bigrams (single characters for one-character runs)."""
     terms = {token for _, _, token in word_tokens(text)}
-    for run in _CJK_RUN.findall(normalise(text)):
+    for run in unspaced_runs(normalise(text)):
         terms.update([run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)])
     return terms
 

@@ -92,12 +92,26 @@ def _v2(conn: apsw.Connection) -> None:
 
 def _v3(conn: apsw.Connection) -> None:
     """Recreate the keyword index with Porter stemming (see text.FTS_TOKENIZER) and refill it."""
+    conn.execute("DROP TABLE chunks_fts")
+    _create_chunk_index(conn)
+    _fill_keyword_index(conn)
+
+
+def _create_chunk_index(conn: apsw.Connection) -> None:
+    """Create the passages' keyword index with the tokenizer of today (text.FTS_TOKENIZER)."""
     from notesearch.core.text import FTS_TOKENIZE_OPTION
 
-    conn.execute("DROP TABLE chunks_fts")
     conn.execute(f"CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, "
-                 f"tokenize = '{FTS_TOKENIZE_OPTION}', content = '', contentless_delete = 1)")
-    _fill_keyword_index(conn)
+                 f'tokenize = "{FTS_TOKENIZE_OPTION}", content = \'\', contentless_delete = 1)')
+
+
+def _create_note_index(conn: apsw.Connection) -> None:
+    """Create the notes' field-weighted keyword index with today's tokenizer."""
+    from notesearch.core.text import FTS_TOKENIZE_OPTION
+
+    conn.execute(f"CREATE VIRTUAL TABLE notes_fts USING fts5(title, names, headings, "
+                 f'description, body, tokenize = "{FTS_TOKENIZE_OPTION}", content = \'\', '
+                 f"contentless_delete = 1)")
 
 
 def _fill_keyword_index(conn: apsw.Connection) -> None:
@@ -123,12 +137,8 @@ def _v4(conn: apsw.Connection) -> None:
     texts), and every note is marked for re-reading so that the next scan writes it exactly
     (descriptions come from front matter). Chunks that read the same keep their vectors.
     """
-    from notesearch.core.text import FTS_TOKENIZE_OPTION
-
     conn.execute("DROP TABLE IF EXISTS notes_fts")
-    conn.execute(f"CREATE VIRTUAL TABLE notes_fts USING fts5(title, names, headings, "
-                 f"description, body, tokenize = '{FTS_TOKENIZE_OPTION}', content = '', "
-                 f"contentless_delete = 1)")
+    _create_note_index(conn)
     _fill_note_index(conn)
     # Both the quick (size, mtime) check and the content hash must fail for a re-read.
     conn.execute("UPDATE notes SET content_hash = '', mtime_ns = 0")
@@ -313,9 +323,26 @@ def _v17(conn: apsw.Connection) -> None:
                  "OR instr(text, '+ #'))")
 
 
+def _v18(conn: apsw.Connection) -> None:
+    """Recreate both keyword indexes with the tokenizer that keeps combining marks in their
+    word (text.FTS_TOKENIZER: Hindi, Thai and other scripts had been cut into single
+    letters at every vowel sign) and refill them from what the database holds, Thai, Lao,
+    Burmese and Khmer as bigrams and Hebrew and Arabic without their pointing
+    (text.fts_text, text.normalise); then have the next index read every note
+    again, for the description field (front matter, properties) the database does not keep.
+    As in _v8, passages whose text is unchanged keep their vectors."""
+    conn.execute("DROP TABLE chunks_fts")
+    _create_chunk_index(conn)
+    _fill_keyword_index(conn)
+    conn.execute("DROP TABLE notes_fts")
+    _create_note_index(conn)
+    _fill_note_index(conn)
+    conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = ''")
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
-                                                        _v14, _v15, _v16, _v17]
+                                                        _v14, _v15, _v16, _v17, _v18]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

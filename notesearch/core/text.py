@@ -17,14 +17,39 @@ import numpy as np
 #: The keyword index's tokenizer: Porter stemming over unicode61, so "backlink" finds
 #: "backlinks". Measured against plain unicode61 (benchmarks/retrieval.py, keyword-only nDCG@10):
 #: SciFact 0.632 -> 0.663, NPL 0.346 -> 0.413, Cranfield 0.326 -> 0.333; hybrid SciFact
-#: 0.719 -> 0.737, NPL 0.435 -> 0.469.
-FTS_TOKENIZER = ("porter", ("unicode61", "remove_diacritics", "2"))
-FTS_TOKENIZE_OPTION = " ".join((FTS_TOKENIZER[0], *FTS_TOKENIZER[1]))
+#: 0.719 -> 0.737, NPL 0.435 -> 0.469. Combining marks (Mn, Mc) are letters of their word:
+#: unicode61's default ("L* N* Co") split Hindi, Bengali, Tamil, Thai, Burmese ... at every
+#: vowel sign, "हिन्दी में नोट्स" into seven single consonants that matched any note in the
+#: script. Variation selectors (U+FE0E, U+FE0F: text or emoji style) are Mn too, and stay
+#: separators. remove_diacritics still takes accents off Latin letters, written apart or not.
+FTS_TOKENIZER = ("porter", ("unicode61", "remove_diacritics", "2", "categories",
+                            "L* N* Co Mn Mc", "separators", "\ufe0e\ufe0f"))
+#: The same as the `tokenize` option of an FTS5 table, to be written in double quotes.
+FTS_TOKENIZE_OPTION = ("porter unicode61 remove_diacritics 2 categories 'L* N* Co Mn Mc' "
+                       "separators '\ufe0e\ufe0f'")
+
+
+def _mark_class() -> str:
+    """The combining marks the index keeps in words (FTS_TOKENIZER), as regular-expression
+    ranges: Mn and Mc from U+0300 to U+1FFF (Greek to Khmer, and the extended diacritics)
+    and U+A000 to U+ABFF (scripts of India and South-East Asia added later); variation
+    selectors and enclosing marks are left out, as the index leaves them out. (Scanning the
+    whole plane took 19 ms at every start.)"""
+    spans: list[tuple[int, int]] = []
+    for low, high in ((0x300, 0x2000), (0xA000, 0xAC00), (0xFE20, 0xFE30)):
+        for code in range(low, high):
+            if unicodedata.category(chr(code)) in ("Mn", "Mc"):
+                if spans and spans[-1][1] == code - 1:
+                    spans[-1] = (spans[-1][0], code)
+                else:
+                    spans.append((code, code))
+    return "".join(f"{chr(a)}-{chr(b)}" if b > a else chr(a) for a, b in spans)
+
 
 # Scripts written without spaces between words: FTS5's unicode61 tokenizer would make a whole
 # sentence one token, so runs of these become overlapping character bigrams (as CJK BM25 does).
 # Hangul is written with spaces, but particles stick to nouns ("노트를" is "노트" + "를"):
-# bigrams let "노트" find it.
+# bigrams let "노트" find it. Thai, Lao, Burmese and Khmer are written without spaces too.
 _CJK = (
     "\u3040-\u30ff"  # hiragana, katakana
     "\u3400-\u4dbf"  # CJK extension A
@@ -32,10 +57,19 @@ _CJK = (
     "\uf900-\ufaff"  # compatibility ideographs
     "\uac00-\ud7af"  # Hangul syllables
 )
-_CJK_RUN = re.compile(f"[{_CJK}]+")
-# A word is a CJK run or a run of other letters and digits: "用Python写" is three pieces.
-_WORD = re.compile(rf"[{_CJK}]+|(?:(?![{_CJK}])[^\W_])+", re.UNICODE)
-_IS_CJK = re.compile(f"[{_CJK}]")
+_UNSPACED = (_CJK
+             + "\u0e00-\u0e7f"  # Thai
+             + "\u0e80-\u0eff"  # Lao
+             + "\u1000-\u109f"  # Myanmar
+             + "\u1780-\u17ff")  # Khmer
+_MARK = _mark_class()
+_CJK_RUN = re.compile(f"[{_UNSPACED}]+")
+# A word is a run of a script without spaces, or a run of other letters, digits and the
+# marks that belong to them: "用Python写" is three pieces, "हिन्दी" one.
+_WORD_CHAR = rf"(?:(?![{_UNSPACED}])(?:[^\W_]|[{_MARK}]))"
+_WORD = re.compile(rf"[{_UNSPACED}]+|{_WORD_CHAR}+", re.UNICODE)
+_IS_CJK = re.compile(f"[{_UNSPACED}]")  # a term of a script without spaces: a bigram
+_IS_CJK_SCRIPT = re.compile(f"[{_CJK}]")  # Chinese, Japanese, Korean (script groups)
 
 
 def normalise(text: str) -> str:
@@ -50,7 +84,18 @@ def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     # "İ" folds to "i" + a combining dot that no precomposed letter absorbs; the index drops
     # diacritics anyway, and a dot left in would split the word in two.
-    return folded.replace("i\u0307", "i")
+    return folded.replace("i\u0307", "i").translate(_POINTING)
+
+
+#: Hebrew points and cantillation, Arabic short vowels (harakat), Quranic marks and the
+#: tatweel (a stretch of the joining line): written in teaching, scripture and poetry, left
+#: out in everyday writing, so a word is searched without them ("בְּרֵאשִׁית" is "בראשית",
+#: "كَتَبَ" is "كتب"), as Arabic and Hebrew search commonly does. Other scripts' vowel signs
+#: (Devanagari's, Thai's) are letters of their words and stay.
+_POINTING = dict.fromkeys(
+    [*range(0x0591, 0x05BE), 0x05BF, 0x05C1, 0x05C2, 0x05C4, 0x05C5, 0x05C7,
+     *range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0640, 0x0670,
+     *range(0x06D6, 0x06DD), *range(0x06DF, 0x06E5), 0x06E7, 0x06E8, *range(0x06EA, 0x06EE)])
 
 
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
@@ -161,6 +206,12 @@ def _bigrams(run: str) -> list[str]:
     if len(run) == 1:
         return [run]
     return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def unspaced_runs(text: str) -> list[str]:
+    """Return the runs of `text` in scripts written without spaces (CJK, Thai, Lao, Burmese,
+    Khmer), which the index holds as bigrams."""
+    return _CJK_RUN.findall(text)
 
 
 def fts_text(text: str) -> str:
@@ -279,7 +330,7 @@ def _char_tokens(text: str) -> list[tuple[int, int, str]]:
 def mostly_cjk(text: str) -> bool:
     """True when most of `text`'s letters are Chinese, Japanese or Korean characters."""
     letters = sum(ch.isalpha() for ch in text)
-    return letters > 0 and len(_IS_CJK.findall(text)) * 2 > letters
+    return letters > 0 and len(_IS_CJK_SCRIPT.findall(text)) * 2 > letters
 
 
 #: Script groups of passages and queries (`script_group`), each centred on its own mean in a
@@ -295,7 +346,8 @@ def script_group(text: str) -> int:
 
 
 def is_cjk(term: str) -> bool:
-    """True when a term is written in a script without spaces (it is a bigram)."""
+    """True when a term is written in a script without spaces (it is a bigram): Chinese,
+    Japanese, Korean, and Thai, Lao, Burmese, Khmer."""
     return _IS_CJK.match(term) is not None
 
 
@@ -349,7 +401,7 @@ def replace_term(query: str, word: str, replacement: str) -> str:
     """Return `query` with each whole-word occurrence of `word` (compared normalised)
     replaced by `replacement`."""
     return "".join(replacement if piece.isalnum() and normalise(piece) == word else piece
-                   for piece in re.split(r"([^\W_]+)", query))
+                   for piece in re.split(rf"({_WORD_CHAR}+)", query))
 
 
 @lru_cache(maxsize=4096)
@@ -443,7 +495,7 @@ def term_expression(term: str, alone: bool) -> str:
 
 
 MAX_PHRASE_WORDS = 12  # neighbouring pairs are looked for among a query's first words only
-_LATIN_WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_LATIN_WORDS = re.compile(rf"{_WORD_CHAR}+(?:['’]{_WORD_CHAR}+)*", re.UNICODE)
 
 
 def adjacent_pairs(query: str) -> list[str]:
