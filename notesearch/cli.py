@@ -202,9 +202,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:
+        # (A fresh user read "246/246 notes ready" while embedding against "318 added" as 72
+        # notes left out: they were empty Logseq journal pages.)
+        empty = (f" ({summary.empty} of the notes read hold no text to embed)"
+                 if summary.empty else "")
         print(f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
               f"{summary.unchanged} unchanged; {summary.chunks_embedded} passage texts "
-              f"embedded in {summary.seconds:.1f} s.")
+              f"embedded in {summary.seconds:.1f} s{empty}.")
         for path, reason in summary.skipped:
             print(f"  skipped {path}: {reason}")
         if summary.embedding_elsewhere and summary.chunks_embedded:
@@ -443,7 +447,7 @@ def _report_update(summary) -> None:
     if changed or summary.skipped:
         print(f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
               f"{summary.chunks_embedded} passage texts embedded", file=sys.stderr)
-    for path, reason in summary.skipped:  # a file saved in another encoding, say
+    for path, reason in summary.skipped:  # a file that is no text, say
         print(f"  skipped {path}: {reason}", file=sys.stderr)
 
 

@@ -340,6 +340,22 @@ def test_cli_index_search_similar_json(tmp_path):
     assert "Notes: 3" in cli("status")
 
 
+def test_the_index_summary_says_how_many_notes_were_empty(tmp_path):
+    """A fresh user saw "246/246 notes ready" while embedding, then "318 added", and took
+    the 72 empty Logseq journal pages for notes left out."""
+    notes = tmp_path / "notes"
+    write(notes / "journals" / "2024_01_01.md", "-\n")
+    write(notes / "journals" / "2024_01_02.md", "- \n")
+    write(notes / "kites.md", "# Kites\nFlying kites on a windy beach in autumn.")
+    env = {**os.environ, "NOTESEARCH_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "notesearch", "index", str(notes)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1/1 notes ready" in done.stderr
+    assert done.stdout.startswith("3 added, 0 updated, 0 removed, 0 unchanged; 1 passage texts")
+    assert "(2 of the notes read hold no text to embed)." in done.stdout
+
+
 def test_the_eta_reads_the_same_in_the_cli_and_the_app():
     from notesearch.core.progress import format_eta
 

@@ -76,6 +76,10 @@ class IndexSummary:
     model_seconds: float = 0.0
     #: Another process that was embedding the library meanwhile ("notesearch index (pid 12)").
     embedding_elsewhere: str | None = None
+    #: Notes added or updated in this run that hold no words of their own (an empty journal
+    #: page, a file of only "-"): nothing to embed, so the embedding progress, which counts
+    #: the notes that wait for vectors, leaves them out.
+    empty: int = 0
 
     def to_json(self) -> dict:
         """Return the summary as JSON-ready data (`index --json`, the app's indexing process);
@@ -105,7 +109,7 @@ class IndexSummary:
         self.cancelled = self.cancelled or other.cancelled
 
     def merge(self, other: IndexSummary) -> None:
-        for name in ("added", "updated", "removed", "unchanged", "chunks_embedded"):
+        for name in ("added", "updated", "removed", "unchanged", "chunks_embedded", "empty"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped.extend(other.skipped)
         self.cancelled = self.cancelled or other.cancelled
@@ -265,7 +269,8 @@ class Indexer:
             self.store.touch_note(known[0], stat.st_size, stat.st_mtime_ns)
             summary.unchanged += 1
             return True
-        self._write(folder_id, path, text, digest, stat)
+        if self._write(folder_id, path, text, digest, stat):
+            summary.empty += 1
         if known:
             summary.updated += 1
         else:
@@ -273,7 +278,8 @@ class Indexer:
         return True
 
     def _write(self, folder_id: int, path: Path, text: str, digest: str,
-               stat: os.stat_result) -> None:
+               stat: os.stat_result) -> bool:
+        """Store the note and its chunks; return True when it holds no words of its own."""
         parsed = parse_note(text, path.name, named_by_file=in_obsidian_vault(path))
         chunks = chunk_note(parsed, self.count_tokens, self.max_tokens)
         stored = []
@@ -291,6 +297,7 @@ class Indexer:
                             digest, parsed.tags, parsed.links, parsed.aliases, parsed.private,
                             fields, parsed.summary)
         self.store.write_note(record, stored)
+        return empty
 
     def _skip(self, summary: IndexSummary, folder_id: int, path: str, reason: str) -> None:
         path = display_path(path)
