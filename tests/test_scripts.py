@@ -90,6 +90,16 @@ def test_highlights_land_on_the_characters_written():
 
 
 
+def test_thai_marks_the_word_searched_not_each_syllable_it_shares():
+    """The app marked "ประ" in "การประชุม" (meeting) for "งบประมาณ" (budget): one shared
+    syllable, as Thai's pairs of characters are, where a Chinese pair is a word."""
+    text = "การประชุมทีม — เราได้พูดคุยเกี่ยวกับงบประมาณสำหรับไตรมาสหน้า"
+    assert [text[a:b] for a, b in find_terms(text, "งบประมาณ")] == ["งบประมาณ"]
+    assert [text[a:b] for a, b in find_terms(text, "ไตรมาส งบ")] == ["งบ", "ไตรมาส"]
+    text = "用咖啡因和咖啡"  # Chinese pairs are still marked alone
+    assert [text[a:b] for a, b in find_terms(text, "咖啡因")] == ["咖啡因", "咖啡"]
+
+
 def test_a_word_being_typed_is_highlighted_in_any_script():
     # The typed prefix is matched against each word as normalised ("strass" begins "Straße",
     # "hdm" begins "ＨＤＭＩ"), and the same passage read again at the next keystroke

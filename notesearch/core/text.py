@@ -537,6 +537,8 @@ class _MatchPlan(NamedTuple):
     #: typed prefix. Looked for with str.find: a pattern of them, compiled for every new
     #: query, cost 0.26 ms a keystroke.
     ascii_starts: tuple[str, ...]
+    #: The query's runs of Thai, Lao, Burmese or Khmer, whole (see _kept_run).
+    syllabic_runs: frozenset[str] = frozenset()
 
 
 _ASCII_TOKEN = re.compile("[a-z0-9]+")  # a token of ASCII text, as unicode61 splits it
@@ -554,8 +556,26 @@ def _match_plan(query: str, prefix_last: bool) -> _MatchPlan:
     if prefix is not None and prefix.isascii():
         starts.add(prefix)
     # Every place a bigram starts, overlaps included (a lookahead): "咖啡因" holds 咖啡 and 啡因.
+    syllabic = frozenset(run for run in unspaced_runs(normalise(query))
+                         if not _IS_CJK_SCRIPT.match(run))
     return _MatchPlan(stems, prefix, re.compile(f"(?=({'|'.join(cjk)}))") if cjk else None,
-                      tuple(sorted(starts)))
+                      tuple(sorted(starts)), syllabic)
+
+
+#: Fewest characters of a matched run of Thai, Lao, Burmese or Khmer worth marking.
+SYLLABIC_RUN_MIN = 3
+
+
+def _kept_run(run: str, whole: frozenset[str]) -> bool:
+    """Whether a matched run of a script without spaces is marked. A Chinese character pair
+    is most often a word; in Thai, Lao, Burmese and Khmer two or three characters are a
+    syllable at most (a consonant and its vowel sign), and "งบประมาณ" (budget) marked the
+    "ประ" of every "ประชุม" (meeting). There a run is marked when it is a whole run of the
+    query, or holds at least half of the query's longest run (and SYLLABIC_RUN_MIN)."""
+    if _IS_CJK_SCRIPT.match(run) is not None or run in whole:
+        return True
+    longest = max(map(len, whole), default=0)
+    return len(run) >= max(SYLLABIC_RUN_MIN, (longest + 1) // 2)
 
 
 def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[int, int]]:
@@ -567,7 +587,7 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
     span: "咖啡因" for 咖啡 and 啡因, where taking them one after another highlighted
     "【咖啡】因" and "【和咖】【啡因】".
     """
-    stems, prefix, cjk, ascii_starts = _match_plan(query, prefix_last)
+    stems, prefix, cjk, ascii_starts, syllabic = _match_plan(query, prefix_last)
     if not stems and cjk is None:
         return []
     if text.isascii():
@@ -580,8 +600,8 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
     if stems:
         folded = words.folded
         for (start, end, token), at in zip(words.tokens, words.starts, strict=True):
-            # (A token that maps back to no character, as the index splits Devanagari at its
-            # vowel signs, marks nothing: empty highlights printed bare terminal codes.)
+            # (A token that maps back to no character marks nothing: empty highlights
+            # printed bare terminal codes.)
             if end > start and (token in stems or (prefix and folded.startswith(prefix, at))):
                 spans.append((start, end))
     origin = words.origin
@@ -593,7 +613,8 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
                 runs[-1][1] = max(runs[-1][1], b)
             else:
                 runs.append([a, b])
-        spans.extend((origin[a], origin[b]) for a, b in runs)
+        spans.extend((origin[a], origin[b]) for a, b in runs
+                     if _kept_run(words.folded[a:b], syllabic))
         spans.sort()
     return spans
 
