@@ -96,6 +96,11 @@ def test_thai_marks_the_word_searched_not_each_syllable_it_shares():
     text = "การประชุมทีม — เราได้พูดคุยเกี่ยวกับงบประมาณสำหรับไตรมาสหน้า"
     assert [text[a:b] for a, b in find_terms(text, "งบประมาณ")] == ["งบประมาณ"]
     assert [text[a:b] for a, b in find_terms(text, "ไตรมาส งบ")] == ["งบ", "ไตรมาส"]
+    # A fresh-user trial: "ใหม่" (new) followed by "ให้" was marked "ใหม่ใ" for เชียงใหม่,
+    # which it is only a part of (now nothing is marked), and would be for "ใหม่" itself.
+    text = "ประชุมทีมรอบใหม่ให้ทุกคนเตรียมงาน"
+    assert [text[a:b] for a, b in find_terms(text, "เชียงใหม่")] == []
+    assert [text[a:b] for a, b in find_terms(text, "ใหม่")] == ["ใหม่"]
     text = "用咖啡因和咖啡"  # Chinese pairs are still marked alone
     assert [text[a:b] for a, b in find_terms(text, "咖啡因")] == ["咖啡因", "咖啡"]
 

@@ -609,7 +609,10 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
         runs: list[list[int]] = []
         for match in cjk.finditer(words.folded):
             a, b = match.start(), match.start() + len(match.group(1))
-            if runs and a <= runs[-1][1]:
+            # Touching pairs are one word in Chinese ("数据" + "分析"); in Thai a syllable of
+            # the next word begins there ("ใหม่" then the "ให" of "ให้": "ใหม่ให" was marked).
+            if runs and (a < runs[-1][1] or (a == runs[-1][1]
+                                             and _IS_CJK_SCRIPT.match(match.group(1)))):
                 runs[-1][1] = max(runs[-1][1], b)
             else:
                 runs.append([a, b])
