@@ -28,6 +28,10 @@ NOTES = {
     "he.md": "# בְּרֵאשִׁית\nבְּרֵאשִׁית בָּרָא אֱלֹהִים אֵת הַשָּׁמַיִם",
     "ar.md": "# الدرس\nكَتَبَ الطَّالِبُ الدَّرْسَ فِي الْمَسَاءِ",
     "ar2.md": "# مساء\nذهبنا إلى البحر في المساء",
+    # Letters with a stroke, and Russian's ё, which remove_diacritics leaves as they are.
+    "vi.md": "# Chè\nChè đường phèn mua ở chợ Đà Lạt.",
+    "pl.md": "# Podróż\nPociąg do Łodzi i Gdańska.",
+    "ru.md": "# Борщ\nСвёкла, капуста и ещё немного укропа.",
     # Scripts written without spaces, like Chinese: Thai, Khmer.
     "th.md": "# การประชุมทีม\nเราได้พูดคุยเกี่ยวกับงบประมาณสำหรับไตรมาสหน้า",
     "km.md": "# កំណត់ត្រា\nយើងបានពិភាក្សាអំពីថវិកាសម្រាប់ត្រីមាសក្រោយ",
@@ -46,6 +50,8 @@ CASES = [  # query as a person types it -> the note that holds it, in another fo
     ("ថវិកា", "km.md"),
     ("בראשית", "he.md"), ("השמים", "he.md"), ("كتب", "ar.md"), ("الطالب", "ar.md"),
     ("البَحْر", "ar2.md"),
+    ("duong phen", "vi.md"), ("Da Lat", "vi.md"), ("lodzi", "pl.md"), ("свекла", "ru.md"),
+    ("еще", "ru.md"),
 ]
 
 

@@ -327,8 +327,8 @@ def _v18(conn: apsw.Connection) -> None:
     """Recreate both keyword indexes with the tokenizer that keeps combining marks in their
     word (text.FTS_TOKENIZER: Hindi, Thai and other scripts had been cut into single
     letters at every vowel sign) and refill them from what the database holds, Thai, Lao,
-    Burmese and Khmer as bigrams and Hebrew and Arabic without their pointing
-    (text.fts_text, text.normalise); then have the next index read every note
+    Burmese and Khmer as bigrams, Hebrew and Arabic without their pointing and "đ", "ł",
+    "ё" as "d", "l", "е" (text.fts_text, text.normalise); then have the next index read every note
     again, for the description field (front matter, properties) the database does not keep.
     As in _v8, passages whose text is unchanged keep their vectors."""
     conn.execute("DROP TABLE chunks_fts")

@@ -84,7 +84,7 @@ def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     # "İ" folds to "i" + a combining dot that no precomposed letter absorbs; the index drops
     # diacritics anyway, and a dot left in would split the word in two.
-    return folded.replace("i\u0307", "i").translate(_POINTING)
+    return folded.replace("i\u0307", "i").translate(_FOLDS)
 
 
 #: Hebrew points and cantillation, Arabic short vowels (harakat), Quranic marks and the
@@ -92,10 +92,19 @@ def normalise(text: str) -> str:
 #: out in everyday writing, so a word is searched without them ("בְּרֵאשִׁית" is "בראשית",
 #: "كَتَبَ" is "كتب"), as Arabic and Hebrew search commonly does. Other scripts' vowel signs
 #: (Devanagari's, Thai's) are letters of their words and stay.
-_POINTING = dict.fromkeys(
+_POINTING: dict[int, str | None] = dict.fromkeys(
     [*range(0x0591, 0x05BE), 0x05BF, 0x05C1, 0x05C2, 0x05C4, 0x05C5, 0x05C7,
      *range(0x0610, 0x061B), *range(0x064B, 0x0660), 0x0640, 0x0670,
      *range(0x06D6, 0x06DD), *range(0x06DF, 0x06E5), 0x06E7, 0x06E8, *range(0x06EA, 0x06EE)])
+#: Letters the index's remove_diacritics leaves as they are, because Unicode does not
+#: decompose them (a stroke, a ligature) or because it folds Latin only: typed without, as
+#: people type them on a keyboard that lacks them ("Da Lat" for "Đà Lạt", "Lodz" for
+#: "Łódź", "свекла" for "свёкла", as Russian is mostly printed). Lowercase only: normalise
+#: folds case first. The same letters as Lucene's ASCII folding, but for "ё", which Russian
+#: search engines fold to "е".
+_LETTERS = {"đ": "d", "ł": "l", "ø": "o", "ħ": "h", "ŧ": "t", "æ": "ae", "œ": "oe",
+            "ё": "е"}
+_FOLDS: dict[int, str | None] = {**_POINTING, **{ord(a): b for a, b in _LETTERS.items()}}
 
 
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
