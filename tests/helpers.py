@@ -46,7 +46,10 @@ def as_schema(home: Path, version: int, *statements: str) -> None:
     transaction; the next open upgrades it."""
     import apsw
 
+    from notesearch.core.text import register_tokenizer
+
     conn = apsw.Connection(str(home / "library.db"))
+    register_tokenizer(conn)  # the keyword index's, as every connection to a library needs
     with conn:
         for statement in statements:
             conn.execute(statement)
@@ -67,8 +70,10 @@ def marked_by_migrations_to(home: Path, version: int) -> set[str]:
     import apsw
 
     from notesearch.core.migrations import MIGRATIONS
+    from notesearch.core.text import register_tokenizer
 
     conn = apsw.Connection(str(home / "library.db"))
+    register_tokenizer(conn)
     try:
         current = conn.execute("PRAGMA user_version").fetchone()[0]
         for step in range(current + 1, version + 1):

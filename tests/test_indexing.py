@@ -354,6 +354,8 @@ def test_the_index_summary_says_how_many_notes_were_empty(tmp_path):
     assert "1/1 notes ready" in done.stderr
     assert done.stdout.startswith("3 added, 0 updated, 0 removed, 0 unchanged; 1 passage texts")
     assert "(2 of the notes read hold no text to embed)." in done.stdout
+    # The process closed the library on its way out: its write-ahead log is folded in.
+    assert not (tmp_path / "home" / "library.db-wal").exists()
 
 
 def test_the_eta_reads_the_same_in_the_cli_and_the_app():

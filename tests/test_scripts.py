@@ -32,6 +32,9 @@ NOTES = {
     "vi.md": "# Chè\nChè đường phèn mua ở chợ Đà Lạt.",
     "pl.md": "# Podróż\nPociąg do Łodzi i Gdańska.",
     "ru.md": "# Борщ\nСвёкла, капуста и ещё немного укропа.",
+    "ru2.md": "# Совещание по бюджету\nОбсудили бюджет на следующий квартал.",
+    "hi3.md": "# बजट बैठक\nआज की बैठक में अगली तिमाही के बजट पर चर्चा हुई।",
+    "el.md": "# Προϋπολογισμός\nΣυζητήσαμε τον προϋπολογισμό για το επόμενο τρίμηνο.",
     # Scripts written without spaces, like Chinese: Thai, Khmer.
     "th.md": "# การประชุมทีม\nเราได้พูดคุยเกี่ยวกับงบประมาณสำหรับไตรมาสหน้า",
     "km.md": "# កំណត់ត្រា\nយើងបានពិភាក្សាអំពីថវិកាសម្រាប់ត្រីមាសក្រោយ",
@@ -52,6 +55,9 @@ CASES = [  # query as a person types it -> the note that holds it, in another fo
     ("البَحْر", "ar2.md"),
     ("duong phen", "vi.md"), ("Da Lat", "vi.md"), ("lodzi", "pl.md"), ("свекла", "ru.md"),
     ("еще", "ru.md"),
+    # Inflected forms, stemmed by Snowball's rules for the language of their script.
+    ("бюджета", "ru2.md"), ("совещания", "ru2.md"), ("свеклы", "ru.md"),
+    ("बैठकों", "hi3.md"), ("προϋπολογισμού", "el.md"),
 ]
 
 

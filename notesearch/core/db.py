@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import errno
 import os
 import shutil
@@ -14,11 +16,37 @@ import sqlite_vec
 from notesearch.core.config import make_private_file
 from notesearch.core.errors import LibraryReadOnly
 from notesearch.core.migrations import SCHEMA_VERSION, migrate
+from notesearch.core.text import register_tokenizer
 
 BUSY_TIMEOUT_MS = 10_000
 WAL_CHECKPOINT_PAGES = 256  # 1 MB of 4 KB pages
 WAL_SIZE_LIMIT = 1 << 20
 FULL_DISK_BYTES = 1 << 20  # less free space than this is a full disk for a library
+
+
+def _close_at_exit() -> None:
+    """Close the connections still open when the interpreter exits. Closing checkpoints the
+    write-ahead log into the database and removes it; a connection with the keyword index's
+    Python tokenizer (text.register_tokenizer) is held in a reference cycle through SQLite,
+    which the garbage collector cannot see, so it was never closed at exit, and every
+    `notesearch index` left a -wal file of up to a few MB behind."""
+    for conn in apsw.connections():
+        with contextlib.suppress(apsw.Error):
+            conn.close()
+
+
+atexit.register(_close_at_exit)
+
+
+def _extend(conn: apsw.Connection) -> None:
+    """Give a connection what the library's tables need: sqlite-vec for vectors, and the
+    keyword index's tokenizer (text.register_tokenizer). Called once the database has been
+    read: registering runs a statement, and where the file cannot be read (a read-only
+    mount whose log needs a -shm file) it failed as "no FTS5" rather than as the reason."""
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    conn.enable_load_extension(False)
+    register_tokenizer(conn)
 
 
 def connect(path: Path, readonly: bool = False) -> apsw.Connection:
@@ -32,9 +60,6 @@ def connect(path: Path, readonly: bool = False) -> apsw.Connection:
         apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE)
     conn = apsw.Connection(str(path), flags=flags)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
-    conn.enable_load_extension(True)
-    sqlite_vec.load(conn)
-    conn.enable_load_extension(False)
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         # WAL lets a second process search while this one indexes.
@@ -45,6 +70,9 @@ def connect(path: Path, readonly: bool = False) -> apsw.Connection:
         # disk could not hold. Measured cost: within the noise of a 1,500-note scan.
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails here if unreadable
+    _extend(conn)
+    if not readonly:
         migrate(conn)
     return conn
 
@@ -107,10 +135,8 @@ def connect_for_reading(path: Path) -> apsw.Connection | None:
 def _open_read_only(uri: str) -> apsw.Connection:
     conn = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
     conn.set_busy_timeout(BUSY_TIMEOUT_MS)
-    conn.enable_load_extension(True)
-    sqlite_vec.load(conn)
-    conn.enable_load_extension(False)
     conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # fails here if unreadable
+    _extend(conn)
     return conn
 
 

@@ -99,7 +99,9 @@ def _v3(conn: apsw.Connection) -> None:
 
 def _create_chunk_index(conn: apsw.Connection) -> None:
     """Create the passages' keyword index with the tokenizer of today (text.FTS_TOKENIZER)."""
-    from notesearch.core.text import FTS_TOKENIZE_OPTION
+    from notesearch.core.text import FTS_TOKENIZE_OPTION, register_tokenizer
+
+    register_tokenizer(conn)  # (db.connect's connections have it; a bare one may not)
 
     conn.execute(f"CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, "
                  f'tokenize = "{FTS_TOKENIZE_OPTION}", content = \'\', contentless_delete = 1)')
@@ -107,7 +109,9 @@ def _create_chunk_index(conn: apsw.Connection) -> None:
 
 def _create_note_index(conn: apsw.Connection) -> None:
     """Create the notes' field-weighted keyword index with today's tokenizer."""
-    from notesearch.core.text import FTS_TOKENIZE_OPTION
+    from notesearch.core.text import FTS_TOKENIZE_OPTION, register_tokenizer
+
+    register_tokenizer(conn)
 
     conn.execute(f"CREATE VIRTUAL TABLE notes_fts USING fts5(title, names, headings, "
                  f'description, body, tokenize = "{FTS_TOKENIZE_OPTION}", content = \'\', '
@@ -327,8 +331,9 @@ def _v18(conn: apsw.Connection) -> None:
     """Recreate both keyword indexes with the tokenizer that keeps combining marks in their
     word (text.FTS_TOKENIZER: Hindi, Thai and other scripts had been cut into single
     letters at every vowel sign) and refill them from what the database holds, Thai, Lao,
-    Burmese and Khmer as bigrams, Hebrew and Arabic without their pointing and "đ", "ł",
-    "ё" as "d", "l", "е" (text.fts_text, text.normalise); then have the next index read every note
+    Burmese and Khmer as bigrams, Hebrew and Arabic without their pointing, "đ", "ł",
+    "ё" as "d", "l", "е" (text.fts_text, text.normalise), and Russian, Hindi, Greek, Tamil
+    and Armenian words stemmed (text.register_tokenizer); then have the next index read every note
     again, for the description field (front matter, properties) the database does not keep.
     As in _v8, passages whose text is unchanged keep their vectors."""
     conn.execute("DROP TABLE chunks_fts")

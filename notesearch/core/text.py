@@ -7,8 +7,8 @@ import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import NamedTuple
+from functools import cache, lru_cache
+from typing import NamedTuple, cast
 from urllib.parse import unquote
 
 import apsw
@@ -22,11 +22,63 @@ import numpy as np
 #: vowel sign, "हिन्दी में नोट्स" into seven single consonants that matched any note in the
 #: script. Variation selectors (U+FE0E, U+FE0F: text or emoji style) are Mn too, and stay
 #: separators. remove_diacritics still takes accents off Latin letters, written apart or not.
-FTS_TOKENIZER = ("porter", ("unicode61", "remove_diacritics", "2", "categories",
-                            "L* N* Co Mn Mc", "separators", "\ufe0e\ufe0f"))
+FTS_TOKENIZER = (STEMMING_TOKENIZER := "scriptstem",
+                 ("porter", "unicode61", "remove_diacritics", "2", "categories",
+                  "L* N* Co Mn Mc", "separators", "\ufe0e\ufe0f"))
 #: The same as the `tokenize` option of an FTS5 table, to be written in double quotes.
-FTS_TOKENIZE_OPTION = ("porter unicode61 remove_diacritics 2 categories 'L* N* Co Mn Mc' "
-                       "separators '\ufe0e\ufe0f'")
+FTS_TOKENIZE_OPTION = ("scriptstem porter unicode61 remove_diacritics 2 categories "
+                       "'L* N* Co Mn Mc' separators '\ufe0e\ufe0f'")
+
+#: Scripts whose words are stemmed by the Snowball stemmer of the language most written in
+#: them (Porter, through FTS5's own tokenizer, stems English): "бюджета" and "бюджету" are
+#: "бюджет", "बैठकों" is "बैठक". Latin script is left to Porter alone: its languages cannot
+#: be told apart word by word. Cyrillic by Russian's rules, Devanagari by Hindi's.
+_SCRIPT_STEMMERS = (("\u0400", "\u04ff", "russian"), ("\u0370", "\u03ff", "greek"),
+                    ("\u0530", "\u058f", "armenian"), ("\u0900", "\u097f", "hindi"),
+                    ("\u0b80", "\u0bff", "tamil"))
+
+
+@lru_cache(maxsize=65536)
+def _script_stem(token: str) -> str:
+    """Return `token` stemmed by its script's Snowball stemmer (_SCRIPT_STEMMERS), or as it
+    is. Cached: a library's vocabulary repeats, and a pure-Python stemmer takes ~25 us."""
+    first = token[0]
+    for low, high, language in _SCRIPT_STEMMERS:
+        if low <= first <= high:
+            return _stemmer(language).stemWord(token)
+    return token
+
+
+@cache
+def _stemmer(language: str):  # noqa: ANN202 (snowballstemmer has no type hints)
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(language)
+
+
+def _stemming_tokenizer(conn: apsw.Connection, args: list[str]):  # noqa: ANN202
+    """The FTS5 tokenizer factory behind FTS_TOKENIZER (whose arguments, Porter over
+    unicode61, are `args`): _tokenize's. It holds nothing of `conn`: a tokenizer of the
+    library's own connection, kept in here, made a cycle that kept the connection from
+    being closed at exit, which left its write-ahead log behind."""
+    if tuple(args) != FTS_TOKENIZER[1]:
+        raise ValueError(f"{STEMMING_TOKENIZER} wraps only {' '.join(FTS_TOKENIZER[1])}")
+
+    def tokenize(utf8: bytes, flags: int, locale: str | None) -> list[tuple[int, int, str]]:
+        return _tokenize_utf8(utf8, flags)
+
+    return tokenize
+
+
+def _script_stemmed(tokens: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Return (start, end, token) tokens with _script_stem applied to those not ASCII."""
+    return [(a, b, t if t.isascii() else _script_stem(t)) for a, b, t in tokens]
+
+
+def register_tokenizer(conn: apsw.Connection) -> None:
+    """Make the keyword index's tokenizer (FTS_TOKENIZER) known to `conn`: every connection
+    that reads or writes the keyword index needs it."""
+    conn.register_fts5_tokenizer(STEMMING_TOKENIZER, _stemming_tokenizer)
 
 
 def _mark_class() -> str:
@@ -245,14 +297,25 @@ _local = threading.local()
 
 
 def _tokenize(text: str, flags: int) -> list[tuple[int, int, str]]:
-    """Run the index's own tokenizer (FTS5's, through apsw) over text; byte offsets."""
+    """Run the index's own tokenizer (FTS_TOKENIZER) over text; byte offsets."""
+    return _tokenize_utf8(text.encode("utf-8"), flags)
+
+
+def _tokenize_utf8(utf8: bytes, flags: int) -> list[tuple[int, int, str]]:
+    """FTS_TOKENIZER over UTF-8 bytes: FTS5's Porter over unicode61 through apsw, then the
+    script stemmers; the same for the index (through register_tokenizer) and for queries,
+    highlights and spelling here.
+
+    FTS5's half runs on a private in-memory connection per thread (no lock shared with
+    database work) that has no Python tokenizer registered: one that had was torn down with
+    a Qt worker thread's Python state, which crashed CPython 3.11."""
     tokenizer = getattr(_local, "tokenizer", None)
     if tokenizer is None:
-        # A private in-memory connection per thread: no lock shared with database work.
         _local.conn = apsw.Connection(":memory:")
-        tokenizer = _local.tokenizer = _local.conn.fts5_tokenizer(FTS_TOKENIZER[0],
-                                                                  list(FTS_TOKENIZER[1]))
-    return tokenizer(text.encode("utf-8"), flags, None)
+        inner = FTS_TOKENIZER[1]
+        tokenizer = _local.tokenizer = _local.conn.fts5_tokenizer(inner[0], list(inner[1:]))
+    tokens = cast(list[tuple[int, int, str]], tokenizer(utf8, flags, None))
+    return tokens if utf8.isascii() else _script_stemmed(tokens)
 
 
 @lru_cache(maxsize=4096)
