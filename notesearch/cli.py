@@ -486,7 +486,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"Embedding stopped at {when}: {status.embedding_problem['message']} Run "
               "`notesearch index` again once that is fixed; those notes match by words "
               "until then.")
-    print(f"Skipped: {len(status.skipped)} files")
+    count = len(status.skipped)
+    print(f"Skipped: {count} file{'' if count == 1 else 's'}")
     for path, reason in status.skipped:
         print(f"  {path}: {reason}")
     return 0

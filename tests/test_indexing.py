@@ -356,6 +356,12 @@ def test_the_index_summary_says_how_many_notes_were_empty(tmp_path):
     assert "(2 of the notes read hold no text to embed)." in done.stdout
     # The process closed the library on its way out: its write-ahead log is folded in.
     assert not (tmp_path / "home" / "library.db-wal").exists()
+    (notes / "garbled.txt").write_bytes(bytes(range(0x80, 0x100)) * 4)
+    subprocess.run([sys.executable, "-m", "notesearch", "index"], env=env, check=True,
+                   capture_output=True, timeout=300)
+    status = subprocess.run([sys.executable, "-m", "notesearch", "status"], env=env,
+                            capture_output=True, text=True, timeout=300).stdout
+    assert "\nSkipped: 1 file\n" in status  # (it read "1 files")
 
 
 def test_the_eta_reads_the_same_in_the_cli_and_the_app():
