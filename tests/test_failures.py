@@ -540,6 +540,8 @@ def test_no_keyring_is_only_a_warning_while_the_local_model_needs_no_key(tmp_pat
     doctor = cli("doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "[warn] keyring: none available; the local provider needs no key" in doctor.stdout
+    # The keyword index's tokenizer, Snowball's half included, was tried on a Russian word.
+    assert "FTS5 with word stems (English, Russian" in doctor.stdout
     status = cli("key", "status")
     assert status.returncode == 0
     assert "OpenAI key: not stored; no keyring available" in status.stdout

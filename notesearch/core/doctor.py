@@ -30,6 +30,7 @@ def _sqlite() -> str:
     import apsw
 
     from notesearch.core.db import connect
+    from notesearch.core.text import FTS_TOKENIZE_OPTION
 
     with tempfile.TemporaryDirectory() as tmp:
         conn = connect(Path(tmp) / "check.db")
@@ -37,9 +38,18 @@ def _sqlite() -> str:
         assert row is not None  # a SELECT without FROM returns one row
         vec = row[0]
         conn.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+        # The keyword index's own tokenizer, its Snowball half included: a Russian word
+        # found in another case (an installation without snowballstemmer would fail here,
+        # and indexing would fail at the first Cyrillic note).
+        conn.execute(f'CREATE VIRTUAL TABLE w USING fts5(x, tokenize = "{FTS_TOKENIZE_OPTION}")')
+        conn.execute("INSERT INTO w(x) VALUES ('бюджету running')")
+        found = conn.execute("SELECT COUNT(*) FROM w WHERE w MATCH 'бюджета runs'").fetchone()
         conn.close()
+    if found is None or found[0] != 1:
+        raise RuntimeError("the keyword index's tokenizer does not stem words")
     return (f"SQLite {apsw.sqlite_lib_version()} via apsw {apsw.apsw_version()}, "
-            f"sqlite-vec {vec}, FTS5")
+            f"sqlite-vec {vec}, FTS5 with word stems (English, Russian, Hindi, Greek, Tamil, "
+            "Armenian)")
 
 
 def _model() -> str:
