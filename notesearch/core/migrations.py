@@ -102,7 +102,6 @@ def _create_chunk_index(conn: apsw.Connection) -> None:
     from notesearch.core.text import FTS_TOKENIZE_OPTION, register_tokenizer
 
     register_tokenizer(conn)  # (db.connect's connections have it; a bare one may not)
-
     conn.execute(f"CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, "
                  f'tokenize = "{FTS_TOKENIZE_OPTION}", content = \'\', contentless_delete = 1)')
 
@@ -112,7 +111,6 @@ def _create_note_index(conn: apsw.Connection) -> None:
     from notesearch.core.text import FTS_TOKENIZE_OPTION, register_tokenizer
 
     register_tokenizer(conn)
-
     conn.execute(f"CREATE VIRTUAL TABLE notes_fts USING fts5(title, names, headings, "
                  f'description, body, tokenize = "{FTS_TOKENIZE_OPTION}", content = \'\', '
                  f"contentless_delete = 1)")

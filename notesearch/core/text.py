@@ -14,9 +14,10 @@ from urllib.parse import unquote
 import apsw
 import numpy as np
 
-#: The keyword index's tokenizer: Porter stemming over unicode61, so "backlink" finds
-#: "backlinks". Measured against plain unicode61 (benchmarks/retrieval.py, keyword-only nDCG@10):
-#: SciFact 0.632 -> 0.663, NPL 0.346 -> 0.413, Cranfield 0.326 -> 0.333; hybrid SciFact
+#: The keyword index's tokenizer: `scriptstem` (register_tokenizer: Snowball stemmers by
+#: script, below) over FTS5's Porter stemming over unicode61, so "backlink" finds
+#: "backlinks". Porter against plain unicode61 (benchmarks/retrieval.py, keyword-only
+#: nDCG@10): SciFact 0.632 -> 0.663, NPL 0.346 -> 0.413, Cranfield 0.326 -> 0.333; hybrid SciFact
 #: 0.719 -> 0.737, NPL 0.435 -> 0.469. Combining marks (Mn, Mc) are letters of their word:
 #: unicode61's default ("L* N* Co") split Hindi, Bengali, Tamil, Thai, Burmese ... at every
 #: vowel sign, "हिन्दी में नोट्स" into seven single consonants that matched any note in the
@@ -276,8 +277,9 @@ def unspaced_runs(text: str) -> list[str]:
 
 
 def fts_text(text: str) -> str:
-    """Return `text` rewritten for the FTS index: normalised, CJK runs as bigrams set apart
-    by spaces (so "用Python写" indexes "Python" as a word of its own)."""
+    """Return `text` rewritten for the FTS index: normalised, runs of scripts without spaces
+    (CJK, Thai, ...) as bigrams set apart by spaces (so "用Python写" indexes "Python" as a
+    word of its own)."""
     return _CJK_RUN.sub(lambda m: " " + " ".join(_bigrams(m.group())) + " ", normalise(text))
 
 
