@@ -57,6 +57,7 @@ CASES = [  # query as a person types it -> the note that holds it, in another fo
     ("еще", "ru.md"),
     # Inflected forms, stemmed by Snowball's rules for the language of their script.
     ("бюджета", "ru2.md"), ("совещания", "ru2.md"), ("свеклы", "ru.md"),
+    ("бюжета", "ru2.md"),  # a typo, corrected from Cyrillic's letters ("д" was missing)
     ("बैठकों", "hi3.md"), ("προϋπολογισμού", "el.md"),
 ]
 

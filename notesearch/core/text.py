@@ -451,6 +451,18 @@ def typed_prefix(query: str) -> str | None:
 
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+#: The letters a typo in a Cyrillic or Greek word may be missing or replaced by: "бюжета"
+#: lacked the "д" of "бюджета", which no letter of a-z or of the word itself supplied.
+#: (Russian, Ukrainian and Belarusian letters; ё is folded to е by normalise.)
+_OTHER_ALPHABETS = (("\u0400", "\u04ff", "абвгдежзийклмнопрстуфхцчшщъыьэюяіїєґў"),
+                    ("\u0370", "\u03ff", "αβγδεζηθικλμνξοπρστυφχψω"))
+
+
+def _alphabet(word: str) -> str:
+    """The letters one_edit_away tries in `word`: its script's, or a-z."""
+    first = word[:1]
+    return next((letters for low, high, letters in _OTHER_ALPHABETS if low <= first <= high),
+                _ALPHABET)
 SPELL_MIN_LETTERS = 4  # shorter words have too many neighbours one edit away to guess
 
 
@@ -460,9 +472,10 @@ def one_edit_away(word: str) -> set[str]:
 
     The first letter stays (swapping the first two is allowed): people rarely mistype it,
     and without that rule "knitting" became "initting", whose stem "init" is a common word.
-    Replacements and insertions use a-z and the word's own letters.
+    Replacements and insertions use the alphabet of the word's script (a-z, Cyrillic's,
+    Greek's) and the word's own letters.
     """
-    letters = sorted(set(_ALPHABET) | set(word))
+    letters = sorted(set(_alphabet(word)) | set(word))
     splits = [(word[:i], word[i:]) for i in range(1, len(word) + 1)]
     deletes = {a + b[1:] for a, b in splits if b}
     swaps = {a + b[1] + b[0] + b[2:] for a, b in [("", word)] + splits if len(b) > 1}
