@@ -190,3 +190,35 @@ def test_an_upgrade_rebuilds_the_keyword_index_with_words_whole(tmp_path):
     marked = upgraded.conn.execute("SELECT COUNT(*) FROM notes WHERE size = -1").fetchone()[0]
     assert marked == 3
     upgraded.close()
+
+
+def test_a_vowelled_arabic_note_is_not_close_to_every_query(tmp_path, e5):
+    """A fresh-user trial: a fully vowelled Arabic grammar note came first by meaning for
+    short queries about anything ("azafran", "Klausur", "Vertrag"). The model reads Arabic
+    and Hebrew without their pointing now; questions about the note still find it."""
+    notes = {
+        "grammar.md": "# قَوَاعِدُ النَّحْوِ: المُبْتَدَأُ وَالخَبَرُ\n\nالجُمْلَةُ الاِسْمِيَّةُ "
+                      "تَتَكَوَّنُ مِنْ مُبْتَدَأٍ وَخَبَرٍ.\nمِثَال: العِلْمُ نُورٌ.\nالمُبْتَدَأُ "
+                      "مَرْفُوعٌ دَائِمًا، وَالخَبَرُ مَرْفُوعٌ كَذَلِكَ.\n",
+        "paella.md": "# Paella valenciana\n\nArroz bomba, pollo, conejo, judía verde, tomate "
+                     "rallado, azafrán y pimentón. Cocer veinte minutos sin remover.\n",
+        "klausur.md": "# Statistik-Klausur\n\nLernplan für die Klausur am Freitag: "
+                      "Hypothesentests, Konfidenzintervalle, Regression.\n",
+        "wohnung.md": "# Wohnungssuche\n\nBesichtigung am Dienstag; der Mietvertrag hat eine "
+                      "Staffelmiete, Kaution drei Monatsmieten.\n",
+        "running.md": "# Running log\n\nTen kilometres on Sunday, easy pace; knee felt fine.\n",
+    }
+    for name, text in notes.items():
+        (tmp_path / "notes").mkdir(exist_ok=True)
+        (tmp_path / "notes" / name).write_text(text, encoding="utf-8")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(tmp_path / "notes")
+    library.index()
+
+    def first(query: str) -> str:
+        return Path(library.search(query, k=3, mode="meaning").results[0].path).name
+
+    assert first("azafran") == "paella.md"
+    assert first("Arabic grammar: subject and predicate") == "grammar.md"
+    assert first("المبتدأ والخبر") == "grammar.md"
+    library.close()

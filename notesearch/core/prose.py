@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from notesearch.core.text import unpointed
+
 # Fenced blocks whose info string says they hold a drawing's data rather than code to read.
 #: Fenced blocks that hold a plugin's data, by their info string: Excalidraw's drawings, and
 #: the DB Folder plugin's settings ("yaml:dbfolder": 16 notes of a real Obsidian vault, whose
@@ -228,6 +230,8 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     code as before (on tldr-pages 667 of 13,426 chunks would read differently: commands'
     URLs), so no passage needs embedding again.
     """
+    if not code_as_written:
+        text = unpointed(text)
     if not any(mark in text for mark in ("](", "://", "<", "^", "::", "[:", "]:", "#+")):
         return text
     text, kept = _set_code_aside(text) if code_as_written else (text, [])

@@ -63,6 +63,7 @@ from notesearch.core.text import (
     replace_term,
     script_group,
     typed_prefix,
+    unpointed,
 )
 from notesearch.core.tokens import fit_to_window
 from notesearch.core.vectors import SqliteVectors, VectorIndex
@@ -786,7 +787,7 @@ class Searcher:
         that fits QUERY_TOKENS (cut after a sentence). Raises EmbedderError; needs an
         embedder."""
         assert self.embedder is not None
-        return fit_to_window(query, self.embedder.count_tokens,
+        return fit_to_window(unpointed(query), self.embedder.count_tokens,
                              min(QUERY_TOKENS, self.embedder.max_tokens), at_sentence=True)
 
     def passage_vectors(self, texts: list[str]) -> np.ndarray:
