@@ -54,6 +54,7 @@ CASES = [  # query as a person types it -> the note that holds it, in another fo
     ("בראשית", "he.md"), ("השמים", "he.md"), ("كتب", "ar.md"), ("الطالب", "ar.md"),
     ("البَحْر", "ar2.md"),
     ("duong phen", "vi.md"), ("Da Lat", "vi.md"), ("lodzi", "pl.md"), ("свекла", "ru.md"),
+    ("igdir", "tr.md"),  # Turkish dotless ı, typed as i
     ("еще", "ru.md"),
     # Inflected forms, stemmed by Snowball's rules for the language of their script.
     ("бюджета", "ru2.md"), ("совещания", "ru2.md"), ("свеклы", "ru.md"),

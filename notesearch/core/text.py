@@ -162,11 +162,11 @@ def unpointed(text: str) -> str:
 #: Letters the index's remove_diacritics leaves as they are, because Unicode does not
 #: decompose them (a stroke, a ligature) or because it folds Latin only: typed without, as
 #: people type them on a keyboard that lacks them ("Da Lat" for "Đà Lạt", "Lodz" for
-#: "Łódź", "свекла" for "свёкла", as Russian is mostly printed). Lowercase only: normalise
-#: folds case first. The same letters as Lucene's ASCII folding, but for "ё", which Russian
-#: search engines fold to "е".
-_LETTERS = {"đ": "d", "ł": "l", "ø": "o", "ħ": "h", "ŧ": "t", "æ": "ae", "œ": "oe",
-            "ё": "е"}
+#: "Łódź", "Igdir" for "Iğdır", "свекла" for "свёкла", as Russian is mostly printed).
+#: Lowercase only: normalise folds case first. The same letters as Lucene's ASCII
+#: folding, but for "ё", which Russian search engines fold to "е".
+_LETTERS = {"đ": "d", "ł": "l", "ø": "o", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae",
+            "œ": "oe", "ё": "е"}
 _FOLDS: dict[int, str | None] = {**_POINTING, **{ord(a): b for a, b in _LETTERS.items()}}
 
 
