@@ -206,8 +206,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         # notes left out: they were empty Logseq journal pages.)
         empty = (f" ({summary.empty} of the notes read hold no text to embed)"
                  if summary.empty else "")
+        # (After an upgrade every note was "updated", which read as if the notes had changed.)
+        reread = (f", {summary.reread} read again for this version of notesearch"
+                  if summary.reread else "")
         print(f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
-              f"{summary.unchanged} unchanged; {summary.chunks_embedded} passage texts "
+              f"{summary.unchanged} unchanged{reread}; {summary.chunks_embedded} passage texts "
               f"embedded in {summary.seconds:.1f} s{empty}.")
         for path, reason in summary.skipped:
             print(f"  skipped {path}: {reason}")

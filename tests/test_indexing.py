@@ -609,7 +609,7 @@ def test_notes_are_read_again_on_upgrade_for_drawings_and_properties(tmp_path):
     upgraded = open_library(tmp_path / "home")
     assert not upgraded.search("mendes", mode="words").results
     summary = upgraded.scan()
-    assert (summary.updated, summary.unchanged) == (2, 0)
+    assert (summary.reread, summary.updated, summary.unchanged) == (2, 0, 0)
     assert sorted(t for (t,) in upgraded.conn.execute("SELECT title FROM notes")) == \
         ["1917", "Plan"]
     assert upgraded.search("mendes", mode="words").results[0].title == "1917"
@@ -652,7 +652,7 @@ def test_an_upgrade_keeps_each_notes_description_for_its_excerpt(tmp_path):
     as_schema(tmp_path / "home", 12)  # (drops the summary column, as schema 12 had none)
     assert marked_by_migrations_to(tmp_path / "home", 13) == {"Balloon.md"}
     upgraded = open_library(tmp_path / "home")
-    assert upgraded.scan().updated == 1
+    assert upgraded.scan().reread == 1
     assert upgraded.search("shepherd").results[0].snippet.text == \
         "A shepherd family on the plateau"
     upgraded.close()

@@ -190,6 +190,11 @@ def test_an_upgrade_rebuilds_the_keyword_index_with_words_whole(tmp_path):
     assert [Path(r.path).name for r in found] == ["th.md"]
     marked = upgraded.conn.execute("SELECT COUNT(*) FROM notes WHERE size = -1").fetchone()[0]
     assert marked == 3
+    for name in ("hi.md", "hi2.md", "th.md"):
+        (tmp_path / name).rename(notes / name)
+    # Read again, and said so: not "3 updated", as if the notes had changed.
+    summary = upgraded.scan()
+    assert (summary.reread, summary.updated, summary.added) == (3, 0, 0)
     upgraded.close()
 
 

@@ -286,7 +286,7 @@ def test_a_library_from_before_the_note_index_is_upgraded_and_keeps_its_vectors(
     upgraded = open_library(tmp_path / "home", embedder=e5)
     assert [r.title for r in upgraded.search("kites", k=3, mode="words").results] == ["Kites"]
     summary = upgraded.index()
-    assert summary.updated == 1 and summary.chunks_embedded == 0
+    assert summary.reread == 1 and summary.chunks_embedded == 0
     found = upgraded.search("gusty afternoons", k=3, mode="words").results
     assert [r.title for r in found] == ["Kites"]  # the description, read from the file again
     upgraded.close()

@@ -18,6 +18,7 @@ from notesearch.core.embedders import Embedder, may_see_private_notes
 from notesearch.core.errors import EmbedderError, SkipFile
 from notesearch.core.lease import EmbeddingLease
 from notesearch.core.markdown import parse_note
+from notesearch.core.migrations import READ_AGAIN_SIZE
 from notesearch.core.notes import (
     BAD_NAME_REASON,
     NOTE_EXTENSIONS,
@@ -76,6 +77,9 @@ class IndexSummary:
     model_seconds: float = 0.0
     #: Another process that was embedding the library meanwhile ("notesearch index (pid 12)").
     embedding_elsewhere: str | None = None
+    #: Notes read again because this version reads notes differently (a schema step marked
+    #: them: migrations.READ_AGAIN_SIZE), not because they changed; not counted as updated.
+    reread: int = 0
     #: Notes added or updated in this run that hold no words of their own (an empty journal
     #: page, a file of only "-"): nothing to embed, so the embedding progress, which counts
     #: the notes that wait for vectors, leaves them out.
@@ -109,7 +113,8 @@ class IndexSummary:
         self.cancelled = self.cancelled or other.cancelled
 
     def merge(self, other: IndexSummary) -> None:
-        for name in ("added", "updated", "removed", "unchanged", "chunks_embedded", "empty"):
+        for name in ("added", "updated", "removed", "unchanged", "chunks_embedded", "empty",
+                     "reread"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped.extend(other.skipped)
         self.cancelled = self.cancelled or other.cancelled
@@ -271,7 +276,9 @@ class Indexer:
             return True
         if self._write(folder_id, path, text, digest, stat):
             summary.empty += 1
-        if known:
+        if known and known[1] == READ_AGAIN_SIZE:
+            summary.reread += 1
+        elif known:
             summary.updated += 1
         else:
             summary.added += 1

@@ -84,6 +84,12 @@ def _v1(conn: apsw.Connection) -> None:
     )
 
 
+#: The size a schema step gives a note so that the next index reads it again (size and
+#: modification time then never match, and the content hash is cleared so that the note is
+#: written anew); indexer.Indexer counts such notes as read again, not as changed.
+READ_AGAIN_SIZE = -1
+
+
 def _v2(conn: apsw.Connection) -> None:
     """Rebuild the keyword index: no heading paths in bodies, titles on first chunks only."""
     conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')")
