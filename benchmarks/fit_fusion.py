@@ -5,9 +5,11 @@ its candidate notes with their features (notesearch.core.fusion.Evidence); the n
 means is the positive example, every other candidate a negative. A logistic regression (L2,
 Newton's method) is fitted on all vaults but one and scored, as MRR@10 of the ranking it
 gives, on the one left out; then on all vaults together, which gives the coefficients to put
-in fusion.COEFFICIENTS. Libraries come from benchmarks/known_item.py's cache. Usage:
+in fusion.COEFFICIENTS. Libraries come from benchmarks/known_item.py's cache; `--small N`
+adds its small libraries (`known_item.py --small N`), so that the fit also sees libraries of a
+first folder's size. Usage:
 
-    python benchmarks/fit_fusion.py [--work DIR] [--vaults ...]
+    python benchmarks/fit_fusion.py [--work DIR] [--vaults ...] [--small NOTES]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from benchmarks.known_item import (  # noqa: E402
     KIND_FOLDER,
     load_queries,
     open_indexed,
+    small_libraries,
     unpack,
 )
 from notesearch.core.fusion import COEFFICIENTS  # noqa: E402
@@ -38,15 +41,28 @@ MODELS = ("hybrid", "words", "meaning")
 Rows = list[tuple[str, np.ndarray, np.ndarray]]
 
 
-def collect(vault: str, work: Path) -> dict[str, Rows]:
-    """Return model -> (kind, features, labels) per query; a feature row per candidate."""
+def collect(vault: str, work: Path, small: int | None = None) -> dict[str, Rows]:
+    """Return model -> (kind, features, labels) per query; a feature row per candidate.
+    With `small`, the queries are asked of the whole vault and again of small libraries of
+    that many notes cut from it (known_item.small_libraries), as a first folder often is."""
     root = unpack(vault, work)
-    library, _ = open_indexed(vault, root, work)
+    out = collect_library(vault, root, work, load_queries(vault))
+    for copy, home, asked in (small_libraries(vault, root, work, small, 10, 1) if small
+                              else []):
+        for model, rows in collect_library(vault, copy, work, asked, home).items():
+            out[model] += rows
+    return out
+
+
+def collect_library(vault: str, root: Path, work: Path, queries: list[dict],
+                    home: Path | None = None) -> dict[str, Rows]:
+    """`collect` for one library (the vault's own, or a small one in `home`)."""
+    library, _ = open_indexed(vault, root, work, home=home)
     searcher = library.searcher()
     paths = {n: str(Path(p).relative_to(root.resolve()))
              for n, p in library.conn.execute("SELECT id, path FROM notes")}
     out: dict[str, Rows] = {model: [] for model in MODELS}
-    for item in load_queries(vault):
+    for item in queries:
         folders = KIND_FOLDER.get(vault, {})
         folder = folders.get(item["kind"], folders.get("*"))
         filters = Filters(folder=str((root / folder).resolve())) if folder else Filters()
@@ -120,11 +136,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vaults", nargs="*", default=DEFAULT_VAULTS)
     parser.add_argument("--work", type=Path, default=Path("/tmp/notesearch-known-item"))
+    parser.add_argument("--small", type=int, metavar="NOTES",
+                        help="also fit on small libraries of this many notes cut from each vault")
     args = parser.parse_args()
     if not (EVAL / "known-item").is_dir():
         print("no known-item set; nothing to fit")
         return
-    data = {vault: collect(vault, args.work) for vault in args.vaults}
+    data = {vault: collect(vault, args.work, args.small) for vault in args.vaults}
     for model in MODELS:
         current = np.array(COEFFICIENTS[model])
         print(f"\n{model}: current {np.round(current, 2).tolist()}")

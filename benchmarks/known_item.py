@@ -26,10 +26,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import random
+import shutil
 import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import eval_root  # noqa: E402
 from notesearch.core.config import Settings  # noqa: E402
 from notesearch.core.library import Library  # noqa: E402
+from notesearch.core.notes import discover  # noqa: E402
 from notesearch.core.search import Filters  # noqa: E402
 
 EVAL = eval_root()
@@ -74,13 +78,15 @@ def unpack(vault: str, work: Path) -> Path:
     return root
 
 
-def open_indexed(vault: str, root: Path, work: Path,
-                 engine: str = "auto") -> tuple[Library, dict]:
-    """Return the vault's library, brought up to date by the real indexer, and its figures."""
-    library = Library(home=work / "lib" / vault,
+def open_indexed(vault: str, root: Path, work: Path, engine: str = "auto",
+                 home: Path | None = None) -> tuple[Library, dict]:
+    """Return the vault's library (cached in `home`, default work/lib/vault), brought up to
+    date by the real indexer, and its figures."""
+    library = Library(home=home or work / "lib" / vault,
                       settings=Settings().with_options("local", engine=engine))
     for folder in FOLDERS.get(vault, ["."]):
-        library.add_folder((root / folder).resolve())
+        if (root / folder).is_dir():  # a small library may hold none of a folder's notes
+            library.add_folder((root / folder).resolve())
     start = time.monotonic()
     summary = library.index()
     status = library.status()
@@ -90,6 +96,49 @@ def open_indexed(vault: str, root: Path, work: Path,
                      "index_seconds": round(time.monotonic() - start, 1),
                      "chunks_embedded": summary.chunks_embedded,
                      "pending_chunks": status.pending_chunks}
+
+
+#: Files beside a vault's notes that change how they are read: copied into small libraries.
+VAULT_SETTINGS = (".obsidian", ".gitignore", ".notesearchignore")
+
+
+def small_libraries(vault: str, root: Path, work: Path, size: int, group: int, seed: int
+                    ) -> Iterator[tuple[Path, Path, list[dict]]]:
+    """Yield (copy's root, library home, queries) for small libraries cut from the vault.
+
+    The vault's queries are shuffled (by `seed`) into groups of `group`; each group gets a
+    copy of the notes it means plus notes drawn at random from the rest of the vault, `size`
+    notes in all, at their paths in the vault. A person's first folder is often this small,
+    and a confidence that means the same in every library must hold there too: the meaning
+    scores' spread, the centring's shrinking and the keyword idf all change with size.
+    Copies and libraries are cached under work/small.
+    """
+    rng = random.Random(f"{seed}:{vault}")
+    queries = load_queries(vault)
+    rng.shuffle(queries)
+    everything = sorted(str(p.relative_to(root)) for folder in FOLDERS.get(vault, ["."])
+                        for p in discover(root / folder) if isinstance(p, Path))
+    place = work / "small" / f"{vault}-n{size}-g{group}-s{seed}"
+    for number, start in enumerate(range(0, len(queries), group)):
+        asked = queries[start:start + group]
+        targets = sorted({t for q in asked for t in q["targets"] if (root / t).is_file()})
+        others = sorted(set(everything) - set(targets))
+        chosen = targets + rng.sample(others, max(0, min(len(others), size - len(targets))))
+        copy = place / f"notes-{number}"
+        if not copy.is_dir():
+            draft = place / f".draft-{number}"
+            shutil.rmtree(draft, ignore_errors=True)
+            for name in VAULT_SETTINGS:
+                if (root / name).is_dir():
+                    shutil.copytree(root / name, draft / name)
+                elif (root / name).is_file():
+                    draft.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(root / name, draft / name)
+            for rel in chosen:
+                (draft / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / rel, draft / rel)
+            draft.rename(copy)
+        yield copy, place / f"lib-{number}", asked
 
 
 def rank_of(paths: list[str], targets: set[str]) -> int | None:
@@ -260,6 +309,21 @@ def _number(value: str) -> object:
         return {"true": True, "false": False}.get(value, value)
 
 
+def search_library(vault: str, root: Path, args: argparse.Namespace, queries: list[dict],
+                   home: Path | None = None) -> list[dict]:
+    """Index `root` as the vault's library (in `home`) and return the records of its queries,
+    the nonsense queries and the queries it cannot answer."""
+    library, figures = open_indexed(vault, root, args.work, args.engine, home)
+    print(f"\n{vault}{' ' + root.name if home else ''}: {json.dumps(figures)}", flush=True)
+    searcher = library.searcher()
+    searcher.fusion = replace(searcher.fusion, **parse_overrides(args.fusion))
+    records = run_queries(library, vault, root, queries)
+    records += nonsense_queries(library, vault)
+    records += absent_queries(library, vault, root, args.absent_from)
+    library.close()
+    return records
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vaults", nargs="*", default=DEFAULT_VAULTS)
@@ -276,6 +340,12 @@ def main() -> None:
                         help="engine of the local e5-small model (the provider's option)")
     parser.add_argument("--fusion", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="override Fusion settings, e.g. word_source=chunks")
+    parser.add_argument("--small", type=int, metavar="NOTES",
+                        help="search small libraries of this many notes cut from each vault "
+                             "(small_libraries) instead of the whole vaults")
+    parser.add_argument("--group", type=int, default=10,
+                        help="with --small: queries whose notes each small library holds")
+    parser.add_argument("--seed", type=int, default=1, help="with --small: the random draw")
     args = parser.parse_args()
     if not (EVAL / "known-item").is_dir():
         print(f"no known-item set at {EVAL / 'known-item'}; nothing to measure")
@@ -283,14 +353,13 @@ def main() -> None:
     everything = []
     for vault in TRIAL_VAULTS if args.trials else args.vaults:
         root = unpack(vault, args.work)
-        library, figures = open_indexed(vault, root, args.work, args.engine)
-        print(f"\n{vault}: {json.dumps(figures)}", flush=True)
-        searcher = library.searcher()
-        searcher.fusion = replace(searcher.fusion, **parse_overrides(args.fusion))
-        records = run_queries(library, vault, root, load_queries(vault))
-        records += nonsense_queries(library, vault)
-        records += absent_queries(library, vault, root, args.absent_from)
-        library.close()
+        if args.small:
+            records = []
+            for copy, home, asked in small_libraries(vault, root, args.work, args.small,
+                                                     args.group, args.seed):
+                records += search_library(vault, copy, args, asked, home)
+        else:
+            records = search_library(vault, root, args, load_queries(vault))
         for record in records:
             record["vault"] = vault
         everything += records

@@ -78,6 +78,14 @@ def test_known_item_fit_fusion_and_embed_order(tiny_eval) -> None:  # noqa: ANN0
     assert "queries asked of a vault without their note" in out
     out = run("fit_fusion.py", "--vaults", "tiny", "--work", str(work), eval_root=eval_root)
     assert "fitted on all" in out
+    # Small libraries cut from the vault: each holds the notes its group of queries means.
+    out = run("known_item.py", "--vaults", "tiny", "--work", str(work), "--small", "3",
+              "--group", "2", "--absent-from", "elsewhere", eval_root=eval_root)
+    assert '"notes": 3' in out and "tiny notes-1:" in out
+    assert "tiny: MRR@10 / hit@10 (words | meaning | hybrid)" in out
+    out = run("fit_fusion.py", "--vaults", "tiny", "--work", str(work), "--small", "3",
+              eval_root=eval_root)
+    assert "fitted on all" in out
     out = run("embed_order.py", "--vaults", "tiny", "--work", str(work), "--timed-batches",
               "1", eval_root=eval_root)
     assert "targets searchable by meaning" in out

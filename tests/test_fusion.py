@@ -62,6 +62,25 @@ def test_gather_gives_every_note_of_either_list_its_features() -> None:
     assert found[1].meaning_z <= found[4].meaning_z  # absent from the list: its floor
 
 
+def test_a_note_far_above_a_few_others_stands_out_when_they_are_all_the_library_holds(
+        ) -> None:
+    """Ten notes, one far closer to the query than the rest: with itself in the reference no z
+    can pass sqrt(9) = 3, and a full vault's first reaches 3.5-7. Measured against the others
+    (the pool is the whole library: `whole`), it stands as far out as it is."""
+    scores = [0.40, 0.21, 0.205, 0.20, 0.198, 0.195, 0.19, 0.188, 0.185, 0.18]
+    meaning = [Hit(10 + i, i, score) for i, score in enumerate(scores)]
+    cut = {e.note_id: e.meaning_z for e in gather([], meaning, {})}
+    whole = {e.note_id: e.meaning_z for e in gather([], meaning, {}, whole=True)}
+    assert cut[0] <= 3.0 < 5.0 < whole[0]
+    # The others barely move, and keep their order.
+    assert sorted(whole, key=whole.__getitem__) == sorted(cut, key=cut.__getitem__)
+    assert all(abs(whole[n] - cut[n]) < 1.0 for n in range(1, 10))
+    # Two notes say nothing about a spread: each is measured against both, as before.
+    two = meaning[:2]
+    assert ([e.meaning_z for e in gather([], two, {}, whole=True)]
+            == [e.meaning_z for e in gather([], two, {})])
+
+
 def test_rank_by_confidence_lowers_empty_notes_and_labels_how_each_matched() -> None:
     strong_words = evidence(1, words=1.0, coverage=1.0, word_chunk=11)
     strong_meaning = evidence(2, meaning_z=3.0, gap=0.0, meaning_chunk=22)

@@ -466,3 +466,37 @@ def test_asking_for_more_results_changes_none_of_the_first(tmp_path, e5):
             assert [(r.title, round(r.confidence, 9)) for r in few] == \
                 [(r.title, round(r.confidence, 9)) for r in many], (query, mode)
     library.close()
+
+
+#: A first folder of a dozen notes in six languages, each on its own subject.
+SMALL_MULTILINGUAL = {
+    "Sauerteig.md": "# Sauerteig\n\nDen Sauerteig zweimal täglich mit gleichen Teilen Mehl und "
+                    "Wasser füttern. Wenn er sich in sechs Stunden verdoppelt, backen.\n",
+    "Mietvertrag.md": "# Mietvertrag\n\nDie Kündigungsfrist beträgt drei Monate. Die Kaution "
+                      "wird nach dem Auszug zurückgezahlt.\n",
+    "paella.md": "# Paella valenciana\n\nSofreír el pollo y el conejo, añadir las judías "
+                 "verdes, el tomate y el pimentón; después el agua, el azafrán y el arroz.\n",
+    "бюджет.md": "# Семейный бюджет\n\nКаждый месяц записываем расходы на продукты, квартиру "
+                 "и транспорт. Откладываем десять процентов зарплаты.\n",
+    "茶.md": "# 泡绿茶\n\n水温八十度左右，不要用开水。第一泡三十秒，之后每泡多加十秒。\n",
+    "跑步.md": "# 跑步计划\n\n每周跑三次，每次五公里。周末慢跑十公里，注意拉伸。\n",
+    "猫.md": "# 猫の世話\n\n毎朝ごはんをあげて、トイレを掃除する。年に一度は動物病院で健康診断。\n",
+    "jardin.md": "# Tailler les rosiers\n\nTailler les rosiers à la fin de l'hiver, au-dessus "
+                 "d'un bourgeon tourné vers l'extérieur. Retirer le bois mort.\n",
+    "Meeting notes.md": "# Team meeting\n\nWe agreed to move the release to Friday. Anna will "
+                        "update the deployment script and check the staging server.\n",
+}
+
+
+def test_in_a_small_library_the_note_far_ahead_by_meaning_is_a_good_match(tmp_path, e5):
+    """A fresh-user trial of 41 notes in eleven languages: English questions about notes in
+    other languages put the right note first, far ahead of the next by meaning, and showed it
+    under "no good match". Its standing was measured against a pool of all the library's
+    notes, itself included, where no z passes sqrt(n - 1) (fusion._standing)."""
+    library = library_of(tmp_path, SMALL_MULTILINGUAL, e5)
+    response = library.search("water temperature for green tea", k=10)
+    assert Path(response.results[0].path).name == "茶.md"
+    assert not response.weak and response.results[0].confidence >= 0.5
+    # Nothing asked for is still no good match there.
+    assert library.search("qwzx vorpal flibbertigibbet", k=10).weak
+    library.close()

@@ -46,7 +46,8 @@ class Evidence(NamedTuple):
     frozen dataclass's __init__ took four times as long.
 
     meaning_z: the note's best (length-corrected) cosine, standardised against the query's
-        meaning candidates (mean 0, unit spread; the floor of the list when it is absent).
+        other meaning candidates (their mean 0, their spread 1; `_standing`), or the list's
+        floor against all of them when the list lacks it.
     meaning_gap: its cosine minus the best candidate's (<= 0; the floor when absent).
     words: its BM25 over the best note's (0..1; 0 when the keyword list lacks it).
     coverage: the idf-weighted share of the query's terms the note holds (0..1).
@@ -234,14 +235,16 @@ POOL = 100
 
 
 def gather(word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
-           pool: int | None = None) -> list[Evidence]:
+           pool: int | None = None, whole: bool = False) -> list[Evidence]:
     """Return one Evidence per note found by either list (hits in any order).
 
     The meaning features are measured within the meaning list's first `pool` hits as given
     (all by default; the chunks of the vector search's best POOL vectors,
     Searcher._vector_hits), the words features within the best POOL notes by BM25: a note a
     list found only deeper (more results asked for) reads as one that list did not find, as
-    it would with fewer; it keeps its passage."""
+    it would with fewer; it keeps its passage. `whole`: the pool holds every vector the search
+    could reach (a small library, or a narrow filter), and each note's meaning standing is
+    measured against the others alone (`_standing`)."""
     ranked_words = best_per_note(sorted(word_hits, key=lambda h: -h.score))
     words, passage_words = ranked_words[:POOL], ranked_words[POOL:]
     pool = len(meaning_hits) if pool is None else pool
@@ -253,14 +256,13 @@ def gather(word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, fl
     deeper = [h for h in deeper if h.note_id not in meaning_of]
     passage_of = {h.note_id: h.chunk_id for h in deeper}
     scores = [h.score for h in meaning]
-    mean = sum(scores) / len(scores) if scores else 0.0
-    spread = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores)) if scores else 0.0
-    spread = max(spread, 1e-3)
+    standing = _standing(meaning, others_only=whole)
     top = scores[0] if scores else 0.0
     floor = scores[-1] if scores else 0.0
     best_coverage = max(coverage.values(), default=0.0)
     if not scores:  # words only: the meaning features say "not found by meaning"
-        mean, spread, top, floor = 0.0, 1.0, 0.1, 0.0
+        top, floor = 0.1, 0.0
+    floor_z = standing.floor
     out = []
     # One plain loop, positional fields: this runs for each of 100-200 candidates a keystroke.
     word_passage_of = {h.note_id: h.chunk_id for h in passage_words}
@@ -270,7 +272,7 @@ def gather(word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, fl
         cosine = by_meaning.score if by_meaning is not None else floor
         by_words = word_of.get(note_id)
         out.append(Evidence(
-            note_id, (cosine - mean) / spread, cosine - top,
+            note_id, standing.of[note_id] if by_meaning is not None else floor_z, cosine - top,
             max(0.0, by_words.score / top_words) if by_words is not None else 0.0,
             coverage.get(note_id, 0.0) if by_words is not None or by_meaning is not None
             else 0.0,
@@ -278,6 +280,52 @@ def gather(word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, fl
             by_meaning.chunk_id if by_meaning is not None else passage_of.get(note_id),
             best_coverage))
     return out
+
+
+#: Fewer notes than this in the meaning pool, and each is standardised against all of them,
+#: itself included: the spread of one or two others says nothing.
+FEWEST_OTHERS = 3
+
+
+class Standing(NamedTuple):
+    """Each pool note's cosine standardised against the pool's other notes (`of`: note id ->
+    z), and the z of a note the pool lacks, at the pool's floor against all of it."""
+
+    of: dict[int, float]
+    floor: float
+
+
+def _standing(meaning: list[Hit], others_only: bool) -> Standing:
+    """Return each note's standing in the meaning pool (one best hit a note, best first): its
+    cosine less the pool's mean, over its standard deviation; with `others_only`, the mean
+    and deviation of the pool's other notes (the externally studentised residual of
+    regression diagnostics).
+
+    A pool cut from a bigger library is the top of its list, and a note's z is measured
+    against the notes nearest the query, itself one of a hundred. A pool that is all the
+    library holds is different: with itself in, no z can pass sqrt(n - 1), and in a library
+    of 50 notes whose pool held 10-20 (filtered to one folder) the note an English question
+    meant, first by meaning far ahead of the next (z 2.5 against 0.8), scored as a full
+    vault's fourth best does (its first reach 3.5-7) and was shown under "no good match".
+    Left out of its own reference, a note standing far above the rest reads so however few
+    notes there are. (For cut pools the same measure made full vaults over-confident:
+    queries asked of a vault without their note were told "no good match" 84 times of 210
+    instead of 114.)
+    """
+    if not meaning:  # words only: every note reads as not found by meaning
+        return Standing({}, 0.0)
+    x = np.fromiter((h.score for h in meaning), np.float64, len(meaning))
+    n = len(x)
+    if not others_only or n - 1 < FEWEST_OTHERS:
+        spread = max(float(x.std()), 1e-3)
+        z = (x - x.mean()) / spread
+    else:
+        mean = (x.sum() - x) / (n - 1)
+        variance = ((x * x).sum() - x * x) / (n - 1) - mean * mean
+        z = (x - mean) / np.maximum(np.sqrt(np.maximum(variance, 0.0)), 1e-3)
+    floor = (x[-1] - x.mean()) / max(float(x.std()), 1e-3)
+    return Standing(dict(zip((h.note_id for h in meaning), z.tolist(), strict=True)),
+                    float(floor))
 
 
 @dataclass(frozen=True)

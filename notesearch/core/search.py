@@ -277,6 +277,8 @@ class Searcher:
         self._passage_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         #: How many of the last meaning list's hits are its pool (see _vector_hits).
         self._meaning_pool: int | None = None
+        #: Whether that pool holds every vector the search could reach (fusion.gather).
+        self._whole_pool = False
         #: (query window, its vector being embedded on _QUERY_THREADS) for this search.
         self._ahead: tuple[str, Future[np.ndarray]] | None = None
 
@@ -387,7 +389,8 @@ class Searcher:
                                if mode != "meaning" else ([], {}))
         meaning_hits = self._vector_hits(query, allowed, limit)[0] if mode != "words" else []
         coverage = self._with_coverage(coverage, word_hits, meaning_hits, query, False)
-        return gather(word_hits, meaning_hits, coverage, self._meaning_pool)
+        return gather(word_hits, meaning_hits, coverage, self._meaning_pool,
+                      self._whole_pool)
 
     def _fuse(self, word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
               k: int, mode: Mode, query: str, named: int | None) -> list[Fused]:
@@ -396,7 +399,8 @@ class Searcher:
         A single-list search ranks by that list's own score, with that list's confidence.
         `named`: the note the query names (_named_note), if any.
         """
-        evidence = gather(word_hits, meaning_hits, coverage, self._meaning_pool)
+        evidence = gather(word_hits, meaning_hits, coverage, self._meaning_pool,
+                          self._whole_pool)
         model = model_for(bool(word_hits), bool(meaning_hits))
         candidates = {h.note_id for h in word_hits} | {h.note_id for h in meaning_hits}
         empty = self._empty_notes(candidates) - {named}
@@ -739,6 +743,7 @@ class Searcher:
                      limit: int) -> tuple[list[Hit], str | None]:
         """Return the meaning list (best first) and why it is empty when a fault emptied it
         (a sentence for the response; words still answer)."""
+        self._whole_pool = False
         query_vector, problem = self.query_vector(query)
         if query_vector is None:
             return [], problem
@@ -756,6 +761,8 @@ class Searcher:
         pool.sort(key=lambda h: -h.score)
         deeper.sort(key=lambda h: -h.score)
         self._meaning_pool = len(pool)
+        # Fewer vectors than asked for: the pool is all the search could reach.
+        self._whole_pool = len(top) < limit
         return pool + deeper, None
 
     def query_vector(self, query: str) -> tuple[np.ndarray | None, str | None]:
