@@ -500,3 +500,25 @@ def test_in_a_small_library_the_note_far_ahead_by_meaning_is_a_good_match(tmp_pa
     # Nothing asked for is still no good match there.
     assert library.search("qwzx vorpal flibbertigibbet", k=10).weak
     library.close()
+
+
+def test_in_a_small_library_of_long_notes_the_note_far_ahead_is_a_good_match(tmp_path, e5):
+    """The same library with a long reading log beside the short notes: 130 passages, more
+    than fusion's pool of 100, yet the pool is most of the library, not the top of a long
+    list (search.WHOLE_POOL_SHARE). In 20-note libraries cut from a real Chinese vault,
+    English questions whose Chinese note came first were shown at 0.16-0.50 before."""
+    genres = ("crime", "historical", "science fiction", "travel", "poetry")
+    books = [f"## Week {week}\n\nRead {20 + 7 * week % 90} pages of the {genres[week % 5]} "
+             f"book this week, mostly on the train and late in the evening. The middle "
+             f"chapters were slow, but part {week % 9 + 1} ended well and I want to reread its "
+             f"last scene. Marked {week % 6 + 2} passages to copy out, and wrote down the names "
+             f"of the side characters so that I can keep them apart next time."
+             for week in range(1, 121)]
+    files = {**SMALL_MULTILINGUAL, "Reading log.md": "# Reading log\n\n" + "\n\n".join(books)}
+    library = library_of(tmp_path, files, e5)
+    assert 100 < library.status().chunks <= 200
+    response = library.search("water temperature for green tea", k=10)
+    assert Path(response.results[0].path).name == "茶.md"
+    assert not response.weak
+    assert library.search("qwzx vorpal flibbertigibbet", k=10).weak
+    library.close()

@@ -242,9 +242,9 @@ def gather(word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, fl
     (all by default; the chunks of the vector search's best POOL vectors,
     Searcher._vector_hits), the words features within the best POOL notes by BM25: a note a
     list found only deeper (more results asked for) reads as one that list did not find, as
-    it would with fewer; it keeps its passage. `whole`: the pool holds every vector the search
-    could reach (a small library, or a narrow filter), and each note's meaning standing is
-    measured against the others alone (`_standing`)."""
+    it would with fewer; it keeps its passage. `whole`: the pool is most of what the search
+    could reach (a small library, or a narrow filter; search.WHOLE_POOL_SHARE), and each
+    note's meaning standing is measured against the others alone (`_standing`)."""
     ranked_words = best_per_note(sorted(word_hits, key=lambda h: -h.score))
     words, passage_words = ranked_words[:POOL], ranked_words[POOL:]
     pool = len(meaning_hits) if pool is None else pool
@@ -302,8 +302,8 @@ def _standing(meaning: list[Hit], others_only: bool) -> Standing:
     regression diagnostics).
 
     A pool cut from a bigger library is the top of its list, and a note's z is measured
-    against the notes nearest the query, itself one of a hundred. A pool that is all the
-    library holds is different: with itself in, no z can pass sqrt(n - 1), and in a library
+    against the notes nearest the query, itself one of a hundred. A pool that is most of what
+    the library holds is different: with itself in, no z can pass sqrt(n - 1), and in a library
     of 50 notes whose pool held 10-20 (filtered to one folder) the note an English question
     meant, first by meaning far ahead of the next (z 2.5 against 0.8), scored as a full
     vault's fourth best does (its first reach 3.5-7) and was shown under "no good match".

