@@ -767,9 +767,10 @@ class Searcher:
         self._meaning_pool = len(pool)
         # The pool is most of what the search could reach (at least half its passages), not
         # the top of a long list: fusion then measures each note against the others.
-        reachable = (len(self._allowed_embeddings()) if allowed is not None
-                     else len(self.vectors))
-        self._whole_pool = len(top) < limit or reachable <= WHOLE_POOL_SHARE * POOL
+        # (Counted only past the limit: SqliteVectors, a one-off CLI search's, counts in SQL.)
+        self._whole_pool = len(top) < limit or (
+            len(self._allowed_embeddings()) if allowed is not None else len(self.vectors)
+        ) <= WHOLE_POOL_SHARE * POOL
         return pool + deeper, None
 
     def query_vector(self, query: str) -> tuple[np.ndarray | None, str | None]:
