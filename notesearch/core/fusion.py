@@ -46,8 +46,8 @@ class Evidence(NamedTuple):
     frozen dataclass's __init__ took four times as long.
 
     meaning_z: the note's best (length-corrected) cosine, standardised against the query's
-        other meaning candidates (their mean 0, their spread 1; `_standing`), or the list's
-        floor against all of them when the list lacks it.
+        meaning candidates (mean 0, unit spread), or against the other candidates where they
+        are most of the library (`_standing`); the list's floor when the list lacks it.
     meaning_gap: its cosine minus the best candidate's (<= 0; the floor when absent).
     words: its BM25 over the best note's (0..1; 0 when the keyword list lacks it).
     coverage: the idf-weighted share of the query's terms the note holds (0..1).

@@ -281,7 +281,7 @@ class Searcher:
         self._passage_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         #: How many of the last meaning list's hits are its pool (see _vector_hits).
         self._meaning_pool: int | None = None
-        #: Whether that pool holds every vector the search could reach (fusion.gather).
+        #: Whether that pool is most of what the search could reach (fusion.gather).
         self._whole_pool = False
         #: (query window, its vector being embedded on _QUERY_THREADS) for this search.
         self._ahead: tuple[str, Future[np.ndarray]] | None = None
