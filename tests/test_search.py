@@ -695,6 +695,23 @@ def test_a_word_is_corrected_only_to_a_word_the_notes_write(tmp_path):
     library.close()
 
 
+def test_a_word_is_corrected_only_by_a_slip_of_the_keyboard(tmp_path):
+    """A fresh-user trial of a multilingual folder: "security deposit for the apartment
+    lease" was searched as "leave" (s and v are far apart on the keyboard) and "braised pork
+    belly" as the Spanish "por" (a k typed after an r). Neither is a typo; a letter dropped,
+    swapped, doubled or hit beside the one meant still is."""
+    library = library_of(tmp_path, {
+        "Urlaub.md": "# Leave\nTake leave in August; the office is closed.\n",
+        "Tortilla.md": "# Tortilla\nPatatas, huevos y cebolla; por la noche.\n",
+        "Kitchen.md": "# Kitchen\nThe bottom shelf holds the oven trays and the kohlrabi.\n"})
+    assert library.search("apartment lease", k=3, mode="words").corrections == {}
+    assert library.search("pork belly", k=3, mode="words").corrections == {}
+    for typo, meant in (("botom", "bottom"), ("ovem", "oven"), ("kohlrabbi", "kohlrabi"),
+                        ("sehlf", "shelf"), ("trayss", "trays")):
+        assert library.search(typo, k=3, mode="words").corrections == {typo: meant}, typo
+    library.close()
+
+
 def test_a_closed_compound_is_searched_as_the_two_words_the_notes_write(tmp_path, e5):
     """A fresh-user trial on foam-docs: "spellchecker extension" found the page on spell
     checking by meaning alone, at 14% under "no good match": no note writes "spellchecker"

@@ -477,21 +477,48 @@ SPELL_MIN_LETTERS = 4  # shorter words have too many neighbours one edit away to
 
 
 def one_edit_away(word: str) -> set[str]:
-    """Return the strings one edit from `word` that keep its first letter: a letter deleted,
-    two neighbours swapped, a letter replaced or inserted (Damerau-Levenshtein distance 1).
+    """Return the words `word` may be a typo of, one edit away, keeping its first letter: a
+    letter it lacks inserted, two neighbours swapped, and, where a finger could have made
+    the slip, a letter it has too many deleted or a letter replaced (Damerau-Levenshtein
+    distance 1, the slips of most typos: Damerau, 1964).
 
     The first letter stays (swapping the first two is allowed): people rarely mistype it,
     and without that rule "knitting" became "initting", whose stem "init" is a common word.
-    Replacements and insertions use the alphabet of the word's script (a-z, Cyrillic's,
-    Greek's) and the word's own letters.
+    Insertions and replacements use the alphabet of the word's script (a-z, Cyrillic's,
+    Greek's) and the word's own letters. In a word of a-z a letter too many must double
+    or sit on a key beside a neighbouring letter's, and a letter replaced beside the one
+    meant (`_keys_apart`; QWERTY, QWERTZ and AZERTY): a keyboard's typos cluster on
+    neighbouring keys (Kernighan, Church and Gale, 1990). An English word no note of a
+    multilingual library held was otherwise searched as another ("lease" as "leave",
+    "pork" as the Spanish "por").
     """
     letters = sorted(set(_alphabet(word)) | set(word))
+    keyboard = _alphabet(word) is _ALPHABET
     splits = [(word[:i], word[i:]) for i in range(1, len(word) + 1)]
-    deletes = {a + b[1:] for a, b in splits if b}
+    deletes = {a + b[1:] for a, b in splits
+               if b and not (keyboard and _keys_apart(b[0], a[-1:] + b[1:2]))}
     swaps = {a + b[1] + b[0] + b[2:] for a, b in [("", word)] + splits if len(b) > 1}
-    replaces = {a + c + b[1:] for a, b in splits if b for c in letters}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in letters
+                if not (keyboard and _keys_apart(b[0], c))}
     inserts = {a + c + b for a, b in splits for c in letters}
     return (deletes | swaps | replaces | inserts) - {word}
+
+
+#: Letters on neighbouring keys (a row's neighbours and the keys above and below), on QWERTY
+#: with QWERTZ's and AZERTY's moved keys.
+_NEIGHBOUR_KEYS = {
+    "q": "wasz", "w": "qeasz", "e": "wrsdz", "r": "etdf", "t": "ryfgz", "y": "tughasx",
+    "u": "yihjz", "i": "uojk", "o": "ipkl", "p": "olm", "a": "qwszy", "s": "adwezxqy",
+    "d": "sferxc", "f": "dgrtcv", "g": "fhtyvbz", "h": "gjyubnz", "j": "hkuinm", "k": "jliom",
+    "l": "kopm", "z": "asxtughyweq", "x": "zcsdyw", "c": "xvdf", "v": "cbfg", "b": "vngh",
+    "n": "bmhj", "m": "njklp",
+}
+
+
+def _keys_apart(letter: str, others: str) -> bool:
+    """True when `letter` is none of `others` and on no key beside any of theirs."""
+    return all(letter != other and other not in _NEIGHBOUR_KEYS.get(letter, "")
+               for other in others)
 
 
 def replace_term(query: str, word: str, replacement: str) -> str:
