@@ -8,7 +8,7 @@ from pathlib import Path
 from notesearch.core.markdown import Heading, parse_note, plain_inline
 from notesearch.core.notes import read_text
 from notesearch.core.prose import plain_markdown, preview_markdown, snippet_text
-from notesearch.core.text import make_snippet
+from notesearch.core.text import make_snippet, query_terms
 
 
 def test_plain_note_title_from_an_opening_h1() -> None:
@@ -509,3 +509,15 @@ def test_an_excerpt_shows_an_images_words_not_its_file_name() -> None:
     assert "assets" not in shown and "Pasted image" not in shown
     assert "Make a Flashcard" in shown and "A cat on a mat" in shown
     assert "../assets/sidebar-make-a-flashcard.png" in embedding_text(text)
+
+
+def test_a_clitic_of_the_query_is_no_word_to_mark_or_search() -> None:
+    """A fresh-user trial: "tips for when I can't fall asleep" marked the lone "t" of a
+    note's "doesn't" (FTS5 splits words at the apostrophe). English endings ("n't", "'s")
+    and French elided words ("l'") are not searched, and nothing of them is marked."""
+    passage = "The knee doesn't hurt after a fall; l'eau froide aide."
+    snippet = make_snippet(passage, "tips for when I can't fall asleep")
+    assert [snippet.text[a:b] for a, b in snippet.highlights] == ["fall"]
+    assert query_terms("tips for when I can't fall asleep") == ["tips", "fall", "asleep"]
+    assert query_terms("l'eau froide") == ["eau", "froide"]
+    assert query_terms("vitamin d, plan b") == ["vitamin", "d", "plan", "b"]

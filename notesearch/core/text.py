@@ -293,13 +293,26 @@ def fts_text(text: str) -> str:
     return _CJK_RUN.sub(lambda m: " " + " ".join(_bigrams(m.group())) + " ", normalise(text))
 
 
+#: A clitic an apostrophe joins to a word: English endings ("can't", "it's", "we'll") and
+#: French elided words before one ("l'eau", "qu'il"). Searched, "t" of "can't" matched the
+#: "t" of every "doesn't" and was marked there (a fresh-user trial).
+_CLITIC = re.compile(r"(?<=[^\W\d_])['\u2019](?:t|s|d|ll|re|ve|m)\b"
+                     r"|\b(?:[cdjlmnst]|qu)['\u2019](?=[^\W\d_])")
+
+
+def query_words(query: str) -> str:
+    """Return the query normalised, its clitics ("n't", "'s", "l'") set apart as spaces."""
+    return _CLITIC.sub(" ", normalise(query))
+
+
 def query_terms(query: str) -> list[str]:
-    """Return the lower-cased search terms of a query (CJK as bigrams), stopwords removed.
+    """Return the lower-cased search terms of a query (CJK as bigrams), stopwords and
+    clitics removed.
 
     If every word is a stopword, they are kept: a search for "the who" still means something.
     """
     pieces: list[str] = []
-    for word in _WORD.findall(normalise(query)):
+    for word in _WORD.findall(query_words(query)):
         pieces.extend(_bigrams(word) if _IS_CJK.match(word) else [word])
     kept = [p for p in pieces if p not in STOPWORDS] or pieces
     return list(dict.fromkeys(kept))
@@ -630,7 +643,7 @@ def adjacent_pairs(query: str) -> list[str]:
     sums its BM25 with the words') lifts the note that holds them together. Stopwords break a
     pair; CJK terms are bigrams already.
     """
-    words = [w for w in _LATIN_WORDS.findall(normalise(query)) if not _IS_CJK.search(w)]
+    words = [w for w in _LATIN_WORDS.findall(query_words(query)) if not _IS_CJK.search(w)]
     pairs: list[str] = []
     for first, second in zip(words[:MAX_PHRASE_WORDS], words[1:MAX_PHRASE_WORDS], strict=False):
         if first in STOPWORDS or second in STOPWORDS:
