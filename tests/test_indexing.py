@@ -795,3 +795,41 @@ def test_search_and_similar_say_how_many_notes_wait_for_their_vectors(tmp_path) 
     (notes / "kite repair.md").write_text("# Kite repair\nPatch a torn kite sail with tape.\n")
     cli("index", "--no-embed", str(notes))
     assert "(1 note is not embedded yet and cannot be compared" in cli("similar", "kites.md")
+
+
+def test_an_upgrade_folds_traditional_chinese_in_the_keyword_index(tmp_path, monkeypatch):
+    """Schema 19: traditional Chinese characters are indexed as simplified ones. A library
+    that holds some has both keyword indexes refilled and those notes read again; then a
+    query in simplified characters finds the note written in traditional ones."""
+    from notesearch.core import text
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "紅燒肉.md").write_text("# 紅燒肉\n五花肉切塊，冰糖炒出糖色後燉一小時。\n")
+    (notes / "Plain.md").write_text("---\ndescription: ferns\n---\n# Plain\nNothing new.\n")
+
+    def fold(table):  # text's rule, and nothing it kept of the rule before
+        monkeypatch.setattr(text, "_ALL_FOLDS", table)
+        monkeypatch.setattr(text, "_FOLDS_TO", {})
+        monkeypatch.setattr(text, "_FOLDS_TO_ITSELF", set())
+        for kept in (text.stem, text._normalise_piece, text._read_words, text.phrase_key,
+                     text._match_plan):
+            kept.cache_clear()
+
+    fold(dict(text._FOLDS))  # indexed as schema 18 did: without the fold
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    assert library.search("红烧肉", mode="words").results == []
+    library.close()
+    fold(None)
+    as_schema(tmp_path / "home", 18)
+    assert marked_by_migrations_to(tmp_path / "home", 19) == {"紅燒肉.md"}
+    upgraded = open_library(tmp_path / "home")
+    summary = upgraded.scan()
+    assert summary.reread == 1
+    found = upgraded.search("红烧肉 冰糖", mode="words").results
+    assert [r.title for r in found] == ["紅燒肉"]
+    # The other notes' rows are as they were: what the database does not keep is not lost.
+    assert [r.title for r in upgraded.search("ferns", mode="words").results] == ["Plain"]
+    upgraded.close()

@@ -521,3 +521,14 @@ def test_a_clitic_of_the_query_is_no_word_to_mark_or_search() -> None:
     assert query_terms("tips for when I can't fall asleep") == ["tips", "fall", "asleep"]
     assert query_terms("l'eau froide") == ["eau", "froide"]
     assert query_terms("vitamin d, plan b") == ["vitamin", "d", "plan", "b"]
+
+
+def test_traditional_and_simplified_chinese_are_one_word() -> None:
+    """A fresh-user trial: "紅燒肉" (traditional characters) did not find the note "红烧肉"
+    (simplified) by its words. Both fold to simplified characters, in index and query, and
+    the excerpt marks the word as the note writes it."""
+    assert query_terms("紅燒肉") == query_terms("红烧肉") == ["红烧", "烧肉"]
+    snippet = make_snippet("红烧肉的做法很简单。", "紅燒肉")
+    assert [snippet.text[a:b] for a, b in snippet.highlights] == ["红烧肉"]
+    snippet = make_snippet("紅燒肉的做法很簡單。", "红烧肉 简单")
+    assert [snippet.text[a:b] for a, b in snippet.highlights] == ["紅燒肉", "簡單"]

@@ -122,8 +122,9 @@ def _create_note_index(conn: apsw.Connection) -> None:
                  f"contentless_delete = 1)")
 
 
-def _fill_keyword_index(conn: apsw.Connection) -> None:
-    """Index every chunk's keyword text (titles on a note's first chunk only)."""
+def _fill_keyword_index(conn: apsw.Connection, only: list[int] | None = None) -> None:
+    """Index every chunk's keyword text (titles on a note's first chunk only); with `only`,
+    the chunks of those notes."""
     import json
 
     from notesearch.core.text import fts_body, fts_title
@@ -131,7 +132,9 @@ def _fill_keyword_index(conn: apsw.Connection) -> None:
     rows = cast(list[tuple[int, str, int, str, str, int]], conn.execute(
         "SELECT c.id, c.text, c.context_len, n.title, n.aliases, "
         "c.id = (SELECT MIN(id) FROM chunks WHERE note_id = c.note_id) "
-        "FROM chunks c JOIN notes n ON n.id = c.note_id").fetchall())
+        "FROM chunks c JOIN notes n ON n.id = c.note_id"
+        + ("" if only is None else f" WHERE c.note_id IN ({','.join('?' * len(only))})"),
+        only or []).fetchall())
     conn.executemany("INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
                      [(chunk_id, fts_title(title, json.loads(aliases)) if first else "",
                        fts_body(text, length))
@@ -152,13 +155,17 @@ def _v4(conn: apsw.Connection) -> None:
     conn.execute("UPDATE notes SET content_hash = '', mtime_ns = 0")
 
 
-def _fill_note_index(conn: apsw.Connection) -> None:
+def _fill_note_index(conn: apsw.Connection, only: list[int] | None = None) -> None:
+    """Index every note's fields but its description (not kept in the database: the note is
+    to be read again); with `only`, those notes."""
     import json
 
     from notesearch.core.text import fts_names, fts_text, fts_title
 
-    notes = cast(list[tuple[int, str, str, str]],
-                 conn.execute("SELECT id, path, title, aliases FROM notes").fetchall())
+    notes = cast(list[tuple[int, str, str, str]], conn.execute(
+        "SELECT id, path, title, aliases FROM notes"
+        + ("" if only is None else f" WHERE id IN ({','.join('?' * len(only))})"),
+        only or []).fetchall())
     for note_id, path, title, aliases in notes:
         chunks = cast(list[tuple[str, str]], conn.execute(
             "SELECT heading, substr(text, context_len + 1) FROM chunks "
@@ -349,9 +356,33 @@ def _v18(conn: apsw.Connection) -> None:
     conn.execute("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = ''")
 
 
+def _v19(conn: apsw.Connection) -> None:
+    """Index again, in both keyword indexes, the notes with a passage that holds a
+    traditional Chinese character, now folded to simplified ones (text.han_folds, through
+    text.normalise), and have the next index read those notes again, for their description
+    field. Other notes' rows stay as they are. As in _v8, passages keep their vectors."""
+    from notesearch.core.text import han_folds  # (a rule, not schema)
+
+    folds = han_folds()
+    touched = {note_id for note_id, text in conn.execute("SELECT note_id, text FROM chunks")
+               if not text.isascii() and any(ord(char) in folds for char in set(text))}
+    if not touched:
+        return
+    notes = sorted(touched)
+    marks = ",".join("?" * len(notes))
+    # Both indexes delete by rowid (contentless_delete): only these notes' rows are written.
+    conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN "
+                 f"(SELECT id FROM chunks WHERE note_id IN ({marks}))", notes)
+    _fill_keyword_index(conn, notes)
+    conn.execute(f"DELETE FROM notes_fts WHERE rowid IN ({marks})", notes)
+    _fill_note_index(conn, notes)
+    conn.execute(f"UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                 f"WHERE id IN ({marks})", notes)
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
-                                                        _v14, _v15, _v16, _v17, _v18]
+                                                        _v14, _v15, _v16, _v17, _v18, _v19]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -127,8 +128,9 @@ _IS_CJK_SCRIPT = re.compile(f"[{_CJK}]")  # Chinese, Japanese, Korean (script gr
 
 def normalise(text: str) -> str:
     """Return text as both the index and queries see it: NFKC (full-width "ＨＤＭＩ" is
-    "HDMI", ligatures split) and full case folding ("İstanbul" is "istanbul", "Straße" is
-    "strasse").
+    "HDMI", ligatures split), full case folding ("İstanbul" is "istanbul", "Straße" is
+    "strasse"), and the folds of _FOLDS and han_folds() (traditional Chinese characters as
+    simplified ones).
 
     Lengths may change (a ligature becomes two letters); see `normalise_with_offsets`.
     """
@@ -137,7 +139,7 @@ def normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     # "İ" folds to "i" + a combining dot that no precomposed letter absorbs; the index drops
     # diacritics anyway, and a dot left in would split the word in two.
-    return folded.replace("i\u0307", "i").translate(_FOLDS)
+    return folded.replace("i\u0307", "i").translate(_folds())
 
 
 #: Hebrew points and cantillation, Arabic short vowels (harakat), Quranic marks and the
@@ -168,6 +170,42 @@ def unpointed(text: str) -> str:
 _LETTERS = {"đ": "d", "ł": "l", "ø": "o", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae",
             "œ": "oe", "ё": "е"}
 _FOLDS: dict[int, str | None] = {**_POINTING, **{ord(a): b for a, b in _LETTERS.items()}}
+_ALL_FOLDS: dict[int, str | None] | None = None  # _FOLDS and han_folds(), once built
+
+
+def han_folds() -> dict[int, str]:
+    """Return traditional Chinese characters -> their simplified forms (4,000-odd entries,
+    one character to one), as OpenCC's "t2s" table converts them one at a time, kept where
+    the simplified form is in the blocks that are indexed as bigrams (a rare character
+    whose simplified form lies outside them stays as written). Folded in index and query
+    alike, "紅燒肉" finds "红烧肉" and back; a fresh-user trial's query in traditional
+    characters found its simplified note by meaning alone, shown under "no good match".
+    Japanese kanji fold too, the same in notes and queries. Empty, with a warning logged,
+    when OpenCC cannot be loaded. Built in about 10 ms, on the first text not ASCII."""
+    try:
+        import opencc
+    except ImportError as error:  # a declared dependency: only a broken install lacks it
+        logging.getLogger(__name__).warning(
+            "traditional and simplified Chinese are searched apart: %s", error)
+        return {}
+    han = [chr(code) for low, high in _HAN_BLOCKS for code in range(low, high + 1)]
+    converted = opencc.OpenCC("t2s").convert("\n".join(han)).split("\n")
+    if len(converted) != len(han):  # each character alone: never a phrase, nor split
+        return {}
+    return {ord(a): b for a, b in zip(han, converted, strict=True)
+            if b != a and len(b) == 1 and any(low <= ord(b) <= high for low, high in _HAN_BLOCKS)}
+
+
+#: The Han blocks of _CJK: extension A, unified ideographs, compatibility ideographs.
+_HAN_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+
+
+def _folds() -> dict[int, str | None]:
+    """The table normalise translates by: _FOLDS and han_folds()."""
+    global _ALL_FOLDS
+    if _ALL_FOLDS is None:
+        _ALL_FOLDS = {**_FOLDS, **han_folds()}
+    return _ALL_FOLDS
 
 
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
