@@ -807,6 +807,7 @@ def test_an_upgrade_folds_traditional_chinese_in_the_keyword_index(tmp_path, mon
     notes.mkdir()
     (notes / "紅燒肉.md").write_text("# 紅燒肉\n五花肉切塊，冰糖炒出糖色後燉一小時。\n")
     (notes / "Plain.md").write_text("---\ndescription: ferns\n---\n# Plain\nNothing new.\n")
+    (notes / "Tagged.md").write_text("---\ntags: [點心]\n---\n# Tagged\nDumplings.\n")
 
     def fold(table):  # text's rule, and nothing it kept of the rule before
         monkeypatch.setattr(text, "_ALL_FOLDS", table)
@@ -824,12 +825,13 @@ def test_an_upgrade_folds_traditional_chinese_in_the_keyword_index(tmp_path, mon
     library.close()
     fold(None)
     as_schema(tmp_path / "home", 18)
-    assert marked_by_migrations_to(tmp_path / "home", 19) == {"紅燒肉.md"}
+    assert marked_by_migrations_to(tmp_path / "home", 19) == {"紅燒肉.md", "Tagged.md"}
     upgraded = open_library(tmp_path / "home")
     summary = upgraded.scan()
-    assert summary.reread == 1
+    assert summary.reread == 2
     found = upgraded.search("红烧肉 冰糖", mode="words").results
     assert [r.title for r in found] == ["紅燒肉"]
+    assert [r.title for r in upgraded.search("#点心").results] == ["Tagged"]  # a tag filter
     # The other notes' rows are as they were: what the database does not keep is not lost.
     assert [r.title for r in upgraded.search("ferns", mode="words").results] == ["Plain"]
     upgraded.close()

@@ -364,7 +364,11 @@ def _v19(conn: apsw.Connection) -> None:
     from notesearch.core.text import han_folds  # (a rule, not schema)
 
     folds = han_folds()
-    touched = {note_id for note_id, text in conn.execute("SELECT note_id, text FROM chunks")
+    # Passages, and what a note keeps outside them: its title, aliases and tags (a tag of
+    # the front matter is filtered by as normalised when read).
+    touched = {note_id for note_id, text in conn.execute(
+                   "SELECT note_id, text FROM chunks UNION ALL "
+                   "SELECT id, title || aliases || tags FROM notes")
                if not text.isascii() and any(ord(char) in folds for char in set(text))}
     if not touched:
         return
