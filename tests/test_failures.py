@@ -542,6 +542,7 @@ def test_no_keyring_is_only_a_warning_while_the_local_model_needs_no_key(tmp_pat
     assert "[warn] keyring: none available; the local provider needs no key" in doctor.stdout
     # The keyword index's tokenizer, Snowball's half included, was tried on a Russian word.
     assert "FTS5 with word stems (English, Russian" in doctor.stdout
+    assert "traditional Chinese as simplified" in doctor.stdout  # OpenCC's table was read
     status = cli("key", "status")
     assert status.returncode == 0
     assert "OpenAI key: not stored; no keyring available" in status.stdout
@@ -605,3 +606,23 @@ def test_output_cut_short_by_its_reader_ends_quietly(tmp_path):
     reader.wait(timeout=60)
     assert b"Traceback" not in errors, errors.decode()
     assert reader.returncode == 141
+
+
+def test_doctor_fails_when_traditional_chinese_is_not_folded(monkeypatch):
+    """Without OpenCC's table (a broken install) a library indexed before and after would
+    disagree on every traditional character: doctor says so rather than "ok"."""
+    from notesearch.core import doctor, text
+
+    def fold(table):
+        monkeypatch.setattr(text, "_ALL_FOLDS", table)
+        monkeypatch.setattr(text, "_FOLDS_TO", {})
+        monkeypatch.setattr(text, "_FOLDS_TO_ITSELF", set())
+        for kept in (text.stem, text._normalise_piece, text._read_words, text.phrase_key,
+                     text._match_plan):
+            kept.cache_clear()
+
+    fold(dict(text._FOLDS))
+    with pytest.raises(RuntimeError, match="traditional Chinese is not folded"):
+        doctor._sqlite()
+    fold(None)
+    assert doctor._sqlite().endswith("traditional Chinese as simplified")

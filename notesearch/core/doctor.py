@@ -30,7 +30,7 @@ def _sqlite() -> str:
     import apsw
 
     from notesearch.core.db import connect
-    from notesearch.core.text import FTS_TOKENIZE_OPTION
+    from notesearch.core.text import FTS_TOKENIZE_OPTION, fts_text, query_terms
 
     with tempfile.TemporaryDirectory() as tmp:
         conn = connect(Path(tmp) / "check.db")
@@ -44,12 +44,20 @@ def _sqlite() -> str:
         conn.execute(f'CREATE VIRTUAL TABLE w USING fts5(x, tokenize = "{FTS_TOKENIZE_OPTION}")')
         conn.execute("INSERT INTO w(x) VALUES ('бюджету running')")
         found = conn.execute("SELECT COUNT(*) FROM w WHERE w MATCH 'бюджета runs'").fetchone()
+        # Traditional Chinese as simplified (OpenCC's table: without it the notes indexed
+        # before and after would disagree).
+        conn.execute("INSERT INTO w(x) VALUES (?)", (fts_text("红烧肉"),))
+        han = conn.execute("SELECT COUNT(*) FROM w WHERE w MATCH ?",
+                           (" AND ".join(f'"{t}"' for t in query_terms("紅燒肉")),)).fetchone()
         conn.close()
     if found is None or found[0] != 1:
         raise RuntimeError("the keyword index's tokenizer does not stem words")
+    if han is None or han[0] != 1:
+        raise RuntimeError("traditional Chinese is not folded to simplified (is opencc "
+                           "installed?)")
     return (f"SQLite {apsw.sqlite_lib_version()} via apsw {apsw.apsw_version()}, "
             f"sqlite-vec {vec}, FTS5 with word stems (English, Russian, Hindi, Greek, Tamil, "
-            "Armenian)")
+            "Armenian), traditional Chinese as simplified")
 
 
 def _model() -> str:
