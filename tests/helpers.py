@@ -134,3 +134,17 @@ def cli_here(home: Path, *args: str) -> subprocess.CompletedProcess:
             os.environ[HOME_ENV] = previous
     return subprocess.CompletedProcess(["notesearch", *args], code, out.getvalue(),
                                        err.getvalue())
+
+
+def fold_chinese(monkeypatch, table) -> None:  # noqa: ANN001
+    """Have text.normalise fold by `table` (None: the rule of today, built again; a copy of
+    text._FOLDS: the rule before traditional Chinese was folded), with nothing kept of the
+    rule before (its caches)."""
+    from notesearch.core import text
+
+    monkeypatch.setattr(text, "_ALL_FOLDS", table)
+    monkeypatch.setattr(text, "_FOLDS_TO", {})
+    monkeypatch.setattr(text, "_FOLDS_TO_ITSELF", set())
+    for kept in (text.stem, text._normalise_piece, text._read_words, text.phrase_key,
+                 text._match_plan):
+        kept.cache_clear()

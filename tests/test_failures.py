@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.errors import StorageFull
-from tests.helpers import as_schema, cli_here, open_library
+from tests.helpers import as_schema, cli_here, fold_chinese, open_library
 
 
 def write_notes(folder: Path, count: int, words: int = 60) -> None:
@@ -613,16 +613,8 @@ def test_doctor_fails_when_traditional_chinese_is_not_folded(monkeypatch):
     disagree on every traditional character: doctor says so rather than "ok"."""
     from notesearch.core import doctor, text
 
-    def fold(table):
-        monkeypatch.setattr(text, "_ALL_FOLDS", table)
-        monkeypatch.setattr(text, "_FOLDS_TO", {})
-        monkeypatch.setattr(text, "_FOLDS_TO_ITSELF", set())
-        for kept in (text.stem, text._normalise_piece, text._read_words, text.phrase_key,
-                     text._match_plan):
-            kept.cache_clear()
-
-    fold(dict(text._FOLDS))
+    fold_chinese(monkeypatch, dict(text._FOLDS))
     with pytest.raises(RuntimeError, match="traditional Chinese is not folded"):
         doctor._sqlite()
-    fold(None)
+    fold_chinese(monkeypatch, None)
     assert doctor._sqlite().endswith("traditional Chinese as simplified")

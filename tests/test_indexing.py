@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.progress import Control
-from tests.helpers import as_schema, marked_by_migrations_to, open_library
+from tests.helpers import as_schema, fold_chinese, marked_by_migrations_to, open_library
 
 NOTE = """# Bread
 
@@ -799,7 +799,7 @@ def test_search_and_similar_say_how_many_notes_wait_for_their_vectors(tmp_path) 
 
 def test_an_upgrade_folds_traditional_chinese_in_the_keyword_index(tmp_path, monkeypatch):
     """Schema 19: traditional Chinese characters are indexed as simplified ones. A library
-    that holds some has both keyword indexes refilled and those notes read again; then a
+    that holds some has those notes written again in both keyword indexes and read again; a
     query in simplified characters finds the note written in traditional ones."""
     from notesearch.core import text
 
@@ -809,21 +809,13 @@ def test_an_upgrade_folds_traditional_chinese_in_the_keyword_index(tmp_path, mon
     (notes / "Plain.md").write_text("---\ndescription: ferns\n---\n# Plain\nNothing new.\n")
     (notes / "Tagged.md").write_text("---\ntags: [點心]\n---\n# Tagged\nDumplings.\n")
 
-    def fold(table):  # text's rule, and nothing it kept of the rule before
-        monkeypatch.setattr(text, "_ALL_FOLDS", table)
-        monkeypatch.setattr(text, "_FOLDS_TO", {})
-        monkeypatch.setattr(text, "_FOLDS_TO_ITSELF", set())
-        for kept in (text.stem, text._normalise_piece, text._read_words, text.phrase_key,
-                     text._match_plan):
-            kept.cache_clear()
-
-    fold(dict(text._FOLDS))  # indexed as schema 18 did: without the fold
+    fold_chinese(monkeypatch, dict(text._FOLDS))  # indexed as schema 18 did
     library = open_library(tmp_path / "home")
     library.add_folder(notes)
     library.scan()
     assert library.search("红烧肉", mode="words").results == []
     library.close()
-    fold(None)
+    fold_chinese(monkeypatch, None)
     as_schema(tmp_path / "home", 18)
     assert marked_by_migrations_to(tmp_path / "home", 19) == {"紅燒肉.md", "Tagged.md"}
     upgraded = open_library(tmp_path / "home")

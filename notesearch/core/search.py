@@ -751,8 +751,8 @@ class Searcher:
         query_vector, problem = self.query_vector(query)
         if query_vector is None:
             return [], problem
-        top = self.vectors.top(query_vector, limit,
-                               self._allowed_embeddings() if allowed is not None else None,
+        reachable = self._allowed_embeddings() if allowed is not None else None
+        top = self.vectors.top(query_vector, limit, reachable,
                                centre=self.fusion.centre, script=script_group(query))
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         # The chunks of the best POOL vectors are what fusion measures against, as
@@ -769,7 +769,7 @@ class Searcher:
         # the top of a long list: fusion then measures each note against the others.
         # (Counted only past the limit: SqliteVectors, a one-off CLI search's, counts in SQL.)
         self._whole_pool = len(top) < limit or (
-            len(self._allowed_embeddings()) if allowed is not None else len(self.vectors)
+            len(reachable) if reachable is not None else len(self.vectors)
         ) <= WHOLE_POOL_SHARE * POOL
         return pool + deeper, None
 
