@@ -707,7 +707,7 @@ def test_a_word_is_corrected_only_by_a_slip_of_the_keyboard(tmp_path):
     assert library.search("apartment lease", k=3, mode="words").corrections == {}
     assert library.search("pork belly", k=3, mode="words").corrections == {}
     for typo, meant in (("botom", "bottom"), ("ovem", "oven"), ("kohlrabbi", "kohlrabi"),
-                        ("sehlf", "shelf"), ("trayss", "trays")):
+                        ("sehlf", "shelf"), ("trayss", "trays"), ("ovean", "oven")):
         assert library.search(typo, k=3, mode="words").corrections == {typo: meant}, typo
     library.close()
 

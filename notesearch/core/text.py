@@ -540,7 +540,9 @@ def one_edit_away(word: str) -> set[str]:
     Greek's) and the word's own letters. In a word of a-z a letter too many must double
     or sit on a key beside a neighbouring letter's, and a letter replaced beside the one
     meant (`_keys_apart`; QWERTY, QWERTZ and AZERTY): a keyboard's typos cluster on
-    neighbouring keys (Kernighan, Church and Gale, 1990). An English word no note of a
+    neighbouring keys (Kernighan, Church and Gale, 1990). A vowel too many beside a vowel
+    is a slip of spelling, not of the keyboard, and is corrected too ("baise",
+    "bacteriophagaes"). An English word no note of a
     multilingual library held was otherwise searched as another ("lease" as "leave",
     "pork" as the Spanish "por").
     """
@@ -548,7 +550,8 @@ def one_edit_away(word: str) -> set[str]:
     keyboard = _alphabet(word) is _ALPHABET
     splits = [(word[:i], word[i:]) for i in range(1, len(word) + 1)]
     deletes = {a + b[1:] for a, b in splits
-               if b and not (keyboard and _keys_apart(b[0], a[-1:] + b[1:2]))}
+               if b and not (keyboard and _keys_apart(b[0], a[-1:] + b[1:2])
+                             and not _vowel_beside_vowel(b[0], a[-1:] + b[1:2]))}
     swaps = {a + b[1] + b[0] + b[2:] for a, b in [("", word)] + splits if len(b) > 1}
     replaces = {a + c + b[1:] for a, b in splits if b for c in letters
                 if not (keyboard and _keys_apart(b[0], c))}
@@ -565,6 +568,11 @@ _NEIGHBOUR_KEYS = {
     "l": "kopm", "z": "asxtughyweq", "x": "zcsdyw", "c": "xvdf", "v": "cbfg", "b": "vngh",
     "n": "bmhj", "m": "njklp",
 }
+
+
+def _vowel_beside_vowel(letter: str, others: str) -> bool:
+    """True when `letter` is a vowel and so is one of `others` (its neighbours)."""
+    return letter in "aeiou" and any(other in "aeiou" for other in others)
 
 
 def _keys_apart(letter: str, others: str) -> bool:
