@@ -23,6 +23,24 @@ def model_cache(tmp_path_factory):
         os.environ[CACHE_ENV] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def words_cache(tmp_path_factory):
+    """One folder for the word lists built from pyspellchecker's (lexicon.py), for the whole
+    session: built once (~5 s), never in the user's cache."""
+    import os
+
+    from notesearch.core.lexicon import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("words-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
+
+
 @pytest.fixture(scope="session")
 def e5(model_cache):
     """The real local embedder as the app builds it by default (multilingual-e5-small: on

@@ -502,6 +502,32 @@ def test_in_a_small_library_the_note_far_ahead_by_meaning_is_a_good_match(tmp_pa
     library.close()
 
 
+def test_a_query_in_another_language_than_its_note_is_not_taken_for_a_missing_topic(
+        tmp_path, e5):
+    """A fresh-user trial: "root canal treatment" put the German dentist's note first and
+    showed it under "no good match", as no note holds an English word of the query, the
+    sign of a topic the notes lack in a library of one language; "Spanish potato omelette"
+    put the tortilla first at 0%, its words taken for made up as the model's vocabulary
+    splits them. Words of another language than the note's (lexicon.py) are neither."""
+    files = {**SMALL_MULTILINGUAL,
+             "Zahnarzt.md": "# Zahnarzt\n\nDie Wurzelbehandlung am unteren Backenzahn dauerte "
+                            "zwei Sitzungen. Danach kommt eine Krone; die Versicherung zahlt "
+                            "die Hälfte.\n",
+             "tortilla.md": "# Tortilla de patatas\n\nPelar y cortar las patatas en láminas "
+                            "finas, freírlas despacio con la cebolla, mezclarlas con los huevos "
+                            "batidos y cuajar la tortilla por los dos lados.\n"}
+    library = library_of(tmp_path, files, e5)
+    for query, note in (("root canal treatment", "Zahnarzt.md"),
+                        ("Spanish potato omelette", "tortilla.md")):
+        response = library.search(query, k=10)
+        assert Path(response.results[0].path).name == note, query
+        assert not response.weak, (query, response.results[0].confidence)
+    # In the notes' own language, words no note holds still mean no good match.
+    assert library.search("Wurzelkanal Röntgenbild Narkose Zahnseide", k=10).weak
+    assert library.search("qwzx vorpal zorblax", k=10).weak
+    library.close()
+
+
 def test_in_a_small_library_of_long_notes_the_note_far_ahead_is_a_good_match(tmp_path, e5):
     """The same library with a long reading log beside the short notes: 130 passages, more
     than fusion's pool of 100, yet the pool is most of the library, not the top of a long

@@ -22,6 +22,7 @@ from typing import NamedTuple, cast
 import apsw
 import numpy as np
 
+from notesearch.core import lexicon
 from notesearch.core.store import one_row
 from notesearch.core.text import (
     PREFIX_MIN_LETTERS,
@@ -443,7 +444,7 @@ class KeywordIndex:
             query = replace_term(query, word, better)
         return query, corrections
 
-    def made_up_share(self, query: str, as_you_type: bool) -> float:
+    def made_up_share(self, query: str, as_you_type: bool, listed: bool = False) -> float:
         """Return the idf-weighted share (0..1) of the query's terms that are no word at all:
         no note holds them, no one-edit correction was found (`query` is as spelled), and the
         local model's vocabulary does not hold them whole (a word of a language it knows).
@@ -451,7 +452,10 @@ class KeywordIndex:
 
         Such a word is made up, or a typo too far to correct: the notes cannot be about it.
         "quantum zorblax transmogrifier" showed "Quantum Turing Machine" at 68% on a real
-        vault, as if the query were about quantum alone."""
+        vault, as if the query were about quantum alone.
+
+        `listed`: a word of the word lists (lexicon) is not made up either; for a query in
+        another language than the notes found, where a word no note holds says nothing."""
         if self.is_word is None:
             return 0.0
         terms = query_terms(query)
@@ -463,7 +467,8 @@ class KeywordIndex:
             weight = term_weight(df, total)
             every += weight
             if (not df and term != typing and term.isalpha() and not is_cjk(term)
-                    and len(term) >= SPELL_MIN_LETTERS and not self.is_word(term)):
+                    and len(term) >= SPELL_MIN_LETTERS and not self.is_word(term)
+                    and not (listed and lexicon.is_known(term))):
                 made_up += weight
         return made_up / every if every else 0.0
 

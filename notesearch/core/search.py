@@ -46,6 +46,7 @@ from notesearch.core.fusion import (
     with_made_up_words,
 )
 from notesearch.core.keywords import KeywordIndex, PhrasePostings
+from notesearch.core.lexicon import Lexicon, lexicon
 from notesearch.core.prose import plain_markdown, snippet_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Space, Store, one_row
@@ -64,6 +65,7 @@ from notesearch.core.text import (
     script_group,
     typed_prefix,
     unpointed,
+    written_words,
 )
 from notesearch.core.tokens import fit_to_window
 from notesearch.core.vectors import SqliteVectors, VectorIndex
@@ -238,6 +240,13 @@ class QueryCache:
             self._items.popitem(last=False)
 
 
+
+@lru_cache(maxsize=256)
+def _language_of(words: Lexicon, passage: str) -> str | None:
+    """The language of a passage's text (Lexicon.language_of), kept for the keystrokes
+    that show it again."""
+    return words.language_of(written_words(passage))
+
 class Searcher:
     """Runs searches over one connection; cheap to call on every keystroke."""
 
@@ -290,8 +299,10 @@ class Searcher:
     def warm(self, seconds: float) -> bool:
         """Read ahead the postings of common words for up to `seconds` (KeywordIndex.warm),
         then the chunk map (chunkmap.py); return True when nothing is left to read. The first
-        call also starts loading the query model's faster engine (prepare_for_queries)."""
+        call also starts loading the query model's faster engine (prepare_for_queries) and
+        reads the word lists (lexicon.py; built there at first use)."""
         prepare_for_queries(self.embedder)
+        lexicon()  # built at first use, once (seconds): made-up words, languages
         self._begin()
         try:
             # The map in a slice of its own, once the postings are read: at 100k passages
@@ -356,7 +367,8 @@ class Searcher:
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
                             mode, spelled, named)
         if (mode == "hybrid" and fused and not word_hits and query_terms(query)
-                and not response.only_filters and self._in_query_script(query, fused[0])):
+                and not response.only_filters and self._in_query_script(query, fused[0])
+                and not self._in_other_language(query, fused[0])):
             # No note holds a word of the query, though they are written as it is: what
             # meaning finds is the closest note, not the one asked about.
             fused = with_absent_words(fused)
@@ -365,7 +377,12 @@ class Searcher:
             # as spelling would correct the words, so a typo is not taken for made up.
             checked = (spelled if mode != "meaning"
                        else self.keywords.spelled(query, as_you_type)[0])
-            fused = with_made_up_words(fused, self.keywords.made_up_share(checked, as_you_type))
+            share = self.keywords.made_up_share(checked, as_you_type)
+            if share and self._in_other_language(query, fused[0]):
+                # "potato" is a word, though no note and no token of the model is it: of
+                # English, while the best passage is Spanish ("patata").
+                share = self.keywords.made_up_share(checked, as_you_type, listed=True)
+            fused = with_made_up_words(fused, share)
         if response.only_filters and allowed is not None and len(fused) < k:
             fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
         response.results = self._timed(timings, "results", self._results, fused,
@@ -698,6 +715,20 @@ class Searcher:
         row = self.conn.execute("SELECT text FROM chunks WHERE id = ?",
                                 (best.chunk_id,)).fetchone()
         return row is None or mostly_cjk(query) == mostly_cjk(row[0])
+
+    def _in_other_language(self, query: str, best: Fused) -> bool:
+        """True when the best result's passage is in a language of the word lists
+        (lexicon.Lexicon.language_of) and the query decidedly in another: "root canal
+        treatment" over a German dentist's note shares no word with it, though it is the
+        note asked about, and words of English no note holds are no sign of a missing
+        topic there. False without the word lists."""
+        words = lexicon()
+        if words is None:
+            return False
+        row = self.conn.execute("SELECT text FROM chunks WHERE id = ?",
+                                (best.chunk_id,)).fetchone()
+        language = _language_of(words, row[0]) if row is not None else None
+        return language is not None and words.is_foreign(query_terms(query), language)
 
     def _newest(self, note_ids: set[int], k: int) -> list[Fused]:
         """Return up to k of `note_ids`, most recently modified first, each at its first

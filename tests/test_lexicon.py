@@ -1,0 +1,60 @@
+"""The word lists: which words are words, and which language a text or a query is in."""
+
+from __future__ import annotations
+
+import pytest
+
+from notesearch.core import lexicon as lexicon_module
+from notesearch.core.lexicon import lexicon
+from notesearch.core.text import query_terms, written_words
+
+
+@pytest.fixture(scope="module")
+def words():
+    words = lexicon()
+    assert words is not None, "pyspellchecker's lists are a dependency"
+    return words
+
+
+def test_real_words_of_many_languages_are_known_and_made_up_ones_are_not(words):
+    # Words the model's vocabulary splits (and so took for made up) are words all the same.
+    for word in ("potato", "renovation", "lease", "strasse", "kaution", "aubergine"):
+        assert word in words, word
+    for word in ("zorblax", "plorbit", "fnarg", "qwzx", ""):
+        assert word not in words, word
+    assert words.languages_of("potato") >= {"en"}
+    assert "de" not in words.languages_of("treatment")
+
+
+def test_a_passage_is_in_the_language_most_of_its_words_are(words):
+    german = written_words("Ich war gestern beim Zahnarzt, die Wurzelbehandlung hat lange "
+                           "gedauert und die Versicherung zahlt nur die Hälfte.")
+    assert words.language_of(german) == "de"
+    french = written_words("Tailler les rosiers à la fin de l'hiver, au-dessus d'un bourgeon.")
+    assert words.language_of(french) == "fr"
+    # Chinese with a command in it, or a heading alone: no language to tell.
+    assert words.language_of(written_words("使用 git 命令来提交更改")) is None
+    assert words.language_of(written_words("Kosten")) is None
+
+
+def test_a_query_is_foreign_to_a_language_only_when_decidedly_another(words):
+    assert words.is_foreign(query_terms("root canal treatment"), "de")
+    assert words.is_foreign(query_terms("Spanish potato omelette"), "es")
+    assert not words.is_foreign(query_terms("root canal treatment"), "en")
+    # Words English shares: not decided, so not foreign.
+    assert not words.is_foreign(query_terms("constat amiable"), "en")
+    assert not words.is_foreign(query_terms("pasteles de nata"), "pt")
+    # A made-up word is of no language, so foreign to none.
+    assert not words.is_foreign(query_terms("zorblax"), "de")
+
+
+def test_the_lists_are_built_once_and_a_damaged_cache_is_built_again(tmp_path, monkeypatch):
+    monkeypatch.setenv(lexicon_module.CACHE_ENV, str(tmp_path))
+    built = lexicon_module._load()
+    table, header = lexicon_module._paths()
+    assert table.is_file() and header.is_file()
+    again = lexicon_module._load()  # mapped from the cache
+    assert len(again) == len(built) and "potato" in again
+    table.write_bytes(b"not a table")
+    rebuilt = lexicon_module._load()
+    assert "potato" in rebuilt and "zorblax" not in rebuilt
