@@ -735,9 +735,11 @@ def test_an_upgrade_reads_again_the_notes_with_heading_blocks(tmp_path):
 
 def test_an_upgrade_keeps_each_vectors_script_without_embedding_again(tmp_path, e5):
     """Schema 15: a meaning search centres Chinese, Japanese and Korean passages on their own
-    mean (vectors.Centring), so each vector keeps its passage's script group; a library an
-    older notesearch embedded learns them from its passages' text, and embeds nothing again."""
-    from notesearch.core.text import SCRIPT_CJK, SCRIPT_OTHER
+    mean (vectors.Centring), so each vector keeps its passage's script group, and since
+    schema 20 its language group; a library an older notesearch embedded learns them from
+    its passages' text, and embeds nothing again."""
+    from notesearch.core.lexicon import LANGUAGE_GROUPS
+    from notesearch.core.text import SCRIPT_CJK
 
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -750,11 +752,42 @@ def test_an_upgrade_keeps_each_vectors_script_without_embedding_again(tmp_path, 
     query = "SELECT n.path, e.script FROM embeddings e JOIN chunks c ON c.hash = e.hash " \
             "JOIN notes n ON n.id = c.note_id"
     fresh = {Path(path).name: script for path, script in library.conn.execute(query)}
-    assert fresh == {"Hike.md": SCRIPT_CJK, "Kites.md": SCRIPT_OTHER, "Mixed.md": SCRIPT_CJK}
+    assert fresh == {"Hike.md": SCRIPT_CJK, "Kites.md": LANGUAGE_GROUPS["en"],
+                     "Mixed.md": SCRIPT_CJK}
     library.close()
     as_schema(tmp_path / "home", 14)  # (drops the column, as schema 14 had none)
     upgraded = open_library(tmp_path / "home", embedder=e5)
     assert {Path(path).name: script for path, script in upgraded.conn.execute(query)} == fresh
+    assert upgraded.index().chunks_embedded == 0
+    upgraded.close()
+
+
+def test_an_upgrade_keeps_each_vectors_language_without_embedding_again(tmp_path, e5):
+    """Schema 20: each language's passages are centred on their own mean (an English
+    question over German and English notes had put English near-misses first, on language
+    alone), so each vector keeps its passage's language group (lexicon.language_group),
+    learnt from the text of a library embedded when only scripts were told apart."""
+    from notesearch.core.lexicon import LANGUAGE_GROUPS
+    from notesearch.core.text import SCRIPT_CJK, SCRIPT_OTHER
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "Zahnarzt.md").write_text("Die Wurzelbehandlung dauerte zwei Sitzungen, und die "
+                                       "Versicherung zahlt nur die Hälfte der Krone.\n")
+    (notes / "Kites.md").write_text("Kites fly best in a steady wind on an open beach.\n")
+    (notes / "Hike.md").write_text("周末去香山徒步，记得带水和雨衣。\n")
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+    library.close()
+    as_schema(tmp_path / "home", 19, "UPDATE embeddings SET script = 0 WHERE script != 1")
+    upgraded = open_library(tmp_path / "home", embedder=e5)
+    query = "SELECT n.path, e.script FROM embeddings e JOIN chunks c ON c.hash = e.hash " \
+            "JOIN notes n ON n.id = c.note_id"
+    assert {Path(path).name: script for path, script in upgraded.conn.execute(query)} == {
+        "Zahnarzt.md": LANGUAGE_GROUPS["de"], "Kites.md": LANGUAGE_GROUPS["en"],
+        "Hike.md": SCRIPT_CJK}
+    assert SCRIPT_OTHER not in LANGUAGE_GROUPS.values()
     assert upgraded.index().chunks_embedded == 0
     upgraded.close()
 

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from notesearch.core import vectors
-from notesearch.core.text import SCRIPT_CJK, SCRIPT_OTHER, script_group
+from notesearch.core.lexicon import LANGUAGE_GROUPS, language_group
+from notesearch.core.text import SCRIPT_CJK, SCRIPT_OTHER
 from notesearch.core.vectors import (
+    CENTRE_PRIOR_GROUP_ROWS,
     CENTRE_PRIOR_ROWS,
     SHORTLIST_FACTOR,
     SqliteVectors,
@@ -67,6 +69,42 @@ def test_each_script_is_centred_on_its_own_mean() -> None:
     assert by_script.top(query, 1, english_ids, centre=1.0, script=SCRIPT_OTHER)[0][0] == 2002
 
 
+def test_a_language_of_few_passages_is_centred_on_its_own_mean_too() -> None:
+    """An English query over a library of 300 English passages and 100 German ones: a
+    German passage about the topic, against an English one that half touches it. A group's
+    difference from the space's mean is shrunk by its own rows only
+    (CENTRE_PRIOR_GROUP_ROWS), so that the German passages' language is taken away although
+    they are a tenth of the library; shrunk by the library's prior (500 rows) as well, the
+    English near-miss won on language alone (tldr-pages' pages in eight languages beside
+    English ones: docs/measurements.md)."""
+    basis = np.eye(16, dtype=np.float32)
+    english, german, topics = basis[0], basis[1], basis[2:14]
+    rows = [unit(3 * language + 1.5 * topics[1 + i % 11])
+            for language, count in ((english, 300), (german, 100)) for i in range(count)]
+    answer = unit(3 * german + 3 * topics[0])  # id 401
+    near = unit(3 * english + 1.2 * topics[0] + 1.2 * topics[1])  # id 402
+    matrix = np.vstack([*rows, answer, near])
+    ids = np.arange(1, 403, dtype=np.int64)
+    en, de = LANGUAGE_GROUPS["en"], LANGUAGE_GROUPS["de"]
+    groups = np.r_[np.repeat([en, de], [300, 100]), de, en].astype(np.int8)
+    index = VectorIndex()
+    index.matrix = matrix[:0]
+    index._append(ids, matrix, groups)
+    query = unit(3 * english + 2 * topics[0])
+    assert index.top(query, 1, centre=1.0, script=en)[0][0] == 401
+    # The earlier rule, a group's whole mean shrunk towards the space's by 500 rows.
+    centring = index.centring(1.0)
+    assert centring is not None
+    scale = len(ids) / (len(ids) + CENTRE_PRIOR_ROWS)
+    centring.shifts = {group: (count * mean + CENTRE_PRIOR_ROWS * index.mean())
+                       / (count + CENTRE_PRIOR_ROWS) * scale
+                       for group, (count, mean) in index.group_means().items()}
+    shifted = query - centring.shift(en)
+    scores = {i: float((matrix[i - 1] - centring.shift(int(groups[i - 1]))) @ shifted)
+              for i in (401, 402)}
+    assert scores[402] > scores[401]
+
+
 @pytest.mark.parametrize("sample", [2_000, 3])
 def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatch,  # noqa: ANN001
                                                        sample) -> None:
@@ -82,6 +120,7 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatc
         "The quarterly report is due on the first Friday.",
         "Kites fly best in a steady wind on an open beach.",
         "Page not found.",
+        "Den Sauerteig zweimal täglich mit Mehl und Wasser füttern, dann backen.",
         "周末去香山徒步，记得带水和雨衣。",
         "红烧肉要先焯水，再用冰糖炒出糖色。",
         "每个月先存下收入的两成，再安排其他开支。"])}
@@ -89,14 +128,16 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatc
     memory, disk = VectorIndex(), SqliteVectors()
     memory.refresh(library.conn)
     disk.refresh(library.conn)
-    # Both scripts, each with a say (the shrinking towards the space's mean aside).
+    # Three language groups, each with a say (the shrinking towards the space's mean aside).
     monkeypatch.setattr("notesearch.core.vectors.CENTRE_PRIOR_ROWS", 1)
-    assert sorted(memory.group_means()) == [SCRIPT_OTHER, SCRIPT_CJK]
+    monkeypatch.setattr("notesearch.core.vectors.CENTRE_PRIOR_GROUP_ROWS", 1)
+    assert sorted(memory.group_means()) == sorted([SCRIPT_CJK, LANGUAGE_GROUPS["en"],
+                                                   LANGUAGE_GROUPS["de"]])
     # A filter (a folder, a tag) searches within some rows, of both scripts here: sqlite-vec
     # takes one rowid set a query, so the CLI searches each script's rows within the filter's.
     some = memory.ids[::2].copy()
     for text in ("how do I keep my bread dough rising", "怎么做红烧肉"):
-        query, script = e5.embed_query(text), script_group(text)
+        query, script = e5.embed_query(text), language_group(text)
         for centre, allowed in ((0.0, None), (0.33, None), (1.0, None), (0.33, some)):
             in_memory = memory.top(query, 9, allowed, centre=centre, script=script)
             on_disk = disk.top(query, 9, allowed, centre=centre, script=script)
@@ -112,14 +153,15 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatc
 
 
 def exact_scores(index: VectorIndex, query: np.ndarray, centre: float) -> np.ndarray:
-    """Every row's exact (centred) score for an English query, row by row: (q - s_q) . (d -
-    s_d) less the constant -(q - s_q) . s_q, each script's shift s its sample's mean shrunk
-    towards the space's (see vectors.py), the space's alone with one script."""
+    """Every row's exact (centred) score for a query of SCRIPT_OTHER, row by row: (q - s_q) .
+    (d - s_d) less the constant -(q - s_q) . s_q, each group's shift s the space's plus its
+    sample mean's difference from the space's, shrunk (see vectors.py), the space's alone
+    with one group."""
     rows = len(index.ids)
     scale = centre * rows / (rows + CENTRE_PRIOR_ROWS)
     mean, groups = index.mean(), index.group_means()
-    shifts = {group: scale * (count * group_mean + CENTRE_PRIOR_ROWS * mean)
-              / (count + CENTRE_PRIOR_ROWS) for group, (count, group_mean) in groups.items()}
+    shifts = {group: scale * mean + centre * count / (count + CENTRE_PRIOR_GROUP_ROWS)
+              * (group_mean - mean) for group, (count, group_mean) in groups.items()}
     if len(groups) < 2:
         shifts = {group: scale * mean for group in groups}
     own = shifts.get(SCRIPT_OTHER, scale * mean)

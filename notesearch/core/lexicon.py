@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import normalise, query_terms
+from .text import SCRIPT_CJK, SCRIPT_OTHER, mostly_cjk, normalise, query_terms, written_words
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +93,15 @@ class Lexicon:
         return bool(scores.max() - scores[self.languages.index(language)] >= LANGUAGE_MARGIN)
 
     def _codes_of(self, words: Iterable[str]) -> np.ndarray:
-        """(words, languages) frequency codes of the alphabetic words."""
-        shifts = np.arange(len(self.languages), dtype=np.uint64) * np.uint64(_CODE_BITS)
-        rows = [(np.uint64(self._packed(word)) >> shifts) & np.uint64(0xF)
-                for word in words if word.isalpha()]
-        if not rows:
+        """(words, languages) frequency codes of the alphabetic words, looked up at once."""
+        digests = b"".join(_digest_bytes(word) for word in words if word.isalpha())
+        if not digests:
             return np.zeros((0, len(self.languages)), dtype=np.int64)
-        return np.array(rows, dtype=np.int64)
+        keys = np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+        at = np.minimum(np.searchsorted(self._digests, keys), self._digests.size - 1)
+        packed = np.where(self._digests[at] == keys, self._codes[at], np.uint64(0))
+        shifts = np.arange(len(self.languages), dtype=np.uint64) * np.uint64(_CODE_BITS)
+        return ((packed[:, None] >> shifts[None, :]) & np.uint64(0xF)).astype(np.int64)
 
     def _scores(self, codes: np.ndarray) -> np.ndarray:
         """(languages,) log-likelihood of words with these codes under each language; a word
@@ -138,6 +140,25 @@ def lexicon() -> Lexicon | None:
                             " vocabulary alone", error)
                 _failed = True
         return _loaded
+
+
+#: Each language's group in meaning search (vectors.Centring: passages are centred on their
+#: own language's mean), kept with each vector (embeddings.script) beside text.SCRIPT_OTHER
+#: and text.SCRIPT_CJK; fixed here, so that a list pyspellchecker adds moves none of them.
+LANGUAGE_GROUPS = {"ar": 2, "de": 3, "en": 4, "es": 5, "eu": 6, "fa": 7, "fr": 8, "it": 9,
+                   "lv": 10, "nl": 11, "pt": 12, "ru": 13}
+
+
+def language_group(text: str) -> int:
+    """Return the group `text` (a passage or a query) is centred in: text.SCRIPT_CJK when
+    most of its letters are Chinese, Japanese or Korean, else its language's LANGUAGE_GROUPS
+    entry when the word lists tell it (Lexicon.language_of), else text.SCRIPT_OTHER (too few
+    words, a language of none of the lists, or no lists)."""
+    if mostly_cjk(text):
+        return SCRIPT_CJK
+    words = lexicon()
+    language = words.language_of(written_words(text)) if words is not None else None
+    return LANGUAGE_GROUPS.get(language, SCRIPT_OTHER) if language else SCRIPT_OTHER
 
 
 def is_known(term: str) -> bool:

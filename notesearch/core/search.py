@@ -46,11 +46,13 @@ from notesearch.core.fusion import (
     with_made_up_words,
 )
 from notesearch.core.keywords import KeywordIndex, PhrasePostings
-from notesearch.core.lexicon import Lexicon, lexicon
+from notesearch.core.lexicon import Lexicon, language_group, lexicon
 from notesearch.core.prose import plain_markdown, snippet_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Space, Store, one_row
 from notesearch.core.text import (
+    SCRIPT_CJK,
+    SCRIPT_OTHER,
     Snippet,
     find_terms,
     fts_query,
@@ -583,11 +585,13 @@ class Searcher:
     def _other_script_notes(self, query: str, word_hits: list[Hit],
                             meaning_hits: list[Hit]) -> frozenset[int]:
         """Return the notes of meaning's pool that the keyword list did not find and none of
-        whose passages is in the query's script group (text.script_group): no word of the
-        query can be in them. Asked of SQLite only where the library holds a script group
-        other than the query's (one kept look-up a state of the vectors)."""
+        whose passages is in the query's script group (text.script_group; a vector's
+        language group, lexicon.language_group, is SCRIPT_CJK or one of the rest): no word
+        of the query can be in them. Asked of SQLite only where the library holds a script
+        group other than the query's (one kept look-up a state of the vectors)."""
         script = script_group(query)
-        if set(self.vectors.group_means()) <= {script}:
+        if {SCRIPT_CJK if g == SCRIPT_CJK else SCRIPT_OTHER
+                for g in self.vectors.group_means()} <= {script}:
             return frozenset()
         found = {h.note_id for h in word_hits}
         candidates = {h.note_id for h in meaning_hits[:self._meaning_pool]} - found
@@ -606,7 +610,8 @@ class Searcher:
                 f"embeddings e ON e.hash = c.hash AND e.space_id = ? WHERE c.note_id IN "
                 f"({','.join('?' * len(missing))}) GROUP BY c.note_id",
                 [state[2], *missing]).fetchall()))
-        return frozenset(n for n in candidates if known[n] and not known[n] & (1 << script))
+        mask = 1 << SCRIPT_CJK if script == SCRIPT_CJK else ~(1 << SCRIPT_CJK)
+        return frozenset(n for n in candidates if known[n] and not known[n] & mask)
 
     def _per_note(self, fact: str, note_ids: Iterable[int], sql: str) -> dict[int, int]:
         """Return note id -> a figure `sql` reads (0 where it returns no row), kept until the
@@ -784,7 +789,7 @@ class Searcher:
             return [], problem
         reachable = self._allowed_embeddings() if allowed is not None else None
         top = self.vectors.top(query_vector, limit, reachable,
-                               centre=self.fusion.centre, script=script_group(query))
+                               centre=self.fusion.centre, script=language_group(query))
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         # The chunks of the best POOL vectors are what fusion measures against, as
         # many whatever number of results was asked for (fusion.gather's `pool`).

@@ -11,6 +11,7 @@ from typing import Any, cast
 import apsw
 import numpy as np
 
+from notesearch.core.lexicon import language_group
 from notesearch.core.migrations import vec_table
 from notesearch.core.text import (
     SCRIPT_OTHER,
@@ -19,7 +20,6 @@ from notesearch.core.text import (
     fts_text,
     fts_title,
     normalise,
-    script_group,
 )
 
 
@@ -401,10 +401,10 @@ class Store:
     def add_embeddings(self, space_id: int, hashes: Sequence[str], vectors: np.ndarray,
                        texts: Sequence[str] | None = None) -> None:
         """Store one batch of vectors in one transaction: (n,) passage hashes, (n, dim)
-        vectors and the (n,) passages' texts, whose script group (text.script_group) is
-        kept with each vector (SCRIPT_OTHER for all when `texts` is None)."""
+        vectors and the (n,) passages' texts, whose language group (lexicon.language_group)
+        is kept with each vector (SCRIPT_OTHER for all when `texts` is None)."""
         table = vec_table(space_id)
-        scripts = ([script_group(t) for t in texts] if texts is not None
+        scripts = ([language_group(t) for t in texts] if texts is not None
                    else [SCRIPT_OTHER] * len(hashes))
         with self.conn:
             for digest, vector, script in zip(hashes, vectors, scripts, strict=True):
