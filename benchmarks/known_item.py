@@ -13,6 +13,9 @@ Chinese pages (`pages.zh`); crosslingual queries search within `pages.zh`, the r
 
 `--trials` runs the held-out set instead: 40 queries for each of three more vaults
 (benchmarks/trials, TRIAL_VAULTS), written by fresh-user testers before they searched.
+`--small N` cuts libraries of N notes from each vault; `--translated [LANGUAGE ...]` asks
+tldr-pages' English queries of libraries of its pages in another language beside English
+ones (translated_libraries).
 
 Scores: MRR@10 is the mean of 1/rank of the first target in the top ten (0 on a miss); hit@10
 the share of queries with a target in the top ten. "calibration" prints, for hybrid, how often
@@ -141,6 +144,51 @@ def small_libraries(vault: str, root: Path, work: Path, size: int, group: int, s
         yield copy, place / f"lib-{number}", asked
 
 
+#: tldr-pages' translations searched by `--translated`: four languages of the word lists
+#: with Latin letters, Portuguese, Russian (Cyrillic) and Polish (no list: a control).
+TRANSLATED = ["de", "fr", "es", "it", "nl", "pt_BR", "ru", "pl"]
+#: A translated library: the query targets' pages in its language, this many more of its
+#: pages, and this many English pages of other commands.
+TRANSLATED_OWN, TRANSLATED_ENGLISH = 150, 100
+
+
+def translated_libraries(root: Path, work: Path, languages: list[str], seed: int
+                         ) -> Iterator[tuple[str, Path, Path, list[dict]]]:
+    """Yield (label, copy's root, library home, queries) for libraries of tldr-pages'
+    translations: tldr-pages' English queries whose command has a page in the language,
+    each meaning that page, over that language's pages beside English ones (never the
+    English page of a command asked about), as a person who writes in two languages has.
+    Copies and libraries are cached under work/translated."""
+    queries = load_queries("tldr-pages")
+    for language in languages:
+        folder = f"pages.{language}"
+        rng = random.Random(f"{seed}:{language}")
+        asked = []
+        for query in queries:
+            targets = {f"{folder}/{t.split('/', 1)[1]}" for t in query["targets"]}
+            targets = {t for t in targets if (root / t).is_file()}
+            if targets:
+                asked.append({**query, "targets": targets})
+        wanted = sorted({t for q in asked for t in q["targets"]})
+        commands = {t.split("/", 1)[1] for t in wanted}
+        own = sorted(str(p.relative_to(root)) for p in (root / folder).rglob("*.md"))
+        english = sorted(str(p.relative_to(root)) for p in (root / "pages").rglob("*.md")
+                         if str(p.relative_to(root)).split("/", 1)[1] not in commands)
+        others = sorted(set(own) - set(wanted))
+        chosen = (wanted + rng.sample(others, min(len(others), TRANSLATED_OWN))
+                  + rng.sample(english, min(len(english), TRANSLATED_ENGLISH)))
+        place = work / "translated" / f"{language}-s{seed}"
+        copy = place / "notes"
+        if not copy.is_dir():
+            draft = place / ".draft"
+            shutil.rmtree(draft, ignore_errors=True)
+            for rel in chosen:
+                (draft / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / rel, draft / rel)
+            draft.rename(copy)
+        yield f"tldr-pages.{language}", copy, place / "lib", asked
+
+
 def rank_of(paths: list[str], targets: set[str]) -> int | None:
     """Return the 1-based position of the first target among `paths`, or None."""
     for position, path in enumerate(paths, 1):
@@ -203,7 +251,9 @@ def absent_queries(library: Library, vault: str, root: Path,
     folder = KIND_FOLDER.get(vault, {}).get("*")
     filters = Filters(folder=str((root / folder).resolve())) if folder else Filters()
     records = []
-    for source in ABSENT_FROM.get(vault, []) if sources is None else sources:
+    # (A translated library, "tldr-pages.de", lacks what tldr-pages lacks.)
+    default = ABSENT_FROM.get(vault, ABSENT_FROM.get(vault.split(".", 1)[0], []))
+    for source in default if sources is None else sources:
         for item in load_queries(source):
             response = library.search(item["query"], k=10, filters=filters)
             top = response.results[0] if response.results else None
@@ -345,13 +395,28 @@ def main() -> None:
                              "(small_libraries) instead of the whole vaults")
     parser.add_argument("--group", type=int, default=10,
                         help="with --small: queries whose notes each small library holds")
-    parser.add_argument("--seed", type=int, default=1, help="with --small: the random draw")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="with --small or --translated: the random draw")
+    parser.add_argument("--translated", nargs="*", metavar="LANGUAGE",
+                        help="English queries over tldr-pages' pages in other languages "
+                             "beside English ones (translated_libraries; default: "
+                             f"{' '.join(TRANSLATED)})")
     args = parser.parse_args()
     if not (EVAL / "known-item").is_dir():
         print(f"no known-item set at {EVAL / 'known-item'}; nothing to measure")
         return
     everything = []
-    for vault in TRIAL_VAULTS if args.trials else args.vaults:
+    if args.translated is not None:
+        root = unpack("tldr-pages", args.work)
+        for label, copy, home, asked in translated_libraries(
+                root, args.work, args.translated or TRANSLATED, args.seed):
+            records = search_library(label, copy, args, asked, home)
+            for record in records:
+                record["vault"] = label
+            everything += records
+            print_table(label, scores(records))
+    for vault in [] if args.translated is not None else (
+            TRIAL_VAULTS if args.trials else args.vaults):
         root = unpack(vault, args.work)
         if args.small:
             records = []

@@ -157,3 +157,33 @@ def test_the_held_out_trial_queries_load() -> None:
         for query in queries:
             assert query["query"].strip() and query["kind"]
             assert all(t.endswith(".md") and not t.startswith("/") for t in query["targets"])
+
+
+def test_known_item_over_translated_pages(tmp_path) -> None:
+    """`known_item.py --translated`: tldr-pages' English queries over a library of its pages
+    in another language beside English ones, each query meaning the translated page."""
+    root, work = tmp_path / "eval", tmp_path / "work"
+    (root / "known-item").mkdir(parents=True)
+    rows = ["qid\tquery\ttarget\tkind",
+            "t1\tcopy files to another folder\tpages/common/cp.md\tquestion",
+            "t2\tshow the calendar\tpages/common/cal.md\tkeyword"]
+    (root / "known-item" / "tldr-pages.tsv").write_text("\n".join(rows) + "\n")
+    rows = ["qid\tquery\ttarget\tkind", "e1\tlist the files in a folder\tls.md\tquestion"]
+    (root / "known-item" / "elsewhere.tsv").write_text("\n".join(rows) + "\n")
+    vault = work / "vaults" / "tldr-pages"
+    pages = {"pages/common/cp.md": "# cp\n\n> Copy files and directories.\n",
+             "pages/common/ls.md": "# ls\n\n> List directory contents.\n",
+             "pages.de/common/cp.md": "# cp\n\n> Kopiere Dateien und Verzeichnisse.\n",
+             "pages.de/common/rm.md": "# rm\n\n> Lösche Dateien oder Verzeichnisse.\n"}
+    for rel, text in pages.items():
+        (vault / rel).parent.mkdir(parents=True, exist_ok=True)
+        (vault / rel).write_text(text, encoding="utf-8")
+    out = run("known_item.py", "--translated", "de", "--work", str(work), "--absent-from",
+              "elsewhere", eval_root=root)
+    # The German page of cp, the German rm and the English ls; not the English cp, nor a
+    # query whose command has no German page.
+    copied = sorted(str(p.relative_to(work / "translated" / "de-s1" / "notes"))
+                    for p in (work / "translated" / "de-s1" / "notes").rglob("*.md"))
+    assert copied == ["pages.de/common/cp.md", "pages.de/common/rm.md", "pages/common/ls.md"]
+    assert "tldr-pages.de: MRR@10 / hit@10 (words | meaning | hybrid)" in out
+    assert "question       ( 1)" in out and "keyword" not in out.split("calibration")[0]
