@@ -58,3 +58,35 @@ def test_the_lists_are_built_once_and_a_damaged_cache_is_built_again(tmp_path, m
     table.write_bytes(b"not a table")
     rebuilt = lexicon_module._load()
     assert "potato" in rebuilt and "zorblax" not in rebuilt
+
+
+def test_a_search_does_not_wait_for_word_lists_another_thread_is_building(monkeypatch):
+    """The app's read-ahead builds the lists at first use (seconds, once): meanwhile a
+    keystroke goes on without them, where indexing waits for them."""
+    import threading
+    import time
+
+    from notesearch.core.lexicon import language_group
+    from notesearch.core.text import SCRIPT_OTHER
+
+    monkeypatch.setattr(lexicon_module, "_loaded", None)
+    building = threading.Lock()
+    monkeypatch.setattr(lexicon_module, "_lock", building)
+    german = "Die Versicherung zahlt nur die Hälfte der Krone, sagte der Zahnarzt."
+    held = threading.Event()
+
+    def read_ahead() -> None:  # holds the lock for 3 s, as a build would
+        with building:
+            held.set()
+            time.sleep(3)
+
+    worker = threading.Thread(target=read_ahead)
+    worker.start()
+    held.wait()
+    start = time.monotonic()
+    assert lexicon(wait=False) is None
+    assert language_group(german, wait=False) == SCRIPT_OTHER
+    assert not lexicon_module.is_known("potato")
+    assert time.monotonic() - start < 1.0
+    worker.join()
+    assert language_group(german) == lexicon_module.LANGUAGE_GROUPS["de"]

@@ -125,13 +125,18 @@ _loaded: Lexicon | None = None
 _failed = False
 
 
-def lexicon() -> Lexicon | None:
+def lexicon(wait: bool = True) -> Lexicon | None:
     """Return the lexicon, mapped from its cache (a few ms) or built there at first use
     (5-10 s, once); None when pyspellchecker is not installed or its lists or the cache
     cannot be read (then no word counts as known). Thread-safe; later calls return the
-    same one."""
+    same one. `wait=False`: None at once while another thread is reading or building it (a
+    keystroke does not wait seconds for the lists the app's read-ahead is building)."""
     global _loaded, _failed
-    with _lock:
+    if _loaded is not None or _failed:
+        return _loaded
+    if not _lock.acquire(blocking=wait):
+        return None
+    try:
         if _loaded is None and not _failed:
             try:
                 _loaded = _load()
@@ -140,6 +145,8 @@ def lexicon() -> Lexicon | None:
                             " vocabulary alone", error)
                 _failed = True
         return _loaded
+    finally:
+        _lock.release()
 
 
 #: Each language's group in meaning search (vectors.Centring: passages are centred on their
@@ -149,21 +156,22 @@ LANGUAGE_GROUPS = {"ar": 2, "de": 3, "en": 4, "es": 5, "eu": 6, "fa": 7, "fr": 8
                    "lv": 10, "nl": 11, "pt": 12, "ru": 13}
 
 
-def language_group(text: str) -> int:
+def language_group(text: str, wait: bool = True) -> int:
     """Return the group `text` (a passage or a query) is centred in: text.SCRIPT_CJK when
     most of its letters are Chinese, Japanese or Korean, else its language's LANGUAGE_GROUPS
     entry when the word lists tell it (Lexicon.language_of), else text.SCRIPT_OTHER (too few
-    words, a language of none of the lists, or no lists)."""
+    words, a language of none of the lists, or no lists; `wait`: see `lexicon`)."""
     if mostly_cjk(text):
         return SCRIPT_CJK
-    words = lexicon()
+    words = lexicon(wait)
     language = words.language_of(written_words(text)) if words is not None else None
     return LANGUAGE_GROUPS.get(language, SCRIPT_OTHER) if language else SCRIPT_OTHER
 
 
 def is_known(term: str) -> bool:
-    """True when `term` is a word of one of the lexicon's languages (False without it)."""
-    known = lexicon()
+    """True when `term` is a word of one of the lexicon's languages (False without it, or
+    while another thread reads it: for searches)."""
+    known = lexicon(wait=False)
     return known is not None and term in known
 
 

@@ -727,7 +727,7 @@ class Searcher:
         treatment" over a German dentist's note shares no word with it, though it is the
         note asked about, and words of English no note holds are no sign of a missing
         topic there. False without the word lists."""
-        words = lexicon()
+        words = lexicon(wait=False)
         if words is None:
             return False
         row = self.conn.execute("SELECT text FROM chunks WHERE id = ?",
@@ -789,7 +789,8 @@ class Searcher:
             return [], problem
         reachable = self._allowed_embeddings() if allowed is not None else None
         top = self.vectors.top(query_vector, limit, reachable,
-                               centre=self.fusion.centre, script=language_group(query))
+                               centre=self.fusion.centre,
+                               script=language_group(query, wait=False))
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         # The chunks of the best POOL vectors are what fusion measures against, as
         # many whatever number of results was asked for (fusion.gather's `pool`).
