@@ -543,6 +543,7 @@ def test_no_keyring_is_only_a_warning_while_the_local_model_needs_no_key(tmp_pat
     # The keyword index's tokenizer, Snowball's half included, was tried on a Russian word.
     assert "FTS5 with word stems (English, Russian" in doctor.stdout
     assert "traditional Chinese as simplified" in doctor.stdout  # OpenCC's table was read
+    assert "words of 12 languages" in doctor.stdout  # pyspellchecker's lists were read
     status = cli("key", "status")
     assert status.returncode == 0
     assert "OpenAI key: not stored; no keyring available" in status.stdout
@@ -618,3 +619,17 @@ def test_doctor_fails_when_traditional_chinese_is_not_folded(monkeypatch):
         doctor._sqlite()
     fold_chinese(monkeypatch, None)
     assert doctor._sqlite().endswith("traditional Chinese as simplified")
+
+
+def test_doctor_warns_when_the_word_lists_cannot_be_read(monkeypatch):
+    """Without pyspellchecker's lists search still works, but every language is centred as
+    one: doctor says so as a warning, and names the languages when they are there."""
+    from notesearch.core import doctor, lexicon
+
+    assert "told a German sentence" in doctor._word_lists()
+    monkeypatch.setattr(lexicon, "_loaded", None)
+    monkeypatch.setattr(lexicon, "_failed", True)
+    checks = {check.name: check for check in doctor.run_checks()
+              if check.name == "word lists"}
+    assert checks["word lists"].ok and checks["word lists"].warning
+    assert "pyspellchecker's word lists could not be read" in checks["word lists"].detail

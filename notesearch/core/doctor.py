@@ -1,4 +1,4 @@
-"""Self-checks for `notesearch doctor`: SQLite and sqlite-vec, FTS5, the model, the keyring."""
+"""Self-checks for `notesearch doctor`: SQLite, sqlite-vec, FTS5, word lists, model, keyring."""
 
 from __future__ import annotations
 
@@ -87,6 +87,22 @@ def _model() -> str:
     return detail
 
 
+def _word_lists() -> str:
+    from notesearch.core.lexicon import lexicon
+    from notesearch.core.text import written_words
+
+    words = lexicon()
+    if words is None:
+        raise Advice("pyspellchecker's word lists could not be read (is pyspellchecker "
+                     "installed?): notes in different languages are centred as one, and a "
+                     "word the model splits may be taken for a made-up one")
+    told = words.language_of(written_words("Die Versicherung zahlt nur die Hälfte."))
+    if told != "de":
+        raise RuntimeError(f"the word lists take a German sentence for {told!r}")
+    return (f"{len(words):,} words of {len(words.languages)} languages "
+            f"({', '.join(words.languages)}); told a German sentence")
+
+
 def _keyring() -> str:
     from notesearch.core.config import Settings, library_home
     from notesearch.core.embedders.registry import provider
@@ -116,8 +132,8 @@ def _home() -> str:
 
 
 CHECKS: list[tuple[str, Callable[[], str]]] = [
-    ("library folder", _home), ("database", _sqlite), ("embedding model", _model),
-    ("keyring", _keyring)]
+    ("library folder", _home), ("database", _sqlite), ("word lists", _word_lists),
+    ("embedding model", _model), ("keyring", _keyring)]
 
 
 def run_checks() -> Iterator[Check]:
