@@ -90,3 +90,21 @@ def test_a_search_does_not_wait_for_word_lists_another_thread_is_building(monkey
     assert time.monotonic() - start < 1.0
     worker.join()
     assert language_group(german) == lexicon_module.LANGUAGE_GROUPS["de"]
+
+
+def test_a_passage_mostly_in_a_script_of_its_own_is_grouped_by_the_script(words):
+    # Russian's list is short (most Russian passages were told of no language, and so were
+    # centred with the English-less rest); Greek and Hebrew have no list at all.
+    from notesearch.core.lexicon import LANGUAGE_GROUPS, language_group
+    from notesearch.core.text import SCRIPT_OTHER
+
+    russian = "Показать список всех запущенных процессов и их идентификаторы"
+    assert language_group(russian) == LANGUAGE_GROUPS["ru"]
+    greek = "Εμφάνιση της λίστας όλων των διεργασιών που εκτελούνται"
+    hebrew = "הצג את רשימת כל התהליכים הפועלים"
+    groups = {language_group(greek), language_group(hebrew)}
+    assert len(groups) == 2 and not groups & {SCRIPT_OTHER, *LANGUAGE_GROUPS.values()}
+    # A few Cyrillic words in an English passage leave it English.
+    assert language_group("The command prints the processes; in Russian it is called "
+                          "Показать процессы and works the same way everywhere.") \
+        == LANGUAGE_GROUPS["en"]

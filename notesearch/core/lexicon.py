@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 from collections.abc import Iterable
 from importlib import metadata, resources
@@ -150,22 +151,52 @@ def lexicon(wait: bool = True) -> Lexicon | None:
 
 
 #: Each language's group in meaning search (vectors.Centring: passages are centred on their
-#: own language's mean), kept with each vector (embeddings.script) beside text.SCRIPT_OTHER
-#: and text.SCRIPT_CJK; fixed here, so that a list pyspellchecker adds moves none of them.
+#: own language's mean), kept with each vector (embeddings.script) beside text.SCRIPT_OTHER,
+#: text.SCRIPT_CJK and the groups of _SCRIPTS (14-17); fixed here, so that a list
+#: pyspellchecker adds moves none of them.
 LANGUAGE_GROUPS = {"ar": 2, "de": 3, "en": 4, "es": 5, "eu": 6, "fa": 7, "fr": 8, "it": 9,
                    "lv": 10, "nl": 11, "pt": 12, "ru": 13}
 
 
+#: Scripts that make a group of their own, whatever the language (most of a text's letters
+#: in them): Cyrillic is Russian's group (its list is short, 20k words, and most Russian
+#: passages were told of no language), Arabic script that of Arabic unless the lists tell
+#: Persian; the rest have no lists.
+_SCRIPTS = ((re.compile("[\u0400-\u052f]"), LANGUAGE_GROUPS["ru"]),
+            (re.compile("[\u0600-\u06ff\u0750-\u077f]"), LANGUAGE_GROUPS["ar"]),
+            (re.compile("[\u0370-\u03ff\u1f00-\u1fff]"), 14),  # Greek
+            (re.compile("[\u0590-\u05ff]"), 15),  # Hebrew
+            (re.compile("[\u0900-\u097f]"), 16),  # Devanagari
+            (re.compile("[\u0e00-\u0e7f]"), 17))  # Thai
+
+
 def language_group(text: str, wait: bool = True) -> int:
     """Return the group `text` (a passage or a query) is centred in: text.SCRIPT_CJK when
-    most of its letters are Chinese, Japanese or Korean, else its language's LANGUAGE_GROUPS
-    entry when the word lists tell it (Lexicon.language_of), else text.SCRIPT_OTHER (too few
-    words, a language of none of the lists, or no lists; `wait`: see `lexicon`)."""
+    most of its letters are Chinese, Japanese or Korean; a script's group (_SCRIPTS) when
+    most are of it; else its language's LANGUAGE_GROUPS entry when the word lists tell it
+    (Lexicon.language_of), else text.SCRIPT_OTHER (too few words, a language of none of
+    the lists, or no lists; `wait`: see `lexicon`)."""
     if mostly_cjk(text):
         return SCRIPT_CJK
+    script = _script_group(text)
+    if script is not None and script != LANGUAGE_GROUPS["ar"]:
+        return script
     words = lexicon(wait)
     language = words.language_of(written_words(text)) if words is not None else None
+    if script is not None:  # Arabic script: Persian when the lists say so
+        return LANGUAGE_GROUPS["fa"] if language == "fa" else script
     return LANGUAGE_GROUPS.get(language, SCRIPT_OTHER) if language else SCRIPT_OTHER
+
+
+def _script_group(text: str) -> int | None:
+    """The _SCRIPTS group most of `text`'s letters are written in, or None."""
+    if text.isascii():
+        return None
+    letters = sum(char.isalpha() for char in text)
+    for pattern, group in _SCRIPTS:
+        if len(pattern.findall(text)) * 2 > letters > 0:
+            return group
+    return None
 
 
 def is_known(term: str) -> bool:

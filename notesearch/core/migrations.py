@@ -385,9 +385,10 @@ def _v19(conn: apsw.Connection) -> None:
 
 
 def _v20(conn: apsw.Connection) -> None:
-    """Keep each vector's language group (lexicon.language_group of its passage) where _v15
-    kept its script group: a meaning search centres each language's passages on their own
-    mean (vectors.Centring). Vectors no passage holds any more keep theirs. About 0.3 ms a
+    """Keep each vector's language group (lexicon.language_group of its passage: a language
+    the word lists tell, or a script such as Cyrillic or Greek) where _v15 kept its script
+    group: a meaning search centres each language's passages on their own mean
+    (vectors.Centring). Vectors no passage holds any more keep theirs. About 0.3 ms a
     passage (30 s at 100k); without the word lists, groups stay as they were."""
     from notesearch.core.lexicon import language_group, lexicon  # (a rule, not schema)
 

@@ -15,7 +15,8 @@ made up most of it, and centring then pushed the page "Queries" down), so the me
 by rows / (rows + CENTRE_PRIOR_ROWS).
 
 Each language group its own mean (`Centring`; lexicon.language_group: Chinese, Japanese or
-Korean; each language the word lists tell; the rest): passages in different languages sit
+Korean; Cyrillic, Greek, Hebrew, Devanagari, Thai; each language the word lists tell; the
+rest): passages in different languages sit
 around different means, and the difference is the language, not what they say; an English
 query is then closer to every English passage than to the German one that answers it.
 Centring each side on its own group's mean takes the language away (Libovický, Rosa and
