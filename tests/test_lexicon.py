@@ -108,3 +108,16 @@ def test_a_passage_mostly_in_a_script_of_its_own_is_grouped_by_the_script(words)
     assert language_group("The command prints the processes; in Russian it is called "
                           "Показать процессы and works the same way everywhere.") \
         == LANGUAGE_GROUPS["en"]
+
+
+def test_a_querys_language_is_told_only_when_decided(words):
+    from notesearch.core.lexicon import query_language
+
+    assert query_language("Übungen für den unteren Rücken") == "de"
+    assert query_language("recette de la tarte aux pommes") == "fr"
+    assert query_language("how do I make a query") == "en"
+    # English and German alike, or too short to tell: no language, so no stopwords of one.
+    assert query_language("die hard") != "de"
+    assert query_language("der Pate") is None
+    # Russian's list is short: Cyrillic it does not tell is taken for Russian.
+    assert query_language("что такое рекурсия в программировании") == "ru"

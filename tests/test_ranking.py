@@ -548,3 +548,30 @@ def test_in_a_small_library_of_long_notes_the_note_far_ahead_is_a_good_match(tmp
     assert not response.weak
     assert library.search("qwzx vorpal flibbertigibbet", k=10).weak
     library.close()
+
+
+def test_function_words_of_the_querys_language_are_not_searched(tmp_path):
+    """A fresh-user trial: German and French queries searched and marked "der", "zu", "mit",
+    "les", "de", and a note holding only those came up. They are dropped from a query
+    decidedly in their language (text.LANGUAGE_STOPWORDS), as English ones always are."""
+    files = {"Rücken.md": "# Rückenübungen\n\nÜbungen für den unteren Rücken: Katzenbuckel, "
+                          "Brücke und Vierfüßlerstand, jeden Morgen zehn Minuten.\n",
+             "Kuchen.md": "# Pflaumenkuchen\n\nFür den Teig Mehl, Butter und Zucker mit der "
+                          "Hand verkneten; für den Belag die Pflaumen entsteinen. Mit Zimt "
+                          "bestreuen und für eine Stunde backen.\n",
+             "jardin.md": "# Tailler les rosiers\n\nTailler les rosiers à la fin de l'hiver, "
+                          "au-dessus d'un bourgeon. Retirer le bois mort.\n",
+             "die-casting.md": "# Die casting\n\nA die is forced into the mould under high "
+                               "pressure.\n"}
+    library = library_of(tmp_path, files)
+    response = library.search("Übungen für den unteren Rücken", k=10, mode="words")
+    assert [Path(r.path).name for r in response.results] == ["Rücken.md"]
+    snippet = response.results[0].snippet
+    marked = {snippet.text[a:b].lower() for a, b in snippet.highlights}
+    assert marked and not marked & {"für", "den"}, marked
+    french = library.search("la taille des rosiers", k=10, mode="words")
+    assert [Path(r.path).name for r in french.results] == ["jardin.md"]
+    # Not from an English query: there "die" is a word of its own.
+    english = library.search("die casting", k=10, mode="words")
+    assert Path(english.results[0].path).name == "die-casting.md"
+    library.close()

@@ -32,6 +32,7 @@ from notesearch.core.text import (
     is_cjk,
     one_edit_away,
     phrase_key,
+    query_stopwords,
     query_terms,
     quote_term,
     replace_term,
@@ -193,7 +194,8 @@ class KeywordIndex:
         scores are read once and kept until the notes change: a keystroke reads only the
         word being typed.
         """
-        if as_you_type and all(term in STOPWORDS for term in query_terms(query)):
+        stopwords = query_stopwords(query)
+        if as_you_type and all(term in stopwords for term in query_terms(query)):
             return {}, {}
         phrases = fts_phrases(query, prefix_last=as_you_type, keep=self.selective_terms,
                               widen_prefix=self.matching_prefix)

@@ -199,6 +199,30 @@ def _script_group(text: str) -> int | None:
     return None
 
 
+_query_languages: dict[str, str | None] = {}
+
+
+def query_language(query: str) -> str | None:
+    """Return the language a query is decidedly written in (Lexicon.language_of over its
+    words, stopwords included), or None: undecided, or the lists not read yet or being read
+    by another thread (a keystroke does not wait). Kept for the last 1,024 queries (about
+    50 µs each)."""
+    words = lexicon(wait=False)
+    if words is None:
+        return None
+    known = _query_languages.get(query, "")
+    if known != "":
+        return known
+    if len(_query_languages) >= 1024:
+        _query_languages.clear()
+    # Cyrillic the lists do not tell (Russian's is short) is taken for Russian, as its
+    # passages are grouped (language_group).
+    language = words.language_of(written_words(query)) or (
+        "ru" if _script_group(query) == LANGUAGE_GROUPS["ru"] else None)
+    _query_languages[query] = language
+    return language
+
+
 def is_known(term: str) -> bool:
     """True when `term` is a word of one of the lexicon's languages (False without it, or
     while another thread reads it: for searches)."""

@@ -312,6 +312,51 @@ will with you your
 # Chinese question and function words are listed as the bigrams a query is split into.
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
+# The same for languages the word lists tell (lexicon.py): articles, pronouns, prepositions,
+# conjunctions, auxiliaries and question words, as the English list above. German "der",
+# "zu", "mit" and French "les", "de" were searched and marked in German and French queries
+# (a fresh-user trial). Dropped only from a query decidedly in that language
+# (query_stopwords): "die", "den", "son", "con", "also", "over" are English words too.
+_LANGUAGE_STOPWORD_TEXT = {
+    "de": """der die das den dem des ein eine einen einem einer eines und oder aber als an
+        auf aus bei beim bis durch für gegen in im ins mit nach ohne über um unter von vom
+        vor zu zum zur zwischen am ist sind war waren wird werden kann können ich du er sie
+        es wir ihr mein meine dein deine sein seine ihre unser man sich mich mir dich dir uns
+        euch wie was wann wo warum welche welcher welches wer dass ob wenn so da dann""",
+    "fr": """le la les l un une des du de d au aux et ou mais donc car ni que qui quoi quel
+        quelle quels quelles comment pourquoi quand où est sont été être a ai as avez ont
+        avoir je j tu il elle on nous vous ils elles me m te t se s mon ma mes ton ta tes son
+        sa ses notre nos votre vos leur leurs ce c cet cette ces dans en sur sous par pour
+        avec sans chez entre vers y qu""",
+    "es": """el la los las lo un una unos unas y e o u pero que qué quien quién cual cuál
+        como cómo cuando cuándo donde dónde por para porque con sin en de del al a es son
+        ser está están estar era fue ha han hay yo tú tu él ella nosotros vosotros ellos
+        ellas mi mis su sus nuestro nuestra se me te le les nos este esta estos estas ese
+        esa esos esas sobre entre hasta desde""",
+    "it": """il lo la i gli le l un uno una e ed o ma che chi cui come quando dove perché
+        quale quali di d del dello della dei degli delle a al allo alla ai agli alle da dal
+        dallo dalla dai in nel nello nella nei negli nelle con su sul sullo sulla per tra
+        fra è sono essere ha hanno ho io tu lui lei noi voi loro mio mia miei mie tuo tua
+        suo sua suoi sue nostro vostro si mi ti ci vi questo questa questi queste quello
+        quella""",
+    "nl": """de het een en of maar dat die dit deze wat wie waar wanneer waarom hoe welke
+        van in op aan met voor naar bij door uit om tot te als is zijn was waren wordt
+        worden heeft hebben ik jij je hij zij ze wij we jullie mijn jouw haar ons onze hun
+        er zich""",
+    "pt": """o a os as um uma uns umas e ou mas que quem qual quais como quando onde porque
+        por para com sem em de do da dos das no na nos nas ao aos à às pelo pela pelos pelas
+        é são ser está estão estar era foi tem têm há eu tu ele ela nós eles elas meu minha
+        seu sua seus suas nosso nossa se me te lhe este esta isto esse essa isso aquele
+        aquela sobre entre até desde""",
+    "ru": """и в во на с со к ко по о об от до из за для у без над под при что кто как где
+        когда почему какой какая какие какое это этот эта эти тот та те то я ты он она оно
+        мы вы они мой моя моё мои твой его её их наш ваш свой себя а но или ли же бы был
+        была было были есть быть""",
+}
+#: Each language's stopwords, with the English ones (STOPWORDS) that every query drops.
+LANGUAGE_STOPWORDS = {language: STOPWORDS | frozenset(normalise(w) for w in words.split())
+                      for language, words in _LANGUAGE_STOPWORD_TEXT.items()}
+
 
 def _bigrams(run: str) -> list[str]:
     if len(run) == 1:
@@ -353,8 +398,19 @@ def query_terms(query: str) -> list[str]:
     pieces: list[str] = []
     for word in _WORD.findall(query_words(query)):
         pieces.extend(_bigrams(word) if _IS_CJK.match(word) else [word])
-    kept = [p for p in pieces if p not in STOPWORDS] or pieces
+    stopwords = query_stopwords(query)
+    kept = [p for p in pieces if p not in stopwords] or pieces
     return list(dict.fromkeys(kept))
+
+
+def query_stopwords(query: str) -> frozenset[str]:
+    """Return the words `query_terms` drops from `query`: STOPWORDS, and those of the language
+    the query is decidedly written in (LANGUAGE_STOPWORDS, lexicon.query_language; none
+    while another thread reads the word lists)."""
+    from notesearch.core.lexicon import query_language  # lazy: the lexicon is built on this
+
+    language = query_language(query)
+    return LANGUAGE_STOPWORDS.get(language, STOPWORDS) if language else STOPWORDS
 
 
 _local = threading.local()
@@ -501,13 +557,14 @@ def typed_prefix(query: str) -> str | None:
     if not words or not terms or words[-1] != terms[-1]:
         return None
     last = words[-1]
-    if _IS_CJK.match(last) or len(last) < PREFIX_MIN_LETTERS or last in STOPWORDS:
+    stopwords = query_stopwords(query)
+    if _IS_CJK.match(last) or len(last) < PREFIX_MIN_LETTERS or last in stopwords:
         return None
     # FTS5 stems a prefix before matching it: "cos" is searched as "co"* and "thes" as
     # "the"*, which match most notes (6,200 and 8,500 of 10k, 16-20 ms). The rule holds for
     # what is searched.
     searched = stem(last)
-    if len(searched) < PREFIX_MIN_LETTERS or searched in STOPWORDS:
+    if len(searched) < PREFIX_MIN_LETTERS or searched in stopwords:
         return None
     return last
 
@@ -691,9 +748,10 @@ def adjacent_pairs(query: str) -> list[str]:
     pair; CJK terms are bigrams already.
     """
     words = [w for w in _LATIN_WORDS.findall(query_words(query)) if not _IS_CJK.search(w)]
+    stopwords = query_stopwords(query)
     pairs: list[str] = []
     for first, second in zip(words[:MAX_PHRASE_WORDS], words[1:MAX_PHRASE_WORDS], strict=False):
-        if first in STOPWORDS or second in STOPWORDS:
+        if first in stopwords or second in stopwords:
             continue
         pairs.append(f"{first} {second}")
     return list(dict.fromkeys(pairs))
