@@ -1119,3 +1119,20 @@ def test_the_query_is_embedded_on_another_thread_while_the_keywords_are_read(sam
     assert [(r.title, r.confidence) for r in first.results] == \
         [(r.title, r.confidence) for r in again.results]
     assert first.results and first.meaning_unavailable is None
+
+
+def test_german_written_without_umlaut_keys_finds_the_umlauts(tmp_path):
+    """A fresh-user trial: "Rueckenschmerzen", as German is typed without ä, ö, ü keys,
+    found nothing beside a note of "Rückenschmerzen"."""
+    library = library_of(tmp_path, {
+        "Rücken.md": "# Rückenschmerzen\nÜbungen gegen Rückenschmerzen: Katzenbuckel und "
+                     "Brücke, dazu Äpfel und Gemüse.\n",
+        "Quellen.md": "# Quellen\nDie Quelle des Zitats steht im Anhang.\n"})
+    response = library.search("Rueckenschmerzen Uebungen", k=3, mode="words")
+    assert [Path(r.path).name for r in response.results] == ["Rücken.md"]
+    assert response.corrections == {"rueckenschmerzen": "rückenschmerzen",
+                                    "uebungen": "übungen"}
+    assert response.spelling_note().startswith("No note has")
+    for typed in ("Aepfel", "Gemuese", "Bruecke"):
+        assert library.search(typed, k=3, mode="words").results, typed
+    library.close()

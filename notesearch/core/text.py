@@ -602,6 +602,8 @@ def one_edit_away(word: str) -> set[str]:
     "bacteriophagaes"). An English word no note of a
     multilingual library held was otherwise searched as another ("lease" as "leave",
     "pork" as the Spanish "por").
+
+    German's ae, oe, ue for ä, ö, ü count as one edit too (`_umlauts`).
     """
     letters = sorted(set(_alphabet(word)) | set(word))
     keyboard = _alphabet(word) is _ALPHABET
@@ -613,7 +615,23 @@ def one_edit_away(word: str) -> set[str]:
     replaces = {a + c + b[1:] for a, b in splits if b for c in letters
                 if not (keyboard and _keys_apart(b[0], c))}
     inserts = {a + c + b for a, b in splits for c in letters}
-    return (deletes | swaps | replaces | inserts) - {word}
+    return (deletes | swaps | replaces | inserts | _umlauts(word)) - {word}
+
+
+#: German's spelling of ä, ö, ü without those keys (DIN 5007-2): "Rueckenschmerzen",
+#: "Gruesse" found no note of "Rückenschmerzen" or "Grüße" (a fresh-user trial). Not "ue"
+#: after "q", as in "Quelle".
+_UMLAUT_DIGRAPH = re.compile("(?<!q)ue|ae|oe")
+_UMLAUTS = {"ae": "ä", "oe": "ö", "ue": "ü"}
+
+
+def _umlauts(word: str) -> set[str]:
+    """`word` with each of its ae, oe, ue as ä, ö, ü, and with all of them so."""
+    found = list(_UMLAUT_DIGRAPH.finditer(word))
+    spelt = {word[:m.start()] + _UMLAUTS[m.group()] + word[m.end():] for m in found}
+    if len(found) > 1:
+        spelt.add(_UMLAUT_DIGRAPH.sub(lambda m: _UMLAUTS[m.group()], word))
+    return spelt
 
 
 #: Letters on neighbouring keys (a row's neighbours and the keys above and below), on QWERTY
