@@ -67,6 +67,10 @@ def test_each_script_is_centred_on_its_own_mean() -> None:
     # Within a filter that leaves only English passages, the English one.
     english_ids = ids[scripts == SCRIPT_OTHER]
     assert by_script.top(query, 1, english_ids, centre=1.0, script=SCRIPT_OTHER)[0][0] == 2002
+    # Only what each language adds (similar notes): the same here; with one group, cosines.
+    assert by_script.top(query, 1, centre=1.0, script=SCRIPT_OTHER,
+                         languages_only=True)[0][0] == 2001
+    assert one_mean.top(query, 5, centre=1.0, languages_only=True) == one_mean.top(query, 5)
 
 
 def test_a_language_of_few_passages_is_centred_on_its_own_mean_too() -> None:
@@ -138,9 +142,13 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatc
     some = memory.ids[::2].copy()
     for text in ("how do I keep my bread dough rising", "怎么做红烧肉"):
         query, script = e5.embed_query(text), language_group(text)
-        for centre, allowed in ((0.0, None), (0.33, None), (1.0, None), (0.33, some)):
-            in_memory = memory.top(query, 9, allowed, centre=centre, script=script)
-            on_disk = disk.top(query, 9, allowed, centre=centre, script=script)
+        for centre, allowed, languages_only in ((0.0, None, False), (0.33, None, False),
+                                                (1.0, None, False), (0.33, some, False),
+                                                (0.33, None, True), (0.33, some, True)):
+            in_memory = memory.top(query, 9, allowed, centre=centre, script=script,
+                                   languages_only=languages_only)
+            on_disk = disk.top(query, 9, allowed, centre=centre, script=script,
+                               languages_only=languages_only)
             assert in_memory
             assert [i for i, _ in in_memory] == [i for i, _ in on_disk]
             assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk],

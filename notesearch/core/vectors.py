@@ -88,8 +88,8 @@ class Centring:
     """
 
     def __init__(self, mean: np.ndarray, groups: dict[int, tuple[int, np.ndarray]], rows: int,
-                 weight: float) -> None:
-        scale = weight * rows / (rows + CENTRE_PRIOR_ROWS)
+                 weight: float, languages_only: bool = False) -> None:
+        scale = 0.0 if languages_only else weight * rows / (rows + CENTRE_PRIOR_ROWS)
         self.default = (mean * scale).astype(np.float32)
         # One group: its mean is the space's (the same sample), and the score is the plain
         # centred one, to the last bit. Several: each adds its own mean's difference from
@@ -114,11 +114,13 @@ class Centring:
 
 
 def centring(mean: np.ndarray | None, groups: dict[int, tuple[int, np.ndarray]], rows: int,
-             weight: float) -> Centring | None:
-    """Return the Centring of a space, or None when there is nothing to subtract."""
-    if mean is None or not weight or not rows:
+             weight: float, languages_only: bool = False) -> Centring | None:
+    """Return the Centring of a space, or None when there is nothing to subtract.
+    `languages_only`: only each group's difference from the space's mean (none with one
+    group), not the mean itself."""
+    if mean is None or not weight or not rows or (languages_only and len(groups) < 2):
         return None
-    return Centring(mean, groups, rows, weight)
+    return Centring(mean, groups, rows, weight, languages_only)
 
 
 def _group_sample_ids(ids: np.ndarray, n: int) -> np.ndarray:
@@ -325,11 +327,13 @@ class VectorIndex:
         return len(self.ids)
 
     def top(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-            centre: float = 0.0, script: int = SCRIPT_OTHER) -> list[tuple[int, float]]:
+            centre: float = 0.0, script: int = SCRIPT_OTHER,
+            languages_only: bool = False) -> list[tuple[int, float]]:
         """Return up to k (embedding id, score) pairs, best first: cosines (-1..1), or with
         `centre` (0..1) centred scores (see the module; `script`: the query's language group,
-        lexicon.language_group). Scores are exact; which rows are scored is chosen by their int8
-        codes once there are more than 2 * SHORTLIST_FACTOR * k rows, per language group.
+        lexicon.language_group; `languages_only`: see `centring`). Scores are exact; which
+        rows are scored is chosen by their int8 codes once there are more than 2 *
+        SHORTLIST_FACTOR * k rows, per language group.
 
         `allowed`: sorted embedding ids to rank within (a filtered search); others are left out.
         """
@@ -339,7 +343,7 @@ class VectorIndex:
         if not len(ids) or k <= 0:
             return []
         query = np.asarray(query, np.float32)
-        centred = self.centring(centre) if centre else None
+        centred = self.centring(centre, languages_only) if centre else None
         offsets: dict[int, float] = {}
         if centred is not None:
             query = query - centred.shift(script)
@@ -375,9 +379,9 @@ class VectorIndex:
         best = best[np.argsort(-scores[best])]
         return [(int(ids[rows[i]]), float(scores[i])) for i in best]
 
-    def centring(self, weight: float) -> Centring | None:
-        """Return the space's Centring at `weight` (see the module), or None."""
-        return centring(self.mean(), self.group_means(), len(self.ids), weight)
+    def centring(self, weight: float, languages_only: bool = False) -> Centring | None:
+        """Return the space's Centring at `weight` (see the module and `centring`), or None."""
+        return centring(self.mean(), self.group_means(), len(self.ids), weight, languages_only)
 
     def group_means(self) -> dict[int, tuple[int, np.ndarray]]:
         """Return each language group present -> (its rows, the (dim,) mean of its sample of
@@ -403,6 +407,12 @@ class VectorIndex:
         with self._lock:
             ids, matrix = self.ids, self.matrix
         return matrix[np.flatnonzero(ids % sample_step(len(ids), n) == 0)[:n]]
+
+    def sample_ids(self, n: int) -> np.ndarray:
+        """Return the sorted embedding ids of `sample`'s rows."""
+        with self._lock:
+            ids = self.ids
+        return ids[ids % sample_step(len(ids), n) == 0][:n]
 
     def mean(self) -> np.ndarray | None:
         """Return the (dim,) mean of the MEAN_SAMPLE rows of `sample`, as SqliteVectors.mean
@@ -495,7 +505,8 @@ class SqliteVectors:
         return kept[2]
 
     def top(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-            centre: float = 0.0, script: int = SCRIPT_OTHER) -> list[tuple[int, float]]:
+            centre: float = 0.0, script: int = SCRIPT_OTHER,
+            languages_only: bool = False) -> list[tuple[int, float]]:
         """Return up to k (embedding id, score) pairs, best first (within `allowed`): cosines,
         or centred scores as VectorIndex.top gives them. At most VEC_KNN_LIMIT pairs."""
         if self._conn is None or self.space is None:
@@ -503,8 +514,8 @@ class SqliteVectors:
         k = min(k, VEC_KNN_LIMIT)
         query = np.asarray(query, np.float32)
         scale = 1.0
-        centred = (centring(self.mean(), self.group_means(), len(self), centre)
-                   if centre else None)
+        centred = (centring(self.mean(), self.group_means(), len(self), centre,
+                             languages_only) if centre else None)
         offsets: dict[int, float] = {}
         if centred is not None:
             # vec0's cosine distance is 1 - d . u / |u| for unit rows d: u = q - shift, and
@@ -546,10 +557,15 @@ class SqliteVectors:
         """Return up to n rows drawn evenly across the space (a fixed, repeatable sample)."""
         if self._conn is None or self.space is None:
             return np.zeros((0, 0), np.float32)
-        ids = [r[0] for r in self._conn.execute(
+        return self.vectors_for(self.sample_ids(n).tolist())
+
+    def sample_ids(self, n: int) -> np.ndarray:
+        """Return the sorted embedding ids of `sample`'s rows."""
+        if self._conn is None or self.space is None:
+            return np.zeros(0, np.int64)
+        return np.array([r[0] for r in self._conn.execute(
             "SELECT id FROM embeddings WHERE space_id = ? AND id % ? = 0 ORDER BY id LIMIT ?",
-            (self.space.id, sample_step(len(self), n), n))]
-        return self.vectors_for(ids)
+            (self.space.id, sample_step(len(self), n), n))], dtype=np.int64)
 
     def vectors_for(self, embedding_ids: list[int]) -> np.ndarray:
         """Return the rows for the given embedding ids (ids missing here are left out)."""
