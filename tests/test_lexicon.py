@@ -121,3 +121,7 @@ def test_a_querys_language_is_told_only_when_decided(words):
     assert query_language("der Pate") is None
     # Russian's list is short: Cyrillic it does not tell is taken for Russian.
     assert query_language("что такое рекурсия в программировании") == "ru"
+    # Its function words are dropped, German's also as typed without umlauts.
+    assert query_terms("Übungen fuer den unteren Rücken") == ["übungen", "unteren", "rücken"]
+    assert query_terms("что такое рекурсия в программировании") == [
+        "такое", "рекурсия", "программировании"]

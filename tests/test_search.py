@@ -1126,7 +1126,8 @@ def test_german_written_without_umlaut_keys_finds_the_umlauts(tmp_path):
     found nothing beside a note of "Rückenschmerzen"."""
     library = library_of(tmp_path, {
         "Rücken.md": "# Rückenschmerzen\nÜbungen gegen Rückenschmerzen: Katzenbuckel und "
-                     "Brücke, dazu Äpfel und Gemüse.\n",
+                     "Brücke, dazu Äpfel und Gemüse; für den Rücken gut.\n",
+        "Fur.md": "# Fur\nThe cat's fur sheds in spring.\n",
         "Quellen.md": "# Quellen\nDie Quelle des Zitats steht im Anhang.\n"})
     response = library.search("Rueckenschmerzen Uebungen", k=3, mode="words")
     assert [Path(r.path).name for r in response.results] == ["Rücken.md"]
@@ -1135,6 +1136,23 @@ def test_german_written_without_umlaut_keys_finds_the_umlauts(tmp_path):
     assert response.spelling_note().startswith("No note has")
     for typed in ("Aepfel", "Gemuese", "Bruecke"):
         assert library.search(typed, k=3, mode="words").results, typed
+    # The umlaut, not the English word of the same stem the index holds ("fur").
+    assert library.search("fuer", k=3, mode="words").corrections == {"fuer": "für"}
+    library.close()
+
+
+def test_a_word_of_the_querys_language_is_not_corrected_into_another_languages(tmp_path):
+    """A fresh-user trial: "Tipps zum besseren Einschlafen" was searched as "tips", and "No
+    note has “tipps”" read as if the German word were a typo. In a query decidedly German,
+    a German word is not corrected into a word German lacks; into a German one it still is,
+    and an English query's typo as before."""
+    library = library_of(tmp_path, {
+        "Sleep.md": "# Sleep hygiene\nTips: no screens after ten, a cool and dark bedroom.\n",
+        "Schlaf.md": "# Schlafen\nDie Kinder schlafen um acht; vorher wird vorgelesen.\n"})
+    assert library.search("Tipps zum besseren Einschlafen", k=3, mode="words"
+                          ).corrections == {}
+    assert library.search("bedrom tips", k=3, mode="words").corrections == {
+        "bedrom": "bedroom"}
     library.close()
 
 

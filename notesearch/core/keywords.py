@@ -40,6 +40,7 @@ from notesearch.core.text import (
     stems,
     term_expression,
     typed_prefix,
+    umlaut_spellings,
     word_for_stem,
     written_words,
 )
@@ -424,7 +425,9 @@ class KeywordIndex:
 
         Only words of SPELL_MIN_LETTERS letters or more are corrected, in queries of at most
         MAX_QUERY_TERMS terms; a word still being typed is matched as a prefix instead, unless
-        it begins no indexed word (_begins_a_word).
+        it begins no indexed word (_begins_a_word). A word of the query's language is not
+        corrected into a word that language lacks (lexicon.leaves_language: "Tipps zum
+        Einschlafen" searched "tips").
         """
         typing = typed_prefix(query) if as_you_type else None
         corrections: dict[str, str] = {}
@@ -434,13 +437,14 @@ class KeywordIndex:
             # jargon more often than typos, and looking each up cost 15 ms (59 of them in a
             # pasted transcript: 0.9 s).
             return query, corrections
+        language = lexicon.query_language(query)
         for term in terms:
             if (len(term) < SPELL_MIN_LETTERS or not term.isalpha() or is_cjk(term)
                     or (term == typing and self._begins_a_word(term))
                     or self.note_frequency(term)):
                 continue
             better = self._spelling(term)
-            if better:
+            if better and not lexicon.leaves_language(term, better, language):
                 corrections[term] = better
         for word, better in corrections.items():
             query = replace_term(query, word, better)
@@ -494,7 +498,10 @@ class KeywordIndex:
             cache[word] = None  # a real word, not a typo of one the notes hold
         if word not in cache:
             by_stem: dict[str, str] = {}
-            candidates = sorted(one_edit_away(word))
+            # A word typed without umlaut keys is meant with them: "fuer" is "für", not the
+            # "fur" of the same stem (the index folds ü to u).
+            umlauts = sorted(umlaut_spellings(word))
+            candidates = umlauts + sorted(one_edit_away(word) - set(umlauts))
             for candidate, its_stem in zip(candidates, stems(candidates), strict=True):
                 by_stem.setdefault(its_stem, candidate)
             # The word's own stem: no note holds it now, whatever an older read of the

@@ -223,6 +223,19 @@ def query_language(query: str) -> str | None:
     return language
 
 
+def leaves_language(typed: str, corrected: str, language: str | None) -> bool:
+    """True when the query is decidedly in `language` (query_language), `typed` is a word
+    of it and `corrected` is not: a real word of the language the person writes,
+    "corrected" into another's ("tipps" into "tips" in a German query). False for a query
+    of no decided language (a word alone: the lists hold noise, "fuer" is in Spanish's) or
+    without the word lists."""
+    words = lexicon(wait=False)
+    if words is None or language is None:
+        return False
+    return (language in words.languages_of(typed)
+            and language not in words.languages_of(corrected))
+
+
 def is_known(term: str) -> bool:
     """True when `term` is a word of one of the lexicon's languages (False without it, or
     while another thread reads it: for searches)."""

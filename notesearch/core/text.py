@@ -353,8 +353,19 @@ _LANGUAGE_STOPWORD_TEXT = {
         мы вы они мой моя моё мои твой его её их наш ваш свой себя а но или ли же бы был
         была было были есть быть""",
 }
+_DIGRAPHS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
+def _stopword_set(language: str, words: str) -> frozenset[str]:
+    """STOPWORDS and `language`'s own, German's also as typed without umlauts ("fuer")."""
+    own = {normalise(word) for word in words.split()}
+    if language == "de":
+        own |= {word.translate(_DIGRAPHS) for word in own}
+    return STOPWORDS | own
+
+
 #: Each language's stopwords, with the English ones (STOPWORDS) that every query drops.
-LANGUAGE_STOPWORDS = {language: STOPWORDS | frozenset(normalise(w) for w in words.split())
+LANGUAGE_STOPWORDS = {language: _stopword_set(language, words)
                       for language, words in _LANGUAGE_STOPWORD_TEXT.items()}
 
 
@@ -603,7 +614,7 @@ def one_edit_away(word: str) -> set[str]:
     multilingual library held was otherwise searched as another ("lease" as "leave",
     "pork" as the Spanish "por").
 
-    German's ae, oe, ue for ä, ö, ü count as one edit too (`_umlauts`).
+    German's ae, oe, ue for ä, ö, ü count as one edit too (`umlaut_spellings`).
     """
     letters = sorted(set(_alphabet(word)) | set(word))
     keyboard = _alphabet(word) is _ALPHABET
@@ -615,7 +626,7 @@ def one_edit_away(word: str) -> set[str]:
     replaces = {a + c + b[1:] for a, b in splits if b for c in letters
                 if not (keyboard and _keys_apart(b[0], c))}
     inserts = {a + c + b for a, b in splits for c in letters}
-    return (deletes | swaps | replaces | inserts | _umlauts(word)) - {word}
+    return (deletes | swaps | replaces | inserts | umlaut_spellings(word)) - {word}
 
 
 #: German's spelling of ä, ö, ü without those keys (DIN 5007-2): "Rueckenschmerzen",
@@ -625,7 +636,7 @@ _UMLAUT_DIGRAPH = re.compile("(?<!q)ue|ae|oe")
 _UMLAUTS = {"ae": "ä", "oe": "ö", "ue": "ü"}
 
 
-def _umlauts(word: str) -> set[str]:
+def umlaut_spellings(word: str) -> set[str]:
     """`word` with each of its ae, oe, ue as ä, ö, ü, and with all of them so."""
     found = list(_UMLAUT_DIGRAPH.finditer(word))
     spelt = {word[:m.start()] + _UMLAUTS[m.group()] + word[m.end():] for m in found}
