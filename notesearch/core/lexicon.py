@@ -170,19 +170,23 @@ _SCRIPTS = ((re.compile("[\u0400-\u052f]"), LANGUAGE_GROUPS["ru"]),
             (re.compile("[\u0e00-\u0e7f]"), 17))  # Thai
 
 
-def language_group(text: str, wait: bool = True) -> int:
+def language_group(text: str, wait: bool = True, query: bool = False) -> int:
     """Return the group `text` (a passage or a query) is centred in: text.SCRIPT_CJK when
     most of its letters are Chinese, Japanese or Korean; a script's group (_SCRIPTS) when
     most are of it; else its language's LANGUAGE_GROUPS entry when the word lists tell it
     (Lexicon.language_of), else text.SCRIPT_OTHER (too few words, a language of none of
-    the lists, or no lists; `wait`: see `lexicon`)."""
+    the lists, or no lists; `wait`: see `lexicon`). `query`: the language as
+    query_language keeps it for the query's keystroke (never waiting)."""
     if mostly_cjk(text):
         return SCRIPT_CJK
     script = _script_group(text)
     if script is not None and script != LANGUAGE_GROUPS["ar"]:
         return script
-    words = lexicon(wait)
-    language = words.language_of(written_words(text)) if words is not None else None
+    if query:
+        language = query_language(text)
+    else:
+        words = lexicon(wait)
+        language = words.language_of(written_words(text)) if words is not None else None
     if script is not None:  # Arabic script: Persian when the lists say so
         return LANGUAGE_GROUPS["fa"] if language == "fa" else script
     return LANGUAGE_GROUPS.get(language, SCRIPT_OTHER) if language else SCRIPT_OTHER

@@ -591,7 +591,7 @@ class Searcher:
         are in another, where the note leads by meaning (`meaning_z` at least
         FOREIGN_LEAD_Z). Asked of SQLite only where the library holds another script or
         language group than the query's (one kept look-up a state of the vectors)."""
-        script, language = script_group(query), language_group(query, wait=False)
+        script, language = script_group(query), language_group(query, query=True)
         groups = set(self.vectors.group_means())
         other_script = not {SCRIPT_CJK if g == SCRIPT_CJK else SCRIPT_OTHER
                             for g in groups} <= {script}
@@ -811,7 +811,7 @@ class Searcher:
         reachable = self._allowed_embeddings() if allowed is not None else None
         top = self.vectors.top(query_vector, limit, reachable,
                                centre=self.fusion.centre,
-                               script=language_group(query, wait=False))
+                               script=language_group(query, query=True))
         hits = [h for h in self._chunk_hits(top) if allowed is None or h.note_id in allowed]
         # The chunks of the best POOL vectors are what fusion measures against, as
         # many whatever number of results was asked for (fusion.gather's `pool`).
