@@ -187,3 +187,25 @@ def test_known_item_over_translated_pages(tmp_path) -> None:
     assert copied == ["pages.de/common/cp.md", "pages.de/common/rm.md", "pages/common/ls.md"]
     assert "tldr-pages.de: MRR@10 / hit@10 (words | meaning | hybrid)" in out
     assert "question       ( 1)" in out and "keyword" not in out.split("calibration")[0]
+
+
+def test_known_item_over_our_own_bilingual_notes(tmp_path) -> None:
+    """`known_item.py --bilingual` needs nothing from ../shared/eval: a fresh-user tester's
+    German and English notes and queries, kept in the repository (every target a note of
+    it). German typed without umlauts, and English and German queries about notes in the
+    other language, find their notes (the trial's findings, fixed on 2026-12-03)."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import known_item
+
+    queries = known_item.load_queries("bilingual-notes")
+    root = known_item.WRITTEN / "bilingual-notes"
+    assert len(queries) == 41
+    assert all((root / t).is_file() for q in queries for t in q["targets"])
+    out = run("known_item.py", "--bilingual", "--work", str(tmp_path / "work"),
+              eval_root=tmp_path / "none")
+    table = {line.split("(")[0].strip(): line for line in out.splitlines()
+             if line.startswith("  ") and "|" in line}
+    hybrid = {kind: line.rsplit("|", 1)[1].split("/") for kind, line in table.items()}
+    assert float(hybrid["german-no-umlauts"][0]) == 1.0  # every one first
+    assert float(hybrid["all"][1].split()[0]) >= 0.9  # hit@10
+    assert "queries asked of a vault without their note" in out
