@@ -599,3 +599,22 @@ def test_a_note_in_another_language_far_ahead_by_meaning_is_not_held_down_by_wor
     assert Path(response.results[0].path).name == "Blutdruck.md"
     assert not response.weak, response.results[0].confidence
     library.close()
+
+
+def test_a_german_compound_whose_parts_the_notes_hold_is_no_missing_topic(tmp_path, e5):
+    """A fresh-user trial: "was nehme ich mit für eine Hüttentour in den Bergen" put the
+    packing list first but under "no good match": no note holds "Hüttentour", "nehme" or
+    "Bergen", the sign of a topic the notes lack, though the list holds "Hütten" and
+    "Mehrtagestour". German writes compounds as one word (KeywordIndex.holds_part_of)."""
+    files = {**SMALL_MULTILINGUAL,
+             "Packliste.md": "# Packliste Wandern (Mehrtagestour)\n\n- Rucksack 40 l, "
+                             "Regenhülle\n- Wanderschuhe, Blasenpflaster\n- Stirnlampe, "
+                             "Powerbank\n- Hüttenschlafsack (Pflicht auf den Hütten!)\n- "
+                             "Bargeld, auf den Hütten oft keine Kartenzahlung\n"}
+    library = library_of(tmp_path, files, e5)
+    response = library.search("was nehme ich mit für eine Hüttentour in den Bergen", k=5)
+    assert Path(response.results[0].path).name == "Packliste.md"
+    assert not response.weak, response.results[0].confidence
+    # A German query of words no note holds, nor any part of them, still is.
+    assert library.search("Schneeketten aufziehen Anleitung", k=5).weak
+    library.close()

@@ -45,6 +45,11 @@ from notesearch.core.text import (
     written_words,
 )
 
+#: Languages that write compounds as one word ("Hüttentour"), of those the word lists tell,
+#: and the fewest letters of a compound's part that counts (KeywordIndex.holds_part_of).
+COMPOUNDING = frozenset({"de", "nl"})
+COMPOUND_PART = 4
+
 #: A misspelt word's correction is the first of this many stems one edit away (most notes
 #: first) that is a real word (KeywordIndex._real_word), looked for in this many passages.
 SPELL_CANDIDATES = 5
@@ -477,6 +482,25 @@ class KeywordIndex:
                     and not (listed and lexicon.is_known(term))):
                 made_up += weight
         return made_up / every if every else 0.0
+
+    def holds_part_of(self, query: str) -> bool:
+        """True when the query is decidedly in a language that writes compounds as one word
+        (COMPOUNDING, lexicon.query_language) and a word of it that no note holds begins or
+        ends with a word notes hold (COMPOUND_PART letters or more, leaving 3 or more): a
+        fresh-user trial's "Hüttentour" over a packing list of "Hütten" and a
+        "Mehrtagestour". Such a query is not about a topic the notes lack."""
+        if lexicon.query_language(query) not in COMPOUNDING:
+            return False
+        vocabulary = self._vocabulary()
+        for term in query_terms(query):
+            if (not term.isalpha() or len(term) < COMPOUND_PART + 3
+                    or self.note_frequency(term)):
+                continue
+            parts = [term[:i] for i in range(COMPOUND_PART, len(term) - 2)]
+            parts += [term[i:] for i in range(3, len(term) - COMPOUND_PART + 1)]
+            if any(part in vocabulary for part in stems(parts)):
+                return True
+        return False
 
     def _begins_a_word(self, prefix: str) -> bool:
         """True when the word being typed may still become an indexed one: it begins one,
