@@ -498,9 +498,8 @@ class KeywordIndex:
         if len(word) < 2 * COMPOUND_PART:
             return None
         vocabulary = self._vocabulary()
-        # Heads of COMPOUND_PART letters or more: "ein-", "ver-", "aus-" are prefixes of
-        # verbs, and "verkaufen" is no "kaufen".
         cuts = [(word[:i], word[i:]) for i in range(COMPOUND_PART, len(word) - 2)]
+        cuts += [(word[:i], word[i:]) for i in range(3, COMPOUND_PART)]
         flat = stems([part for cut in cuts for part in cut])
         held = [[flat[2 * i + j] in vocabulary for j in (0, 1)] for i in range(len(cuts))]
         both = [(min(vocabulary[flat[2 * i]], vocabulary[flat[2 * i + 1]]), cut)
