@@ -46,7 +46,7 @@ from notesearch.core.text import (
 )
 
 #: Languages that write compounds as one word ("Hüttentour"), of those the word lists tell,
-#: and the fewest letters of a compound's part that counts (KeywordIndex._compound_parts).
+#: and the fewest letters of a compound's part that counts (KeywordIndex.holds_part_of).
 COMPOUNDING = frozenset({"de", "nl"})
 COMPOUND_PART = 4
 
@@ -432,8 +432,7 @@ class KeywordIndex:
         MAX_QUERY_TERMS terms; a word still being typed is matched as a prefix instead, unless
         it begins no indexed word (_begins_a_word). A word of the query's language is not
         corrected into a word that language lacks (lexicon.leaves_language: "Tipps zum
-        Einschlafen" searched "tips"). In a German or Dutch query, a compound no note holds
-        is searched as its parts that notes hold (_compound_parts).
+        Einschlafen" searched "tips").
         """
         typing = typed_prefix(query) if as_you_type else None
         corrections: dict[str, str] = {}
@@ -452,8 +451,6 @@ class KeywordIndex:
             better = self._spelling(term)
             if better and not lexicon.leaves_language(term, better, language):
                 corrections[term] = better
-            elif language in COMPOUNDING and (parts := self._compound_parts(term)):
-                corrections[term] = parts
         for word, better in corrections.items():
             query = replace_term(query, word, better)
         return query, corrections
@@ -486,30 +483,24 @@ class KeywordIndex:
                 made_up += weight
         return made_up / every if every else 0.0
 
-    def _compound_parts(self, word: str) -> str | None:
-        """Return `word`, a compound no note holds, as the parts of it notes hold: the two it
-        is cut into when notes hold both (COMPOUND_PART letters or more each; of such cuts,
-        the one whose rarer part the most notes hold: "winterreifenwechsel" -> "winterreifen
-        wechsel"), else its longest head or tail that notes hold (COMPOUND_PART + 1 letters
-        or more, leaving 3 or more: a fresh-user trial's "Hüttentour" over a packing list
-        of "Hütten" and a "Mehrtagestour" -> "hütten"); None when notes hold no part.
-        German and Dutch write compounds as one word; a linking "s" stays with its head,
-        whose stem drops it ("arbeits" is "arbeit")."""
-        if len(word) < 2 * COMPOUND_PART:
-            return None
+    def holds_part_of(self, query: str) -> bool:
+        """True when the query is decidedly in a language that writes compounds as one word
+        (COMPOUNDING, lexicon.query_language) and a word of it that no note holds begins or
+        ends with a word notes hold (COMPOUND_PART letters or more, leaving 3 or more): a
+        fresh-user trial's "Hüttentour" over a packing list of "Hütten" and a
+        "Mehrtagestour". Such a query is not about a topic the notes lack."""
+        if lexicon.query_language(query) not in COMPOUNDING:
+            return False
         vocabulary = self._vocabulary()
-        cuts = [(word[:i], word[i:]) for i in range(COMPOUND_PART, len(word) - 2)]
-        cuts += [(word[:i], word[i:]) for i in range(3, COMPOUND_PART)]
-        flat = stems([part for cut in cuts for part in cut])
-        held = [[flat[2 * i + j] in vocabulary for j in (0, 1)] for i in range(len(cuts))]
-        both = [(min(vocabulary[flat[2 * i]], vocabulary[flat[2 * i + 1]]), cut)
-                for i, cut in enumerate(cuts)
-                if all(held[i]) and min(map(len, cut)) >= COMPOUND_PART]
-        if both:
-            return " ".join(max(both)[1])
-        single = [part for i, cut in enumerate(cuts) for j, part in enumerate(cut)
-                  if held[i][j] and len(part) > COMPOUND_PART and len(word) - len(part) >= 3]
-        return max(single, key=len) if single else None
+        for term in query_terms(query):
+            if (not term.isalpha() or len(term) < COMPOUND_PART + 3
+                    or self.note_frequency(term)):
+                continue
+            parts = [term[:i] for i in range(COMPOUND_PART, len(term) - 2)]
+            parts += [term[i:] for i in range(3, len(term) - COMPOUND_PART + 1)]
+            if any(part in vocabulary for part in stems(parts)):
+                return True
+        return False
 
     def _begins_a_word(self, prefix: str) -> bool:
         """True when the word being typed may still become an indexed one: it begins one,

@@ -370,9 +370,11 @@ class Searcher:
                             mode, spelled, named)
         if (mode == "hybrid" and fused and not word_hits and query_terms(query)
                 and not response.only_filters and self._in_query_script(query, fused[0])
-                and not self._in_other_language(query, fused[0])):
+                and not self._in_other_language(query, fused[0])
+                and not self.keywords.holds_part_of(spelled)):
             # No note holds a word of the query, though they are written as it is: what
-            # meaning finds is the closest note, not the one asked about.
+            # meaning finds is the closest note, not the one asked about. (Unless a word of
+            # it is a compound whose part the notes hold: German writes them as one word.)
             fused = with_absent_words(fused)
         if fused and not response.only_filters:
             # By meaning alone too ("qwxz plorbit fnarg" by meaning showed a note at 81%),
