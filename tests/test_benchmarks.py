@@ -190,17 +190,19 @@ def test_known_item_over_translated_pages(tmp_path) -> None:
 
 
 def test_known_item_over_our_own_bilingual_notes(tmp_path) -> None:
-    """`known_item.py --bilingual` needs nothing from ../shared/eval: a fresh-user tester's
-    German and English notes and queries, kept in the repository (every target a note of
-    it). German typed without umlauts, and English and German queries about notes in the
+    """`known_item.py --bilingual` needs nothing from ../shared/eval: German and English
+    notes and queries helper sessions wrote, kept in the repository (every target a note of
+    its vault). German typed without umlauts, and English and German queries about notes in the
     other language, find their notes (the trial's findings, fixed on 2026-12-03)."""
     sys.path.insert(0, str(ROOT))
     from benchmarks import known_item
 
-    queries = known_item.load_queries("bilingual-notes")
-    root = known_item.WRITTEN / "bilingual-notes"
-    assert len(queries) == 41
-    assert all((root / t).is_file() for q in queries for t in q["targets"])
+    for vault, count in (("bilingual-notes", 41), ("german-english-notes", 55)):
+        queries = known_item.load_queries(vault)
+        assert len(queries) == len({q["qid"] for q in queries}) == count
+        assert all((known_item.WRITTEN / vault / t).is_file()
+                   for q in queries for t in q["targets"])
+        assert all(q["targets"] or q["kind"] == "absent" for q in queries)
     out = run("known_item.py", "--bilingual", "--work", str(tmp_path / "work"),
               eval_root=tmp_path / "none")
     table = {line.split("(")[0].strip(): line for line in out.splitlines()
