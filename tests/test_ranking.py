@@ -595,10 +595,16 @@ def test_a_note_in_another_language_far_ahead_by_meaning_is_not_held_down_by_wor
                          "coffee after 2 pm, and magnesium in the evening (ask the doctor "
                          "first).\n"}
     library = library_of(tmp_path, files, e5)
-    response = library.search("blood pressure readings from my doctor", k=5)
-    assert Path(response.results[0].path).name == "Blutdruck.md"
-    assert not response.weak, response.results[0].confidence
+    assert_first_and_a_good_match(library, "blood pressure readings from my doctor",
+                                  "Blutdruck.md")
     library.close()
+
+
+def assert_first_and_a_good_match(library, query: str, name: str) -> None:  # noqa: ANN001
+    """The note named `name` comes first for `query`, not shown as "no good match"."""
+    response = library.search(query, k=5)
+    assert Path(response.results[0].path).name == name, query
+    assert not response.weak, (query, response.results[0].confidence)
 
 
 def test_a_german_compound_whose_parts_the_notes_hold_is_no_missing_topic(tmp_path, e5):
@@ -612,9 +618,8 @@ def test_a_german_compound_whose_parts_the_notes_hold_is_no_missing_topic(tmp_pa
                              "Powerbank\n- Hüttenschlafsack (Pflicht auf den Hütten!)\n- "
                              "Bargeld, auf den Hütten oft keine Kartenzahlung\n"}
     library = library_of(tmp_path, files, e5)
-    response = library.search("was nehme ich mit für eine Hüttentour in den Bergen", k=5)
-    assert Path(response.results[0].path).name == "Packliste.md"
-    assert not response.weak, response.results[0].confidence
+    assert_first_and_a_good_match(
+        library, "was nehme ich mit für eine Hüttentour in den Bergen", "Packliste.md")
     # A German query of words no note holds, nor any part of them, still is.
     assert library.search("Schneeketten aufziehen Anleitung", k=5).weak
     library.close()
