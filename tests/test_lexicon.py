@@ -121,7 +121,13 @@ def test_a_querys_language_is_told_only_when_decided(words):
     assert query_language("der Pate") is None
     # Russian's list is short: Cyrillic it does not tell is taken for Russian.
     assert query_language("что такое рекурсия в программировании") == "ru"
-    # Its function words are dropped, German's also as typed without umlauts.
+    # Its function words are dropped, German's also as typed without umlauts; and German
+    # typed without umlaut keys throughout is German too (a CLI trial: "fuer" was searched
+    # as "für" there, a correction shown for a word the query should drop).
     assert query_terms("Übungen fuer den unteren Rücken") == ["übungen", "unteren", "rücken"]
+    assert query_language("Rueckenschmerzen Uebungen fuer den Ruecken") == "de"
+    assert query_terms("Rueckenschmerzen Uebungen fuer den Ruecken") == [
+        "rueckenschmerzen", "uebungen", "ruecken"]
+    assert query_language("blue queue for the true believers") == "en"
     assert query_terms("что такое рекурсия в программировании") == [
         "такое", "рекурсия", "программировании"]

@@ -16,7 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import SCRIPT_CJK, SCRIPT_OTHER, mostly_cjk, normalise, query_terms, written_words
+from .text import (
+    SCRIPT_CJK,
+    SCRIPT_OTHER,
+    mostly_cjk,
+    normalise,
+    query_terms,
+    with_umlauts,
+    written_words,
+)
 
 log = logging.getLogger(__name__)
 
@@ -219,10 +227,16 @@ def query_language(query: str) -> str | None:
         return known
     if len(_query_languages) >= 1024:
         _query_languages.clear()
+    written = written_words(query)
     # Cyrillic the lists do not tell (Russian's is short) is taken for Russian, as its
     # passages are grouped (language_group).
-    language = words.language_of(written_words(query)) or (
+    language = words.language_of(written) or (
         "ru" if _script_group(query) == LANGUAGE_GROUPS["ru"] else None)
+    if language is None and any(w != with_umlauts(w) for w in written):
+        # German typed without umlaut keys ("fuer den Ruecken"), its words as unlisted as
+        # made-up ones: each word no list holds is tried with its umlauts.
+        restored = [w if w in words else with_umlauts(w) for w in written]
+        language = "de" if words.language_of(restored) == "de" else None
     _query_languages[query] = language
     return language
 

@@ -636,12 +636,18 @@ _UMLAUT_DIGRAPH = re.compile("(?<!q)ue|ae|oe")
 _UMLAUTS = {"ae": "ä", "oe": "ö", "ue": "ü"}
 
 
+def with_umlauts(word: str) -> str:
+    """`word` with every ae, oe, ue as ä, ö, ü ("fuer" -> "für"; "Feuer" -> "feür" too: for
+    telling a language, where the word as typed is tried first)."""
+    return _UMLAUT_DIGRAPH.sub(lambda m: _UMLAUTS[m.group()], word)
+
+
 def umlaut_spellings(word: str) -> set[str]:
     """`word` with each of its ae, oe, ue as ä, ö, ü, and with all of them so."""
     found = list(_UMLAUT_DIGRAPH.finditer(word))
     spelt = {word[:m.start()] + _UMLAUTS[m.group()] + word[m.end():] for m in found}
     if len(found) > 1:
-        spelt.add(_UMLAUT_DIGRAPH.sub(lambda m: _UMLAUTS[m.group()], word))
+        spelt.add(with_umlauts(word))
     return spelt
 
 
