@@ -414,8 +414,9 @@ class Searcher:
                                if mode != "meaning" else ([], {}))
         meaning_hits = self._vector_hits(query, allowed, limit)[0] if mode != "words" else []
         coverage = self._with_coverage(coverage, word_hits, meaning_hits, query, False)
-        return gather(word_hits, meaning_hits, coverage, self._meaning_pool,
-                      self._whole_pool)
+        evidence = gather(word_hits, meaning_hits, coverage, self._meaning_pool,
+                          self._whole_pool)
+        return self._with_foreign(query, evidence) if word_hits and meaning_hits else evidence
 
     def _fuse(self, word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
               k: int, mode: Mode, query: str, named: int | None) -> list[Fused]:
@@ -427,6 +428,8 @@ class Searcher:
         evidence = gather(word_hits, meaning_hits, coverage, self._meaning_pool,
                           self._whole_pool)
         model = model_for(bool(word_hits), bool(meaning_hits))
+        if model == "hybrid":
+            evidence = self._with_foreign(query, evidence)
         candidates = {h.note_id for h in word_hits} | {h.note_id for h in meaning_hits}
         empty = self._empty_notes(candidates) - {named}
         unembedded = (self._unembedded_notes({h.note_id for h in word_hits})
@@ -615,6 +618,30 @@ class Searcher:
             alone |= {n for n in candidates & leading
                       if not known[n] & (1 << language) and known[n] & told}
         return frozenset(alone)
+
+    def _with_foreign(self, query: str, evidence: list[Evidence]) -> list[Evidence]:
+        """Return `evidence` with `foreign` set for the notes in another language than the
+        query (_foreign_notes)."""
+        foreign = self._foreign_notes(query, {e.note_id for e in evidence})
+        return ([e._replace(foreign=1.0) if e.note_id in foreign else e for e in evidence]
+                if foreign else evidence)
+
+    def _foreign_notes(self, query: str, note_ids: set[int]) -> frozenset[int]:
+        """Return the notes of `note_ids` written in another language than the query: the
+        query's language told (lexicon.language_group), and every passage of a note in
+        another told language (none undecided, none in the CJK script group: those are
+        `_other_script_notes`). Asked of SQLite only where the library holds another
+        language group than the query's."""
+        language = language_group(query, query=True)
+        if language in (SCRIPT_OTHER, SCRIPT_CJK) or not (
+                set(self.vectors.group_means()) - {language, SCRIPT_OTHER, SCRIPT_CJK}):
+            return frozenset()
+        known = self._note_groups(note_ids)
+        other = (1 << SCRIPT_OTHER) | (1 << SCRIPT_CJK) | (1 << language)
+        # None undecided (a command line, a list of names may be in the query's language)
+        # and none in CJK (a Chinese tldr page's passage of command flags was told German,
+        # and the page came first for an English question; _other_script_notes has those).
+        return frozenset(n for n in note_ids if known[n] & ~other and not known[n] & other)
 
     def _note_groups(self, note_ids: set[int]) -> dict[int, int]:
         """Return each note's language groups among its vectors as a bit mask (1 << group
