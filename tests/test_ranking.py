@@ -577,6 +577,16 @@ def test_function_words_of_the_querys_language_are_not_searched(tmp_path):
     library.close()
 
 
+#: A fresh-user trial's German blood-pressure diary, beside an English note that says "doctor".
+BLOOD_PRESSURE = {
+    "Blutdruck.md": "# Blutdruck-Tagebuch\n\nDer Hausarzt möchte, dass ich zwei Wochen lang "
+                    "morgens und abends messe.\n- Mo: 138/88 morgens, 132/84 abends\n- Di: "
+                    "141/90, 135/86\nWeniger Salz, mehr Bewegung, Alkohol reduzieren. Nächster "
+                    "Termin: 14. Juni.\n",
+    "Sleep.md": "# Sleep hygiene\n\nNo screens after ten, the bedroom at 18 °C, no coffee after "
+                "2 pm, and magnesium in the evening (ask the doctor first).\n"}
+
+
 def test_a_note_in_another_language_far_ahead_by_meaning_is_not_held_down_by_words(
         tmp_path, e5, monkeypatch):
     """A fresh-user trial of German and English notes: "blood pressure readings from my
@@ -586,14 +596,7 @@ def test_a_note_in_another_language_far_ahead_by_meaning_is_not_held_down_by_wor
     language only) and leads by meaning (search.FOREIGN_LEAD_Z) is judged by meaning alone.
     (The trial's 36 notes put the diary's z at 4.3; these few spread less: 3.5.)"""
     monkeypatch.setattr("notesearch.core.search.FOREIGN_LEAD_Z", 3.0)
-    files = {**SMALL_MULTILINGUAL,
-             "Blutdruck.md": "# Blutdruck-Tagebuch\n\nDer Hausarzt möchte, dass ich zwei Wochen "
-                             "lang morgens und abends messe.\n- Mo: 138/88 morgens, 132/84 "
-                             "abends\n- Di: 141/90, 135/86\nWeniger Salz, mehr Bewegung, "
-                             "Alkohol reduzieren. Nächster Termin: 14. Juni.\n",
-             "Sleep.md": "# Sleep hygiene\n\nNo screens after ten, the bedroom at 18 °C, no "
-                         "coffee after 2 pm, and magnesium in the evening (ask the doctor "
-                         "first).\n"}
+    files = {**SMALL_MULTILINGUAL, **BLOOD_PRESSURE}
     library = library_of(tmp_path, files, e5)
     assert_first_and_a_good_match(library, "blood pressure readings from my doctor",
                                   "Blutdruck.md")
@@ -608,14 +611,7 @@ def test_a_note_in_another_language_is_not_held_down_for_lacking_the_querys_word
     German/English set: English -> German MRR@10 0.62 against 0.74 by meaning alone).
     `fusion.Evidence.foreign` tells the model why the words are missing; here the diary's
     lead by meaning is too small for the older rule (search.FOREIGN_LEAD_Z)."""
-    files = {**SMALL_MULTILINGUAL,
-             "Blutdruck.md": "# Blutdruck-Tagebuch\n\nDer Hausarzt möchte, dass ich zwei Wochen "
-                             "lang morgens und abends messe.\n- Mo: 138/88 morgens, 132/84 "
-                             "abends\n- Di: 141/90, 135/86\nWeniger Salz, mehr Bewegung, "
-                             "Alkohol reduzieren. Nächster Termin: 14. Juni.\n",
-             "Sleep.md": "# Sleep hygiene\n\nNo screens after ten, the bedroom at 18 °C, no "
-                         "coffee after 2 pm, and magnesium in the evening (ask the doctor "
-                         "first).\n"}
+    files = {**SMALL_MULTILINGUAL, **BLOOD_PRESSURE}
     library = library_of(tmp_path, files, e5)
     assert_first_and_a_good_match(library, "blood pressure readings from my doctor",
                                   "Blutdruck.md")
