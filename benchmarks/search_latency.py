@@ -234,6 +234,8 @@ def report(label: str, library: Library, embedder: Embedder, bare: Embedder,
     print(f"  end to end p95 over the bare model's p95: {over:+.1f} ms")
     over = _p95(times["total"]) - _p95(reference)
     print(f"  end to end p95 over the reference's p95: {over:+.1f} ms")
+    if typed <= 0:  # --typed 0: the distinct queries only
+        return
     typing = measure_typing(library, embedder, queries[:: max(1, len(queries) // typed)][:typed])
     print(f"  typed one character at a time ({len(typing['total'])} keystrokes):")
     for name, title in (("total", "end to end"), ("non_model", "everything but the model"),
@@ -352,7 +354,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 300_000])
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--typed", type=int, default=40)
+    parser.add_argument("--typed", type=int, default=40,
+                        help="queries then typed a character at a time (0: none)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/notesearch-latency"))
     parser.add_argument("--libraries", type=Path, nargs="*", default=[],
                         help="also measure these existing libraries (a real vault's home)")
