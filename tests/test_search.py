@@ -837,6 +837,18 @@ def test_a_snippet_leaves_no_empty_parentheses_where_a_link_was(tmp_path):
     library.close()
 
 
+def test_an_excerpt_shows_nothing_of_an_embed_whose_target_was_a_url(tmp_path):
+    """A fresh-user trial: a FAQ's excerpt read "Publishing — !  Search and Filtering", the
+    "!" left of `![[dendron://…]]`; an embed written in code stays as written."""
+    library = library_of(tmp_path, {"FAQ.md": (
+        "# FAQ\n## Publishing\n\n![[dendron://dendron.dendron-site/dendron.topic.faq]]\n\n"
+        "## Search and Filtering\nWrite `![[note]]` to embed a note.\n")})
+    snippet = library.search("publishing", k=1, mode="words").results[0].snippet
+    assert "Publishing" in snippet.text and "![[note]]" in snippet.text
+    assert "!" not in snippet.text.replace("![[note]]", "")
+    library.close()
+
+
 def test_the_cli_refuses_a_number_of_results_below_one(capsys) -> None:  # noqa: ANN001
     """`search -k -3` listed 43 results and `-k 0` said "No notes found."; both are a
     mistake to point out, before any library is opened."""

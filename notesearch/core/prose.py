@@ -254,6 +254,10 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
         text = _TAG.sub(" ", text)
     if "://" in text:
         text = _URL.sub(" ", text)
+        if code_as_written and "[[" in text:
+            # An excerpt showed "Publishing — ! Search and Filtering" (a fresh-user trial):
+            # the "!" of an embedded `dendron://` note. The model reads it as before.
+            text = _EMPTY_WIKILINK.sub("", text)
     if "[:" in text:
         text = _HICCUP.sub(" ", text)
     if "::" in text:
@@ -322,6 +326,8 @@ def code_spans(text: str) -> list[tuple[int, int]]:
 # boxes, "[ ]").
 _EMPTY_BRACKETS = re.compile(r"(?<![\w)\]])\(\s*\)")
 _SPACE_BEFORE_CLOSE = re.compile(r"(?<=\S)[ \t]+\)")
+# A wikilink or embed whose target was a URL ("![[dendron://site/note]]"), left empty.
+_EMPTY_WIKILINK = re.compile(r"!?\[\[\s*\]\]")
 
 
 # An HTML comment, also one left open at a passage's end.
@@ -340,11 +346,11 @@ def snippet_text(text: str) -> str:
     """Return a chunk's text as a result's excerpt shows it: as `embedding_text` has it, but
     with code (inline and fenced blocks) as written, no HTML comments and no image alt
     text that is only a file's name, less what a removed URL leaves: empty parentheses
-    ("(see https://…)" reads "(see)", not "(see )") and list items ("- https://…" read
-    "- - -" in a list of links), and with access tokens shown by their prefix only
-    ("ghp_••••": a fresh-user trial saw a GitHub token in full in a result list, for a query
-    about pizza). The last 512 are kept: a passage shown at one keystroke is mostly shown at
-    the next."""
+    ("(see https://…)" reads "(see)", not "(see )"), wikilinks (an embedded `dendron://`
+    note) and list items ("- https://…" read "- - -" in a list of links), and with access
+    tokens shown by their prefix only ("ghp_••••": a fresh-user trial saw a GitHub token in
+    full in a result list, for a query about pizza). The last 512 are kept: a passage shown
+    at one keystroke is mostly shown at the next."""
     text = embedding_text(text, code_as_written=True)
     text = _SECRET.sub(r"\1••••", text)
     if "\n-" in text or "\n*" in text or "\n+" in text or text[:1] in "-*+":
