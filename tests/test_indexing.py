@@ -762,6 +762,35 @@ def test_an_upgrade_keeps_each_vectors_script_without_embedding_again(tmp_path, 
     upgraded.close()
 
 
+def test_an_upgrade_leaves_a_passage_of_headings_alone_without_a_vector(tmp_path, e5):
+    """Schema 21: a passage whose words are all headings ("## Publishing" over an embed),
+    in a note with passages of its own words, gets no vector (chunking.headings_alone): such
+    a passage came first by meaning for unrelated queries. A library an older notesearch
+    embedded drops it on upgrade, and embeds nothing again."""
+    from tests.test_ranking import faq
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "FAQ.md").write_text(faq())
+    (notes / "Outline.md").write_text("# Plan\n## Goals\n## Risks\n")  # all headings: kept
+    library = open_library(tmp_path / "home", embedder=e5)
+    library.add_folder(notes)
+    library.index()
+    query = ("SELECT n.path, c.start_line, c.hash != '' FROM chunks c "
+             "JOIN notes n ON n.id = c.note_id ORDER BY n.path, c.seq")
+    fresh = [(Path(path).name, line, vector) for path, line, vector in library.conn.execute(query)]
+    publishing = faq().splitlines().index("## Publishing") + 1
+    assert ("FAQ.md", publishing, 0) in fresh and ("Outline.md", 1, 1) in fresh
+    assert sum(1 for name, _, vector in fresh if name == "FAQ.md" and vector) >= 2
+    library.close()
+    # As an older notesearch wrote it: the passage keyed for a vector it was never given.
+    as_schema(tmp_path / "home", 20, "UPDATE chunks SET hash = 'old' WHERE hash = ''")
+    upgraded = open_library(tmp_path / "home", embedder=e5)
+    assert [(Path(p).name, n, v) for p, n, v in upgraded.conn.execute(query)] == fresh
+    assert upgraded.index().chunks_embedded == 0
+    upgraded.close()
+
+
 def test_an_upgrade_keeps_each_vectors_language_without_embedding_again(tmp_path, e5):
     """Schema 20: each language's passages are centred on their own mean (an English
     question over German and English notes had put English near-misses first, on language

@@ -532,3 +532,12 @@ def test_traditional_and_simplified_chinese_are_one_word() -> None:
     assert [snippet.text[a:b] for a, b in snippet.highlights] == ["红烧肉"]
     snippet = make_snippet("紅燒肉的做法很簡單。", "红烧肉 简单")
     assert [snippet.text[a:b] for a, b in snippet.highlights] == ["紅燒肉", "簡單"]
+
+
+def test_without_headings_keeps_comments_in_code() -> None:
+    """Which words of a passage are its own (chunking.headings_alone): its heading lines go,
+    a Logseq heading block's too, but "# install" inside fenced code is code."""
+    from notesearch.core.markdown import without_headings
+
+    text = "## Setup\n- ## Steps\n```sh\n# install\npip install x\n```\n### Notes"
+    assert without_headings(text).strip() == "```sh\n# install\npip install x\n```"

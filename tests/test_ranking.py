@@ -643,3 +643,39 @@ def test_a_german_compound_whose_parts_the_notes_hold_is_no_missing_topic(tmp_pa
     # A German query of words no note holds, nor any part of them, still is.
     assert library.search("Schneeketten aufziehen Anleitung", k=5).weak
     library.close()
+
+
+def faq() -> str:
+    """A FAQ shaped like dendron-site's: long answers under subheadings, and one section
+    that is only a heading over an embedded note."""
+    saving = " ".join(f"Saving tip {n}: notes are saved when you switch tabs or applications, "
+                      f"or press Ctrl+S; unsaved changes show a dot on the tab." for n in range(30))
+    metadata = " ".join(f"Filter note {n}: metadata filters are not built in yet, but a "
+                        f"plugin can query the front matter of every note in the vault."
+                        for n in range(30))
+    return (f"# FAQ\n\n## Notes\n\n### How do I save?\n\n{saving}\n\n## Publishing\n\n"
+            f"![[dendron://site/dendron.topic.publish-legacy.faq]]\n\n## Search and Filtering"
+            f"\n\n### Can I filter by the metadata?\n\n{metadata}\n")
+
+
+def test_a_passage_of_headings_alone_is_not_matched_by_meaning(tmp_path, e5):
+    """A fresh-user trial: a FAQ's "## Publishing" over an embed, then "## Search and
+    Filtering" over its own subheading, made a passage of four heading words that came first
+    by meaning for "Japanese kanji flashcards study plan" at 50%. Such a passage gets no
+    vector (chunking.headings_alone); its headings are still found by words."""
+    text = faq()
+    notes = {"FAQ.md": text,
+             "Kanji.md": "Twenty new kanji a day on flashcards, reviewed each morning.",
+             "Blog.md": "Publish the garden as a static site: build, then push to the host."}
+    library = library_of(tmp_path, notes, embedder=e5)
+    publishing = text.splitlines().index("## Publishing") + 1
+    searching = text.splitlines().index("### Can I filter by the metadata?") + 1
+    for query in ("publishing", "search and filtering", "Japanese kanji flashcards study plan"):
+        for result in library.search(query, k=3, mode="meaning").results:
+            assert not (result.title == "FAQ" and publishing <= result.line < searching), (
+                query, result.line, result.snippet.text)
+    found = library.search("publishing", k=3, mode="words").results
+    assert "FAQ" in [r.title for r in found]
+    # The note's passages of its own words keep theirs.
+    assert library.search("how do I save my notes", k=1, mode="meaning").results[0].title == "FAQ"
+    library.close()

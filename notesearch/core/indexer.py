@@ -12,7 +12,7 @@ from pathlib import Path
 
 import apsw
 
-from notesearch.core.chunking import chunk_context, chunk_note
+from notesearch.core.chunking import chunk_context, chunk_note, headings_alone
 from notesearch.core.config import Settings
 from notesearch.core.embedders import Embedder, may_see_private_notes
 from notesearch.core.errors import EmbedderError, SkipFile
@@ -291,13 +291,17 @@ class Indexer:
         chunks = chunk_note(parsed, self.count_tokens, self.max_tokens)
         stored = []
         empty = not has_words(parsed.body)  # an empty file's one chunk is its title alone
-        for chunk in chunks:
-            context = chunk_context(parsed.title, chunk.heading_path)
-            context_len = len(context) if chunk.text.startswith(context) else 0
+        contexts = [chunk_context(parsed.title, chunk.heading_path) for chunk in chunks]
+        lengths = [len(context) if chunk.text.startswith(context) else 0
+                   for chunk, context in zip(chunks, contexts, strict=True)]
+        alone = headings_alone([(chunk.text, n) for chunk, n in zip(chunks, lengths, strict=True)])
+        for chunk, context_len, headings_only in zip(chunks, lengths, alone, strict=True):
+            unembedded = empty or headings_only
             stored.append(StoredChunk(chunk.seq, " › ".join(chunk.heading_path),
                                       chunk.start_line, chunk.end_line, context_len,
                                       chunk.text,
-                                      NO_VECTOR if empty else vector_key(chunk.text, context_len)))
+                                      NO_VECTOR if unembedded
+                                      else vector_key(chunk.text, context_len)))
         fields = NoteFields(headings=" ".join(h.text for h in parsed.headings),
                             description=parsed.description, body=parsed.body)
         record = NoteRecord(folder_id, str(path), parsed.title, stat.st_size, stat.st_mtime_ns,

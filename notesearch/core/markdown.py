@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import yaml
 
 from notesearch.core.notes import MARKDOWN_EXTENSIONS, NOTE_EXTENSIONS
-from notesearch.core.prose import blank_data, plain_markdown
+from notesearch.core.prose import blank_data, fenced_runs, plain_markdown
 
 _ATTACHMENTS = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",
@@ -251,6 +251,14 @@ class _BodyScan:
 def is_heading(line: str) -> bool:
     """True when `line` is an ATX heading, also one written as a list item ("- ## Usage")."""
     return "#" in line and _HEADING.match(line) is not None
+
+
+def without_headings(text: str) -> str:
+    """Return `text` less its heading lines (is_heading), those inside fenced code kept (a
+    shell comment there is code, not a heading)."""
+    return "\n".join(run if fenced else "\n".join(line for line in run.split("\n")
+                                                  if not is_heading(line))
+                     for fenced, run in fenced_runs(text))
 
 
 def _scan_body(lines: list[str], first_line: int) -> _BodyScan:

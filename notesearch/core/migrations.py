@@ -400,10 +400,33 @@ def _v20(conn: apsw.Connection) -> None:
                      [(language_group(text), digest) for digest, text in passages])
 
 
+def _v21(conn: apsw.Connection) -> None:
+    """Leave without a vector each passage whose words are all in its headings, in a note
+    with a passage of words of its own (chunking.headings_alone), as the indexer now writes
+    them. Their vectors, used by no passage, go after a day as any other's (orphans)."""
+    from notesearch.core.chunking import headings_alone  # (a rule, not schema)
+
+    rows = cast(list[tuple[int, int, str, int, str]], conn.execute(
+        "SELECT id, note_id, text, context_len, hash FROM chunks WHERE note_id IN "
+        "(SELECT note_id FROM chunks GROUP BY note_id HAVING COUNT(*) > 1) "
+        "ORDER BY note_id, seq").fetchall())
+    cleared: list[tuple[int]] = []
+    start = 0
+    while start < len(rows):
+        end = start
+        while end < len(rows) and rows[end][1] == rows[start][1]:
+            end += 1
+        note = rows[start:end]
+        alone = headings_alone([(text, context_len) for _, _, text, context_len, _ in note])
+        cleared += [(row[0],) for row, drop in zip(note, alone, strict=True) if drop and row[4]]
+        start = end
+    conn.executemany("UPDATE chunks SET hash = '' WHERE id = ?", cleared)
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
-                                                        _v20]
+                                                        _v20, _v21]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
