@@ -712,6 +712,22 @@ def test_a_word_is_corrected_only_by_a_slip_of_the_keyboard(tmp_path):
     library.close()
 
 
+def test_a_common_word_of_the_querys_language_is_not_corrected(tmp_path):
+    """A fresh-user trial: "guitar chord progressions for beginners" was searched as "chore"
+    (a changelog says "chore: bump dependencies"): the model's vocabulary splits "chord",
+    but the word lists hold it as a common English word (lexicon.is_common_word), so it is
+    searched as typed. A typo is still corrected, and a common word the notes write as two
+    words is still split."""
+    library = library_of(tmp_path, {
+        "Changelog.md": "# Changelog\nchore: bump dependencies; fix the build.\n",
+        "Login.md": "# Login\nEnter your user name and password, then the code.\n"})
+    assert library.search("guitar chord progressions", k=3, mode="words").corrections == {}
+    assert library.search("chroe bump", k=3, mode="words").corrections == {"chroe": "chore"}
+    assert library.search("username", k=3, mode="words").corrections == {
+        "username": "user name"}
+    library.close()
+
+
 def test_a_closed_compound_is_searched_as_the_two_words_the_notes_write(tmp_path, e5):
     """A fresh-user trial on foam-docs: "spellchecker extension" found the page on spell
     checking by meaning alone, at 14% under "no good match": no note writes "spellchecker"

@@ -432,7 +432,8 @@ class KeywordIndex:
         MAX_QUERY_TERMS terms; a word still being typed is matched as a prefix instead, unless
         it begins no indexed word (_begins_a_word). A word of the query's language is not
         corrected into a word that language lacks (lexicon.leaves_language: "Tipps zum
-        Einschlafen" searched "tips").
+        Einschlafen" searched "tips"), nor is a common word of it corrected at all
+        (lexicon.is_common_word), though it may be split.
         """
         typing = typed_prefix(query) if as_you_type else None
         corrections: dict[str, str] = {}
@@ -448,7 +449,9 @@ class KeywordIndex:
                     or (term == typing and self._begins_a_word(term))
                     or self.note_frequency(term)):
                 continue
-            better = self._spelling(term)
+            # A word of the query's language is meant as typed ("guitar chord progressions"
+            # had searched "chore"); it may still be written as two words (_split).
+            better = self._spelling(term, edits=not lexicon.is_common_word(term, language))
             if better and not lexicon.leaves_language(term, better, language):
                 corrections[term] = better
         for word, better in corrections.items():
@@ -509,8 +512,10 @@ class KeywordIndex:
         highlight until a space was typed after it."""
         return self._prefix_head(prefix) is not None
 
-    def _spelling(self, word: str) -> str | None:
-        """Return the word one edit from `word` whose stem the most notes hold, or None.
+    def _spelling(self, word: str, edits: bool = True) -> str | None:
+        """Return the word one edit from `word` whose stem the most notes hold, else `word` as
+        two words the notes write (_split), or None. `edits=False`: only the split (`word`
+        is a word of the query's language).
 
         Answers come from the vocabulary as last read (_vocabulary) and are kept until it is
         read again: a word that later appears in a note is no longer corrected (`spelled`
@@ -518,6 +523,11 @@ class KeywordIndex:
         """
         vocabulary = self._vocabulary()  # first: reading it again empties `spellings`
         cache = self.spellings
+        if not edits:
+            key = " " + word  # (no term holds a space: the split alone is kept apart)
+            if key not in cache:
+                cache[key] = self._split(word, vocabulary)
+            return cache[key]
         if word not in cache and self.is_word is not None and self.is_word(word):
             cache[word] = None  # a real word, not a typo of one the notes hold
         if word not in cache:
