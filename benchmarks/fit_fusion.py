@@ -10,9 +10,11 @@ adds its small libraries (`known_item.py --small N`), so that the fit also sees 
 first folder's size. `--translated` fits hybrid's last input (`foreign`, which no development
 vault has) on the development set and known_item.py's libraries of tldr-pages' translations
 beside English pages, the other coefficients held as they are, and scores each language with
-the fit of the others. Usage:
+the fit of the others. `--scattered` fits hybrid's `scattered` input the same way on the
+development set alone, each vault scored with the fit of the other two. Usage:
 
     python benchmarks/fit_fusion.py [--work DIR] [--vaults ...] [--small NOTES] [--translated]
+        [--scattered]
 """
 
 from __future__ import annotations
@@ -94,24 +96,48 @@ def collect_translated(work: Path) -> dict[str, Rows]:
             for label, copy, home, asked in translated_libraries(root, work, TRANSLATED, 1)}
 
 
-def fit_last(rows: Rows, held: tuple[float, ...]) -> np.ndarray:
-    """Return `held` with the last coefficient fitted (L2, Newton's method), the others
+#: Positions of hybrid's inputs fitted alone, the others held (fusion.feature_matrix's order).
+FOREIGN, SCATTERED = 7, 8
+
+
+def fit_one(rows: Rows, held: tuple[float, ...], index: int) -> np.ndarray:
+    """Return `held` with the coefficient at `index` fitted (L2, Newton's method), the others
     held as they are: their product is an offset."""
     x = np.vstack([f for _, f, _ in rows if len(f)])
     y = np.concatenate([lab for _, f, lab in rows if len(f)])
-    offset = x[:, :-1] @ np.asarray(held[:-1])
-    last = 0.0
+    others = np.asarray(held, dtype=float).copy()
+    others[index] = 0.0
+    offset = x @ others
+    column = x[:, index]
+    value = 0.0
     for _ in range(50):
-        p = 1 / (1 + np.exp(-np.clip(offset + x[:, -1] * last, -50, 50)))
-        step = (x[:, -1] @ (y - p) - L2 * last) / (x[:, -1] ** 2 @ (p * (1 - p)) + L2)
-        last += step
+        p = 1 / (1 + np.exp(-np.clip(offset + column * value, -50, 50)))
+        step = (column @ (y - p) - L2 * value) / (column ** 2 @ (p * (1 - p)) + L2)
+        value += step
         if abs(step) < 1e-6:
             break
-    return np.array([*held[:-1], last])
+    fitted = np.asarray(held, dtype=float).copy()
+    fitted[index] = value
+    return fitted
+
+
+def report_scattered(data: dict[str, dict[str, Rows]]) -> None:
+    """Fit hybrid's `scattered` coefficient (fit_one) on the development set, the others
+    held; score each vault with the fit of the other two."""
+    held = COEFFICIENTS["hybrid"]
+    print("\nhybrid's scattered input, fitted with the others held (--scattered):")
+    for vault in data:
+        train = [r for other in data if other != vault for r in data[other]["hybrid"]]
+        beta = fit_one(train, held, SCATTERED)
+        print(f"  {vault:22} in use {mrr(data[vault]['hybrid'], np.asarray(held))['all']:.3f}, "
+              f"fitted without it {mrr(data[vault]['hybrid'], beta)['all']:.3f} "
+              f"(scattered {beta[SCATTERED]:.2f})")
+    beta = fit_one([r for vault in data for r in data[vault]["hybrid"]], held, SCATTERED)
+    print(f"  fitted on all: scattered {beta[SCATTERED]:.2f}")
 
 
 def report_translated(data: dict[str, dict[str, Rows]], work: Path) -> None:
-    """Fit hybrid's `foreign` coefficient (fit_last) on the development set and the
+    """Fit hybrid's `foreign` coefficient (fit_one) on the development set and the
     translated libraries; score each language with the fit of the other languages.
 
     Each library's absent queries are thinned to as many as its own (`even`): half the
@@ -125,15 +151,15 @@ def report_translated(data: dict[str, dict[str, Rows]], work: Path) -> None:
     print("\nhybrid's foreign input, fitted with the others held (--translated):")
     for label, rows in translated.items():
         others = [r for other, kept in translated.items() if other != label for r in kept]
-        beta = fit_last(development + others, held)
+        beta = fit_one(development + others, held, FOREIGN)
         known = [r for r in rows if r[0] != "absent"]
         print(f"  {label:22} in use {mrr(known, np.asarray(held))['all']:.2f}, fitted "
-              f"without it {mrr(known, beta)['all']:.2f} (foreign {beta[-1]:.2f})")
+              f"without it {mrr(known, beta)['all']:.2f} (foreign {beta[FOREIGN]:.2f})")
     every = [r for rows in translated.values() for r in rows]
-    beta = fit_last(development + every, held)
-    known = fit_last(development + [r for r in every if r[0] != "absent"], held)
-    print(f"  fitted on all: foreign {beta[-1]:.2f}; on their own queries only (none "
-          f"absent): {known[-1]:.2f}")
+    beta = fit_one(development + every, held, FOREIGN)
+    known = fit_one(development + [r for r in every if r[0] != "absent"], held, FOREIGN)
+    print(f"  fitted on all: foreign {beta[FOREIGN]:.2f}; on their own queries only (none "
+          f"absent): {known[FOREIGN]:.2f}")
 
 
 def even(rows: Rows) -> Rows:
@@ -207,6 +233,8 @@ def main() -> None:
                         help="also fit on small libraries of this many notes cut from each vault")
     parser.add_argument("--translated", action="store_true",
                         help="fit hybrid's foreign input on tldr-pages' translations too")
+    parser.add_argument("--scattered", action="store_true",
+                        help="fit hybrid's scattered input alone, the others held")
     args = parser.parse_args()
     if not (EVAL / "known-item").is_dir():
         print("no known-item set; nothing to fit")
@@ -233,6 +261,8 @@ def main() -> None:
             report(vault, mrr(data[vault][model], beta))
     if args.translated:
         report_translated(data, args.work)
+    if args.scattered:
+        report_scattered(data)
 
 
 if __name__ == "__main__":

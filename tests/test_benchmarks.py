@@ -91,14 +91,14 @@ def test_known_item_fit_fusion_and_embed_order(tiny_eval) -> None:  # noqa: ANN0
     assert "targets searchable by meaning" in out
 
 
-def test_fit_fusion_fits_the_last_coefficient_with_the_others_held() -> None:
+def test_fit_fusion_fits_one_coefficient_with_the_others_held() -> None:
     """fit_fusion.py --translated fits hybrid's `foreign` input alone (the development vaults
     have no such candidate): on candidates drawn from a known model it finds the last
-    coefficient and leaves the others as given."""
+    coefficient and leaves the others as given (so does --scattered, for its input)."""
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from benchmarks.fit_fusion import fit_last
+    from benchmarks.fit_fusion import fit_one
 
     rng = np.random.default_rng(0)
     held, true_last = (-1.0, 2.0, 0.0), 1.5
@@ -107,9 +107,11 @@ def test_fit_fusion_fits_the_last_coefficient_with_the_others_held() -> None:
         x = np.column_stack([np.ones(20), rng.normal(size=20), rng.integers(0, 2, 20)])
         p = 1 / (1 + np.exp(-(x @ np.array([*held[:2], true_last]))))
         rows.append(("kind", x.astype(float), (rng.random(20) < p).astype(float)))
-    beta = fit_last(rows, held)
+    beta = fit_one(rows, held, 2)
     assert beta[:2].tolist() == [-1.0, 2.0]
     assert abs(beta[2] - true_last) < 0.2, beta
+    first = fit_one([(kind, x[:, ::-1].copy(), y) for kind, x, y in rows], held[::-1], 0)
+    assert first[1:].tolist() == [2.0, -1.0] and abs(first[0] - true_last) < 0.2, first
 
 
 def test_retrieval(tiny_eval, tmp_path) -> None:  # noqa: ANN001

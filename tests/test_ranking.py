@@ -679,3 +679,54 @@ def test_a_passage_of_headings_alone_is_not_matched_by_meaning(tmp_path, e5):
     # The note's passages of its own words keep theirs.
     assert library.search("how do I save my notes", k=1, mode="meaning").results[0].title == "FAQ"
     library.close()
+
+
+def journal() -> str:
+    """A year's journal: short dated entries on everything, the words of a question about
+    the team's goals said on different days."""
+    days = ["Fixed the bike chain; it skipped on the small cog under load.",
+            "Dentist at nine, then groceries: oats, lentils, coffee beans.",
+            "Long run by the river, 12 km, knee fine afterwards.",
+            "Read two chapters of the focus book; phones away after dinner.",
+            "The kids' school sent the calendar for next year.",
+            "Docker filled the disk again; pruned old images.",
+            "Repotted the basil and the mint on the balcony.",
+            "Call with the landlord about the boiler service.",
+            "Baked sourdough; the starter was slow in the cold kitchen.",
+            "Sorted tax papers into the blue folder."]
+    entries = []
+    for n in range(60):
+        text = days[n % len(days)]
+        if n == 7:
+            text += " Set my own goals for running this spring."
+        if n == 23:
+            text += " The team lunch was fun; we should do it again."
+        if n == 41:
+            text += " Results of the blood test came back: all normal."
+        if n == 55:
+            text += " Next quarter starts in two weeks."
+        entries.append(f"## 2026-{1 + n // 5:02d}-{1 + (n % 5) * 6:02d}\n- {text}\n")
+    return "# Journal 2026\n\n" + "\n".join(entries)
+
+
+def test_a_long_note_holding_the_querys_words_on_different_days_is_not_about_them(
+        tmp_path, e5):
+    """A fresh-user trial: "goals and measurable results for the team next quarter" put the
+    person's year-long journal first (it says "goals", "team", "results", "next quarter", on
+    different days) and the note of the team's OKRs second at 1%, though first by meaning.
+    A note whose words are spread over its passages, none saying much of the query, is not
+    about it (fusion.Evidence.scattered)."""
+    notes = {
+        "Journal 2026.md": journal(),
+        "Team OKRs Q1.md": "# Team OKRs Q1\n\nObjective: make search feel instant. KR1: p95 "
+                           "latency under 200 ms. KR2: zero P1 incidents. KR3: satisfaction "
+                           "survey from 3.4 to 4.0.\n",
+        "Sleep hygiene.md": "# Sleep hygiene\n\nSame bedtime every day, no screens in the "
+                            "last hour, a cool dark room.\n"}
+    library = library_of(tmp_path, notes, embedder=e5)
+    assert len(library.conn.execute("SELECT id FROM chunks WHERE note_id = (SELECT id FROM "
+                                    "notes WHERE title = 'Journal 2026')").fetchall()) > 3
+    results = library.search("goals and measurable results for the team next quarter",
+                             k=3).results
+    assert results[0].title == "Team OKRs Q1", [(r.title, r.confidence) for r in results]
+    library.close()

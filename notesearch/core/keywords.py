@@ -395,32 +395,37 @@ class KeywordIndex:
     def coverage(self, query: str, note_ids: list[int], as_you_type: bool) -> dict[int, float]:
         """Return note id -> idf-weighted share of the query's terms the note holds (0..1).
 
-        Terms in more than COVERAGE_MAX_DF notes are left out (see below); the others' notes
-        come from the same cached postings as the scores.
+        Terms in more than COVERAGE_MAX_DF notes are left out (coverage_terms); the others'
+        notes come from the same cached postings as the scores.
         """
-        terms = query_terms(query)
-        if not terms or not note_ids:
+        terms = self.coverage_terms(query, as_you_type) if note_ids else []
+        weight_sum = sum(weight for _, weight in terms)
+        if not weight_sum:
             return {}
-        total = max(1, self.total_notes())
         found = dict.fromkeys(note_ids, 0.0)
-        weight_sum = 0.0
+        for expression, weight in terms:
+            holders = set(self.phrase_scores(expression)[0].tolist())
+            for note_id in holders & found.keys():
+                found[note_id] += weight
+        return {n: w / weight_sum for n, w in found.items()}
+
+    def coverage_terms(self, query: str, as_you_type: bool) -> list[tuple[str, float]]:
+        """Return the (FTS5 expression, idf weight) of each query term coverage counts: every
+        term but those in more than COVERAGE_MAX_DF notes (a term in that many says little,
+        its idf is low, and reading where it is costs most: 10 ms at 100k notes); the word
+        being typed as a prefix, budgeted by the postings of every word it begins."""
+        terms = query_terms(query)
+        total = max(1, self.total_notes())
+        kept = []
         for i, term in enumerate(terms):
             df = self.note_frequency(term)
-            weight = term_weight(df, total)
-            weight_sum += weight
             prefix = as_you_type and i == len(terms) - 1 and typed_prefix(query) == term
             expression = (quote_term(term) + "*" if prefix
                           else term_expression(term, alone=len(terms) == 1))
             # A prefix reads the notes of every word it begins ("pro": 30k at 100k notes).
-            if max(df, self.prefix_postings(term) if prefix else 0) > COVERAGE_MAX_DF:
-                # A term in that many notes says little (its idf is low) and reading where it
-                # is costs most (10 ms at 100k notes): it is left out of the share.
-                weight_sum -= weight
-                continue
-            holders = set(self.phrase_scores(expression)[0].tolist())
-            for note_id in holders & found.keys():
-                found[note_id] += weight
-        return {n: w / weight_sum for n, w in found.items()} if weight_sum else {}
+            if max(df, self.prefix_postings(term) if prefix else 0) <= COVERAGE_MAX_DF:
+                kept.append((expression, term_weight(df, total)))
+        return kept
 
     def spelled(self, query: str, as_you_type: bool) -> tuple[str, dict[str, str]]:
         """Return the query with each word that no note holds replaced by the word one edit

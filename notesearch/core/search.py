@@ -361,13 +361,16 @@ class Searcher:
         # Needs only the keyword list, so it is read while the query is still being embedded
         # (0.3-1 ms a search at 10k, which had waited behind the model).
         named = self._named_note(spelled, word_hits)
+        # So are the passages of the long notes the words found (0.5-1 ms on dendron-site).
+        scattered = (self._scattered(spelled, coverage, as_you_type)
+                     if mode == "hybrid" else {})
         meaning_hits, meaning_problem = self._timed(
             timings, "meaning", self._vector_hits, query.strip(), allowed,
             limit) if mode != "words" else ([], None)
         coverage = self._with_coverage(coverage, word_hits, meaning_hits, spelled, as_you_type)
         # (Spelled: "zettelkasen" corrected names the note "Zettelkasten".)
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
-                            mode, spelled, named)
+                            mode, spelled, named, as_you_type, scattered)
         if (mode == "hybrid" and fused and not word_hits and query_terms(query)
                 and not response.only_filters and self._in_query_script(query, fused[0])
                 and not self._in_other_language(query, fused[0])
@@ -416,20 +419,26 @@ class Searcher:
         coverage = self._with_coverage(coverage, word_hits, meaning_hits, query, False)
         evidence = gather(word_hits, meaning_hits, coverage, self._meaning_pool,
                           self._whole_pool)
-        return self._with_foreign(query, evidence) if word_hits and meaning_hits else evidence
+        if not (word_hits and meaning_hits):
+            return evidence
+        return self._with_scattered(query, self._with_foreign(query, evidence), False, {})
 
     def _fuse(self, word_hits: list[Hit], meaning_hits: list[Hit], coverage: dict[int, float],
-              k: int, mode: Mode, query: str, named: int | None) -> list[Fused]:
+              k: int, mode: Mode, query: str, named: int | None,
+              as_you_type: bool = False,
+              scattered: dict[int, float] | None = None) -> list[Fused]:
         """Rank the notes of both lists by confidence (or by the configured older method).
 
         A single-list search ranks by that list's own score, with that list's confidence.
-        `named`: the note the query names (_named_note), if any.
+        `named`: the note the query names (_named_note), if any; `scattered`: what
+        _scattered found for the notes of the keyword list, before the meaning list came.
         """
         evidence = gather(word_hits, meaning_hits, coverage, self._meaning_pool,
                           self._whole_pool)
         model = model_for(bool(word_hits), bool(meaning_hits))
         if model == "hybrid":
-            evidence = self._with_foreign(query, evidence)
+            evidence = self._with_scattered(query, self._with_foreign(query, evidence),
+                                            as_you_type, scattered)
         candidates = {h.note_id for h in word_hits} | {h.note_id for h in meaning_hits}
         empty = self._empty_notes(candidates) - {named}
         unembedded = (self._unembedded_notes({h.note_id for h in word_hits})
@@ -625,6 +634,60 @@ class Searcher:
         foreign = self._foreign_notes(query, {e.note_id for e in evidence})
         return ([e._replace(foreign=1.0) if e.note_id in foreign else e for e in evidence]
                 if foreign else evidence)
+
+    def _with_scattered(self, query: str, evidence: list[Evidence], as_you_type: bool,
+                        known: dict[int, float] | None) -> list[Evidence]:
+        """Return `evidence` with `scattered` set (fusion.Evidence), from `known` (note id ->
+        its value, _scattered's) and for the notes holding some of the query that it lacks
+        (the note meaning puts first, _with_coverage)."""
+        known = dict(known or {})
+        known |= self._scattered(query, {e.note_id: e.coverage for e in evidence
+                                         if e.coverage > 0 and e.note_id not in known},
+                                 as_you_type)
+        return [e._replace(scattered=known[e.note_id]) if known.get(e.note_id) else e
+                for e in evidence]
+
+    def _scattered(self, query: str, coverage: dict[int, float],
+                   as_you_type: bool) -> dict[int, float]:
+        """Return note id -> (its coverage − its best passage's share of the query) ×
+        ln(passages), for the notes of `coverage` (note id -> KeywordIndex.coverage) that hold
+        some of the query (0 for a note of one passage). Coverage is measured for at most
+        keywords.COVERAGE_NOTES + MEANING_COVERAGE_NOTES notes: this reads the passages of a
+        few notes."""
+        held = [n for n, share in coverage.items() if share > 0]
+        counts = self._chunk_counts(set(held)) if held else {}
+        long = [n for n in held if counts.get(n, 0) > 1]
+        best = self._passage_coverage(query, long, as_you_type) if long else {}
+        return {n: (max(0.0, coverage[n] - best.get(n, 0.0)) * math.log(counts[n])
+                    if n in long else 0.0) for n in held}
+
+    def _passage_coverage(self, query: str, note_ids: list[int],
+                          as_you_type: bool) -> dict[int, float]:
+        """Return note id -> the largest share of the query one passage of it holds (0..1,
+        weighted as KeywordIndex.coverage weighs the note's; a title counts in the note's
+        first passage, where the passages' index keeps it)."""
+        terms = self.keywords.coverage_terms(query, as_you_type)
+        total = sum(weight for _, weight in terms)
+        if not total:
+            return {}
+        marks = ",".join("?" * len(note_ids))
+        note_of = dict(cast(list[tuple[int, int]], self.conn.execute(
+            f"SELECT id, note_id FROM chunks WHERE note_id IN ({marks})", note_ids).fetchall()))
+        with self.conn:
+            self.conn.execute("DELETE FROM temp.passage_chunks")
+            self.conn.executemany("INSERT INTO temp.passage_chunks(id) VALUES (?)",
+                                  [(chunk_id,) for chunk_id in note_of])
+        held: dict[int, float] = {}
+        for expression, weight in terms:
+            for (chunk_id,) in self.conn.execute(
+                    "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? "
+                    "AND +rowid IN (SELECT id FROM temp.passage_chunks)", (expression,)):
+                held[chunk_id] = held.get(chunk_id, 0.0) + weight
+        best: dict[int, float] = {}
+        for chunk_id, weight in held.items():
+            note_id = note_of[chunk_id]
+            best[note_id] = max(best.get(note_id, 0.0), weight / total)
+        return best
 
     def _foreign_notes(self, query: str, note_ids: set[int]) -> frozenset[int]:
         """Return the notes of `note_ids` written in another language than the query: the
