@@ -673,10 +673,7 @@ class Searcher:
         marks = ",".join("?" * len(note_ids))
         note_of = dict(cast(list[tuple[int, int]], self.conn.execute(
             f"SELECT id, note_id FROM chunks WHERE note_id IN ({marks})", note_ids).fetchall()))
-        with self.conn:
-            self.conn.execute("DELETE FROM temp.passage_chunks")
-            self.conn.executemany("INSERT INTO temp.passage_chunks(id) VALUES (?)",
-                                  [(chunk_id,) for chunk_id in note_of])
+        self._passages_among(list(note_of))
         held: dict[int, float] = {}
         for expression, weight in terms:
             for (chunk_id,) in self.conn.execute(
@@ -1264,14 +1261,19 @@ class Searcher:
     def _chunk_bm25(self, expression: str, chunk_ids: list[int]) -> list[tuple[int, float]]:
         """Return (chunk id, FTS5 bm25: lower is better) for the chunks among `chunk_ids`
         that match the FTS5 `expression`."""
-        with self.conn:
-            self.conn.execute("DELETE FROM temp.passage_chunks")
-            self.conn.executemany("INSERT INTO temp.passage_chunks(id) VALUES (?)",
-                                  [(chunk_id,) for chunk_id in chunk_ids])
+        self._passages_among(chunk_ids)
         return cast(list[tuple[int, float]], self.conn.execute(
             "SELECT rowid, bm25(chunks_fts, 2.0, 1.0) FROM chunks_fts WHERE chunks_fts "
             "MATCH ? AND +rowid IN (SELECT id FROM temp.passage_chunks)",
             (expression,)).fetchall())
+
+    def _passages_among(self, chunk_ids: list[int]) -> None:
+        """Fill temp.passage_chunks with `chunk_ids`: the chunks a `chunks_fts` query that
+        follows is kept to (`+rowid IN (SELECT id FROM temp.passage_chunks)`)."""
+        with self.conn:
+            self.conn.execute("DELETE FROM temp.passage_chunks")
+            self.conn.executemany("INSERT INTO temp.passage_chunks(id) VALUES (?)",
+                                  [(chunk_id,) for chunk_id in chunk_ids])
 
     def _similar(self, vector: np.ndarray, k: int, exclude: int | None,
                  group: int) -> list[Result]:
