@@ -502,12 +502,12 @@ def chunk_note(parsed: ParsedNote, count_tokens: Callable[[str], int], max_token
 def headings_alone(chunks: list[tuple[str, int]]) -> list[bool]:
     """For a note's chunks ((text, context length) pairs, in order), say which hold words
     only in their headings while another chunk of the note holds words of its own: such a
-    chunk gets no vector (store.NO_VECTOR). A FAQ's "## Publishing" over an embed, then "## Search
-    and Filtering" over its own subheading, made a passage of four heading words that came
-    out close to unrelated queries: first by meaning for "Japanese kanji flashcards study
-    plan" at 50% in a fresh-user trial. The headings stay findable by words, and head the
-    passages under them. A note that is all headings (an outline, a template) keeps its
-    vectors."""
+    chunk gets no vector (store.NO_VECTOR). A FAQ's "## Publishing" over an embed, then
+    "## Search and Filtering" over its own subheading, made a passage of four heading words
+    that came out close to unrelated queries: first by meaning for "Japanese kanji
+    flashcards study plan" at 50% in a fresh-user trial. The headings stay findable by
+    words, and head the passages under them. A note that is all headings (an outline, a
+    template) keeps its vectors."""
     alone = [not has_words(embedding_text(without_headings(text[context_len:])))
              for text, context_len in chunks]
     return alone if not all(alone) else [False] * len(alone)
