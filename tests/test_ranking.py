@@ -730,3 +730,35 @@ def test_a_long_note_holding_the_querys_words_on_different_days_is_not_about_the
                              k=3).results
     assert results[0].title == "Team OKRs Q1", [(r.title, r.confidence) for r in results]
     library.close()
+
+
+def test_a_long_note_holding_every_word_on_different_days_is_not_taken_for_a_name(
+        tmp_path, e5):
+    """A fresh-user trial: "why did we decide against event sourcing?" showed a year's work
+    log first at 95%: it holds every word of the question, "decide" and "against" in other
+    weeks' entries, and the note holding every word alone counted as sure as a search by
+    words (fusion.sole_holder, meant for a name the model makes nothing of). Only a note one
+    of whose passages holds them all counts so now; the decision record comes first."""
+    weeks = [f"## Week {n}\n- {text}\n" for n, text in enumerate([
+        "Planned the sprint; we decide between build and buy for the search box next week.",
+        "Paired on the flaky upload test; fixed a race in the retry loop.",
+        "The mobile team argued against a shared component library for now.",
+        "Event sourcing came up in the architecture guild; outbox pattern instead.",
+        "Budget review for the observability vendor, renewal due in March.",
+        "Onboarded two new engineers; updated the first-week checklist."] * 8, 1)]
+    notes = {
+        "Work log.md": "# Work log 2024\n\n" + "\n".join(weeks),
+        "ADR-005 event sourcing rejected.md": (
+            "# ADR-005: Event sourcing rejected\n\nWe keep the relational model and add an "
+            "outbox table. Replaying a stream of events to rebuild state was too costly to "
+            "operate for a team of our size, and audit needs are met by the history table.\n"),
+        "Release process.md": "# Release process\n\nA release train every Tuesday.\n"}
+    for topic in ("git rebase", "docker prune", "kubectl logs", "sql window functions",
+                  "regex lookahead", "ssh config", "tls certificates", "python venv"):
+        notes[f"{topic}.md"] = f"# {topic.title()}\n\nMy notes on {topic}, with examples.\n"
+    library = library_of(tmp_path, notes, embedder=e5)
+    results = library.search("why did we decide against event sourcing?", k=3).results
+    assert results[0].title == "ADR-005: Event sourcing rejected", [
+        (r.title, round(r.confidence, 2)) for r in results]
+    assert all(r.confidence < 0.9 for r in results if r.title == "Work log 2024")
+    library.close()

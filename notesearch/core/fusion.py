@@ -197,13 +197,17 @@ SOLE_HOLDER_LEAD = 0.5
 
 def sole_holder(evidence: Sequence[Evidence]) -> int | None:
     """Return the index of the candidate that holds all of the query's words (coverage 1)
-    with the best BM25, when any other holder scores under SOLE_HOLDER_LEAD of it; else None.
+    in one of its passages (`scattered` 0) with the best BM25, when any other holder scores
+    under SOLE_HOLDER_LEAD of it; else None.
 
     A name the model makes nothing of ("Ramana Maharshi" in a real Obsidian vault) is held
     whole by the note about it and, in passing, by two others at 0.29 and 0.11 of its BM25;
-    with one holder required, hybrid showed the right note at 15%, "no good match"."""
+    with one holder required, hybrid showed the right note at 15%, "no good match". Words
+    spread over a long note's passages are no such name: "why did we decide against event
+    sourcing?" showed a work log at 95%, first, whose "decide" and "against" were in other
+    weeks' entries (a fresh-user trial)."""
     holders = [i for i, e in enumerate(evidence) if e.coverage >= 0.999]
-    best = [i for i in holders if evidence[i].words >= 0.999]
+    best = [i for i in holders if evidence[i].words >= 0.999 and not evidence[i].scattered]
     if len(best) == 1 and all(evidence[i].words < SOLE_HOLDER_LEAD
                               for i in holders if i != best[0]):
         return best[0]
