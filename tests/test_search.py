@@ -865,6 +865,26 @@ def test_an_excerpt_shows_nothing_of_an_embed_whose_target_was_a_url(tmp_path):
     library.close()
 
 
+def test_an_excerpt_cut_inside_inline_code_keeps_the_codes_pipes(tmp_path):
+    """A fresh-user trial: the excerpt "…host -showcerts` for the full chain • Check expiry:
+    `echo | openssl s_client …`" opened inside one code span, so its backticks paired the
+    wrong way and the command's pipes read "echo · openssl": copied, a broken command. An
+    edge that would cut inline code takes it in, or leaves it out, whole."""
+    library = library_of(tmp_path, {"TLS.md": (
+        "# Debugging TLS / certificate problems\n\n"
+        "- `curl -v https://api.internal.example.com` shows the handshake and which cert was "
+        "served\n"
+        "- `openssl s_client -connect host:443 -servername host -showcerts` for the full chain\n"
+        "- Check expiry: `echo | openssl s_client -connect host:443 2>/dev/null | openssl x509 "
+        "-noout -dates`\n"
+        "- \"unable to get local issuer certificate\" = intermediate missing from the chain\n"
+        "- Never \"fix\" with `curl -k` in scripts\n")})
+    snippet = library.search("check certificate expires", k=1, mode="words").results[0].snippet
+    assert "echo | openssl s_client" in snippet.text, snippet.text
+    assert "·" not in snippet.text, snippet.text
+    library.close()
+
+
 def test_the_cli_refuses_a_number_of_results_below_one(capsys) -> None:  # noqa: ANN001
     """`search -k -3` listed 43 results and `-k 0` said "No notes found."; both are a
     mistake to point out, before any library is opened."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from notesearch.core.text import unpointed
+from notesearch.core.text import CODE_SPAN, code_spans, unpointed
 
 # Fenced blocks whose info string says they hold a drawing's data rather than code to read.
 #: Fenced blocks that hold a plugin's data, by their info string: Excalidraw's drawings, and
@@ -287,9 +287,6 @@ def _tidy_lines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
-# Inline code, on one line: `…`, ``…``. What it holds is what the person typed, to be shown
-# as written.
-_CODE_SPAN = re.compile(r"(`+)(?!`)[^\n]+?(?<!`)\1(?!`)")
 _CODE_MARK = re.compile("\ue000(\\d+)\ue001")
 
 
@@ -305,7 +302,7 @@ def _set_code_aside(text: str) -> tuple[str, list[str]]:
         kept.append(code)
         return f"\ue000{len(kept) - 1}\ue001"
 
-    return "\n".join(mark(run) if code else _CODE_SPAN.sub(lambda m: mark(m.group()), run)
+    return "\n".join(mark(run) if code else CODE_SPAN.sub(lambda m: mark(m.group()), run)
                      for code, run in fenced_runs(text)), kept
 
 
@@ -315,11 +312,6 @@ def _put_code_back(text: str, kept: list[str]) -> str:
         return kept[number] if number < len(kept) else match.group()
 
     return _CODE_MARK.sub(code, text) if kept else text
-
-
-def code_spans(text: str) -> list[tuple[int, int]]:
-    """Return the [start, end) offsets of `text`'s inline code spans, backticks included."""
-    return [m.span() for m in _CODE_SPAN.finditer(text)] if "`" in text else []
 
 
 # Empty parentheses not attached to a word ("f()" in a note about code stays; so do task

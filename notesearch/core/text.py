@@ -950,6 +950,16 @@ _HEADING_LINE = re.compile(r"^([ \t]*#{1,6}[ \t]+\S.*?)[ \t]*$(?=\n\s*(?![-*+][ 
 _QUOTE_MARKER = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 
 
+# Inline code, on one line: `…`, ``…``. What it holds is what the person typed, to be shown
+# as written (prose.plain_markdown), and an excerpt's edge never cuts it (_around_code).
+CODE_SPAN = re.compile(r"(`+)(?!`)[^\n]+?(?<!`)\1(?!`)")
+
+
+def code_spans(text: str) -> list[tuple[int, int]]:
+    """Return the [start, end) offsets of `text`'s inline code spans, backticks included."""
+    return [m.span() for m in CODE_SPAN.finditer(text)] if "`" in text else []
+
+
 def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool = False) -> Snippet:
     """Return the `width`-character window of `passage` holding most matched terms, highlighted."""
     # A list item's marker becomes "•" while it still starts a line: on the one line of an
@@ -965,7 +975,7 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
         space = passage.find(" ", start, start + 20)
         start = space + 1 if space != -1 else start
     end = min(len(passage), start + width)
-    start, end = _around_wikilinks(passage, start, end)
+    start, end = _around_code(passage, *_around_wikilinks(passage, start, end))
     excerpt = passage[start:end]
     inside = tuple((a - start, b - start) for a, b in spans if a >= start and b <= end)
     prefix = "…" if start > 0 else ""
@@ -975,8 +985,23 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
                    tuple((a + shift, b + shift) for a, b in inside), start)
 
 
-#: How far an excerpt's edge moves to take in a [[wikilink]] it would cut.
+#: How far an excerpt's edge moves to take in a [[wikilink]] or inline code it would cut.
 WIKILINK_REACH = 60
+
+
+def _around_code(passage: str, start: int, end: int) -> tuple[int, int]:
+    """Return (start, end) moved so that no inline code is cut in two: an edge inside a code
+    span moves outwards to take it in, by at most WIKILINK_REACH, else inwards to leave it
+    out. An excerpt that opened inside "`openssl … -showcerts`" paired its backticks the
+    wrong way, and the pipes of the next command read "echo · openssl" (a fresh-user trial)."""
+    for a, b in code_spans(passage):
+        if a < start and end < b:
+            break  # one span holds the whole window: nothing to take in or leave out
+        if a < start < b:
+            start = a if start - a <= WIKILINK_REACH else min(b, end)
+        if a < end < b:
+            end = b if b - end <= WIKILINK_REACH else max(a, start)
+    return start, end
 
 
 def _around_wikilinks(passage: str, start: int, end: int) -> tuple[int, int]:
