@@ -7,7 +7,7 @@ Newton's method) is fitted on all vaults but one and scored, as MRR@10 of the ra
 gives, on the one left out; then on all vaults together, which gives the coefficients to put
 in fusion.COEFFICIENTS. Libraries come from benchmarks/known_item.py's cache; `--small N`
 adds its small libraries (`known_item.py --small N`), so that the fit also sees libraries of a
-first folder's size. `--translated` fits hybrid's last input (`foreign`, which no development
+first folder's size. `--translated` fits hybrid's `foreign` input (which no development
 vault has) on the development set and known_item.py's libraries of tldr-pages' translations
 beside English pages, the other coefficients held as they are, and scores each language with
 the fit of the others. `--scattered` fits hybrid's `scattered` input the same way on the

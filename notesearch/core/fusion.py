@@ -87,7 +87,7 @@ class Evidence(NamedTuple):
 #: set (foam-docs, dendron-site, tldr-pages) by benchmarks/fit_fusion.py, which also checks
 #: each vault with coefficients fitted on the other two. "words" and "meaning" score searches
 #: where only that list took part (a single-list mode, meaning unavailable, or a query with
-#: no searchable word). Hybrid's last input, meaning_z * (1 - best_coverage), lets meaning
+#: no searchable word). Hybrid's seventh input, meaning_z * (1 - best_coverage), lets meaning
 #: count more when no note holds much of the query: with it, each vault scored with the
 #: other two's fit went foam-docs 0.83 -> 0.83, dendron-site 0.65 -> 0.71, tldr-pages
 #: 0.71 -> 0.72 MRR@10 (English questions over the Chinese pages 0.59 -> 0.63).

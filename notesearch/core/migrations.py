@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 import apsw
@@ -404,22 +404,20 @@ def _v21(conn: apsw.Connection) -> None:
     """Leave without a vector each passage whose words are all in its headings, in a note
     with a passage of words of its own (chunking.headings_alone), as the indexer now writes
     them. Their vectors, used by no passage, go after a day as any other's (orphans)."""
+    from itertools import groupby
+
     from notesearch.core.chunking import headings_alone  # (a rule, not schema)
 
-    rows = cast(list[tuple[int, int, str, int, str]], conn.execute(
+    # Read a note at a time (a big library's passages whole would be hundreds of MB).
+    rows = cast(Iterable[tuple[int, int, str, int, str]], conn.execute(
         "SELECT id, note_id, text, context_len, hash FROM chunks WHERE note_id IN "
         "(SELECT note_id FROM chunks GROUP BY note_id HAVING COUNT(*) > 1) "
-        "ORDER BY note_id, seq").fetchall())
+        "ORDER BY note_id, seq"))
     cleared: list[tuple[int]] = []
-    start = 0
-    while start < len(rows):
-        end = start
-        while end < len(rows) and rows[end][1] == rows[start][1]:
-            end += 1
-        note = rows[start:end]
+    for _, group in groupby(rows, key=lambda row: row[1]):
+        note = list(group)
         alone = headings_alone([(text, context_len) for _, _, text, context_len, _ in note])
         cleared += [(row[0],) for row, drop in zip(note, alone, strict=True) if drop and row[4]]
-        start = end
     conn.executemany("UPDATE chunks SET hash = '' WHERE id = ?", cleared)
 
 

@@ -361,9 +361,11 @@ class Searcher:
         # Needs only the keyword list, so it is read while the query is still being embedded
         # (0.3-1 ms a search at 10k, which had waited behind the model).
         named = self._named_note(spelled, word_hits)
-        # So are the passages of the long notes the words found (0.5-1 ms on dendron-site).
+        # So are the passages of the long notes the words found (0.5-1 ms on dendron-site),
+        # when there is a model call to hide them behind; else _fuse reads them if hybrid's
+        # model scores the search (not when meaning is off or the query vector is kept).
         scattered = (self._scattered(spelled, coverage, as_you_type)
-                     if mode == "hybrid" else {})
+                     if mode == "hybrid" and self._ahead is not None else {})
         meaning_hits, meaning_problem = self._timed(
             timings, "meaning", self._vector_hits, query.strip(), allowed,
             limit) if mode != "words" else ([], None)
