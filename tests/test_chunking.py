@@ -34,11 +34,14 @@ def body_of(chunk: Chunk, title: str) -> str:
 
 
 def assert_lines_point_at_text(chunks: list[Chunk], title: str, file_lines: list[str]) -> None:
-    """The editor opened at start_line/end_line shows the chunk's first/last text."""
+    """The editor opened at start_line/end_line shows the chunk's first/last text (a code
+    fence a chunk opens or closes again stands for the line above or below its code)."""
     for chunk in chunks:
         body = body_of(chunk, title).split("\n")
-        assert body[0].strip() in file_lines[chunk.start_line - 1], chunk
-        assert body[-1].strip() in file_lines[chunk.end_line - 1], chunk
+        first = 1 if body[0].startswith("```") and len(body) > 1 else 0
+        last = -2 if body[-1].startswith("```") and len(body) > 1 else -1
+        assert body[first].strip() in file_lines[chunk.start_line - 1 + first], chunk
+        assert body[last].strip() in file_lines[chunk.end_line + last], chunk
 
 
 def garden_note(paragraphs: int) -> str:
@@ -248,3 +251,23 @@ def test_counts_are_not_quadratic() -> None:
 def test_too_small_budget_is_an_error() -> None:
     with pytest.raises(ValueError):
         chunk_note(parse_note("text", "a.md"), cheap, max_tokens=4)
+
+
+def test_a_code_block_cut_between_chunks_is_closed_and_opened_again(count: Counter) -> None:
+    """A chunk that began inside a fenced block and ended under it read its prose as code:
+    its excerpt showed the `dendron://` targets of the links under the block instead of their
+    labels. Each chunk of a block cut in pieces holds it fenced, in its language, and the
+    line repeated between two chunks is never a fence."""
+    steps = [f"echo step {i} && rsync -av ./build/ server:/var/www/site-{i}/ --delete"
+             for i in range(40)]
+    text = ("# Deploy\n\nHow the site goes out.\n\n```bash\n" + "\n".join(steps)
+            + "\n```\nAfter it, see [[the checklist|dendron://site/deploy.checklist]].\n")
+    chunks = chunk_note(parse_note(text, "deploy.md"), count, max_tokens=120)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        fences = [line for line in body_of(chunk, "Deploy").split("\n") if line.startswith("```")]
+        assert len(fences) % 2 == 0, chunk  # every block it opens it closes
+        if "echo step" in chunk.text:
+            assert fences[0] == "```bash", chunk
+    assert not body_of(chunks[-1], "Deploy").startswith("```\n"), chunks[-1]
+    assert_lines_point_at_text(chunks, "Deploy", text.split("\n"))

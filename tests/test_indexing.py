@@ -889,3 +889,31 @@ def test_an_upgrade_folds_traditional_chinese_in_the_keyword_index(tmp_path, mon
     # The other notes' rows are as they were: what the database does not keep is not lost.
     assert [r.title for r in upgraded.search("ferns", mode="words").results] == ["Plain"]
     upgraded.close()
+
+
+def test_an_upgrade_reads_again_the_notes_whose_passages_cut_a_code_block(tmp_path):
+    """Schema 22: a passage that began or ended inside a fenced block (or repeated its
+    closing fence) read its prose as code, and its excerpt showed link targets instead of
+    labels; the notes with such passages are read again, a note whose code blocks are
+    whole in their passages is not."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    steps = "\n".join(f"echo step {i} && rsync -av ./build/ server:/srv/site-{i}/ --delete"
+                      for i in range(60))
+    (notes / "Deploy.md").write_text(f"# Deploy\n\n```bash\n{steps}\n```\nThen check it.\n")
+    (notes / "Plain.md").write_text("# Plain\n\n```python\nprint('whole')\n```\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    query = "SELECT text FROM chunks ORDER BY note_id, seq"
+    fresh = [text for (text,) in library.conn.execute(query)]
+    library.close()
+    # As an older notesearch cut it: the block closed in none of Deploy's passages.
+    as_schema(tmp_path / "home", 21,
+              "UPDATE chunks SET text = replace(text, char(10) || '```' || char(10), "
+              "char(10)) WHERE text LIKE '%echo step%'")
+    assert marked_by_migrations_to(tmp_path / "home", 22) == {"Deploy.md"}
+    upgraded = open_library(tmp_path / "home")
+    upgraded.scan()
+    assert [text for (text,) in upgraded.conn.execute(query)] == fresh
+    upgraded.close()

@@ -317,6 +317,16 @@ def test_excerpts_keep_a_dash_and_inline_code_as_written() -> None:
     assert snippet_text(odd) == "odd \ue0007\ue001 text with `[]()` and a"
 
 
+def test_an_excerpt_shows_the_label_of_a_wikilink_to_a_url() -> None:
+    """Dendron writes the label first ("[[prioritySymbols|dendron://site/…]]"), Obsidian
+    last ("[[https://x.org/a|the guide]]"): either way, with the URL gone, the label is what
+    an excerpt shows (it had shown an empty list item, or lost the label with the URL)."""
+    text = ("- [[prioritySymbols|dendron://dendron.dendron-site/dendron.topic.tasks]]\n"
+            "- [[https://x.org/a|the guide]] and [[Notes|notes.md]]")
+    plain, _ = plain_markdown(snippet_text(text))
+    assert plain == "• prioritySymbols\n• the guide and notes.md"
+
+
 def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():
     # Seen on the Logseq docs: a query word inside a link's URL shifted every highlight after it.
     text = ("Rotate keys: see [the guide](https://x.org/key-rotation) for key rotation. "

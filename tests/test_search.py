@@ -1243,3 +1243,23 @@ def test_similar_notes_of_a_note_in_one_language_find_its_translation(tmp_path, 
     assert Path(similar[0].path).name == "Sourdough.md", [Path(r.path).name for r in similar]
     assert similar[0].strength in ("similar", "very similar")
     library.close()
+
+
+def test_an_excerpt_under_a_code_block_shows_the_links_labels(tmp_path):
+    """dendron-site's task settings: a YAML block, then links written label first
+    ("[[prioritySymbols|dendron://…]]"), the passage cut after the block. The passage
+    under it began with the block's closing fence, so its excerpt read the links as code
+    and showed "dendron://dendron.dendron-site/…" three times, and no label."""
+    settings = "\n".join(f"        symbol{i}: \"value number {i} of the task display\""
+                         for i in range(24))
+    links = "\n".join(f"- [[{name}|dendron://dendron.dendron-site/dendron.topic.tasks.{name}]]"
+                      for name in ("statusSymbols", "prioritySymbols", "taskCompleteStatus"))
+    library = library_of(tmp_path, {"dendron.topic.tasks.config.md": (
+        "# Config\n\n## Task Display\nDendron maps the priority and status symbols used in "
+        "the frontmatter to what gets displayed.\n\n```yaml\nworkspace:\n    task:\n"
+        f"{settings}\n```\n\n{links}\n")})
+    results = library.search("prioritySymbols taskCompleteStatus", k=1, mode="words").results
+    snippet = results[0].snippet.text
+    assert "prioritySymbols" in snippet and "taskCompleteStatus" in snippet, snippet
+    assert "dendron://" not in snippet and "```" not in snippet, snippet
+    library.close()

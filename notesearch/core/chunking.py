@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from notesearch.core.markdown import ParsedNote, without_headings
-from notesearch.core.prose import embedding_text, has_words
+from notesearch.core.prose import embedding_text, fence_marker, fenced_blocks, has_words
 
 CONTEXT_SEPARATOR = " › "
 # Context lines are for orientation; a pathological title must not eat the token budget.
@@ -105,6 +105,15 @@ class _Note:
         self.overlap_lines = overlap_lines
         self._prefix: list[int] | None = None
         self.heading_lines = {h.line - parsed.body_start_line for h in parsed.headings}
+        #: Each line inside a fenced code block, its closing fence line included -> the
+        #: block's (opening line, closing line, whether a fence closes it).
+        self.fenced: dict[int, tuple[int, int, bool]] = {}
+        #: The lines that open or close a fenced block.
+        self.fence_lines: set[int] = set()
+        for block in fenced_blocks(self.lines):
+            opened, closed, _ = block
+            self.fenced.update(dict.fromkeys(range(opened + 1, closed + 1), block))
+            self.fence_lines.update((opened, closed) if block[2] else (opened,))
 
     def only_headings(self, pieces: list[_Piece]) -> bool:
         return all(not p.partial and all(i in self.heading_lines or not self.lines[i].strip()
@@ -342,11 +351,41 @@ def _join(pieces: list[_Piece]) -> str:
     return "".join(parts).strip()
 
 
+def _text(group: list[_Piece], note: _Note) -> str:
+    """The text of a chunk of `group`'s pieces: joined, and a fenced code block it starts or
+    ends inside opened or closed again. A chunk that began inside a YAML block and ended
+    under it read its prose as code, and its excerpt showed the `dendron://` targets of the
+    links under it instead of their labels (dendron-site: 257 of 5,997 passages). The
+    opening fence so added counts as the line above the chunk's first (`_opens_inside`), so
+    that line numbers counted through the text still fall on the file's lines."""
+    text = _join(group)
+    if _opens_inside(group, note):
+        text = note.lines[note.fenced[group[0].start][0]].rstrip() + "\n" + text
+    if _closes_inside(group, note):
+        text += "\n" + fence_marker(note.lines[note.fenced[group[-1].end + 1][0]])
+    return text
+
+
+def _opens_inside(group: list[_Piece], note: _Note) -> bool:
+    """Whether the chunk of `group` begins inside a fenced block (after its opening line)."""
+    return group[0].start in note.fenced
+
+
+def _closes_inside(group: list[_Piece], note: _Note) -> bool:
+    """Whether the chunk of `group` ends inside a fenced block that a fence closes (the
+    closing fence so added counts as the line below the chunk's last)."""
+    block = note.fenced.get(group[-1].end + 1)
+    return block is not None and block[2]
+
+
 def _overlap(previous: _Piece, note: _Note, budget: int) -> _Piece | None:
-    """The last lines of the previous chunk, repeated so a thought cut in two is findable."""
+    """The last lines of the previous chunk, repeated so a thought cut in two is findable;
+    never a code fence's line (a closing fence repeated opened a block in the next chunk)."""
     if note.overlap_lines <= 0 or previous.partial:
         return None
     start = max(previous.start, previous.end - note.overlap_lines + 1)
+    if any(line in note.fence_lines for line in range(start, previous.end + 1)):
+        return None
     cost = note.cost(start, previous.end)
     if cost > budget // 4:
         return None  # a long line repeated would crowd out new text
@@ -380,7 +419,7 @@ def _pack(pieces: list[_Piece], note: _Note, context: str, budget: int) -> list[
                 pieces[i : i + 1] = finer
                 continue
             kept = 1  # one token that cannot be cut: chunk_note drops the context instead
-        text = _join(group)
+        text = _text(group, note)
         estimate = sum(p.cost for p in group)
         if estimate:
             actual = note.counter.count(context + text) - context_tokens  # memoised count
@@ -388,7 +427,8 @@ def _pack(pieces: list[_Piece], note: _Note, context: str, budget: int) -> list[
         if not (i + kept < len(pieces) and note.only_headings(group)):
             # A chunk of nothing but headings repeats its context line; the headings reach
             # the next chunk as its overlap instead.
-            spans.append(_Span(text, group[0].start, group[-1].end))
+            spans.append(_Span(text, group[0].start - _opens_inside(group, note),
+                               group[-1].end + _closes_inside(group, note)))
         previous, i = group[-1], i + kept
     return spans
 
@@ -402,7 +442,7 @@ def _verified(group: list[_Piece], new: int, note: _Note,
     across newlines or normalise text do not honour exactly.
     """
     while True:
-        over = note.counter.count(context + _join(group)) - note.max_tokens
+        over = note.counter.count(context + _text(group, note)) - note.max_tokens
         if over <= 0:
             return group, new
         if new > 1:

@@ -421,10 +421,26 @@ def _v21(conn: apsw.Connection) -> None:
     conn.executemany("UPDATE chunks SET hash = '' WHERE id = ?", cleared)
 
 
+def _v22(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes with a passage that opens a code fence it
+    does not close: a block cut between two passages, or a closing fence repeated as the
+    next passage's first line (chunking._text, chunking._overlap). As in _v8, passages
+    whose text is unchanged keep their vectors; the others are embedded again."""
+    from notesearch.core.prose import fenced_blocks  # (a rule, not schema)
+
+    rows = cast(Iterable[tuple[int, str]], conn.execute(
+        "SELECT note_id, substr(text, context_len + 1) FROM chunks "
+        "WHERE instr(text, '```') OR instr(text, '~~~')"))
+    notes = {note_id for note_id, body in rows
+             if any(not closed for _, _, closed in fenced_blocks(body.split("\n")))}
+    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                     "WHERE id = ?", [(note_id,) for note_id in sorted(notes)])
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
-                                                        _v20, _v21]
+                                                        _v20, _v21, _v22]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -145,13 +145,12 @@ def _fence_end(lines: list[str], opened: int, marker: str) -> int:
                 len(lines) - 1)
 
 
-def fenced_runs(text: str) -> list[tuple[bool, str]]:
-    """Return `text` cut into runs of whole lines, each (in a fenced code block or not,
-    the run's text), in order: joined with newlines they give `text` back. A fence left
-    open runs to the end (a passage may end inside one)."""
-    lines = text.split("\n")
-    runs: list[tuple[bool, str]] = []
-    start = index = 0
+def fenced_blocks(lines: list[str]) -> list[tuple[int, int, bool]]:
+    """Return the fenced code blocks of `lines` as (index of the opening fence line, index of
+    its closing line, whether a fence closes it), in order; a fence left open runs to the last
+    line, which is then not a closing fence."""
+    blocks: list[tuple[int, int, bool]] = []
+    index = 0
     while index < len(lines):
         fence = _FENCE.match(lines[index]) if "`" in lines[index] or "~" in lines[index] \
             else None
@@ -159,10 +158,30 @@ def fenced_runs(text: str) -> list[tuple[bool, str]]:
             index += 1
             continue
         end = _fence_end(lines, index, fence.group(1))
-        if index > start:
-            runs.append((False, "\n".join(lines[start:index])))
-        runs.append((True, "\n".join(lines[index:end + 1])))
-        start = index = end + 1
+        blocks.append((index, end, end > index and _closes(lines[end], fence.group(1))))
+        index = end + 1
+    return blocks
+
+
+def fence_marker(line: str) -> str:
+    """Return what closes the fenced block `line` opens: its indent and its run of backticks
+    or tildes ("  ```" for "  ```yaml"); "" when `line` opens none."""
+    fence = _FENCE.match(line)
+    return line[:len(line) - len(line.lstrip())] + fence.group(1) if fence else ""
+
+
+def fenced_runs(text: str) -> list[tuple[bool, str]]:
+    """Return `text` cut into runs of whole lines, each (in a fenced code block or not,
+    the run's text), in order: joined with newlines they give `text` back. A fence left
+    open runs to the end (a passage may end inside one)."""
+    lines = text.split("\n")
+    runs: list[tuple[bool, str]] = []
+    start = 0
+    for opened, closed, _ in fenced_blocks(lines):
+        if opened > start:
+            runs.append((False, "\n".join(lines[start:opened])))
+        runs.append((True, "\n".join(lines[opened:closed + 1])))
+        start = closed + 1
     if start < len(lines):
         runs.append((False, "\n".join(lines[start:])))
     return runs
@@ -179,7 +198,7 @@ _LINK = re.compile(r"\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)
 _ORG_MARKER = re.compile(r"^(\s*(?:[-*]\s+)?)#\+(?:BEGIN|END)_\w+.*$",
                          re.MULTILINE | re.IGNORECASE)
 _REF_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
-_URL = re.compile(r"<?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s>)\]]*>?")
+_URL = re.compile(r"<?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s>)\]|]*>?")
 # An embed's opening tag, and what it holds up to its closing tag when it has one (never past
 # the opening of another embed of its kind).
 _IFRAME = re.compile(r"<(iframe|video|audio|object|embed|script|style)\b[^>]*>"
@@ -258,6 +277,10 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
             # An excerpt showed "Publishing — ! Search and Filtering" (a fresh-user trial):
             # the "!" of an embedded `dendron://` note. The model reads it as before.
             text = _EMPTY_WIKILINK.sub("", text)
+            # Dendron writes a link's label first, "[[prioritySymbols|dendron://site/…]]":
+            # with the URL gone, the label is what is left to show (the excerpt had shown
+            # the empty side, an empty list of links).
+            text = _HALF_WIKILINK.sub(lambda m: f"[[{m.group(1) or m.group(2)}]]", text)
     if "[:" in text:
         text = _HICCUP.sub(" ", text)
     if "::" in text:
@@ -320,6 +343,8 @@ _EMPTY_BRACKETS = re.compile(r"(?<![\w)\]])\(\s*\)")
 _SPACE_BEFORE_CLOSE = re.compile(r"(?<=\S)[ \t]+\)")
 # A wikilink or embed whose target was a URL ("![[dendron://site/note]]"), left empty.
 _EMPTY_WIKILINK = re.compile(r"!?\[\[\s*\]\]")
+# A wikilink one side of whose "|" was a URL, left empty: "[[label| ]]" or "[[ |label]]".
+_HALF_WIKILINK = re.compile(r"\[\[(?:([^\]|\n]*[^\]|\s])\|\s*|\s*\|([^\]|\n]*[^\]|\s])\s*)\]\]")
 
 
 # An HTML comment, also one left open at a passage's end.
