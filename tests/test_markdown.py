@@ -327,6 +327,15 @@ def test_an_excerpt_shows_the_label_of_a_wikilink_to_a_url() -> None:
     assert plain == "• prioritySymbols\n• the guide and notes.md"
 
 
+def test_an_excerpt_leaves_out_a_code_blocks_language() -> None:
+    """A fresh-user trial: "Fix:" over a ```bash block read "Fix: bash git lfs install" on
+    the excerpt's one line, the language taken for part of the command."""
+    text = "Fix:\n```bash\ngit lfs install\n```\nThen push."
+    snippet = make_snippet(snippet_text(text), "lfs")
+    plain, _ = plain_markdown(snippet.text, snippet.highlights)
+    assert "bash" not in plain and "git lfs install" in plain
+
+
 def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():
     # Seen on the Logseq docs: a query word inside a link's URL shifted every highlight after it.
     text = ("Rotate keys: see [the guide](https://x.org/key-rotation) for key rotation. "

@@ -1263,3 +1263,45 @@ def test_an_excerpt_under_a_code_block_shows_the_links_labels(tmp_path):
     assert "prioritySymbols" in snippet and "taskCompleteStatus" in snippet, snippet
     assert "dendron://" not in snippet and "```" not in snippet, snippet
     library.close()
+
+
+def test_a_results_excerpt_is_the_passage_that_says_what_was_asked(tmp_path, e5):
+    """A fresh-user trial: "how do I cancel a job on the cluster?" showed the SLURM note's
+    opening, whose heading and job script say "cluster" and "job" over and over, where the
+    note says how to cancel one further down. The passage shown holds the most of the
+    query's words by rarity ("cancel" and "jobs" there, "job" and "cluster", which other
+    notes say too, in the opening), then is the closest by meaning; by words alone too."""
+    script = "\n".join(f"#SBATCH --{option}" for option in (
+        "job-name=occ_boot", "partition=standard", "array=1-200%40", "cpus-per-task=1",
+        "mem=4G", "time=02:00:00", "output=logs/occ_%A_%a.out", "mail-type=END",
+        "mail-user=me@example.org", "account=ecology", "qos=normal", "nodes=1"))
+    library = library_of(tmp_path, {
+        "slurm.md": (
+            "# Running jobs on the Hydra cluster (SLURM)\n\n"
+            "Login: `ssh hydra`. Never run heavy jobs on the login node of the cluster: "
+            "the cluster runs each job from the queue.\n\n"
+            "Array job for fitting 200 bootstrap models, one job a task, each job on one "
+            "core of the cluster:\n\n"
+            f"```bash\n#!/bin/bash\n{script}\nmodule load R/4.3.2\nRscript fit.R\n```\n\n"
+            "Submit `sbatch run.sh`; watch `squeue -u $USER`; cancel `scancel 123456`; "
+            "after it ends `sacct -j 123456 --format=JobID,State,Elapsed,MaxRSS`.\n\n"
+            "MaxRSS tells how much memory was really used: I had asked 16G, used 1.1G, "
+            "lowered to 4G and jobs started much sooner.\n"),
+        "ssh.md": "# SSH keys\n\nMake a key with `ssh-keygen -t ed25519` for the cluster.\n",
+        "storage.md": "# Storage\n\nScratch on the cluster is purged after 30 days.\n",
+        "brms.md": "# brms\n\nOn the cluster brms runs its four chains on four cores.\n",
+        "backup.md": "# Backups\n\nThe cluster's home folders are backed up every night.\n",
+        # Passages of other things, as a vault has: words said in every passage of one note
+        # are not said everywhere.
+        **{f"plant-{i}.md": f"# Plant {i}\n\nWater the fern number {i} twice a week in "
+           f"summer, once in winter; repot it in spring with peat-free soil.\n"
+           for i in range(30)}},
+        embedder=e5)
+    assert library.searcher().conn.execute(
+        "SELECT COUNT(*) FROM chunks c JOIN notes n ON n.id = c.note_id "
+        "WHERE n.path LIKE '%slurm.md'").fetchone()[0] > 1
+    for mode in ("hybrid", "words"):
+        first = library.search("how do I cancel a job on the cluster?", k=1, mode=mode).results[0]
+        assert first.path.endswith("slurm.md") and "scancel" in first.snippet.text, (
+            mode, first.snippet.text)
+    library.close()

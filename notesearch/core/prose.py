@@ -24,6 +24,8 @@ from notesearch.core.text import CODE_SPAN, code_spans, unpointed
 #: column settings matched "creating" as prose).
 _DATA_FENCES = frozenset({"compressed-json", "excalidraw", "excalidraw-json", "yaml:dbfolder"})
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w:-]*)")
+# An opening fence's info string ("```bash", "~~~ {.python}"), for excerpts to leave out.
+_FENCE_INFO = re.compile(r"^([ \t]*(?:`{3,}|~{3,}))[ \t]*[^\s`~][^\n`]*$", re.MULTILINE)
 # A run of base64 (or hex) with no spaces, long enough that it cannot be a word.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{80,}")
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]*")
@@ -370,6 +372,10 @@ def snippet_text(text: str) -> str:
     at one keystroke is mostly shown at the next."""
     text = embedding_text(text, code_as_written=True)
     text = _SECRET.sub(r"\1••••", text)
+    if "```" in text or "~~~" in text:
+        # On an excerpt's one line "```bash" read "Fix: bash git lfs install" (a fresh-user
+        # trial): the language is not part of the command.
+        text = _FENCE_INFO.sub(r"\1", text)
     if "\n-" in text or "\n*" in text or "\n+" in text or text[:1] in "-*+":
         text = _EMPTY_ITEM.sub("", text)
     if "(" not in text:

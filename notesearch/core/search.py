@@ -201,7 +201,9 @@ class SearchResponse:
     def to_json(self) -> dict:
         data: dict[str, object] = {"query": self.query,
                                    "results": [r.to_json() for r in self.results]}
-        if self.weak:
+        if self.weak or (not self.results and self.query):
+            # No result is no good match either: a script reading the flag alone had taken
+            # a words-only search that found nothing for a good one (a fresh-user trial).
             data["no_good_match"] = True
         if self.notes_not_embedded:
             data["notes_not_embedded"] = self.notes_not_embedded
@@ -395,7 +397,8 @@ class Searcher:
         if response.only_filters and allowed is not None and len(fused) < k:
             fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
         response.results = self._timed(timings, "results", self._results, fused,
-                                       self._as_matched(spelled, as_you_type), as_you_type)
+                                       self._as_matched(spelled, as_you_type), as_you_type,
+                                       meaning_hits if mode == "hybrid" else None)
         if response.only_filters:
             response.results = [replace(r, confidence=1.0) for r in response.results]
         # (A search by words alone is whole without vectors: nothing to say about them.)
@@ -668,25 +671,31 @@ class Searcher:
         """Return note id -> the largest share of the query one passage of it holds (0..1,
         weighted as KeywordIndex.coverage weighs the note's; a title counts in the note's
         first passage, where the passages' index keeps it)."""
+        marks = ",".join("?" * len(note_ids))
+        note_of = dict(cast(list[tuple[int, int]], self.conn.execute(
+            f"SELECT id, note_id FROM chunks WHERE note_id IN ({marks})", note_ids).fetchall()))
+        best: dict[int, float] = {}
+        for chunk_id, share in self._chunk_coverage(query, list(note_of), as_you_type).items():
+            note_id = note_of[chunk_id]
+            best[note_id] = max(best.get(note_id, 0.0), share)
+        return best
+
+    def _chunk_coverage(self, query: str, chunk_ids: list[int],
+                        as_you_type: bool) -> dict[int, float]:
+        """Return chunk id -> the share of the query it holds (0..1, weighted as
+        KeywordIndex.coverage weighs a note's), for those of `chunk_ids` holding some."""
         terms = self.keywords.coverage_terms(query, as_you_type)
         total = sum(weight for _, weight in terms)
         if not total:
             return {}
-        marks = ",".join("?" * len(note_ids))
-        note_of = dict(cast(list[tuple[int, int]], self.conn.execute(
-            f"SELECT id, note_id FROM chunks WHERE note_id IN ({marks})", note_ids).fetchall()))
-        self._passages_among(list(note_of))
+        self._passages_among(chunk_ids)
         held: dict[int, float] = {}
         for expression, weight in terms:
             for (chunk_id,) in self.conn.execute(
                     "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? "
                     "AND +rowid IN (SELECT id FROM temp.passage_chunks)", (expression,)):
                 held[chunk_id] = held.get(chunk_id, 0.0) + weight
-        best: dict[int, float] = {}
-        for chunk_id, weight in held.items():
-            note_id = note_of[chunk_id]
-            best[note_id] = max(best.get(note_id, 0.0), weight / total)
-        return best
+        return {chunk_id: weight / total for chunk_id, weight in held.items()}
 
     def _foreign_notes(self, query: str, note_ids: set[int]) -> frozenset[int]:
         """Return the notes of `note_ids` written in another language than the query: the
@@ -1177,11 +1186,14 @@ class Searcher:
         return self._allowed_vectors[1]
 
     # -- results ----------------------------------------------------------------------------
-    def _results(self, fused: list[Fused], query: str, as_you_type: bool) -> list[Result]:
+    def _results(self, fused: list[Fused], query: str, as_you_type: bool,
+                 meaning_hits: list[Hit] | None = None) -> list[Result]:
+        """The results of `fused` as shown; `meaning_hits`: the meaning list, when the words
+        of `query` and it choose each note's passage together (_with_passages)."""
         if not fused:
             return []
-        if any(f.chunk_id == WORD_PASSAGE for f in fused):
-            fused = self._with_passages(fused, query, as_you_type)
+        if meaning_hits is not None or any(f.chunk_id == WORD_PASSAGE for f in fused):
+            fused = self._with_passages(fused, query, as_you_type, meaning_hits or [])
         marks = ",".join("?" * len(fused))
         rows = {r[0]: r for r in self.conn.execute(
             f"SELECT c.id, n.id, n.path, n.title, c.start_line, c.end_line, c.heading, "
@@ -1216,18 +1228,25 @@ class Searcher:
                       snippet, chunk_id, json.loads(tags), item.confidence,
                       modified=mtime / 1e9)
 
-    def _with_passages(self, fused: list[Fused], query: str, as_you_type: bool) -> list[Fused]:
-        """Give each note matched by words the passage that says them best (chunk BM25).
+    def _with_passages(self, fused: list[Fused], query: str, as_you_type: bool,
+                       meaning_hits: list[Hit]) -> list[Fused]:
+        """Give each note shown the passage that says the query best (_best_passages: the
+        most of its words, by rarity, then the closest by meaning), where the words list
+        had shown the passage of the best BM25 and the meaning list its closest. A fresh-user
+        trial: "how do I cancel a job on the cluster?" showed the SLURM note's opening (its
+        heading and "Array job", "job-name") where the note says "cancel `scancel
+        123456`"; "empty pictures triggered by wind" the note's passage on EXIF times where
+        its words said "throw away empties… wind". A note no passage of which holds a word
+        coverage counts, nor is reached by meaning, gets its best passage by BM25.
 
         One pass over the chunk index, scoring only the chunks of the notes shown (kept in a
         temporary table; "+rowid" keeps SQLite from turning the filter into one FTS5 look-up
         per chunk). One query per note cost 1.7 ms each on Chinese questions, whose many
         bigrams each need setting up: 170 ms for a hundred results.
         """
-        expression = fts_query(query, prefix_last=as_you_type,
-                               keep=self.keywords.selective_terms,
-                               widen_prefix=self.keywords.matching_prefix)
-        wanted = [f.note_id for f in fused if f.chunk_id == WORD_PASSAGE]
+        wanted = [f.note_id for f in fused if f.chunk_id == WORD_PASSAGE or meaning_hits]
+        if not wanted:
+            return fused
         marks = ",".join("?" * len(wanted))
         chunks = cast(list[tuple[int, int]], self.conn.execute(
             f"SELECT id, note_id FROM chunks WHERE note_id IN ({marks}) ORDER BY id",
@@ -1239,26 +1258,27 @@ class Searcher:
                 several.add(note_id)
         # A note of one chunk has no passage to choose: the chunk index is read for the others.
         choices = [(c, n) for c, n in chunks if n in several]
-        best = self._best_chunks(expression, choices) if expression and choices else {}
+        coverage = (self._chunk_coverage(query, [c for c, _ in choices], as_you_type)
+                    if choices else {})
+        best, undecided = _best_passages(choices, coverage, meaning_hits)
+        expression = fts_query(query, prefix_last=as_you_type,
+                               keep=self.keywords.selective_terms,
+                               widen_prefix=self.keywords.matching_prefix) if undecided else ""
+        if expression:  # what meaning leaves undecided: by BM25 (phrases count there)
+            bm25 = sorted(self._chunk_bm25(expression, [c for c, _ in undecided]),
+                          key=lambda pair: pair[1])
+            note_of = dict(undecided)
+            for chunk_id, _ in reversed(bm25):
+                best[note_of[chunk_id]] = chunk_id
         out = []
         for item in fused:
-            if item.chunk_id != WORD_PASSAGE:
+            if item.note_id in best:
+                out.append(replace(item, chunk_id=best[item.note_id]))
+            elif item.chunk_id != WORD_PASSAGE:
                 out.append(item)
             elif item.note_id in first:  # else deleted since the search began
-                out.append(replace(item, chunk_id=best.get(item.note_id,
-                                                           first[item.note_id])))
+                out.append(replace(item, chunk_id=first[item.note_id]))
         return out
-
-    def _best_chunks(self, expression: str, chunks: list[tuple[int, int]]) -> dict[int, int]:
-        """Return note id -> its chunk with the best BM25 for `expression`, among `chunks`
-        ((chunk id, note id) pairs); notes none of whose chunks match are left out."""
-        note_of = dict(chunks)
-        best: dict[int, tuple[float, int]] = {}
-        for chunk_id, score in self._chunk_bm25(expression, list(note_of)):
-            note_id = note_of[chunk_id]
-            if note_id not in best or score < best[note_id][0]:
-                best[note_id] = (score, chunk_id)
-        return {note_id: chunk_id for note_id, (_, chunk_id) in best.items()}
 
     def _chunk_bm25(self, expression: str, chunk_ids: list[int]) -> list[tuple[int, float]]:
         """Return (chunk id, FTS5 bm25: lower is better) for the chunks among `chunk_ids`
@@ -1443,6 +1463,37 @@ def similarity_strength(cosine: float, baseline: np.ndarray) -> str:
 
 #: Fewer letters than this in a passage's excerpt, and a note's description says more.
 SCANT_LETTERS = 20
+
+
+#: Passages holding within this share of the query (0..1) of the note's best are chosen
+#: between by meaning (_best_passages).
+PASSAGE_COVERAGE_MARGIN = 0.1
+
+
+def _best_passages(chunks: list[tuple[int, int]], coverage: dict[int, float],
+                   meaning_hits: list[Hit]
+                   ) -> tuple[dict[int, int], list[tuple[int, int]]]:
+    """Choose each note's passage that says the query best, among `chunks` ((chunk id,
+    note id) pairs): of the passages holding within PASSAGE_COVERAGE_MARGIN as much of the
+    query as the note's best (`coverage`: chunk id -> share, Searcher._chunk_coverage), the
+    closest by meaning (`meaning_hits`). Return (note id -> passage chosen, the (chunk id,
+    note id) pairs left to choose between by BM25: those near passages of the notes no
+    passage of which meaning reached)."""
+    score = {h.chunk_id: h.score for h in meaning_hits}
+    passages: dict[int, list[int]] = {}
+    for chunk_id, note_id in chunks:
+        passages.setdefault(note_id, []).append(chunk_id)
+    best: dict[int, int] = {}
+    undecided: list[tuple[int, int]] = []
+    for note_id, ids in passages.items():
+        top = max(coverage.get(c, 0.0) for c in ids)
+        near = [c for c in ids if coverage.get(c, 0.0) >= top - PASSAGE_COVERAGE_MARGIN]
+        reached = [c for c in near if c in score]
+        if reached:
+            best[note_id] = max(reached, key=lambda c: score[c])
+        else:
+            undecided += [(c, note_id) for c in near]
+    return best, undecided
 
 
 def _described_instead(snippet: Snippet, summary: str, query: str,
