@@ -101,6 +101,22 @@ def test_a_result_says_the_heading_its_passage_is_under(tmp_path, capsys, monkey
     assert "Changelog.md:" in (out := capsys.readouterr().out) and "› Beta 0.9.2" in out
 
 
+def test_a_journal_result_says_the_entry_its_words_are_under(tmp_path):
+    """A fresh-user trial: a research journal's dated entries ("## 2024-01-15"), short
+    sections merged into one passage, showed only "› Research journal", the heading they
+    share and the note's title besides. A result now says the entry its words are under,
+    and no heading that is the title it shows already."""
+    entries = "".join(f"## 2024-01-{day:02d}\nWorked on chapter {day}; read two papers and "
+                      f"cleaned the data of plot {day}.\n\n" for day in range(1, 13))
+    library = library_of(tmp_path, {"journal.md": (
+        "# Research journal\n\nShort entries, newest at the bottom.\n\n" + entries
+        + "## 2024-01-15\nThe independence threshold at 30 min changes fox events by 12%.\n\n"
+        + entries.replace("2024-01", "2024-02"))})
+    first = library.search("independence threshold fox", k=1, mode="words").results[0]
+    assert first.heading == "2024-01-15", first.heading
+    library.close()
+
+
 def test_similar_notes_lists_near_duplicate_first(sample_library):
     note = sample_library.notes_root / "work/meetings/meeting-2024-05-02.md"
     similar = rel_paths(sample_library.similar(note, k=3), sample_library.notes_root)

@@ -253,6 +253,13 @@ def is_heading(line: str) -> bool:
     return "#" in line and _HEADING.match(line) is not None
 
 
+def heading_of(line: str) -> tuple[int, str] | None:
+    """Return (level 1..6, text as a reader sees it) of the heading `line` is (is_heading),
+    or None."""
+    heading = _HEADING.match(line) if "#" in line else None
+    return (len(heading.group(1)), plain_inline(heading.group(2) or "")) if heading else None
+
+
 def without_headings(text: str) -> str:
     """Return `text` less its heading lines (is_heading), those inside fenced code kept (a
     shell comment there is code, not a heading)."""
@@ -276,10 +283,9 @@ def _scan_body(lines: list[str], first_line: int) -> _BodyScan:
             fence = opened.group(1)
             continue
         if "#" in line:
-            heading = _HEADING.match(line)
+            heading = heading_of(line)
             if heading:
-                text = plain_inline(heading.group(2) or "")
-                scan.headings.append(Heading(len(heading.group(1)), text, first_line + index,
+                scan.headings.append(Heading(*heading, first_line + index,
                                              in_list=line.lstrip()[:1] in "-*+"))
         if "#" in line or "[" in line:
             _scan_inline(line, scan)

@@ -47,7 +47,8 @@ from notesearch.core.fusion import (
 )
 from notesearch.core.keywords import KeywordIndex, PhrasePostings
 from notesearch.core.lexicon import Lexicon, language_group, lexicon
-from notesearch.core.prose import plain_markdown, snippet_text
+from notesearch.core.markdown import heading_of
+from notesearch.core.prose import fenced_runs, plain_markdown, snippet_text
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Space, Store, one_row
 from notesearch.core.text import (
@@ -1219,6 +1220,7 @@ class Searcher:
         if described is not None:
             snippet, body = described, summary
         at = _matched_offset(body, snippet, query, as_you_type)
+        heading = _below_title(_heading_above(body, at, heading), title)
         # As a reader sees it, for every front end alike: "[[A5.1|A5/1]]", "**bold**" and
         # "### Part" read "A5/1", "bold" and "Part" (the CLI and --json had shown them raw).
         shown, highlights = plain_markdown(snippet.text, snippet.highlights)
@@ -1507,6 +1509,39 @@ def _described_instead(snippet: Snippet, summary: str, query: str,
     described = make_snippet(summary, query, prefix_last=as_you_type)
     scant = sum(ch.isalpha() for ch in snippet.text) < SCANT_LETTERS
     return described if described.highlights or scant else None
+
+
+def _below_title(heading: str, title: str) -> str:
+    """Return the heading path `heading` less a first heading that is the note's title (an
+    H1 as most notes open with): the result shows the title already."""
+    first, _, rest = heading.partition(" › ")
+    return rest if first.strip().casefold() == title.strip().casefold() else heading
+
+
+def _heading_above(body: str, at: int | None, heading: str) -> str:
+    """Return the heading path of the passage's word at `at` in `body`: the passage's own
+    (`heading`, "A › B"), then the headings in `body` down to the word's line, each under
+    the shallower one before it. A passage of short sections merged (a research journal's
+    dated entries, "## 2024-01-15") had said only their common heading, "Research journal"
+    (a fresh-user trial). A passage that opens with its own heading says it once."""
+    end = body.find("\n", at) if at is not None else -1
+    lines = body[:end] if end != -1 else body  # the word's own line whole: it may head it
+    if at is None or "#" not in lines:
+        return heading
+    above: list[tuple[int, str]] = []
+    for fenced, run in fenced_runs(lines):
+        for line in ([] if fenced else run.split("\n")):
+            found = heading_of(line)
+            if found is not None:
+                while above and above[-1][0] >= found[0]:
+                    above.pop()
+                above.append(found)
+    if not above:
+        return heading
+    path = [part for part in heading.split(" › ") if part]
+    if path and path[-1] == above[0][1]:
+        path.pop()  # the passage's own heading, whose level its line gives
+    return " › ".join(path + [text for _, text in above if text not in path])
 
 
 def _matched_offset(body: str, snippet: Snippet, query: str, as_you_type: bool) -> int | None:
