@@ -1238,8 +1238,9 @@ class Searcher:
         trial: "how do I cancel a job on the cluster?" showed the SLURM note's opening (its
         heading and "Array job", "job-name") where the note says "cancel `scancel
         123456`"; "empty pictures triggered by wind" the note's passage on EXIF times where
-        its words said "throw away empties… wind". A note no passage of which holds a word
-        coverage counts, nor is reached by meaning, gets its best passage by BM25.
+        its words said "throw away empties… wind". A note none of whose near passages the
+        meaning list reached gets the best of them by chunk BM25 (a search by words alone:
+        "fix 1.7" finds the release whose line says it, by the phrase).
 
         One pass over the chunk index, scoring only the chunks of the notes shown (kept in a
         temporary table; "+rowid" keeps SQLite from turning the filter into one FTS5 look-up
