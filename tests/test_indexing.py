@@ -917,3 +917,47 @@ def test_an_upgrade_reads_again_the_notes_whose_passages_cut_a_code_block(tmp_pa
     upgraded.scan()
     assert [text for (text,) in upgraded.conn.execute(query)] == fresh
     upgraded.close()
+
+
+def test_an_upgrade_reads_again_the_notes_whose_passages_cut_a_logseq_code_block(tmp_path):
+    """Schema 23: a code block written as a list item ("- ```bash", as Logseq writes them)
+    is code too; a Logseq page whose passages cut one is read again, as schema 22 did for
+    other code blocks."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    steps = "\n".join(f"  echo step {i} && rsync -av ./build/ server:/srv/site-{i}/ --delete"
+                      for i in range(60))
+    (notes / "Deploy.md").write_text(f"- Deploy\n- ```bash\n{steps}\n  ```\n- Then check.\n")
+    (notes / "Plain.md").write_text("- Plain\n- ```python\n  print('whole')\n  ```\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    query = "SELECT text FROM chunks ORDER BY note_id, seq"
+    fresh = [text for (text,) in library.conn.execute(query)]
+    assert sum("echo step" in text for text in fresh) > 2
+    assert all(text.count("```") % 2 == 0 for text in fresh), fresh
+    library.close()
+    # As schema 22 left it: the block cut as if it were prose.
+    as_schema(tmp_path / "home", 22,
+              "UPDATE chunks SET text = replace(text, char(10) || '  ```', '') "
+              "WHERE text LIKE '%echo step%'")
+    assert marked_by_migrations_to(tmp_path / "home", 23) == {"Deploy.md"}
+    upgraded = open_library(tmp_path / "home")
+    upgraded.scan()
+    assert [text for (text,) in upgraded.conn.execute(query)] == fresh
+    upgraded.close()
+
+
+def test_an_upgrade_reads_again_the_notes_named_by_a_date(tmp_path):
+    """Schema 24: a daily note's file-name words hold its date as people write it ("April
+    21", "2024年4月21日"); a library indexed before reads such notes again, and only them."""
+    notes = tmp_path / "notes"
+    (notes / "journals").mkdir(parents=True)
+    (notes / "journals" / "2024_04_21.md").write_text("- Repotted the fern.\n")
+    (notes / "Fern.md").write_text("# Fern\nWater it weekly.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    as_schema(tmp_path / "home", 23)
+    assert marked_by_migrations_to(tmp_path / "home", 24) == {"2024_04_21.md"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from notesearch.core.markdown import Heading, parse_note, plain_inline
 from notesearch.core.notes import read_text
-from notesearch.core.prose import plain_markdown, preview_markdown, snippet_text
+from notesearch.core.prose import embedding_text, plain_markdown, preview_markdown, snippet_text
 from notesearch.core.text import make_snippet, query_terms
 
 
@@ -334,6 +334,14 @@ def test_an_excerpt_leaves_out_a_code_blocks_language() -> None:
     snippet = make_snippet(snippet_text(text), "lfs")
     plain, _ = plain_markdown(snippet.text, snippet.highlights)
     assert "bash" not in plain and "git lfs install" in plain
+
+
+def test_an_excerpt_leaves_out_a_logseq_block_reference() -> None:
+    """A fresh-user trial on a Logseq graph: "想起 ((65c6e2a0-9b1d-…)) 外婆的话" showed the
+    uuid in result lists; the model read it too."""
+    line = "- 想起 ((65c6e2a0-9b1d-4f2e-8a3c-5d6e7f8a9b0c)) 外婆的话，给她打了个电话"
+    assert plain_markdown(snippet_text(line))[0] == "• 想起 外婆的话，给她打了个电话"
+    assert "65c6e2a0" not in embedding_text(line)
 
 
 def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():

@@ -101,6 +101,34 @@ def test_a_result_says_the_heading_its_passage_is_under(tmp_path, capsys, monkey
     assert "Changelog.md:" in (out := capsys.readouterr().out) and "› Beta 0.9.2" in out
 
 
+def test_a_logseq_code_block_is_shown_as_written(tmp_path):
+    """A fresh-user trial on a Logseq graph: a code block written as a list item ("- ```")
+    was read as prose, and its URL left out of the excerpt: "proxy_pass
+    http://127.0.0.1:8080/;" showed "proxy_pass proxy_set_header", losing the very slash
+    the query "proxy_pass 末尾的斜杠" asked about."""
+    library = library_of(tmp_path, {"pages/nginx.md": (
+        "tags:: nginx\n\n- 公司内网的几个服务都放在一台 nginx 后面。\n- ```nginx\n"
+        "  location /api/ {\n      proxy_pass http://127.0.0.1:8080/;\n  }\n  ```\n"
+        "- 注意 `proxy_pass` 末尾有没有 `/` 行为完全不同。\n")})
+    snippet = library.search("proxy_pass", k=1, mode="words").results[0].snippet.text
+    assert "proxy_pass http://127.0.0.1:8080/;" in snippet, snippet
+    library.close()
+
+
+def test_a_daily_note_is_found_by_its_date_as_people_write_it(tmp_path):
+    """A fresh-user trial on a Logseq graph: "what did I do on April 21 2024" and "4月21日"
+    found nothing; only "2024-04-21", the journal file's own digits."""
+    days = {f"journals/{year}_{month:02d}_{day:02d}.md": f"- Worked on chapter {day}.\n"
+            for year in (2023, 2024) for month in (3, 4, 5) for day in range(15, 25)}
+    library = library_of(tmp_path, {**days, "pages/Plan.md": "- Dates to keep: 21 and 2024.\n"})
+    first = library.search("what did I do on April 21 2024", k=1, mode="words").results[0]
+    assert first.path.endswith("2024_04_21.md"), first.path
+    for query in ("4月21日", "apr 21"):  # (of either year)
+        first = library.search(query, k=1, mode="words").results[0]
+        assert first.path.endswith("_04_21.md"), (query, first.path)
+    library.close()
+
+
 def test_a_journal_result_says_the_entry_its_words_are_under(tmp_path):
     """A fresh-user trial: a research journal's dated entries ("## 2024-01-15"), short
     sections merged into one passage, showed only "› Research journal", the heading they

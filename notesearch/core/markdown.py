@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import yaml
 
 from notesearch.core.notes import MARKDOWN_EXTENSIONS, NOTE_EXTENSIONS
-from notesearch.core.prose import blank_data, fenced_runs, plain_markdown
+from notesearch.core.prose import blank_data, fenced_blocks, fenced_runs, plain_markdown
 
 _ATTACHMENTS = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",
@@ -61,7 +61,6 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML_TEXT_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)  # every value a string
 
 # -- patterns ---------------------------------------------------------------------------------
-_FENCE_OPEN = re.compile(r"^\s*(?:[-*+]\s+)?(`{3,}|~{3,})")
 # Up to three spaces as in CommonMark, or inside a list item (Logseq writes "- ## Heading").
 _HEADING = re.compile(r"^(?: {0,3}|\s*[-*+]\s+)(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _PROPERTY = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z][\w-]*)::[ \t]*(.*?)\s*$")
@@ -271,16 +270,10 @@ def without_headings(text: str) -> str:
 def _scan_body(lines: list[str], first_line: int) -> _BodyScan:
     """One pass over the body outside fenced code: headings, inline tags and links."""
     scan = _BodyScan()
-    fence: str | None = None
+    code = {index for opened, closed, _ in fenced_blocks(lines)
+            for index in range(opened, closed + 1)}
     for index, line in enumerate(lines):
-        if fence is not None:
-            stripped = line.strip()
-            if stripped.startswith(fence) and not stripped.strip(fence[0]):
-                fence = None
-            continue
-        opened = _FENCE_OPEN.match(line)
-        if opened:
-            fence = opened.group(1)
+        if index in code:
             continue
         if "#" in line:
             heading = heading_of(line)

@@ -437,10 +437,30 @@ def _v22(conn: apsw.Connection) -> None:
                      "WHERE id = ?", [(note_id,) for note_id in sorted(notes)])
 
 
+def _v23(conn: apsw.Connection) -> None:
+    """As _v22, now that a code fence may open a list item ("- ```nginx", as Logseq writes
+    code blocks): such a block was read as prose (its URLs left out of excerpts:
+    "proxy_pass http://127.0.0.1:8080/;" showed "proxy_pass"), and cut between passages
+    without being closed and opened again."""
+    _v22(conn)
+
+
+def _v24(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes named by a date ("2024_04_21.md", a daily
+    note): their file-name words in the keyword index now hold the date as people write it
+    (text.date_words: "April 21", "2024年4月21日"). Their passages keep their vectors."""
+    from notesearch.core.text import date_words, name_stem  # (rules, not schema)
+
+    rows = cast(Iterable[tuple[int, str]], conn.execute("SELECT id, path FROM notes"))
+    dated = [(note_id,) for note_id, path in rows if date_words(name_stem(path))]
+    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                     "WHERE id = ?", dated)
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
-                                                        _v20, _v21, _v22]
+                                                        _v20, _v21, _v22, _v23, _v24]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -23,7 +23,8 @@ from notesearch.core.text import CODE_SPAN, code_spans, unpointed
 #: the DB Folder plugin's settings ("yaml:dbfolder": 16 notes of a real Obsidian vault, whose
 #: column settings matched "creating" as prose).
 _DATA_FENCES = frozenset({"compressed-json", "excalidraw", "excalidraw-json", "yaml:dbfolder"})
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w:-]*)")
+# A code fence's opening line, also as a list item's first line (Logseq: "- ```nginx").
+_FENCE = re.compile(r"^\s*(?:[-*+]\s+)?(`{3,}|~{3,})\s*([\w:-]*)")
 # An opening fence's info string ("```bash", "~~~ {.python}"), for excerpts to leave out.
 _FENCE_INFO = re.compile(r"^([ \t]*(?:`{3,}|~{3,}))[ \t]*[^\s`~][^\n`]*$", re.MULTILINE)
 # A run of base64 (or hex) with no spaces, long enough that it cannot be a word.
@@ -167,7 +168,7 @@ def fenced_blocks(lines: list[str]) -> list[tuple[int, int, bool]]:
 
 def fence_marker(line: str) -> str:
     """Return what closes the fenced block `line` opens: its indent and its run of backticks
-    or tildes ("  ```" for "  ```yaml"); "" when `line` opens none."""
+    or tildes ("  ```" for "  ```yaml", "```" for "- ```nginx"); "" when `line` opens none."""
     fence = _FENCE.match(line)
     return line[:len(line) - len(line.lstrip())] + fence.group(1) if fence else ""
 
@@ -211,6 +212,8 @@ _TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
 # vault, shown in excerpts); after a letter or digit it is an exponent ("2^1024").
 _BLOCK_ID = re.compile(r"(?<![A-Za-z0-9])\^[A-Za-z0-9-]{4,}\s*$", re.MULTILINE)
 _HICCUP = re.compile(r"\[:(?:img|video|iframe|audio)\b[^\n]*")
+# A Logseq block reference, "((65c6e2a0-9b1d-4f2e-8a3c-5d6e7f8a9b0c))".
+_BLOCK_REF = re.compile(r"[ \t]?\(\([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\)\)")
 _PROPERTY = re.compile(r"^\s*(?:[-*]\s+)?(?:id|collapsed|created[-_]at|updated[-_]at|heading|"
                        r"background-color|card-[\w-]+|logseq\.[\w.-]+)::.*$",
                        re.MULTILINE | re.IGNORECASE)
@@ -242,8 +245,9 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
 
     Links keep their words and lose their targets (`[Code Spell Checker](https://…)` reads
     "Code Spell Checker"), bare URLs, HTML tags, embedded players, Logseq's bookkeeping
-    properties (`id::`, `collapsed::`), hiccup images, `#+BEGIN_…` markers and `^block-ids`
-    go. `[[wikilinks]]` stay as written: the model reads them well, and a chunk left as it
+    properties (`id::`, `collapsed::`), hiccup images, `#+BEGIN_…` markers, `^block-ids`
+    and Logseq block references (`((uuid))`: their vectors follow when a note is next
+    read) go. `[[wikilinks]]` stay as written: the model reads them well, and a chunk left as it
     was keeps the vector it already has. Returns "" when nothing but such markup is left.
     With `code_as_written` (an excerpt, snippet_text), code, inline or in a fenced block, is
     left as it is (a note about Markdown that says "add the shortcode `[]()`" must not lose
@@ -253,7 +257,7 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     """
     if not code_as_written:
         text = unpointed(text)
-    if not any(mark in text for mark in ("](", "://", "<", "^", "::", "[:", "]:", "#+")):
+    if not any(mark in text for mark in ("](", "://", "<", "^", "::", "[:", "]:", "#+", "((")):
         return text
     text, kept = _set_code_aside(text) if code_as_written else (text, [])
     if code_as_written and "<!--" in text:
@@ -289,6 +293,10 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
         text = _PROPERTY.sub("", text)
     if "^" in text:
         text = _BLOCK_ID.sub("", text)
+    if "((" in text:
+        # A Logseq block reference reads as its uuid: "想起 ((65c6e2a0-…)) 外婆的话" (a
+        # fresh-user trial). The block it stands for is found in its own note.
+        text = _BLOCK_REF.sub("", text)
     return _tidy_lines(_put_code_back(text, kept))
 
 

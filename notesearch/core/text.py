@@ -1084,7 +1084,34 @@ def fts_names(path: str) -> str:
     Dendron's hierarchy names ("dendron.topic.publish.seo.md"), Logseq's namespaces
     ("Community___Sprint.md") and kebab-case names are where a note names its subject.
     """
-    folder, _, name = path.replace("\\", "/").rpartition("/")
-    stem = name.rsplit(".", 1)[0] if "." in name else name
+    folder = path.replace("\\", "/").rpartition("/")[0]
+    stem = name_stem(path)
     parent = folder.rpartition("/")[2]
-    return fts_text(" ".join(_NAME_SPLIT.split(unquote(stem)) + [parent]))
+    return fts_text(" ".join(_NAME_SPLIT.split(unquote(stem)) + [parent, *date_words(stem)]))
+
+
+def name_stem(path: str) -> str:
+    """Return a note's file name without its extension ("2024_04_21" of ".../2024_04_21.md")."""
+    name = path.replace("\\", "/").rpartition("/")[2]
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+#: A file name that is a date, as daily notes are named: Logseq's "2024_04_21", Obsidian's
+#: and Foam's "2024-04-21", Dendron's "2024.04.21" (the end of "daily.journal.2024.04.21").
+_DATE_NAME = re.compile(
+    r"(?:^|[._-])((?:19|20)\d\d)[._-](0[1-9]|1[0-2])[._-](0[1-9]|[12]\d|3[01])$")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def date_words(stem: str) -> list[str]:
+    """Return the words a person searches a daily note's date by, when the file name `stem`
+    ends in one ("2024_04_21": "April", "Apr", "21", "2024年4月21日"), else []. A fresh-user
+    trial on a Logseq graph found "what did I do on April 21 2024" and "4月21日" nothing:
+    only "2024-04-21", the file name's own digits."""
+    found = _DATE_NAME.search(stem)
+    if found is None:
+        return []
+    year, month, day = (int(part) for part in found.groups())
+    name = _MONTHS[month - 1]
+    return [name, name[:3], str(day), str(year), f"{year}年{month}月{day}日"]
