@@ -129,6 +129,29 @@ def test_a_daily_note_is_found_by_its_date_as_people_write_it(tmp_path):
     library.close()
 
 
+def test_a_logseq_pages_properties_show_only_when_they_hold_the_words(tmp_path):
+    """A fresh-user trial on a Logseq graph: six pages' excerpts opened "alias: docker build,
+    镜像瘦身 tags: docker, devops type: howto •" before the words that matched. They show
+    only when they alone hold the query's words."""
+    library = library_of(tmp_path, {"pages/Docker multi-stage build.md": (
+        "alias:: docker build, 镜像瘦身\ntags:: docker, devops\ntype:: howto\n\n"
+        "- Our Go service image was 1.2 GB because the builder stage shipped the whole "
+        "toolchain; a multi-stage build took it to 23 MB.\n")})
+    prose = library.search("service image", k=1, mode="words").results[0].snippet.text
+    assert prose.startswith("• Our Go service image") and "alias" not in prose, prose
+    alias = library.search("镜像瘦身", k=1, mode="words").results[0].snippet.text
+    assert "镜像瘦身" in alias, alias
+    library.close()
+    # A description is prose, as the Logseq docs' pages write them, and stays.
+    docs = library_of(tmp_path / "docs", {"pages/Element locking.md": (
+        "type:: Feature\nplatforms:: All Platforms\ndescription:: Allows locking whiteboard "
+        "elements, rendering them unmodifiable\ninitial-version:: 0.9.2\n\n- ## Usage\n"
+        "- Lock the selected elements from the context menu, or press mod+l.\n")})
+    shown = docs.search("lock elements", k=1, mode="words").results[0].snippet.text
+    assert "Allows locking whiteboard" in shown and "platforms" not in shown, shown
+    docs.close()
+
+
 def test_a_journal_result_says_the_entry_its_words_are_under(tmp_path):
     """A fresh-user trial: a research journal's dated entries ("## 2024-01-15"), short
     sections merged into one passage, showed only "› Research journal", the heading they

@@ -14,7 +14,13 @@ from urllib.parse import unquote
 import yaml
 
 from notesearch.core.notes import MARKDOWN_EXTENSIONS, NOTE_EXTENSIONS
-from notesearch.core.prose import blank_data, fenced_blocks, fenced_runs, plain_markdown
+from notesearch.core.prose import (
+    DESCRIPTION_KEYS,
+    blank_data,
+    fenced_blocks,
+    fenced_runs,
+    plain_markdown,
+)
 
 _ATTACHMENTS = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",
@@ -410,7 +416,7 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
     )
 
 
-_DESCRIPTION_KEYS = ("description", "desc", "summary", "subtitle", "excerpt", "abstract")
+_DESCRIPTION_KEYS = DESCRIPTION_KEYS
 _MAX_DESCRIPTION = 500
 
 

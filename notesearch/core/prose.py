@@ -392,6 +392,29 @@ def snippet_text(text: str) -> str:
     return _tidy_lines(text)
 
 
+# Properties written at the head of a passage ("alias:: docker build" then "tags:: docker",
+# as a Logseq page opens), each on a line of its own.
+_PAGE_PROPERTIES = re.compile(r"\A(?:[ \t]*[A-Za-z][\w-]*::[^\n]*(?:\n|\Z))+")
+
+
+#: Properties that describe a note in prose ("description:: Allows locking whiteboard
+#: elements"): its summary (markdown._summary), kept in excerpts.
+DESCRIPTION_KEYS = ("description", "desc", "summary", "subtitle", "excerpt", "abstract")
+
+
+def without_page_properties(text: str) -> str:
+    """Return `text` less the properties at its head (`key:: value` lines) but its
+    description (DESCRIPTION_KEYS) when words of its own follow them, else `text` itself:
+    for excerpts (search.Searcher._result, which shows them when only they hold the
+    query's words)."""
+    head = _PAGE_PROPERTIES.match(text) if "::" in text else None
+    if head is None or not has_words(text[head.end():]):
+        return text
+    kept = [line for line in text[:head.end()].split("\n")
+            if line.split("::", 1)[0].strip().lower() in DESCRIPTION_KEYS]
+    return "\n".join([*kept, text[head.end():].lstrip("\n")])
+
+
 def display_text(text: str) -> str:
     """Return a whole note as the preview should show it: the prose and its links, without
     the data and bookkeeping a note tool keeps in the file.

@@ -48,7 +48,12 @@ from notesearch.core.fusion import (
 from notesearch.core.keywords import KeywordIndex, PhrasePostings
 from notesearch.core.lexicon import Lexicon, language_group, lexicon
 from notesearch.core.markdown import heading_of
-from notesearch.core.prose import fenced_runs, plain_markdown, snippet_text
+from notesearch.core.prose import (
+    fenced_runs,
+    plain_markdown,
+    snippet_text,
+    without_page_properties,
+)
 from notesearch.core.query import ParsedQuery, parse_query
 from notesearch.core.store import Space, Store, one_row
 from notesearch.core.text import (
@@ -1215,7 +1220,14 @@ class Searcher:
         body = text[context_len:].lstrip("\n")
         # The excerpt shows the prose: no link targets, hiccup images, HTML embeds or
         # Logseq bookkeeping lines (the same cleaning as the text the model reads).
-        snippet = make_snippet(snippet_text(body) or body, query, prefix_last=as_you_type)
+        text = snippet_text(body) or body
+        prose = without_page_properties(text)
+        snippet = make_snippet(prose, query, prefix_last=as_you_type)
+        if prose is not text and not snippet.highlights:
+            # Only the properties at the passage's head hold the words ("镜像瘦身", an alias).
+            # Else they go: a Logseq page's excerpt opened "alias: docker build, 镜像瘦身
+            # tags: docker, devops type: howto •" on six pages of a fresh-user trial's graph.
+            snippet = make_snippet(text, query, prefix_last=as_you_type)
         described = _described_instead(snippet, summary, query, as_you_type)
         if described is not None:
             snippet, body = described, summary
