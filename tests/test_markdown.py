@@ -7,7 +7,13 @@ from pathlib import Path
 
 from notesearch.core.markdown import Heading, parse_note, plain_inline
 from notesearch.core.notes import read_text
-from notesearch.core.prose import embedding_text, plain_markdown, preview_markdown, snippet_text
+from notesearch.core.prose import (
+    blank_data,
+    embedding_text,
+    plain_markdown,
+    preview_markdown,
+    snippet_text,
+)
 from notesearch.core.text import make_snippet, query_terms
 
 
@@ -342,6 +348,32 @@ def test_an_excerpt_leaves_out_a_logseq_block_reference() -> None:
     line = "- 想起 ((65c6e2a0-9b1d-4f2e-8a3c-5d6e7f8a9b0c)) 外婆的话，给她打了个电话"
     assert plain_markdown(snippet_text(line))[0] == "• 想起 外婆的话，给她打了个电话"
     assert "65c6e2a0" not in embedding_text(line)
+
+
+def test_an_excerpt_reads_obsidians_syntax_as_obsidian_shows_it() -> None:
+    """A fresh-user trial on an Obsidian vault: 62 excerpts showed a callout's type
+    ("[!warning]- Open risk"), highlights kept their closing "==" before punctuation,
+    embeds their "!", a table row its first pipe, footnotes their marks, and a footnote's
+    text never showed (it read as a link's definition); "^kr1" stayed, and a link to a
+    block read "IRS 2023#^reembolso"."""
+    text = ("> [!warning]- Open risk\n> The iOS budget is ==30 seconds==.[^1]\n"
+            "![[Sync architecture.excalidraw]] and [[IRS 2023#^reembolso|the refund]] "
+            "or [[IRS 2023#^reembolso]]\nKR1: activation 31% → 45% ^kr1\n\n"
+            "[^1]: Measured on iOS 17 in May.")
+    plain, _ = plain_markdown(snippet_text(text))
+    assert plain == ("Open risk\nThe iOS budget is 30 seconds.\nSync architecture.excalidraw "
+                     "and the refund or IRS 2023\nKR1: activation 31% → 45%\n"
+                     "Measured on iOS 17 in May."), plain
+    row = make_snippet(snippet_text("| Physio, gym | 120 |\n| Dentist | 80 |"), "dentist")
+    assert plain_markdown(row.text)[0] == "Physio, gym · 120 · Dentist · 80 ·"
+
+
+def test_a_drawings_embedded_file_with_a_short_id_is_not_its_text() -> None:
+    """A fresh-user trial's drawing listed "8d2f6a1e0b9c4d7e: [[sync-icon.png]]" under
+    "## Embedded Files" (the plugin writes 40 hex digits; shorter ids are as much data)."""
+    lines = ["## Text Elements", "Sync API /v2/changes ^k2LmN8qT", "## Embedded Files",
+             "8d2f6a1e0b9c4d7e: [[sync-icon.png]]"]
+    assert "sync-icon" not in "\n".join(blank_data(lines, drawing=True))
 
 
 def test_highlights_stay_on_the_words_when_a_link_is_in_the_passage():

@@ -45,7 +45,7 @@ _DRAWING_BANNER = re.compile(r"^\s*==\s*⚠\s*Switch to EXCALIDRAW VIEW\b")
 #: ids ("81f90b…: [[Pasted Image 2022….png]]"): the plugin's structure, not the words drawn.
 _DRAWING_SECTION = re.compile(
     r"^\s*#{1,6}\s+(?:Text Elements|Embedded files|Element Links|Drawing)\s*$", re.IGNORECASE)
-_DRAWING_FILE = re.compile(r"^\s*[0-9a-f]{40}:\s*(?:!?\[\[.*\]\]|\$\$.*\$\$|\S+://\S+)\s*$")
+_DRAWING_FILE = re.compile(r"^\s*[0-9a-f]{8,40}:\s*(?:!?\[\[.*\]\]|\$\$.*\$\$|\S+://\S+)\s*$")
 
 
 def blank_data(lines: list[str], drawing: bool = False) -> list[str]:
@@ -200,7 +200,7 @@ _LINK = re.compile(r"\[([^\]\n]*)\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)
 # Logseq writes a block's first line after its bullet ("- #+BEGIN_QUOTE"): the bullet stays.
 _ORG_MARKER = re.compile(r"^(\s*(?:[-*]\s+)?)#\+(?:BEGIN|END)_\w+.*$",
                          re.MULTILINE | re.IGNORECASE)
-_REF_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
+_REF_DEF = re.compile(r"^\s{0,3}\[(?!\^)[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
 _URL = re.compile(r"<?\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s>)\]|]*>?")
 # An embed's opening tag, and what it holds up to its closing tag when it has one (never past
 # the opening of another embed of its kind).
@@ -210,7 +210,7 @@ _TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
 # A block id ends its line, after a space or, in Chinese text written without spaces, glued to
 # the sentence (WeChat Reading's highlights end "…福报”。^3-2146-2261": 495 lines of a real
 # vault, shown in excerpts); after a letter or digit it is an exponent ("2^1024").
-_BLOCK_ID = re.compile(r"(?<![A-Za-z0-9])\^[A-Za-z0-9-]{4,}\s*$", re.MULTILINE)
+_BLOCK_ID = re.compile(r"(?<![A-Za-z0-9])\^[A-Za-z0-9-]{3,}\s*$", re.MULTILINE)
 _HICCUP = re.compile(r"\[:(?:img|video|iframe|audio)\b[^\n]*")
 # A Logseq block reference, "((65c6e2a0-9b1d-4f2e-8a3c-5d6e7f8a9b0c))".
 _BLOCK_REF = re.compile(r"[ \t]?\(\([0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\)\)")
@@ -353,6 +353,8 @@ _EMPTY_BRACKETS = re.compile(r"(?<![\w)\]])\(\s*\)")
 _SPACE_BEFORE_CLOSE = re.compile(r"(?<=\S)[ \t]+\)")
 # A wikilink or embed whose target was a URL ("![[dendron://site/note]]"), left empty.
 _EMPTY_WIKILINK = re.compile(r"!?\[\[\s*\]\]")
+# The block part of a link to a block ("[[IRS 2023#^reembolso]]").
+_BLOCK_LINK = re.compile(r"(\[\[[^\]|#\n]*)#\^[\w-]+")
 # A wikilink one side of whose "|" was a URL, left empty: "[[label| ]]" or "[[ |label]]".
 _HALF_WIKILINK = re.compile(r"\[\[(?:([^\]|\n]*[^\]|\s])\|\s*|\s*\|([^\]|\n]*[^\]|\s])\s*)\]\]")
 
@@ -380,6 +382,8 @@ def snippet_text(text: str) -> str:
     at one keystroke is mostly shown at the next."""
     text = embedding_text(text, code_as_written=True)
     text = _SECRET.sub(r"\1••••", text)
+    if "#^" in text:  # a link to a block of a note reads as the note's name, as in Obsidian
+        text = _BLOCK_LINK.sub(r"\1", text)
     if "```" in text or "~~~" in text:
         # On an excerpt's one line "```bash" read "Fix: bash git lfs install" (a fresh-user
         # trial): the language is not part of the command.
@@ -508,8 +512,12 @@ _READER_MARKUP = re.compile(
     # faster on 14,097 real excerpts, output identical).
     r"(?=[|\s:\-\[\]!#>\d*_~`=+])(?:"
     r"(?P<table_rule>\|?(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?\s*)?)"
-    r"|(?P<wiki_target>\[\[[^\]|]*\|)"
-    r"|(?P<wiki_open>\[\[)|(?P<wiki_close>\]\])"
+    # An Obsidian callout's type ("> [!warning]- Open risk"): its title stays.
+    r"|(?P<callout>\[![A-Za-z][\w-]*\][+-]?[ \t]?)"
+    # A footnote's mark ("[^1]"), also where its text is given ("[^1]: Source …").
+    r"|(?P<footnote>\[\^[\w-]+\]:?[ \t]?)"
+    r"|(?P<wiki_target>!?\[\[[^\]|]*\|)"
+    r"|(?P<wiki_open>!?\[\[)|(?P<wiki_close>\]\])"
     r"|(?P<link_url>\]\([^)\s]*\))"
     r"|(?P<checkbox>\[[ xX]\])"
     r"|(?P<link_open>!?\[(?=[^\]]*\]\())"
@@ -517,10 +525,12 @@ _READER_MARKUP = re.compile(
     r"|(?P<quote>(?:(?<=\n)|^)[ \t]*>[ \t]?)"
     r"|(?P<ordinal>(?:(?<=\n)|^)[ \t]*\d+[.)](?=\s))"
     r"|(?P<emphasis>\*\*|__|~~|`+)"
-    r"|(?P<mark>(?<!\S)==(?=\S)|(?<=\S)==(?!\S))"
+    r"|(?P<mark>(?<![\w=])==(?=[^\s=])|(?<=[^\s=])==(?![\w=]))"
     r"|(?P<bullet>(?:(?<=\n)|^)[ \t]*[-*+](?=\s))"
     r"|(?P<edge>(?<![\w*])[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?![\w*]))"
-    r"|(?P<pipe>(?<=\s)\|(?=\s|$))"
+    r"|(?P<row_edge>^\|[ \t]?)"  # a table row's first pipe, as an excerpt opens on one
+    # A pipe between cells, and the empty cells or row's end beside it ("| |": one mark).
+    r"|(?P<pipe>(?<=\s)\|(?:[ \t]+\|)*(?=\s|$))"
     rf"|(?P<property>{_PROPERTY_MARK})"
     r")"
 )
