@@ -891,44 +891,32 @@ def test_an_upgrade_folds_traditional_chinese_in_the_keyword_index(tmp_path, mon
     upgraded.close()
 
 
-def test_an_upgrade_reads_again_the_notes_whose_passages_cut_a_code_block(tmp_path):
-    """Schema 22: a passage that began or ended inside a fenced block (or repeated its
-    closing fence) read its prose as code, and its excerpt showed link targets instead of
-    labels; the notes with such passages are read again, a note whose code blocks are
+_STEPS = "\n".join(f"echo step {i} && rsync -av ./build/ server:/srv/site-{i}/ --delete"
+                   for i in range(60))
+
+
+@pytest.mark.parametrize(("schema", "deploy", "plain", "undo"), [
+    # As an older notesearch cut it: the block closed in none of Deploy's passages.
+    (22, f"# Deploy\n\n```bash\n{_STEPS}\n```\nThen check it.\n",
+     "# Plain\n\n```python\nprint('whole')\n```\n",
+     "replace(text, char(10) || '```' || char(10), char(10))"),
+    # A code block written as a list item ("- ```bash", as Logseq writes them), cut by
+    # schema 22 as if it were prose.
+    (23, "- Deploy\n- ```bash\n" + "\n".join("  " + line for line in _STEPS.split("\n"))
+     + "\n  ```\n- Then check.\n",
+     "- Plain\n- ```python\n  print('whole')\n  ```\n",
+     "replace(text, char(10) || '  ```', '')"),
+], ids=["fenced", "logseq"])
+def test_an_upgrade_reads_again_the_notes_whose_passages_cut_a_code_block(
+        tmp_path, schema, deploy, plain, undo):
+    """Schemas 22 and 23: a passage that began or ended inside a fenced block (or repeated
+    its closing fence) read its prose as code, and its excerpt showed link targets instead
+    of labels; the notes with such passages are read again, a note whose code blocks are
     whole in their passages is not."""
     notes = tmp_path / "notes"
     notes.mkdir()
-    steps = "\n".join(f"echo step {i} && rsync -av ./build/ server:/srv/site-{i}/ --delete"
-                      for i in range(60))
-    (notes / "Deploy.md").write_text(f"# Deploy\n\n```bash\n{steps}\n```\nThen check it.\n")
-    (notes / "Plain.md").write_text("# Plain\n\n```python\nprint('whole')\n```\n")
-    library = open_library(tmp_path / "home")
-    library.add_folder(notes)
-    library.scan()
-    query = "SELECT text FROM chunks ORDER BY note_id, seq"
-    fresh = [text for (text,) in library.conn.execute(query)]
-    library.close()
-    # As an older notesearch cut it: the block closed in none of Deploy's passages.
-    as_schema(tmp_path / "home", 21,
-              "UPDATE chunks SET text = replace(text, char(10) || '```' || char(10), "
-              "char(10)) WHERE text LIKE '%echo step%'")
-    assert marked_by_migrations_to(tmp_path / "home", 22) == {"Deploy.md"}
-    upgraded = open_library(tmp_path / "home")
-    upgraded.scan()
-    assert [text for (text,) in upgraded.conn.execute(query)] == fresh
-    upgraded.close()
-
-
-def test_an_upgrade_reads_again_the_notes_whose_passages_cut_a_logseq_code_block(tmp_path):
-    """Schema 23: a code block written as a list item ("- ```bash", as Logseq writes them)
-    is code too; a Logseq page whose passages cut one is read again, as schema 22 did for
-    other code blocks."""
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    steps = "\n".join(f"  echo step {i} && rsync -av ./build/ server:/srv/site-{i}/ --delete"
-                      for i in range(60))
-    (notes / "Deploy.md").write_text(f"- Deploy\n- ```bash\n{steps}\n  ```\n- Then check.\n")
-    (notes / "Plain.md").write_text("- Plain\n- ```python\n  print('whole')\n  ```\n")
+    (notes / "Deploy.md").write_text(deploy)
+    (notes / "Plain.md").write_text(plain)
     library = open_library(tmp_path / "home")
     library.add_folder(notes)
     library.scan()
@@ -937,11 +925,9 @@ def test_an_upgrade_reads_again_the_notes_whose_passages_cut_a_logseq_code_block
     assert sum("echo step" in text for text in fresh) > 2
     assert all(text.count("```") % 2 == 0 for text in fresh), fresh
     library.close()
-    # As schema 22 left it: the block cut as if it were prose.
-    as_schema(tmp_path / "home", 22,
-              "UPDATE chunks SET text = replace(text, char(10) || '  ```', '') "
-              "WHERE text LIKE '%echo step%'")
-    assert marked_by_migrations_to(tmp_path / "home", 23) == {"Deploy.md"}
+    as_schema(tmp_path / "home", schema - 1,
+              f"UPDATE chunks SET text = {undo} WHERE text LIKE '%echo step%'")
+    assert marked_by_migrations_to(tmp_path / "home", schema) == {"Deploy.md"}
     upgraded = open_library(tmp_path / "home")
     upgraded.scan()
     assert [text for (text,) in upgraded.conn.execute(query)] == fresh
