@@ -1280,11 +1280,12 @@ class Searcher:
                                keep=self.keywords.selective_terms,
                                widen_prefix=self.keywords.matching_prefix) if undecided else ""
         if expression:  # what meaning leaves undecided: by BM25 (phrases count there)
-            bm25 = sorted(self._chunk_bm25(expression, [c for c, _ in undecided]),
-                          key=lambda pair: pair[1])
             note_of = dict(undecided)
-            for chunk_id, _ in reversed(bm25):
-                best[note_of[chunk_id]] = chunk_id
+            lowest: dict[int, tuple[float, int]] = {}  # FTS5's bm25: lower is better
+            for chunk_id, score in self._chunk_bm25(expression, list(note_of)):
+                note_id = note_of[chunk_id]
+                lowest[note_id] = min(lowest.get(note_id, (score, chunk_id)), (score, chunk_id))
+            best.update((note_id, chunk_id) for note_id, (_, chunk_id) in lowest.items())
         out = []
         for item in fused:
             if item.note_id in best:
