@@ -137,6 +137,64 @@ def test_bad_files_are_skipped_with_reasons(library, tmp_path):
     assert library.search("brûlée", k=1).results[0].path.endswith("garbage.txt")
 
 
+ROADMAP_CANVAS = {
+    "nodes": [
+        {"id": "a1b2c3d4e5f60718", "type": "text", "x": -400, "y": -200, "width": 320,
+         "height": 180, "color": "4",
+         "text": "## Q2 2024\n- Outbox table\n- Offline beta with 5 customers"},
+        {"id": "b2c3d4e5f6071829", "type": "text", "x": 0, "y": -200, "width": 320,
+         "height": 180, "text": "## Q3 2024\n- Conflict inbox for dispatchers"},
+        {"id": "c3d4e5f607182930", "type": "file", "file": "Projects/Sync spec.md",
+         "x": -400, "y": 60, "width": 400, "height": 300},
+        {"id": "d4e5f60718293041", "type": "group", "label": "Risks", "x": 450, "y": -250,
+         "width": 400, "height": 400},
+        {"id": "e5f6071829304152", "type": "text", "x": 500, "y": -200, "width": 260,
+         "height": 100, "text": "iOS kills background uploads after ~30 s"},
+    ],
+    "edges": [{"id": "f607182930415263", "fromNode": "a1b2c3d4e5f60718", "fromSide": "right",
+               "toNode": "b2c3d4e5f6071829", "toSide": "left", "label": "unblocks"}],
+}
+
+
+def test_an_obsidian_canvas_is_found_by_the_words_on_its_cards(library):
+    """Obsidian's canvases (.canvas, JSON) were not read at all: a fresh user's roadmap
+    board was found by nothing. Its cards' words are a note now, named by its file, and
+    their excerpts show what the cards say, not the board's ids and coordinates."""
+    root = library.notes_root
+    (root / ".obsidian").mkdir()
+    write(root / "Projects/Sync spec.md", "# Sync spec\nThe outbox pattern for offline edits.")
+    write(root / "Groceries.md", "# Groceries\nLentils, rice and coffee beans.")
+    write(root / "Projects/Alpha roadmap.canvas", json.dumps(ROADMAP_CANVAS, indent="\t"))
+    summary = library.index()
+    assert summary.added == 3 and not summary.skipped
+    for query, said in (("offline beta customers", "Offline beta with 5 customers"),
+                        ("background uploads killed", "iOS kills background uploads"),
+                        ("what does the outbox table unblock", "unblocks")):
+        found = library.search(query, k=3).results[0]
+        assert (found.title, Path(found.path).name) == ("Alpha roadmap", "Alpha roadmap.canvas")
+        assert said in found.snippet.text, query
+        assert '"id"' not in found.snippet.text and "a1b2c3d4" not in found.snippet.text
+    # The board's groups are its headings; its coordinates and colours are no words.
+    assert library.search("risks", k=1, mode="words").results[0].heading == "Risks"
+    assert not library.search("height width", mode="words").results
+
+
+def test_a_canvas_that_is_not_json_is_skipped_with_its_reason_until_it_is(library):
+    """A canvas caught half-written (or broken by hand) is skipped and said to be, and the
+    rest of the folder is indexed; once whole it is read."""
+    root = library.notes_root
+    write(root / "Groceries.md", "# Groceries\nLentils, rice and coffee beans.")
+    board = root / "Alpha roadmap.canvas"
+    board.write_text(json.dumps(ROADMAP_CANVAS)[:300], encoding="utf-8")
+    summary = library.index()
+    assert summary.added == 1
+    assert [(Path(p).name, r) for p, r in summary.skipped] == [
+        ("Alpha roadmap.canvas", "not a readable canvas (invalid JSON at line 1)")]
+    board.write_text(json.dumps(ROADMAP_CANVAS), encoding="utf-8")
+    assert library.index().added == 1 and not library.status().skipped
+    assert library.search("dispatchers", k=1).results[0].title == "Alpha roadmap"
+
+
 def test_private_notes_are_not_sent_to_remote_provider(tmp_path, fake_openai):
     from notesearch.core.embedders.openai_api import OpenAIEmbedder
 

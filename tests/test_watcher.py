@@ -56,6 +56,14 @@ def test_new_file_becomes_searchable_by_words_and_meaning(watched):
     assert sum(u.chunks_embedded for u in library.updates) == 1
 
 
+def test_a_canvas_saved_while_watching_becomes_searchable(watched):
+    library, notes = watched
+    (notes / "Board.canvas").write_text(
+        '{"nodes":[{"id":"a1","type":"text","text":"Kayak trip along the fjord",'
+        '"x":0,"y":0,"width":250,"height":60}],"edges":[]}')
+    assert wait_for(lambda: "Board.canvas" in paths_for(library, "fjord"))
+
+
 def test_atomic_save_via_rename_is_picked_up(watched):
     library, notes = watched
     tmp = notes / ".start.md.tmp"

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import yaml
 
+from notesearch.core.canvas import is_canvas
 from notesearch.core.notes import MARKDOWN_EXTENSIONS, NOTE_EXTENSIONS
 from notesearch.core.prose import (
     DESCRIPTION_KEYS,
@@ -380,6 +381,8 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
 
     `named_by_file`: the note is in an Obsidian vault, whose notes are named by their files
     (notes.in_obsidian_vault), so no heading titles it."""
+    # A canvas is named by its file, as Obsidian shows it; its cards' headings are parts.
+    named_by_file = named_by_file or is_canvas(file_name)
     lines = text.split("\n")
     front_matter = _split_front_matter(lines)
     front, skip = front_matter.data, front_matter.lines

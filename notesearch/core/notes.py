@@ -16,14 +16,17 @@ from pathlib import Path
 
 import pathspec
 
+from notesearch.core.canvas import CANVAS_EXTENSIONS, canvas_markdown, is_canvas
 from notesearch.core.errors import SkipFile
 
 log = logging.getLogger(__name__)
 
 #: Which files are notes, decided here only (discovery, watcher, parser, preview and the
-#: file-manager menus all read these): Markdown and plain text.
+#: file-manager menus all read these): Markdown, plain text and Obsidian canvases.
 MARKDOWN_EXTENSIONS = (".md", ".markdown")
-NOTE_EXTENSIONS = (*MARKDOWN_EXTENSIONS, ".txt")
+NOTE_EXTENSIONS = (*MARKDOWN_EXTENSIONS, ".txt", *CANVAS_EXTENSIONS)
+#: Notes whose text (after `note_source`) is Markdown: rendered as such in the preview.
+READ_AS_MARKDOWN = (*MARKDOWN_EXTENSIONS, *CANVAS_EXTENSIONS)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 IGNORE_FILES = (".gitignore", ".notesearchignore")
@@ -477,13 +480,22 @@ def decode(data: bytes) -> str:
 
 
 def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, bytes]:
-    """Return (text in Unicode NFC, "\\r\\n" turned into "\\n"; raw bytes); raise only SkipFile.
+    """Return (the note's text in Unicode NFC, "\\r\\n" turned into "\\n", a canvas's as the
+    Markdown of its cards (`note_source`); raw bytes); raise only SkipFile.
 
     NFC: an accent written as a separate mark (as macOS and some editors do) and the
     precomposed letter become one text, so "#café" is one tag and "café" one word.
     """
     data = _read_bytes(path, max_bytes)
-    return unicodedata.normalize("NFC", decode(data).replace("\r\n", "\n")), data
+    text = unicodedata.normalize("NFC", decode(data).replace("\r\n", "\n"))
+    return note_source(path.name, text), data
+
+
+def note_source(name: str, text: str) -> str:
+    """The text of the note file `name` as it is indexed, searched and previewed: a canvas's
+    JSON as the Markdown of its cards (canvas.canvas_markdown, which raises SkipFile for a
+    file that is no canvas), any other note as written."""
+    return canvas_markdown(text) if is_canvas(name) else text
 
 
 def content_hash(data: bytes | str) -> str:

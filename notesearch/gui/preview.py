@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from PySide6.QtGui import QTextDocument as _QTextDocument
 from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
 
 from notesearch.core.errors import SkipFile
-from notesearch.core.notes import MARKDOWN_EXTENSIONS, decode
+from notesearch.core.notes import READ_AS_MARKDOWN, decode, note_source
 from notesearch.core.prose import display_text, plain_markdown, preview_markdown
 from notesearch.core.text import find_terms
 from notesearch.gui.operations import Op
@@ -51,6 +52,10 @@ def read_note(path: Path) -> str:
         text = decode(data)  # as the index read it: UTF-16 and older encodings too
     except SkipFile:
         text = data.decode("utf-8", errors="replace")
+    # A canvas as the index read it (its cards), so that its passages' lines are found; one
+    # being written is shown as it is until it is whole.
+    with contextlib.suppress(SkipFile):
+        text = note_source(path.name, text.replace("\r\n", "\n"))
     return text[: MAX_PREVIEW_CHARS * 4].lstrip("\ufeff")
 
 
@@ -60,11 +65,11 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
     lines = source.splitlines()
     passage_lines = lines[max(0, line - 1): max(line, end_line)]
     body = _FRONT_MATTER.sub("", source, count=1)[:MAX_PREVIEW_CHARS]
-    if path.suffix.lower() in MARKDOWN_EXTENSIONS:
+    if path.suffix.lower() in READ_AS_MARKDOWN:
         body = preview_markdown(body)
     document = _QuietDocument()
     document.setDefaultFont(font)
-    if path.suffix.lower() in MARKDOWN_EXTENSIONS:
+    if path.suffix.lower() in READ_AS_MARKDOWN:
         document.setMarkdown(body)
     else:
         document.setPlainText(body)

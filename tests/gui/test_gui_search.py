@@ -421,6 +421,29 @@ def test_the_preview_reads_a_note_as_the_index_did(qtbot, tmp_path):  # noqa: AN
     assert "Grocery list: lentils" in render(wide, 1, 1, "", QFont()).document.toPlainText()
 
 
+def test_the_preview_of_a_canvas_shows_its_cards_not_its_json(qtbot, tmp_path):  # noqa: ANN001
+    """A canvas is previewed as the index read it: its cards' text, the passage's lines
+    found there, not the board's JSON."""
+    import json
+
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    board = tmp_path / "Kitchen works.canvas"
+    board.write_text(json.dumps({"nodes": [
+        {"id": "11aa22bb33cc44dd", "type": "text", "x": 0, "y": 0, "width": 300, "height": 100,
+         "text": "# Kitchen\nDemolition, then plumbing, then tiles."},
+        {"id": "22bb33cc44dd55ee", "type": "text", "x": 0, "y": 200, "width": 300,
+         "height": 100, "text": "Ask for a damp report on the shower wall."}]}), "utf-8")
+    rendered = render(board, 4, 4, "damp report", QFont())
+    shown = rendered.document.toPlainText()
+    assert "Demolition, then plumbing, then tiles." in shown
+    assert "11aa22bb" not in shown and '"width"' not in shown
+    passage = rendered.document.toPlainText()[rendered.passage[0]:rendered.passage[1]]
+    assert "damp report" in passage
+
+
 def test_the_preview_of_a_long_note_opens_at_the_passage_not_its_table_of_contents(qtbot, tmp_path):  # noqa: ANN001, E501
     """A result at line ~290 of a 55 KB note: the preview used to start the passage at the
     table of contents (which names the same heading) and tint nearly the whole note."""
