@@ -1005,3 +1005,28 @@ def test_an_upgrade_reads_again_the_notes_named_by_a_date(tmp_path):
     library.close()
     as_schema(tmp_path / "home", 23)
     assert marked_by_migrations_to(tmp_path / "home", 24) == {"2024_04_21.md"}
+
+
+def test_an_upgrade_reads_again_the_notes_holding_templater_commands(tmp_path):
+    """Schema 25: Templater's `<% … %>` commands are no longer a note's words; a library
+    indexed before reads again the notes holding one, in a passage or a property, and only
+    them."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "Daily template.md").write_text("---\ncreated: <% tp.date.now() %>\n---\n## Log\n")
+    (notes / "Interview template.md").write_text("# Interview\n<% tp.file.cursor() %>\n")
+    (notes / "Fern.md").write_text("# Fern\nWater it weekly.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    as_schema(tmp_path / "home", 24,  # as schema 24 left them
+              "UPDATE chunks SET text = text || ' <% tp.file.cursor() %>' WHERE note_id = "
+              "(SELECT id FROM notes WHERE path LIKE '%Interview template.md')",
+              "DELETE FROM notes_fts WHERE rowid = (SELECT id FROM notes WHERE path LIKE "
+              "'%Daily template.md')",
+              "INSERT INTO notes_fts(rowid, title, names, headings, description, body) "
+              "SELECT id, 'Daily template', 'daily template', 'Log', 'tp.date.now()', '' "
+              "FROM notes WHERE path LIKE '%Daily template.md'")
+    assert marked_by_migrations_to(tmp_path / "home", 25) == {"Daily template.md",
+                                                              "Interview template.md"}

@@ -1372,3 +1372,29 @@ def test_a_results_excerpt_is_the_passage_that_says_what_was_asked(tmp_path, e5)
         assert first.path.endswith("slurm.md") and "scancel" in first.snippet.text, (
             mode, first.snippet.text)
     library.close()
+
+
+def test_a_templates_commands_are_not_its_words(tmp_path):
+    """A fresh-user trial's Templater templates showed `<% tp.date.now("dddd, D MMMM YYYY")
+    %>` as their excerpts, and one with a command in its front matter read as unreadable
+    YAML, its properties shown as text. The commands are code the plugin runs; a note about
+    ERB keeps its `<%= … %>` in inline code and code blocks."""
+    template = (
+        '---\ntags: [interview]\ninterviewee: "<% tp.system.prompt("Who?") %>"\n'
+        'date: <% tp.date.now("YYYY-MM-DD") %>\n---\n# Interview — <% tp.file.title %>\n\n'
+        "## Questions\n1. Tell me about the last time you planned a day of deliveries.\n\n"
+        '<%* await tp.file.move("/Interviews/" +\n  tp.file.title) %>\n')
+    erb = ("# ERB views\nPrint a value with `<%= user.name %>` in the view.\n\n"
+           "```erb\n<% if admin? %>Delete<% end %>\n```\n")
+    library = library_of(tmp_path, {".obsidian/app.json": "{}", "ERB views.md": erb,
+                                    "Templates/Interview template.md": template})
+    found = library.search("deliveries interview", k=1, mode="words").results[0]
+    assert found.title == "Interview template"
+    assert "Questions — 1. Tell me about the last time you planned a day of deliveries" \
+        in found.snippet.text and "<%" not in found.snippet.text
+    assert library.search("interview", k=1, mode="words").results[0].tags == ["interview"]
+    assert not library.search("tp system prompt", mode="words").results
+    assert not library.search("await move", mode="words").results
+    code = library.search("user name admin", k=1, mode="words").results[0]
+    assert code.title == "ERB views" and "<%= user.name %>" in code.snippet.text
+    assert library.search("admin", k=1, mode="words").results[0].title == "ERB views"

@@ -18,6 +18,7 @@ from notesearch.core.notes import MARKDOWN_EXTENSIONS, NOTE_EXTENSIONS
 from notesearch.core.prose import (
     DESCRIPTION_KEYS,
     blank_data,
+    blank_templater,
     fenced_blocks,
     fenced_runs,
     plain_markdown,
@@ -383,7 +384,7 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
     (notes.in_obsidian_vault), so no heading titles it."""
     # A canvas is named by its file, as Obsidian shows it; its cards' headings are parts.
     named_by_file = named_by_file or is_canvas(file_name)
-    lines = text.split("\n")
+    lines = blank_templater(text.split("\n"))  # front matter too: it must read as YAML
     front_matter = _split_front_matter(lines)
     front, skip = front_matter.data, front_matter.lines
     drawing = "excalidraw-plugin" in front

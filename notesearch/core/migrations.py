@@ -457,10 +457,23 @@ def _v24(conn: apsw.Connection) -> None:
                      "WHERE id = ?", dated)
 
 
+def _v25(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes holding Templater commands (`<% … %>`),
+    which are now blanked (prose.blank_templater): in a passage, or in a property, whose
+    words the keyword index holds as "tp date now" (Templater's commands all begin `tp.`).
+    Passages whose text is unchanged keep their vectors."""
+    rows = conn.execute("SELECT DISTINCT note_id FROM chunks WHERE instr(text, '<%')")
+    notes = {note_id for (note_id,) in cast(Iterable[tuple[int]], rows)}
+    notes |= {note_id for (note_id,) in cast(Iterable[tuple[int]], conn.execute(
+        "SELECT rowid FROM notes_fts WHERE notes_fts MATCH 'description : tp'"))}
+    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                     "WHERE id = ?", [(note_id,) for note_id in sorted(notes)])
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
-                                                        _v20, _v21, _v22, _v23, _v24]
+                                                        _v20, _v21, _v22, _v23, _v24, _v25]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -14,7 +14,7 @@ a drawing's base64 came out close to many unrelated queries on a real Chinese va
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from notesearch.core.text import CODE_SPAN, code_spans, unpointed
 
@@ -96,6 +96,44 @@ def blank_data(lines: list[str], drawing: bool = False) -> list[str]:
             out[index] = _BASE64_RUN.sub(_keep_words, line)
         index += 1
     return out
+
+
+#: A command of Obsidian's Templater plugin, run when a template is used: `<% tp.file.title %>`,
+#: `<%* await tp.file.move(…) %>` (JavaScript, over lines maybe), with `<%-`, `<%_`, `<%+`,
+#: `-%>` and `_%>` variants; at most 2,000 characters, so that a lone "<%" stays text.
+_TEMPLATER = re.compile(r"<%(?:(?!%>)[\s\S]){0,2000}%>")
+
+
+def blank_templater(lines: list[str]) -> list[str]:
+    """Return `lines` with Templater commands outside code blanked (each character but a
+    newline a space: line numbers and columns are kept).
+
+    A template's commands are code its plugin runs, not what the note says: a fresh-user
+    trial's templates came close to unrelated queries and showed `<% tp.date.now("dddd, D
+    MMMM YYYY") %>` as their excerpt, and a command in front matter
+    (`interviewee: "<% tp.system.prompt("Who?") %>"`) made it unreadable YAML, shown as
+    text. A command in a fenced block or inline code (a note about Templater, or about
+    ERB's `<%= … %>`) is kept."""
+    if not any("<%" in line for line in lines):
+        return lines
+    out = list(lines)
+    start = 0
+    for fence_start, fence_end, _ in [*fenced_blocks(lines), (len(lines), len(lines), True)]:
+        if any("<%" in line for line in out[start:fence_start]):
+            text = "\n".join(out[start:fence_start])
+            out[start:fence_start] = _TEMPLATER.sub(partial(_blanked, text=text),
+                                                    text).split("\n")
+        start = fence_end + 1
+    return out
+
+
+def _blanked(match: re.Match[str], text: str) -> str:
+    """The command `match` as spaces and its newlines, or as written inside inline code (an
+    odd number of backticks before it on its line)."""
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    if text.count("`", line_start, match.start()) % 2:
+        return match.group(0)
+    return re.sub(r"[^\n]", " ", match.group(0))
 
 
 #: Characters that make up most of a JSON dump and little of prose or code.
