@@ -600,3 +600,22 @@ def test_without_headings_keeps_comments_in_code() -> None:
 
     text = "## Setup\n- ## Steps\n```sh\n# install\npip install x\n```\n### Notes"
     assert without_headings(text).strip() == "```sh\n# install\npip install x\n```"
+
+
+def test_an_excerpt_drops_emphasis_marks_only_in_pairs_and_keeps_escaped_ones() -> None:
+    """A fresh-user trial: "dial #991*15901590* from a phone" showed "#991*15901590", one
+    star of two gone, a code that dials something else. Single marks are markup only when
+    they pair on their line, as a reader's Markdown renders them; a backslash escape shows
+    its character."""
+    def shown(text: str) -> str:
+        return plain_markdown(snippet_text(text))[0]
+
+    assert shown("dial #991*15901590* from a phone") == "dial #99115901590 from a phone"
+    assert shown(r"dial #991\*15901590\* from a phone") == "dial #991*15901590* from a phone"
+    assert shown("5 * 3 is 15, 2*3 and 4_5") == "5 * 3 is 15, 2*3 and 4_5"
+    # A mark at a word's edge goes alone too: an excerpt's window may have cut its pair off.
+    assert shown("If you want *LaTeX rendered") == "If you want LaTeX rendered"
+    assert shown("*one* and _two_, snake_case_name, _with snake_case inside_") == \
+        "one and two, snake_case_name, with snake_case inside"
+    assert shown(r"5 \* 3, \#1 and C:\Users\me") == "5 * 3, #1 and C:\\Users\\me"
+    assert shown("`a*b` and `\\*`") == "a*b and \\*"  # code as written

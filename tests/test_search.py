@@ -908,15 +908,28 @@ def test_every_note_holding_the_one_word_typed_counts_as_holding_it(tmp_path):
     library.close()
 
 
-def test_a_snippet_leaves_no_empty_parentheses_where_a_link_was(tmp_path):
-    """A fresh-user trial: excerpts read "(see )" where a bare URL had been; code's "f()" and
-    a task's "[ ]" are the person's own and stay."""
+def test_an_excerpt_shows_a_bare_web_address_as_a_browser_does(tmp_path):
+    """A fresh-user trial: a router note's excerpt read "Admin page: (password on the
+    sticker…)", its address left out, though a search for the address found it; an earlier
+    trial had read "(see )" where one had been. A bare address shows without its scheme,
+    a long one cut; a link's target and a tool's own address (dendron://) still go; code's
+    "f()" and a task's "[ ]" are the person's own and stay."""
     library = library_of(tmp_path, {"Setup.md": (
         "# Setup\nInstall the extension (see https://example.org/docs/setup) first.\n"
-        "- [ ] call init() (https://example.org/init) after that\n")})
+        "- [ ] call init() (<https://www.example.org/init>) after [the guide](https://x.org/g)"
+        "\n"), "Wifi.md": (
+        "# Wifi and router settings\nFritzBox 7590. Admin page: http://192.168.178.1 "
+        "(password on the sticker at the bottom). Release notes: https://en.avm.de/service/"
+        "downloads/fritzbox-7590/release-notes/ and [[FAQ|dendron://site/faq]].\n")})
     snippet = library.search("install extension init", k=1, mode="words").results[0].snippet
-    assert "(see)" in snippet.text and "( )" not in snippet.text and "(see )" not in snippet.text
-    assert "init()" in snippet.text and "☐" in snippet.text  # the task's box, as a box
+    assert snippet.text == ("Setup — Install the extension (see example.org/docs/setup) first. "
+                            "• ☐ call init() (example.org/init) after the guide")
+    router = library.search("192.168.178.1", k=1, mode="words").results[0].snippet
+    assert "Admin page: 192.168.178.1 (password on the sticker at the bottom)." in router.text
+    assert "Release notes: en.avm.de/service/downloads/… and FAQ." in router.text
+    at = router.text.index("192.168.178.1")
+    assert [router.text[a:b] for a, b in router.highlights if at <= a < at + 13] == \
+        ["192", "168", "178", "1"]  # the address is marked where it is shown
     library.close()
 
 

@@ -316,7 +316,7 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     if "<" in text:
         text = _TAG.sub(" ", text)
     if "://" in text:
-        text = _URL.sub(" ", text)
+        text = _URL.sub(_shown_url if code_as_written else " ", text)
         if code_as_written and "[[" in text:
             # An excerpt showed "Publishing — ! Search and Filtering" (a fresh-user trial):
             # the "!" of an embedded `dendron://` note. The model reads it as before.
@@ -336,6 +336,32 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
         # fresh-user trial). The block it stands for is found in its own note.
         text = _BLOCK_REF.sub("", text)
     return _tidy_lines(_put_code_back(text, kept))
+
+
+#: Web addresses an excerpt shows (others, "dendron://…", "obsidian://…", are the tools').
+_WEB_SCHEMES = ("http://", "https://", "ftp://")
+#: The longest address an excerpt shows whole; a longer one shows its host and path's start.
+_URL_CHARS = 40
+
+
+def _shown_url(match: re.Match[str]) -> str:
+    """A bare web address as an excerpt shows it, as browsers do: without its scheme and
+    "www.", cut with "…" past _URL_CHARS ("192.168.178.1", "github.com/foambubble/foam/…");
+    punctuation that ends the sentence stays after it. Another scheme's address goes.
+
+    Excerpts had left bare addresses out, and a fresh user read "Admin page: (password on
+    the sticker)" in a note that gives the router's address (a search for the address found
+    the note and showed no trace of it)."""
+    url = match.group().strip("<>")
+    lower = url.lower()
+    if not lower.startswith(_WEB_SCHEMES):
+        return " "
+    after = url[len(url.rstrip(".,;:!?")):]
+    shown = url[lower.index("://") + 3:len(url) - len(after)]
+    shown = shown[4:] if shown.lower().startswith("www.") else shown
+    if len(shown) > _URL_CHARS:
+        shown = shown[:_URL_CHARS].rsplit("/", 1)[0] + "/…"
+    return shown + after
 
 
 # An image's alt text that is only its file's name or path, as Logseq and Obsidian fill it in
@@ -548,8 +574,10 @@ _READER_MARKUP = re.compile(
     # Every alternative starts with one of these characters: testing one class first lets the
     # engine pass over a word's letters instead of trying fifteen alternatives at each (2.4×
     # faster on 14,097 real excerpts, output identical).
-    r"(?=[|\s:\-\[\]!#>\d*_~`=+])(?:"
-    r"(?P<table_rule>\|?(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?\s*)?)"
+    r"(?=[|\s:\-\[\]!#>\d*_~`=+\\])(?:"
+    # A backslash escape ("\\*", "\\_", "\\["): the character as written, not markup.
+    r"(?P<escape>\\[!-/:-@\[-`{-~])"
+    r"|(?P<table_rule>\|?(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?\s*)?)"
     # An Obsidian callout's type ("> [!warning]- Open risk"): its title stays.
     r"|(?P<callout>\[![A-Za-z][\w-]*\][+-]?[ \t]?)"
     # A footnote's mark ("[^1]"), also where its text is given ("[^1]: Source …").
@@ -565,7 +593,8 @@ _READER_MARKUP = re.compile(
     r"|(?P<emphasis>\*\*|__|~~|`+)"
     r"|(?P<mark>(?<![\w=])==(?=[^\s=])|(?<=[^\s=])==(?![\w=]))"
     r"|(?P<bullet>(?:(?<=\n)|^)[ \t]*[-*+](?=\s))"
-    r"|(?P<edge>(?<![\w*])[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?![\w*]))"
+    # A single "*" or "_" that may open or close emphasis; only pairs are markup (_unpaired).
+    r"|(?P<edge>(?<!\*)[*_](?=[^\s*_])|(?<=[^\s*_])[*_](?!\*))"
     r"|(?P<row_edge>^\|[ \t]?)"  # a table row's first pipe, as an excerpt opens on one
     # A pipe between cells, and the empty cells or row's end beside it ("| |": one mark).
     r"|(?P<pipe>(?<=\s)\|(?:[ \t]+\|)*(?=\s|$))"
@@ -575,7 +604,7 @@ _READER_MARKUP = re.compile(
 _SYMBOLS = {"bullet": "•", "pipe": "·"}
 #: A character every alternative of _READER_MARKUP but "ordinal" (which keeps what it
 #: matches) needs, or a list item's marker.
-_MARKUP_HINT = re.compile(r"[\[\]*_~`#>|=]|(?:^|\n)[ \t]*[-*+](?=\s)|\w::")
+_MARKUP_HINT = re.compile(r"[\[\]*_~`#>|=\\]|(?:^|\n)[ \t]*[-*+](?=\s)|\w::")
 
 
 def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: bool = True
@@ -599,10 +628,14 @@ def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: 
     kept: list[tuple[int, int, int]] = []
     last = out = 0
     code = code_spans(text)
-    for match in _READER_MARKUP.finditer(text):
+    # Inline code reads as written: only its backticks go.
+    matches = [m for m in _READER_MARKUP.finditer(text)
+               if not (code and _within_code(code, *m.span()))]
+    literal = _unpaired(text, [m for m in matches if m.lastgroup == "edge"])
+    for match in matches:
         start, end = match.span()
-        if code and _within_code(code, start, end):
-            continue  # inline code reads as written: only its backticks go
+        if literal and start in literal:
+            continue
         replacement = _replacement(match, symbols)
         if start > last:
             kept.append((last, start, out))
@@ -615,6 +648,34 @@ def plain_markdown(text: str, spans: tuple[tuple[int, int], ...] = (), symbols: 
     pieces.append(text[last:])
     return "".join(pieces), tuple(moved for a, b in spans
                                   if (moved := _moved(kept, a, min(b, len(text)))))
+
+
+def _unpaired(text: str, edges: list[re.Match[str]]) -> set[int]:
+    """Return the offsets of the single "*" and "_" marks in `edges` inside a word ("2*3")
+    that pair with no other on their line: a reader sees those as written (CommonMark's
+    flanking rules, simplified: a "*" opens before a non-space and closes after one, inside
+    a word too; a "_" not inside a word). "dial #991*15901590* from a phone" had lost its
+    second star only and read as another code. A mark at a word's edge goes unpaired too:
+    an excerpt is cut from its passage, and its pair may lie outside it."""
+    if not edges:
+        return set()
+    literal: set[int] = set()
+    opened: dict[tuple[int, str], list[int]] = {}
+    for match in edges:
+        at = match.start()
+        mark = text[at]
+        before = text[at - 1] if at else " "
+        after = text[at + 1] if at + 1 < len(text) else " "
+        stack = opened.setdefault((text.count("\n", 0, at), mark), [])
+        if stack and not before.isspace() and (mark == "*" or not after.isalnum()):
+            stack.pop()  # closes the last one opened
+        elif not after.isspace() and (mark == "*" or not before.isalnum()):
+            stack.append(at)
+        elif before.isalnum() and after.isalnum():
+            literal.add(at)
+    for stack in opened.values():
+        literal.update(at for at in stack if text[at - 1: at].isalnum())
+    return literal
 
 
 def _moved(kept: list[tuple[int, int, int]], a: int, b: int) -> tuple[int, int] | None:
@@ -638,6 +699,8 @@ def _replacement(match: re.Match[str], symbols: bool) -> str:
         return match.group()[:-1] + ("•" if symbols else "")
     if kind == "property":  # Logseq's "type:: Feature" reads "type: Feature", as it shows it
         return ":"
+    if kind == "escape":
+        return match.group()[1]
     if not symbols:
         return ""
     if kind == "checkbox":
