@@ -9,7 +9,7 @@ import pytest
 
 from notesearch.core.fusion import WEAK_MATCH
 from notesearch.core.search import Filters
-from tests.helpers import as_schema, library_of, rel_paths
+from tests.helpers import as_schema, library_of, marked_by_migrations_to, rel_paths
 
 
 def top(library, query, k=3, **kwargs):
@@ -1411,3 +1411,42 @@ def test_a_templates_commands_are_not_its_words(tmp_path):
     code = library.search("user name admin", k=1, mode="words").results[0]
     assert code.title == "ERB views" and "<%= user.name %>" in code.snippet.text
     assert library.search("admin", k=1, mode="words").results[0].title == "ERB views"
+
+
+def test_html_tags_are_not_words_of_a_note(tmp_path):
+    """A fresh-user trial: Notion wraps callouts in `<aside>`, and a search for "aside", a
+    word no reader sees, found every page with a callout at 88–95%. A tag's text is found;
+    a tag written as code (a note about HTML) is too."""
+    library = library_of(tmp_path, {
+        "Trip to Japan 8f3a0c2b1d4e4f5a9b6c7d8e9f0a1b2c.md": (
+            "# Trip to Japan\n\n<aside>\n💴 Bring cash! Small restaurants take no cards.\n"
+            "</aside>\n\n<img alt=\"map\" src=\"map.png\" width=\"300\"/>\n"),
+        "HTML notes.md": ("# HTML notes\nA callout is an `<aside>` element.\n\n```html\n"
+                          "<section class=\"card\">Hi</section>\n```\n")})
+    assert [r.title for r in library.search("aside", mode="words").results] == ["HTML notes"]
+    assert library.search("section class", k=1, mode="words").results[0].title == "HTML notes"
+    assert not library.search("width src", mode="words").results
+    found = library.search("bring cash", k=1, mode="words").results[0]
+    assert found.title == "Trip to Japan" and "Bring cash!" in found.snippet.text
+    library.close()
+
+
+def test_an_upgrade_indexes_again_the_notes_holding_html_tags(tmp_path):
+    """Schema 26: the keyword indexes of a library from before lose the HTML tags' words
+    (`aside`), for the notes holding one outside code, and only those notes."""
+    library = library_of(tmp_path, {"Japan.md": "# Japan\n<aside>Bring cash!</aside>\n",
+                                    "Fern.md": "# Fern\nWater it weekly.\n"})
+    library.close()
+    as_schema(tmp_path / "home", 25,  # the body as schema 25 indexed it: tags and all
+              "DELETE FROM chunks_fts WHERE rowid IN (SELECT c.id FROM chunks c JOIN notes n "
+              "ON n.id = c.note_id WHERE n.path LIKE '%Japan.md')",
+              "INSERT INTO chunks_fts(rowid, title, body) SELECT c.id, 'japan', "
+              "substr(c.text, c.context_len + 1) FROM chunks c JOIN notes n "
+              "ON n.id = c.note_id WHERE n.path LIKE '%Japan.md'")
+    assert marked_by_migrations_to(tmp_path / "home", 26) == {"Japan.md"}
+    from tests.helpers import open_library
+
+    upgraded = open_library(tmp_path / "home")
+    assert not upgraded.search("aside", mode="words").results
+    assert [r.title for r in upgraded.search("cash", mode="words").results] == ["Japan"]
+    upgraded.close()

@@ -127,7 +127,8 @@ def _fill_keyword_index(conn: apsw.Connection, only: list[int] | None = None) ->
     the chunks of those notes."""
     import json
 
-    from notesearch.core.text import fts_body, fts_title
+    from notesearch.core.prose import keyword_body
+    from notesearch.core.text import fts_title
 
     rows = cast(list[tuple[int, str, int, str, str, int]], conn.execute(
         "SELECT c.id, c.text, c.context_len, n.title, n.aliases, "
@@ -137,7 +138,7 @@ def _fill_keyword_index(conn: apsw.Connection, only: list[int] | None = None) ->
         only or []).fetchall())
     conn.executemany("INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
                      [(chunk_id, fts_title(title, json.loads(aliases)) if first else "",
-                       fts_body(text, length))
+                       keyword_body(text, length))
                       for chunk_id, text, length, title, aliases, first in rows])
 
 
@@ -160,6 +161,7 @@ def _fill_note_index(conn: apsw.Connection, only: list[int] | None = None) -> No
     to be read again); with `only`, those notes."""
     import json
 
+    from notesearch.core.prose import keyword_text
     from notesearch.core.text import fts_names, fts_text, fts_title
 
     notes = cast(list[tuple[int, str, str, str]], conn.execute(
@@ -175,7 +177,7 @@ def _fill_note_index(conn: apsw.Connection, only: list[int] | None = None) -> No
         conn.execute("INSERT INTO notes_fts(rowid, title, names, headings, description, body) "
                      "VALUES (?, ?, ?, ?, '', ?)",
                      (note_id, fts_title(title, json.loads(aliases)), fts_names(path),
-                      fts_text(headings), fts_text(body)))
+                      fts_text(headings), keyword_text(body)))
 
 
 def _v5(conn: apsw.Connection) -> None:
@@ -372,7 +374,15 @@ def _v19(conn: apsw.Connection) -> None:
                if not text.isascii() and any(ord(char) in folds for char in set(text))}
     if not touched:
         return
-    notes = sorted(touched)
+    _index_again(conn, sorted(touched))
+
+
+def _index_again(conn: apsw.Connection, notes: list[int]) -> None:
+    """Write again both keyword indexes' rows of `notes` from what the database holds, and
+    have the next index read those notes again, for their description field. As in _v8,
+    passages keep their vectors."""
+    if not notes:
+        return
     marks = ",".join("?" * len(notes))
     # Both indexes delete by rowid (contentless_delete): only these notes' rows are written.
     conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN "
@@ -470,10 +480,24 @@ def _v25(conn: apsw.Connection) -> None:
                      "WHERE id = ?", [(note_id,) for note_id in sorted(notes)])
 
 
+def _v26(conn: apsw.Connection) -> None:
+    """Index again, in both keyword indexes, the notes with a passage holding an HTML tag
+    outside code, which the keyword index no longer holds (prose.keyword_text: "aside" of
+    Notion's `<aside>` had found every page with a callout)."""
+    from notesearch.core.prose import keyword_text  # (a rule, not schema)
+    from notesearch.core.text import fts_text
+
+    rows = cast(Iterable[tuple[int, str]], conn.execute(
+        "SELECT note_id, text FROM chunks WHERE instr(text, '<')"))
+    _index_again(conn, sorted({note_id for note_id, text in rows
+                               if keyword_text(text) != fts_text(text)}))
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
-                                                        _v20, _v21, _v22, _v23, _v24, _v25]
+                                                        _v20, _v21, _v22, _v23, _v24, _v25,
+                                                        _v26]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

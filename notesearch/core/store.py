@@ -13,9 +13,9 @@ import numpy as np
 
 from notesearch.core.lexicon import language_group
 from notesearch.core.migrations import vec_table
+from notesearch.core.prose import keyword_body, keyword_text
 from notesearch.core.text import (
     SCRIPT_OTHER,
-    fts_body,
     fts_names,
     fts_text,
     fts_title,
@@ -260,12 +260,12 @@ class Store:
                 self.conn.execute("INSERT INTO chunks_fts(rowid, title, body) VALUES (?, ?, ?)",
                                   (self.conn.last_insert_rowid(),
                                    title_field if position == 0 else "",
-                                   fts_body(chunk.text, chunk.context_len)))
+                                   keyword_body(chunk.text, chunk.context_len)))
             self.conn.execute(
                 "INSERT INTO notes_fts(rowid, title, names, headings, description, body) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (note_id, title_field, fts_names(note.path), fts_text(note.fields.headings),
-                 fts_text(note.fields.description), fts_text(note.fields.body)))
+                 fts_text(note.fields.description), keyword_text(note.fields.body)))
             self.conn.execute("DELETE FROM skipped WHERE path = ?", (note.path,))
             self.bump("notes_gen")
         return note_id

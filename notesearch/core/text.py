@@ -1066,15 +1066,6 @@ def fts_title(title: str, aliases: Sequence[str]) -> str:
     return fts_text(" ".join([title, *aliases]))
 
 
-def fts_body(text: str, context_len: int) -> str:
-    """Return what the keyword index holds in a chunk's body column: the file's own text.
-
-    The context line (title › headings) stays out: it would give every chunk of a note the
-    title's words, and the best keyword passage could then be one that never says them.
-    """
-    return fts_text(text[context_len:])
-
-
 _NAME_SPLIT = re.compile(r"[._\-/\\\s]+|___")
 
 
