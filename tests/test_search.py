@@ -1450,3 +1450,25 @@ def test_an_upgrade_indexes_again_the_notes_holding_html_tags(tmp_path):
     assert not upgraded.search("aside", mode="words").results
     assert [r.title for r in upgraded.search("cash", mode="words").results] == ["Japan"]
     upgraded.close()
+
+
+def test_a_bear_tag_of_several_words_is_one_tag(tmp_path):
+    """A fresh-user trial of a Bear export: "#book notes#" was the tag "book", and the
+    filter "book notes" found nothing. Bear closes a tag of several words with a "#"."""
+    library = library_of(tmp_path, {
+        "Atomic Habits.md": "# Atomic Habits\n#book notes# #habits\nSystems beat goals.\n",
+        "Deep Work.md": "# Deep Work\n#book notes#\nFocus is a skill.\n",
+        "Languages.md": "# Languages\nC# and F# share #dotnet tooling; see issue #12.\n"})
+    assert dict(library.tags()) == {"book notes": 2, "habits": 1, "dotnet": 1}
+    found = library.search("focus", filters=Filters(tags=("book notes",)), mode="words")
+    assert [r.title for r in found.results] == ["Deep Work"]
+    library.close()
+
+
+def test_an_upgrade_reads_again_the_notes_with_a_bear_tag_of_several_words(tmp_path):
+    """Schema 27: notes holding "#book notes#" are read again, and only they."""
+    library = library_of(tmp_path, {"Deep Work.md": "# Deep Work\n#book notes#\nFocus.\n",
+                                    "Fern.md": "# Fern\n#plants and #home\nWater it.\n"})
+    library.close()
+    as_schema(tmp_path / "home", 26)
+    assert marked_by_migrations_to(tmp_path / "home", 27) == {"Deep Work.md"}

@@ -81,6 +81,9 @@ _REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*(<[^>\n]*>|\S+)")
 # A tag starts after whitespace or opening punctuation (so not "page#frag", "&#12;", "C#"),
 # and with a letter, digit or "_" (a route such as "#/page/" in a query's code is no tag).
 _TAG = re.compile(r"(?<![\w/#&@:.\\\-\])])#(\w[\w/\-]*)")
+# Bear's tag of several words, closed by a "#": "#book notes#", "#work/weekly meetings#" (the
+# closing "#" right after a word, and no word or "#" after it).
+_MULTIWORD_TAG = re.compile(r"(?<![\w/#&@:.\\\-\])])#(\w[\w/\-]*(?: [\w/\-]+){1,5})#(?![\w#])")
 # Logseq's task priorities, "[#A]" to "[#C]": no tags.
 _PRIORITY = re.compile(r"\[#[A-C]\]")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
@@ -308,7 +311,16 @@ def _scan_inline(line: str, scan: _BodyScan) -> None:
         line = _MD_LINK.sub("]", line)  # "[x](#anchor)" is a link, not a tag
     if "#" in line:
         line = _PRIORITY.sub(" ", _URL.sub(" ", line))
+        if line.count("#") > 1:
+            scan.tags.extend(t.rstrip("/") for t in _MULTIWORD_TAG.findall(line)
+                             if _HAS_LETTER.search(t))
+            line = _MULTIWORD_TAG.sub(" ", line)
         scan.tags.extend(t.rstrip("/") for t in _TAG.findall(line) if _HAS_LETTER.search(t))
+
+
+def has_multiword_tag(text: str) -> bool:
+    """Whether `text` holds a tag of several words as Bear writes them ("#book notes#")."""
+    return _MULTIWORD_TAG.search(text) is not None
 
 
 def _wikilink_target(inner: str) -> str | None:

@@ -493,11 +493,24 @@ def _v26(conn: apsw.Connection) -> None:
                                if keyword_text(text) != fts_text(text)}))
 
 
+def _v27(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes holding a tag of several words as Bear
+    writes them ("#book notes#", markdown._MULTIWORD_TAG), which had been the tag "book".
+    Their passages keep their vectors."""
+    from notesearch.core.markdown import has_multiword_tag  # (a rule, not schema)
+
+    rows = cast(Iterable[tuple[int, str]], conn.execute(
+        "SELECT note_id, text FROM chunks WHERE instr(text, ' ') AND instr(text, '#')"))
+    notes = sorted({note_id for note_id, text in rows if has_multiword_tag(text)})
+    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                     "WHERE id = ?", [(note_id,) for note_id in notes])
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
                                                         _v20, _v21, _v22, _v23, _v24, _v25,
-                                                        _v26]
+                                                        _v26, _v27]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
