@@ -1472,3 +1472,41 @@ def test_an_upgrade_reads_again_the_notes_with_a_bear_tag_of_several_words(tmp_p
     library.close()
     as_schema(tmp_path / "home", 26)
     assert marked_by_migrations_to(tmp_path / "home", 27) == {"Deep Work.md"}
+
+
+NOTION_PAGE = ("# Migrate CI to GitHub Actions\n\nStatus: Done\nOwner: Marcus Lee\n"
+               "Due: June 15, 2024\nTags: engineering, devops\n"
+               "Created: April 10, 2024 3:22 PM\n\nMove from self-hosted Jenkins to GitHub "
+               "Actions.\n\n## Steps\nCache pip and the Docker layers.\n")
+
+
+def test_a_notion_pages_properties_are_its_front_matter(tmp_path):
+    """A fresh-user trial of a Notion export: excerpts opened on "Status: Done Owner: Marcus
+    Lee Due: June 15, 2024 Priority: Medium Tags: …", `--tag devops` found nothing, and a
+    page of properties alone came close to many queries. Notion writes a page's properties
+    as "Key: value" lines under its title; they are its front matter now: searched as its
+    description, its Tags its tags, its dates no words, and out of its text."""
+    library = library_of(tmp_path, {
+        "Projects b3eccf37a9b263668641f9ab15499aba/Migrate CI to GitHub Actions "
+        "a18728de562c9ac8a94c4927e2fcd829.md": NOTION_PAGE,
+        "Recipes.md": "# Recipes\n\nStatus: untested\nOwner: me\n\nA pie.\n"})  # not Notion's
+    found = library.search("jenkins", k=1, mode="words").results[0]
+    assert found.title == "Migrate CI to GitHub Actions"
+    assert found.snippet.text.startswith("Migrate CI to GitHub Actions — Move from self-hosted")
+    assert found.tags == ["engineering", "devops"]
+    assert library.search("marcus lee", k=1, mode="words").results[0].title == found.title
+    assert not library.search("april", mode="words").results  # a date, not words
+    recipe = library.search("pie", k=1, mode="words").results[0]
+    assert "Status: untested" in recipe.snippet.text  # a note of its own, as written
+    library.close()
+
+
+def test_an_upgrade_reads_again_the_pages_of_a_notion_export(tmp_path):
+    """Schema 28: a Notion export's pages are read again, and only they."""
+    library = library_of(tmp_path, {
+        "Migrate CI a18728de562c9ac8a94c4927e2fcd829.md": NOTION_PAGE,
+        "Fern.md": "# Fern\nWater it.\n"})
+    library.close()
+    as_schema(tmp_path / "home", 27)
+    assert marked_by_migrations_to(tmp_path / "home", 28) == {
+        "Migrate CI a18728de562c9ac8a94c4927e2fcd829.md"}

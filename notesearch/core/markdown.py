@@ -171,6 +171,48 @@ def _plain(value: object, seen: dict[int, object], active: set[int]) -> object:
 
 
 # -- Logseq properties ------------------------------------------------------------------------
+#: A page of a Notion export: its file named "<title> <32 hex digits>.md" (its folder too).
+_NOTION_ID = re.compile(r" [0-9a-f]{32}$")
+#: A line of the property block Notion writes under a page's title: "Status: Done",
+#: "Last edited time: March 3, 2024 4:12 PM".
+_NOTION_PROPERTY = re.compile(r"^([^\W\d_][\w ]{0,39}): (\S.*?)\s*$")
+
+
+def is_notion_page(file_name: str) -> bool:
+    """Whether the file is a page of a Notion export, by its name ("Trip 8f3a….md")."""
+    stem, ext = os.path.splitext(os.path.basename(file_name))
+    return ext.lower() in MARKDOWN_EXTENSIONS and _NOTION_ID.search(stem) is not None
+
+
+def _notion_properties(lines: list[str]) -> dict[str, object]:
+    """Take the property block Notion writes between a page's "# Title" and its text (lines
+    of "Key: value", then a blank line) out of `lines` (left empty: line numbers are kept),
+    and return it, keys lower-cased, "Tags" as a list (Notion separates a multi-select's
+    items with ", "). It is the page's front matter: a fresh-user trial's excerpts opened
+    on "Status: Done Owner: Marcus Lee Due: June 15, 2024 Priority: Medium…", and a page
+    holding only properties came close to many queries by meaning."""
+    at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if at is None or not lines[at].startswith("# "):
+        return {}
+    start = at + 1
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    end = start
+    while end < len(lines) and _NOTION_PROPERTY.match(lines[end]):
+        end += 1
+    if end == start or (end < len(lines) and lines[end].strip()):
+        return {}  # no block, or a paragraph that opens with "Word: …"
+    props: dict[str, object] = {}
+    for index in range(start, end):
+        match = _NOTION_PROPERTY.match(lines[index])
+        assert match is not None  # matched above
+        key, value = match.group(1).strip().lower(), match.group(2)
+        props.setdefault(key, [v.strip() for v in value.split(", ") if v.strip()]
+                         if key in ("tags", "tag") else value)
+        lines[index] = ""
+    return props
+
+
 def _logseq_properties(lines: list[str]) -> dict[str, str]:
     """`key:: value` lines at the top of the page (Logseq's page properties block)."""
     props: dict[str, str] = {}
@@ -352,6 +394,8 @@ def name_title(file_name: str) -> str:
     base = os.path.basename(file_name)
     stem, ext = os.path.splitext(base)
     name = stem if ext.lower() in NOTE_EXTENSIONS else base
+    # Notion's export names a page "<title> <32 hex digits>".
+    name = _NOTION_ID.sub("", name) if ext.lower() in MARKDOWN_EXTENSIONS else name
     # Logseq writes namespace "a/b" as "a___b" and escapes characters such as "?" as %3F.
     if "___" in name:
         name = name.replace("___", "/")
@@ -401,7 +445,10 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
     front, skip = front_matter.data, front_matter.lines
     drawing = "excalidraw-plugin" in front
     body_lines = blank_data(lines[skip:], drawing)
-    props = _logseq_properties(body_lines)
+    logseq = _logseq_properties(body_lines)
+    props: dict[str, object] = dict(logseq)
+    if is_notion_page(file_name):
+        props.update(_notion_properties(body_lines))  # (taken out of body_lines)
     scan = _scan_body(body_lines, skip + 1)
     properties: dict[str, object] = dict(front)
     for key, value in props.items():
@@ -416,7 +463,7 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
         # are the plugin's, and a title copied from them in front matter named three
         # drawings of a real vault "Text Elements".
         title=name_title(file_name) if drawing else _choose_title(
-            front, props, scan.headings, file_name,
+            front, logseq, scan.headings, file_name,
             _first_text_line(body_lines[front_matter.unread_lines:],
                              skip + front_matter.unread_lines + 1), named_by_file),
         body="\n".join(body_lines),
@@ -461,7 +508,9 @@ def _summary(properties: dict[str, object]) -> str:
 _NOT_WORDS = frozenset({"title", "alias", "aliases", "id", "uid", "private",
                         "cssclass", "cssclasses", "excalidraw-plugin", "permalink", "layout",
                         "template", "collapsed", "publish", "position", *_DESCRIPTION_KEYS})
-_DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
+_DATE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$"
+                         # Notion's: "March 3, 2024 4:12 PM"
+                         r"|^[A-Z][a-z]+ \d{1,2}, \d{4}(?: \d{1,2}:\d{2} [AP]M)?$")
 _MAX_PROPERTY_WORDS = 1000
 
 

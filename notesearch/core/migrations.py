@@ -506,11 +506,23 @@ def _v27(conn: apsw.Connection) -> None:
                      "WHERE id = ?", [(note_id,) for note_id in notes])
 
 
+def _v28(conn: apsw.Connection) -> None:
+    """Have the next index read again the pages of a Notion export ("Trip 8f3a….md"), whose
+    property block ("Status: Done", "Tags: travel") is now their front matter
+    (markdown._notion_properties). Passages whose text is unchanged keep their vectors."""
+    from notesearch.core.markdown import is_notion_page  # (a rule, not schema)
+
+    rows = cast(Iterable[tuple[int, str]], conn.execute("SELECT id, path FROM notes"))
+    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                     "WHERE id = ?", [(note_id,) for note_id, path in rows
+                                      if is_notion_page(path)])
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
                                                         _v20, _v21, _v22, _v23, _v24, _v25,
-                                                        _v26, _v27]
+                                                        _v26, _v27, _v28]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
