@@ -178,6 +178,12 @@ _NOTION_ID = re.compile(r" [0-9a-f]{32}$")
 _NOTION_PROPERTY = re.compile(r"^([^\W\d_][\w ]{0,39}): (\S.*?)\s*$")
 
 
+def without_notion_id(name: str) -> str:
+    """A Notion export's file or folder name as Notion shows it: "Projects b3ec…aba" ->
+    "Projects" (other names as they are)."""
+    return _NOTION_ID.sub("", name)
+
+
 def is_notion_page(file_name: str) -> bool:
     """Whether the file is a page of a Notion export, by its name ("Trip 8f3a….md")."""
     stem, ext = os.path.splitext(os.path.basename(file_name))
@@ -395,7 +401,7 @@ def name_title(file_name: str) -> str:
     stem, ext = os.path.splitext(base)
     name = stem if ext.lower() in NOTE_EXTENSIONS else base
     # Notion's export names a page "<title> <32 hex digits>".
-    name = _NOTION_ID.sub("", name) if ext.lower() in MARKDOWN_EXTENSIONS else name
+    name = without_notion_id(name) if ext.lower() in MARKDOWN_EXTENSIONS else name
     # Logseq writes namespace "a/b" as "a___b" and escapes characters such as "?" as %3F.
     if "___" in name:
         name = name.replace("___", "/")

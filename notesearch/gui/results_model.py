@@ -16,6 +16,7 @@ from PySide6.QtCore import (
 )
 
 from notesearch.core.config import sample_notes_folder
+from notesearch.core.markdown import without_notion_id
 from notesearch.core.search import Result
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -69,10 +70,13 @@ def root_name(root: Path) -> str:
 
 
 def folder_label(path: Path, roots: list[Path]) -> str:
-    """'root-name/sub/folder' for a note under one of `roots`, else its parent folder."""
+    """'root-name/sub/folder' for a note under one of `roots`, else its parent folder; a
+    Notion export's folders by their names, not their ids ("Projects", not "Projects
+    b3eccf37…": a fresh-user trial saw the ids under every page's title)."""
     for root in roots:
         if path.is_relative_to(root):
-            parts = (root_name(root), *path.parent.relative_to(root).parts)
+            parts = (root_name(root), *map(without_notion_id,
+                                           path.parent.relative_to(root).parts))
             return "/".join(p for p in parts if p)
     return str(path.parent)
 

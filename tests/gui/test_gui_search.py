@@ -675,3 +675,15 @@ def test_a_match_at_the_end_of_a_short_passage_is_within_the_rows_two_lines(qtbo
     assert [excerpt[a:b] for a, b in spans] == ["marmalade"]
     near = text.index("river")  # a match already in sight: the row is unchanged
     assert visible_excerpt(text, ((near, near + 5),), font, width) == (text, ((near, near + 5),))
+
+
+def test_a_notion_pages_folder_is_shown_by_its_name_not_its_id(tmp_path):  # noqa: ANN001
+    """A fresh-user trial of a Notion export saw "notes/notion/Projects
+    b3eccf37a9b263668641f9ab15499aba" under every page's title."""
+    from notesearch.gui.results_model import folder_label
+
+    page = (tmp_path / "notes" / "Projects b3eccf37a9b263668641f9ab15499aba" /
+            "Migrate CI a18728de562c9ac8a94c4927e2fcd829.md")
+    assert folder_label(page, [tmp_path / "notes"]) == "notes/Projects"
+    mine = tmp_path / "notes" / "build 2024" / "Plan.md"
+    assert folder_label(mine, [tmp_path / "notes"]) == "notes/build 2024"
