@@ -1030,3 +1030,51 @@ def test_an_upgrade_reads_again_the_notes_holding_templater_commands(tmp_path):
               "FROM notes WHERE path LIKE '%Daily template.md'")
     assert marked_by_migrations_to(tmp_path / "home", 25) == {"Daily template.md",
                                                               "Interview template.md"}
+
+
+def joplin_item(title_and_body: str, item_id: str, kind: int) -> str:
+    """An item as Joplin's RAW export writes it: text, a blank line, its properties."""
+    return (f"{title_and_body}\n\nid: {item_id}\nparent_id: {'d' * 32}\n"
+            "created_time: 2023-04-01T09:12:33.123Z\nis_todo: 0\ntodo_due: 0\n"
+            f"latitude: 0.00000000\nauthor: \nsource_url: \nencryption_applied: 0\ntype_: {kind}")
+
+
+def test_a_joplin_raw_export_is_read_as_its_notes(library):
+    """A fresh-user trial of a Joplin RAW export: every note was titled by its 32-hex file
+    name, its block of properties was its excerpt and searched ("todo" found `is_todo: 0`
+    in every note), and the records of notebooks and tags came up in most result lists.
+    A note is its first line, the title, and its body; other records are skipped, said so."""
+    root = library.notes_root
+    write(root / f"{'a' * 32}.md", joplin_item(
+        "Walk-in fridge compressor failure\n\nThe compressor tripped during the heatwave; "
+        "we moved the dairy to the reach-in fridges.", "a" * 32, 1))
+    write(root / f"{'b' * 32}.md", joplin_item("Suppliers", "b" * 32, 2))
+    write(root / f"{'c' * 32}.md", joplin_item("allergens", "c" * 32, 5))
+    write(root / "Opening hours.md", "# Opening hours\nTuesday to Sunday, 8 to 16.\n")
+    summary = library.index()
+    assert summary.added == 2
+    assert sorted(reason for _, reason in summary.skipped) == [
+        "a Joplin notebook, not a note (an item of a Joplin RAW export)",
+        "a Joplin tag, not a note (an item of a Joplin RAW export)"]
+    found = library.search("compressor heatwave dairy", k=1).results[0]
+    assert found.title == "Walk-in fridge compressor failure"
+    assert "The compressor tripped during the heatwave" in found.snippet.text
+    assert "parent_id" not in found.snippet.text and "aaaa" not in found.snippet.text
+    for bookkeeping in ("todo", "latitude", "encryption applied"):
+        assert not library.search(bookkeeping, mode="words").results, bookkeeping
+    similar = library.similar(Path(found.path), k=3)
+    assert [r.title for r in similar] == ["Opening hours"]
+
+
+def test_an_upgrade_reads_again_the_items_of_a_joplin_raw_export(tmp_path):
+    """Schema 29: notes named by a 32-hex id are read again, and only they."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / f"{'a' * 32}.md").write_text(joplin_item("Fridge\n\nCold.", "a" * 32, 1))
+    (notes / "Fern.md").write_text("# Fern\nWater it weekly.\n")
+    library = open_library(tmp_path / "home")
+    library.add_folder(notes)
+    library.scan()
+    library.close()
+    as_schema(tmp_path / "home", 28)
+    assert marked_by_migrations_to(tmp_path / "home", 29) == {f"{'a' * 32}.md"}

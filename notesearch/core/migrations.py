@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import cast
 
@@ -518,11 +519,22 @@ def _v28(conn: apsw.Connection) -> None:
                                       if is_notion_page(path)])
 
 
+def _v29(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes named by a 32-hex id, as a Joplin RAW
+    export names its items: a note is now titled by its first line and its properties
+    block is no text (joplin.joplin_markdown); a notebook's or tag's record is skipped."""
+    rows = cast(Iterable[tuple[int, str]], conn.execute("SELECT id, path FROM notes"))
+    named = re.compile(r"(?:^|[\\/])[0-9a-f]{32}\.md$")
+    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                     "WHERE id = ?", [(note_id,) for note_id, path in rows
+                                      if named.search(path)])
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
                                                         _v20, _v21, _v22, _v23, _v24, _v25,
-                                                        _v26, _v27, _v28]
+                                                        _v26, _v27, _v28, _v29]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,6 +18,7 @@ import pathspec
 
 from notesearch.core.canvas import CANVAS_EXTENSIONS, canvas_markdown, is_canvas
 from notesearch.core.errors import SkipFile
+from notesearch.core.joplin import is_joplin_item, joplin_markdown
 
 log = logging.getLogger(__name__)
 
@@ -494,8 +495,12 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, byte
 def note_source(name: str, text: str) -> str:
     """The text of the note file `name` as it is indexed, searched and previewed: a canvas's
     JSON as the Markdown of its cards (canvas.canvas_markdown, which raises SkipFile for a
-    file that is no canvas), any other note as written."""
-    return canvas_markdown(text) if is_canvas(name) else text
+    file that is no canvas), an item of a Joplin RAW export as its note's title and body
+    (joplin.joplin_markdown, which raises SkipFile for a notebook's or tag's record), any
+    other note as written."""
+    if is_canvas(name):
+        return canvas_markdown(text)
+    return joplin_markdown(text) if is_joplin_item(name, text) else text
 
 
 def content_hash(data: bytes | str) -> str:
