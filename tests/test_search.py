@@ -1510,3 +1510,24 @@ def test_an_upgrade_reads_again_the_pages_of_a_notion_export(tmp_path):
     as_schema(tmp_path / "home", 27)
     assert marked_by_migrations_to(tmp_path / "home", 28) == {
         "Migrate CI a18728de562c9ac8a94c4927e2fcd829.md"}
+
+
+def test_character_references_read_as_characters_and_image_paths_are_no_words(tmp_path):
+    """A fresh-user trial of an Evernote export: excerpts read "METRO CASH &amp; CARRY" and
+    "Priya Nair &lt;p.nair@…&gt;", and "image.png", "_resources" found notes whose excerpts
+    showed neither (the paths of their images)."""
+    library = library_of(tmp_path, {
+        "Receipt.md": "# Scan - Metro receipt\nMETRO CASH &amp; CARRY UK, 14 March.\n\n"
+                      "![receipt scan](_resources/Receipt.resources/scan_0001.png)\n",
+        "Quote.md": "# Catering quote\nFrom: Priya Nair &lt;p.nair@hartleymoss.co.uk&gt;\n"
+                    "Lunch for 40 on Friday; write `&amp;` for an ampersand in HTML.\n"})
+    receipt = library.search("metro carry", k=1, mode="words").results[0]
+    assert "METRO CASH & CARRY UK" in receipt.snippet.text
+    quote = library.search("priya lunch", k=1, mode="words").results[0]
+    assert "Priya Nair <p.nair@hartleymoss.co.uk>" in quote.snippet.text
+    assert "`&amp;`" not in quote.snippet.text and "&amp; for an ampersand" in quote.snippet.text
+    for noise in ("amp", "lt", "resources", "png"):
+        assert not library.search(noise, mode="words").results, noise
+    assert library.search("receipt scan", k=1, mode="words").results[0].title == \
+        "Scan - Metro receipt"  # an image's alt text is its words
+    library.close()

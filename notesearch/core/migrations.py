@@ -530,11 +530,26 @@ def _v29(conn: apsw.Connection) -> None:
                                       if named.search(path)])
 
 
+def _v30(conn: apsw.Connection) -> None:
+    """Index again, in both keyword indexes, the notes with a passage holding an HTML
+    character reference ("&amp;") or an image's file path, which the keyword index now reads
+    as its character and leaves out (prose.keyword_text); and read those notes again, the
+    model reading the characters too (their passages with one are embedded again)."""
+    from notesearch.core.prose import keyword_text  # (a rule, not schema)
+    from notesearch.core.text import fts_text
+
+    rows = cast(Iterable[tuple[int, str]], conn.execute(
+        "SELECT note_id, text FROM chunks WHERE instr(text, '&') OR instr(text, '![')"))
+    _index_again(conn, sorted({note_id for note_id, text in rows
+                               if keyword_text(text) != fts_text(text)}))
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
                                                         _v20, _v21, _v22, _v23, _v24, _v25,
-                                                        _v26, _v27, _v28, _v29]
+                                                        _v26, _v27, _v28, _v29,
+                                                        _v30]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

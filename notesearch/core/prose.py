@@ -13,6 +13,7 @@ a drawing's base64 came out close to many unrelated queries on a real Chinese va
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache, partial
 
@@ -256,6 +257,8 @@ _PROPERTY = re.compile(r"^\s*(?:[-*]\s+)?(?:id|collapsed|created[-_]at|updated[-
                        r"background-color|card-[\w-]+|logseq\.[\w.-]+)::.*$",
                        re.MULTILINE | re.IGNORECASE)
 _SPACES = re.compile(r"[ \t]{2,}")
+#: An HTML character reference ("&amp;", "&lt;", "&#8217;"), as rich-text exports write them.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 #: HTML tags, then URLs: a URL in a tag's attribute matched first took the tag's ">" with it,
@@ -267,20 +270,37 @@ _LINK_TARGET = re.compile(r"\]\((?:<[^>\n]*>|[^)\s]*)(?:\s+\"[^\"\n]*\")?\)")
 
 
 def keyword_text(text: str) -> str:
-    """Return `text` as the keyword index holds it (text.fts_text), less its HTML tags
-    outside code: a fresh-user trial's Notion pages wrap callouts in `<aside>`, and "aside",
-    a word no reader sees, found six of them at 88–95%. What a tag holds stays, and so does
-    a tag written in code (a note about HTML)."""
-    if "<" not in text:
+    """Return `text` as the keyword index holds it (text.fts_text), less its HTML tags and
+    images' file paths outside code, its character references read (`_keyword_prose`): a
+    fresh-user trial's Notion pages wrap callouts in `<aside>`, and "aside", a word no
+    reader sees, found six of them at 88–95%; another's "image.png" and "_resources" found
+    Evernote notes whose excerpts showed neither. What a tag holds stays, an image's alt
+    text too, and code as written (a note about HTML)."""
+    if not any(mark in text for mark in ("<", "&", "![")):
         return fts_text(text)
-    return fts_text("\n".join(_TAG.sub(partial(_tag_outside_code, code=code_spans(run)), run)
-                              if not in_code and "<" in run else run
+    return fts_text("\n".join(_keyword_prose(run) if not in_code else run
                               for in_code, run in fenced_runs(text)))
 
 
-def _tag_outside_code(match: re.Match[str], code: list[tuple[int, int]]) -> str:
-    """The HTML tag `match` as spaces, or as written inside inline code."""
-    return match.group() if code and _within_code(code, *match.span()) else " " * len(match.group())
+def _keyword_prose(run: str) -> str:
+    """keyword_text of a run of lines outside fenced code: HTML tags and images' file paths
+    (`![chart](_resources/scan_0001.png)`: its alt text stays) blanked, character
+    references as their characters; inline code as written."""
+    code = code_spans(run)
+    if "<" in run:
+        run = _TAG.sub(partial(_outside_code, code=code), run)
+    if "![" in run:
+        run = _IMAGE.sub(partial(_outside_code, code=code, keep=1), run)
+    return _unescaped(run) if "&" in run else run
+
+
+def _outside_code(match: re.Match[str], code: list[tuple[int, int]], keep: int = 0) -> str:
+    """`match` as spaces (its group `keep`, when given, kept), or as written inside inline
+    code. Spaces keep the run's offsets (its inline code's among them)."""
+    if code and _within_code(code, *match.span()):
+        return match.group()
+    kept = match.group(keep) if keep else ""
+    return kept + " " * (len(match.group()) - len(kept))
 
 
 def keyword_body(text: str, context_len: int) -> str:
@@ -320,7 +340,8 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
     """
     if not code_as_written:
         text = unpointed(text)
-    if not any(mark in text for mark in ("](", "://", "<", "^", "::", "[:", "]:", "#+", "((")):
+    if not any(mark in text for mark in ("](", "://", "<", "^", "::", "[:", "]:", "#+", "((",
+                                         "&")):
         return text
     text, kept = _set_code_aside(text) if code_as_written else (text, [])
     if code_as_written and "<!--" in text:
@@ -360,7 +381,16 @@ def embedding_text(text: str, code_as_written: bool = False) -> str:
         # A Logseq block reference reads as its uuid: "想起 ((65c6e2a0-…)) 外婆的话" (a
         # fresh-user trial). The block it stands for is found in its own note.
         text = _BLOCK_REF.sub("", text)
+    if "&" in text:
+        # Last, so that an escaped tag ("&lt;div&gt;", a note about HTML) is not taken for one.
+        text = _unescaped(text)
     return _tidy_lines(_put_code_back(text, kept))
+
+
+def _unescaped(text: str) -> str:
+    """`text` with its HTML character references as their characters: an Evernote export's
+    receipt read "METRO CASH &amp; CARRY" in a fresh-user trial, and "&lt;" found a note."""
+    return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
 
 
 #: Web addresses an excerpt shows (others, "dendron://…", "obsidian://…", are the tools').
