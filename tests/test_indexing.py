@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from notesearch.core.progress import Control
-from tests.helpers import as_schema, fold_chinese, marked_by_migrations_to, open_library
+from tests.helpers import (
+    as_schema,
+    fold_chinese,
+    library_of,
+    marked_by_migrations_to,
+    open_library,
+)
 
 NOTE = """# Bread
 
@@ -1011,15 +1017,10 @@ def test_an_upgrade_reads_again_the_notes_holding_templater_commands(tmp_path):
     """Schema 25: Templater's `<% … %>` commands are no longer a note's words; a library
     indexed before reads again the notes holding one, in a passage or a property, and only
     them."""
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "Daily template.md").write_text("---\ncreated: <% tp.date.now() %>\n---\n## Log\n")
-    (notes / "Interview template.md").write_text("# Interview\n<% tp.file.cursor() %>\n")
-    (notes / "Fern.md").write_text("# Fern\nWater it weekly.\n")
-    library = open_library(tmp_path / "home")
-    library.add_folder(notes)
-    library.scan()
-    library.close()
+    library_of(tmp_path, {
+        "Daily template.md": "---\ncreated: <% tp.date.now() %>\n---\n## Log\n",
+        "Interview template.md": "# Interview\n<% tp.file.cursor() %>\n",
+        "Fern.md": "# Fern\nWater it weekly.\n"}).close()
     as_schema(tmp_path / "home", 24,  # as schema 24 left them
               "UPDATE chunks SET text = text || ' <% tp.file.cursor() %>' WHERE note_id = "
               "(SELECT id FROM notes WHERE path LIKE '%Interview template.md')",
@@ -1068,13 +1069,7 @@ def test_a_joplin_raw_export_is_read_as_its_notes(library):
 
 def test_an_upgrade_reads_again_the_items_of_a_joplin_raw_export(tmp_path):
     """Schema 29: notes named by a 32-hex id are read again, and only they."""
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / f"{'a' * 32}.md").write_text(joplin_item("Fridge\n\nCold.", "a" * 32, 1))
-    (notes / "Fern.md").write_text("# Fern\nWater it weekly.\n")
-    library = open_library(tmp_path / "home")
-    library.add_folder(notes)
-    library.scan()
-    library.close()
+    library_of(tmp_path, {f"{'a' * 32}.md": joplin_item("Fridge\n\nCold.", "a" * 32, 1),
+                          "Fern.md": "# Fern\nWater it weekly.\n"}).close()
     as_schema(tmp_path / "home", 28)
     assert marked_by_migrations_to(tmp_path / "home", 29) == {f"{'a' * 32}.md"}

@@ -28,12 +28,17 @@ _KINDS = {2: "notebook", 3: "setting", 4: "attachment", 5: "tag", 6: "tag's link
 NOTE_TYPE = 1
 
 
+def is_item_name(name: str) -> bool:
+    """Whether the file `name` (a path or file name) is named as a Joplin RAW export names
+    its items: a 32-hex id, ".md"."""
+    return _ITEM_NAME.search(name) is not None
+
+
 def is_joplin_item(name: str, text: str) -> bool:
-    """Whether the file `name` (a path or file name) holding `text` is an item of a Joplin
-    RAW export: named by a 32-hex id, its text ending in a block of properties with its id
-    and, last, its type."""
-    return (_ITEM_NAME.search(name) is not None
-            and _block(text.rstrip("\n").split("\n")) is not None)
+    """Whether the file `name` holding `text` is an item of a Joplin RAW export: named by
+    its id (`is_item_name`), its text ending in a block of properties with that id and,
+    last, its type."""
+    return is_item_name(name) and _block(text.rstrip("\n").split("\n")) is not None
 
 
 def _block(lines: list[str]) -> int | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import cast
 
@@ -523,11 +522,12 @@ def _v29(conn: apsw.Connection) -> None:
     """Have the next index read again the notes named by a 32-hex id, as a Joplin RAW
     export names its items: a note is now titled by its first line and its properties
     block is no text (joplin.joplin_markdown); a notebook's or tag's record is skipped."""
+    from notesearch.core.joplin import is_item_name  # (a rule, not schema)
+
     rows = cast(Iterable[tuple[int, str]], conn.execute("SELECT id, path FROM notes"))
-    named = re.compile(r"(?:^|[\\/])[0-9a-f]{32}\.md$")
     conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
                      "WHERE id = ?", [(note_id,) for note_id, path in rows
-                                      if named.search(path)])
+                                      if is_item_name(path)])
 
 
 def _v30(conn: apsw.Connection) -> None:

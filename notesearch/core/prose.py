@@ -122,19 +122,10 @@ def blank_templater(lines: list[str]) -> list[str]:
     for fence_start, fence_end, _ in [*fenced_blocks(lines), (len(lines), len(lines), True)]:
         if any("<%" in line for line in out[start:fence_start]):
             text = "\n".join(out[start:fence_start])
-            out[start:fence_start] = _TEMPLATER.sub(partial(_blanked, text=text),
-                                                    text).split("\n")
+            out[start:fence_start] = _TEMPLATER.sub(
+                partial(_outside_code, code=code_spans(text)), text).split("\n")
         start = fence_end + 1
     return out
-
-
-def _blanked(match: re.Match[str], text: str) -> str:
-    """The command `match` as spaces and its newlines, or as written inside inline code (an
-    odd number of backticks before it on its line)."""
-    line_start = text.rfind("\n", 0, match.start()) + 1
-    if text.count("`", line_start, match.start()) % 2:
-        return match.group(0)
-    return re.sub(r"[^\n]", " ", match.group(0))
 
 
 #: Characters that make up most of a JSON dump and little of prose or code.
@@ -291,16 +282,23 @@ def _keyword_prose(run: str) -> str:
         run = _TAG.sub(partial(_outside_code, code=code), run)
     if "![" in run:
         run = _IMAGE.sub(partial(_outside_code, code=code, keep=1), run)
-    return _unescaped(run) if "&" in run else run
+    if "&" in run:  # last: a reference's character is shorter than it, and offsets move
+        run = _ENTITY.sub(partial(_outside_code, code=code, read=True), run)
+    return run
 
 
-def _outside_code(match: re.Match[str], code: list[tuple[int, int]], keep: int = 0) -> str:
-    """`match` as spaces (its group `keep`, when given, kept), or as written inside inline
-    code. Spaces keep the run's offsets (its inline code's among them)."""
+def _outside_code(match: re.Match[str], code: list[tuple[int, int]], keep: int = 0,
+                  read: bool = False) -> str:
+    """`match` as written inside inline code (`code`: code_spans of the text matched);
+    outside, with `read` its character reference read, else blanked: its group `keep`,
+    when given, then spaces for the rest but its newlines (line numbers and the text's
+    offsets are kept)."""
     if code and _within_code(code, *match.span()):
         return match.group()
+    if read:
+        return html.unescape(match.group())
     kept = match.group(keep) if keep else ""
-    return kept + " " * (len(match.group()) - len(kept))
+    return kept + re.sub(r"[^\n]", " ", match.group()[len(kept):])
 
 
 def keyword_body(text: str, context_len: int) -> str:
