@@ -180,7 +180,7 @@ def test_thunar_action_added_to_new_file(home: Path, recorder, monkeypatch, tmp_
     assert action.findtext("unique-id") == fm.THUNAR_ID
     assert action.findtext("name") == "Find similar notes"
     assert action.findtext("command") == f"'{command[0]}' similar --show %f"
-    assert action.findtext("patterns") == "*.md;*.markdown;*.txt;*.canvas"
+    assert action.findtext("patterns") == "*.md;*.markdown;*.txt;*.canvas;*.org"
     assert action.find("text-files") is not None
 
 

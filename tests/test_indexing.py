@@ -201,6 +201,61 @@ def test_a_canvas_that_is_not_json_is_skipped_with_its_reason_until_it_is(librar
     assert library.search("dispatchers", k=1).results[0].title == "Alpha roadmap"
 
 
+ROAM_NOTE = """:PROPERTIES:
+:ID:       8f2c6a1e-4b7d-4c3e-9a51-2d0e7f3b6c11
+:ROAM_ALIASES: "Slip box"
+:END:
+#+title: Zettelkasten method
+#+filetags: :method:writing:
+#+startup: overview
+
+The /Zettelkasten/ is a *system* of small notes, linked as [[id:1234][Luhmann]] linked his.
+
+* TODO [#A] Read Ahrens' book :reading:
+  SCHEDULED: <2024-03-01 Fri>
+  :PROPERTIES:
+  :CREATED: [2024-02-01]
+  :END:
+    Permanent notes are written in full sentences, one idea each.
+"""
+LOGSEQ_ORG_JOURNAL = """* Met [[Anna]] about the garden plan
+** She suggests raised beds with cedar boards
+* TODO Order compost from the municipal depot
+:PROPERTIES:
+:id: 65f2a1b0-1c2d-4e5f-8a9b-0c1d2e3f4a5b
+:END:
+"""
+
+
+def test_org_files_are_notes_found_by_their_title_aliases_and_words(library):
+    """Org files (Org-roam, a Logseq graph kept in Org) were not read at all. Each is a
+    note now: titled by #+title, found by its aliases and filed under its tags, its
+    excerpts the words a person wrote (no drawers, ids or planning lines), and each result
+    opens the Org file at the line that holds them."""
+    root = library.notes_root
+    write(root / "roam/20240301120000-zettelkasten.org", ROAM_NOTE)
+    write(root / "journals/2024_03_14.org", LOGSEQ_ORG_JOURNAL)
+    write(root / "Groceries.md", "# Groceries\nLentils, rice and coffee beans.")
+    summary = library.index()
+    assert summary.added == 3 and not summary.skipped
+    lines = ROAM_NOTE.split("\n")
+    for query, said in (("slip box", "system of small notes"),
+                        ("permanent notes one idea", "one idea each"),
+                        ("tag:writing", "notes")):
+        found = library.search(query, k=3).results[0]
+        assert found.title == "Zettelkasten method", query
+        assert said in found.snippet.text, query
+        for bookkeeping in (":PROPERTIES:", "8f2c6a1e", "#+", "SCHEDULED", "CREATED", "[#A]"):
+            assert bookkeeping not in found.snippet.text, (query, bookkeeping)
+        assert said.split()[-1] in lines[found.line - 1], query  # opens at its line
+    assert "/" not in library.search("zettelkasten", k=1).results[0].snippet.text.split()[1]
+    found = library.search("compost depot", k=1).results[0]
+    assert Path(found.path).name == "2024_03_14.org"
+    assert "Order compost from the municipal depot" in found.snippet.text
+    assert "*" not in found.snippet.text and "65f2a1b0" not in found.snippet.text
+    assert not library.search("overview", mode="words").results  # a setting, no word
+
+
 def test_private_notes_are_not_sent_to_remote_provider(tmp_path, fake_openai):
     from notesearch.core.embedders.openai_api import OpenAIEmbedder
 

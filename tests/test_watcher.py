@@ -64,6 +64,12 @@ def test_a_canvas_saved_while_watching_becomes_searchable(watched):
     assert wait_for(lambda: "Board.canvas" in paths_for(library, "fjord"))
 
 
+def test_an_org_file_saved_while_watching_becomes_searchable(watched):
+    library, notes = watched
+    (notes / "trips.org").write_text("#+title: Trips\n* Kayak trip along the fjord\n")
+    assert wait_for(lambda: "trips.org" in paths_for(library, "fjord"))
+
+
 def test_atomic_save_via_rename_is_picked_up(watched):
     library, notes = watched
     tmp = notes / ".start.md.tmp"

@@ -15,6 +15,7 @@ import yaml
 
 from notesearch.core.canvas import is_canvas
 from notesearch.core.notes import MARKDOWN_EXTENSIONS, NOTE_EXTENSIONS
+from notesearch.core.orgmode import is_org
 from notesearch.core.prose import (
     DESCRIPTION_KEYS,
     blank_data,
@@ -445,7 +446,8 @@ def parse_note(text: str, file_name: str, named_by_file: bool = False) -> Parsed
     `named_by_file`: the note is in an Obsidian vault, whose notes are named by their files
     (notes.in_obsidian_vault), so no heading titles it."""
     # A canvas is named by its file, as Obsidian shows it; its cards' headings are parts.
-    named_by_file = named_by_file or is_canvas(file_name)
+    # So is an Org file without #+title (Org's own export does so): "* Inbox" opens many.
+    named_by_file = named_by_file or is_canvas(file_name) or is_org(file_name)
     lines = blank_templater(text.split("\n"))  # front matter too: it must read as YAML
     front_matter = _split_front_matter(lines)
     front, skip = front_matter.data, front_matter.lines

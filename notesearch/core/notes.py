@@ -19,15 +19,16 @@ import pathspec
 from notesearch.core.canvas import CANVAS_EXTENSIONS, canvas_markdown, is_canvas
 from notesearch.core.errors import SkipFile
 from notesearch.core.joplin import is_joplin_item, joplin_markdown
+from notesearch.core.orgmode import ORG_EXTENSIONS, is_org, org_markdown
 
 log = logging.getLogger(__name__)
 
 #: Which files are notes, decided here only (discovery, watcher, parser, preview and the
-#: file-manager menus all read these): Markdown, plain text and Obsidian canvases.
+#: file-manager menus all read these): Markdown, plain text, Obsidian canvases and Org files.
 MARKDOWN_EXTENSIONS = (".md", ".markdown")
-NOTE_EXTENSIONS = (*MARKDOWN_EXTENSIONS, ".txt", *CANVAS_EXTENSIONS)
+NOTE_EXTENSIONS = (*MARKDOWN_EXTENSIONS, ".txt", *CANVAS_EXTENSIONS, *ORG_EXTENSIONS)
 #: Notes whose text (after `note_source`) is Markdown: rendered as such in the preview.
-READ_AS_MARKDOWN = (*MARKDOWN_EXTENSIONS, *CANVAS_EXTENSIONS)
+READ_AS_MARKDOWN = (*MARKDOWN_EXTENSIONS, *CANVAS_EXTENSIONS, *ORG_EXTENSIONS)
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 IGNORE_FILES = (".gitignore", ".notesearchignore")
@@ -495,11 +496,13 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, byte
 def note_source(name: str, text: str) -> str:
     """The text of the note file `name` as it is indexed, searched and previewed: a canvas's
     JSON as the Markdown of its cards (canvas.canvas_markdown, which raises SkipFile for a
-    file that is no canvas), an item of a Joplin RAW export as its note's title and body
-    (joplin.joplin_markdown, which raises SkipFile for a notebook's or tag's record), any
-    other note as written."""
+    file that is no canvas), an Org file as Markdown line for line (orgmode.org_markdown),
+    an item of a Joplin RAW export as its note's title and body (joplin.joplin_markdown,
+    which raises SkipFile for a notebook's or tag's record), any other note as written."""
     if is_canvas(name):
         return canvas_markdown(text)
+    if is_org(name):
+        return org_markdown(text)
     return joplin_markdown(text) if is_joplin_item(name, text) else text
 
 

@@ -444,6 +444,26 @@ def test_the_preview_of_a_canvas_shows_its_cards_not_its_json(qtbot, tmp_path): 
     assert "damp report" in passage
 
 
+def test_the_preview_of_an_org_file_shows_its_text_not_its_bookkeeping(qtbot, tmp_path):  # noqa: ANN001
+    """An Org file is previewed as Markdown, line for line: headlines as headings, its
+    drawers, keywords and planning lines not shown, the result's line found in it."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    note = tmp_path / "kitchen.org"
+    note.write_text("#+title: Kitchen works\n#+startup: overview\n\n* Plumbing\n"
+                    ":PROPERTIES:\n:ID: 11aa22bb\n:END:\nSCHEDULED: <2024-05-01 Wed>\n"
+                    "Ask for a /damp report/ on the shower wall.\n", "utf-8")
+    rendered = render(note, 9, 9, "damp report", QFont())
+    shown = rendered.document.toPlainText()
+    assert "Plumbing" in shown and "Ask for a damp report on the shower wall." in shown
+    for bookkeeping in ("11aa22bb", "PROPERTIES", "SCHEDULED", "#+", "overview", "* "):
+        assert bookkeeping not in shown, bookkeeping
+    passage = shown[rendered.passage[0]:rendered.passage[1]]
+    assert "damp report" in passage
+
+
 def test_the_preview_of_a_long_note_opens_at_the_passage_not_its_table_of_contents(qtbot, tmp_path):  # noqa: ANN001, E501
     """A result at line ~290 of a 55 KB note: the preview used to start the passage at the
     table of contents (which names the same heading) and tint nearly the whole note."""
