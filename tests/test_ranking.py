@@ -621,6 +621,42 @@ def test_a_note_in_another_language_is_not_held_down_for_lacking_the_querys_word
     library.close()
 
 
+#: A fresh-user trial's recipes in four languages, each in the `recipes` folder (whose name
+#: the keyword list finds for "recipe"), and a Japanese note on hay fever.
+RECIPES_AND_HAY_FEVER = {
+    "recipes/김치찌개.md": "# 김치찌개\n\n## 재료\n- 신김치 2컵, 김치 국물 반 컵\n- 돼지고기 "
+                         "200g, 두부 반 모, 대파\n\n## 만드는 법\n1. 돼지고기와 김치를 볶는다.\n"
+                         "2. 물을 붓고 20분 끓인 뒤 두부를 넣는다.\n",
+    "recipes/борщ.md": "# Борщ\n\nСвёклу натереть и потушить с томатной пастой. Капусту, "
+                      "картофель и морковь варить в говяжьем бульоне. Подавать со сметаной.\n",
+    "recipes/pão de queijo.md": "# Pão de queijo\n\nFerver o leite com o óleo e o sal, "
+                               "escaldar o polvilho azedo, juntar os ovos e o queijo minas.\n",
+    "recipes/gazpacho.md": "# Gazpacho andaluz\n\nTriturar tomates maduros, pepino, pimiento, "
+                          "ajo y pan del día anterior con aceite de oliva. Servir muy frío.\n",
+    "health/花粉症.md": "# 花粉症対策\n\n毎年二月から杉の花粉で目がかゆくなる。目薬は抗アレルギーの"
+                      "ものを朝晩さす。外出のときはマスクと眼鏡。\n"}
+
+
+def test_a_note_in_chinese_japanese_or_korean_is_foreign_to_an_english_query_too(
+        tmp_path, e5):
+    """A fresh-user trial of notes in six languages: "kimchi stew recipe" put the Korean
+    stew third, under the Russian borscht and the Portuguese cheese bread, which the model
+    was told are in another language than the query (`fusion.Evidence.foreign`) while a
+    note in Korean was not (Searcher._foreign_notes); and "pollen allergy eye drops" found
+    the Japanese hay-fever note first but at 8%, "no good match": English words no note
+    holds were taken for made up, as if the query were about a topic the notes lack (the
+    best passage in another script than the query is in another language:
+    Searcher._in_other_language)."""
+    library = library_of(tmp_path, {**SMALL_MULTILINGUAL, **RECIPES_AND_HAY_FEVER}, e5)
+    assert_first_and_a_good_match(library, "kimchi stew recipe", "김치찌개.md")
+    # Far ahead by meaning, it is as sure a match as a Russian or Portuguese note would be
+    # (31% when only those were taken for another language than the query).
+    assert library.search("kimchi stew recipe", k=5).results[0].confidence >= 0.5
+    assert_first_and_a_good_match(library, "pollen allergy eye drops", "花粉症.md")
+    assert library.search("qwzx vorpal flibbertigibbet", k=10).weak
+    library.close()
+
+
 def assert_first_and_a_good_match(library, query: str, name: str) -> None:  # noqa: ANN001
     """The note named `name` comes first for `query`, not shown as "no good match"."""
     response = library.search(query, k=5)

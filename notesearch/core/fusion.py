@@ -56,8 +56,9 @@ class Evidence(NamedTuple):
         notes, or a paraphrase, shares few words with any note; then meaning counts more.
     foreign: 1.0 when the note is written in another language than the query (every one of
         its passages in another language the word lists tell: none in the query's, none
-        undecided, none CJK; Searcher._foreign_notes), else 0.0: the query's words cannot be
-        in it, so missing from the keyword list says nothing against it.
+        undecided, none CJK; or in Chinese, Japanese or Korean but for undecided passages;
+        Searcher._foreign_notes), else 0.0: the query's words cannot be in it, so missing
+        from the keyword list says nothing against it.
     scattered: how far the query's words are spread over the note rather than said in one
         of its passages: (coverage − the best passage's share of the query) × ln(passages)
         (>= 0; 0 for a note of one passage; Searcher._with_scattered). A journal of 40

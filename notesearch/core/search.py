@@ -382,8 +382,7 @@ class Searcher:
         fused = self._timed(timings, "fuse", self._fuse, word_hits, meaning_hits, coverage, k,
                             mode, spelled, named, as_you_type, scattered)
         if (mode == "hybrid" and fused and not word_hits and query_terms(query)
-                and not response.only_filters and self._in_query_script(query, fused[0])
-                and not self._in_other_language(query, fused[0])
+                and not response.only_filters and not self._in_other_language(query, fused[0])
                 and not self.keywords.holds_part_of(spelled)):
             # No note holds a word of the query, though they are written as it is: what
             # meaning finds is the closest note, not the one asked about. (Unless a word of
@@ -706,19 +705,24 @@ class Searcher:
     def _foreign_notes(self, query: str, note_ids: set[int]) -> frozenset[int]:
         """Return the notes of `note_ids` written in another language than the query: the
         query's language told (lexicon.language_group), and every passage of a note in
-        another told language (none undecided, none in the CJK script group: those are
-        `_other_script_notes`). Asked of SQLite only where the library holds another
-        language group than the query's."""
+        another told language (none undecided, none in the CJK script group), or in the CJK
+        script group but for undecided ones. Asked of SQLite only where the library holds
+        another language group than the query's."""
         language = language_group(query, query=True)
         if language in (SCRIPT_OTHER, SCRIPT_CJK) or not (
-                set(self.vectors.group_means()) - {language, SCRIPT_OTHER, SCRIPT_CJK}):
+                set(self.vectors.group_means()) - {language, SCRIPT_OTHER}):
             return frozenset()
         known = self._note_groups(note_ids)
         other = (1 << SCRIPT_OTHER) | (1 << SCRIPT_CJK) | (1 << language)
         # None undecided (a command line, a list of names may be in the query's language)
-        # and none in CJK (a Chinese tldr page's passage of command flags was told German,
-        # and the page came first for an English question; _other_script_notes has those).
-        return frozenset(n for n in note_ids if known[n] & ~other and not known[n] & other)
+        # and none partly in CJK (a Chinese tldr page's passage of command flags was told
+        # German, and the page came first for an English question). A note in CJK but for
+        # undecided passages (its commands, its names) is in another language than a query
+        # told of one: the undecided hold the words any language would write the same.
+        cjk, undecided = 1 << SCRIPT_CJK, 1 << SCRIPT_OTHER
+        return frozenset(n for n in note_ids
+                         if (known[n] & ~other and not known[n] & other)
+                         or (known[n] & cjk and not known[n] & ~(cjk | undecided)))
 
     def _note_groups(self, note_ids: set[int]) -> dict[int, int]:
         """Return each note's language groups among its vectors as a bit mask (1 << group
@@ -849,11 +853,14 @@ class Searcher:
         return row is None or mostly_cjk(query) == mostly_cjk(row[0])
 
     def _in_other_language(self, query: str, best: Fused) -> bool:
-        """True when the best result's passage is in a language of the word lists
-        (lexicon.Lexicon.language_of) and the query decidedly in another: "root canal
-        treatment" over a German dentist's note shares no word with it, though it is the
-        note asked about, and words of English no note holds are no sign of a missing
-        topic there. False without the word lists."""
+        """True when the best result's passage is in another script than the query (see
+        _in_query_script), or in a language of the word lists (lexicon.Lexicon.language_of)
+        and the query decidedly in another: "root canal treatment" over a German dentist's
+        note, or "kimchi stew recipe" over a Korean one, shares no word with it, though it
+        is the note asked about, and words of English no note holds are no sign of a
+        missing topic there. Without the word lists, by the script alone."""
+        if not self._in_query_script(query, best):
+            return True
         words = lexicon(wait=False)
         if words is None:
             return False
