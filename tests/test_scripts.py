@@ -119,6 +119,24 @@ def test_thai_marks_the_word_searched_not_each_syllable_it_shares():
     assert [text[a:b] for a, b in find_terms(text, "咖啡因")] == ["咖啡因", "咖啡"]
 
 
+def test_kana_and_hangul_mark_the_word_searched_not_a_pair_inside_another():
+    """A fresh-user trial of Japanese and Korean notes: "ノート" (notes) marked the "ート" of
+    "アンケート" (survey), "ぼんさい" the "さい" of "うるさい" (noisy), "서울에서" the particle
+    "에서" of "집에서" (at home), "노트를" the "트를" of "매트를": pairs of kana, and pairs of
+    Hangul inside a word, are rarely words. The whole word, a longer part of it and a
+    Hangul word's start still are; so is any run with a Chinese character."""
+    def marked(text: str, query: str) -> list[str]:
+        return [text[a:b] for a, b in find_terms(text, query)]
+
+    assert marked("アンケートとノートを書く", "ノート") == ["ノート"]
+    assert marked("うるさい犬と盆栽", "ぼんさい") == []
+    assert marked("肉じゃがを作る", "にくじゃが") == ["じゃが"]
+    assert marked("집에서 서울 여행을 했다", "서울에서") == ["서울"]
+    assert marked("매트를 샀고 노트를 샀다", "노트를") == ["노트를"]
+    assert marked("ふるさと納税の控除", "ふるさと納税") == ["ふるさと納税"]
+    assert marked("花粉症の目薬", "花粉の季節") == ["花粉"]
+
+
 def test_a_word_being_typed_is_highlighted_in_any_script():
     # The typed prefix is matched against each word as normalised ("strass" begins "Straße",
     # "hdm" begins "ＨＤＭＩ"), and the same passage read again at the next keystroke

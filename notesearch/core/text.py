@@ -814,8 +814,8 @@ class _MatchPlan(NamedTuple):
     #: typed prefix. Looked for with str.find: a pattern of them, compiled for every new
     #: query, cost 0.26 ms a keystroke.
     ascii_starts: tuple[str, ...]
-    #: The query's runs of Thai, Lao, Burmese or Khmer, whole (see _kept_run).
-    syllabic_runs: frozenset[str] = frozenset()
+    #: The query's runs of scripts without spaces, whole (see _kept_run).
+    runs: frozenset[str] = frozenset()
 
 
 _ASCII_TOKEN = re.compile("[a-z0-9]+")  # a token of ASCII text, as unicode61 splits it
@@ -833,25 +833,35 @@ def _match_plan(query: str, prefix_last: bool) -> _MatchPlan:
     if prefix is not None and prefix.isascii():
         starts.add(prefix)
     # Every place a bigram starts, overlaps included (a lookahead): "咖啡因" holds 咖啡 and 啡因.
-    syllabic = frozenset(run for run in unspaced_runs(normalise(query))
-                         if not _IS_CJK_SCRIPT.match(run))
     return _MatchPlan(stems, prefix, re.compile(f"(?=({'|'.join(cjk)}))") if cjk else None,
-                      tuple(sorted(starts)), syllabic)
+                      tuple(sorted(starts)), frozenset(unspaced_runs(normalise(query))))
 
 
-#: Fewest characters of a matched run of Thai, Lao, Burmese or Khmer worth marking.
+#: Fewest characters of a matched run of Thai, Lao, Burmese or Khmer worth marking, and of
+#: a run of kana or Hangul alone (one starting a Korean word excepted).
 SYLLABIC_RUN_MIN = 3
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HANGUL = re.compile("[\uac00-\ud7af]")
 
 
-def _kept_run(run: str, whole: frozenset[str]) -> bool:
-    """Whether a matched run of a script without spaces is marked. A Chinese character pair
-    is most often a word; in Thai, Lao, Burmese and Khmer two or three characters are a
-    syllable at most (a consonant and its vowel sign), and "งบประมาณ" (budget) marked the
-    "ประ" of every "ประชุม" (meeting). There a run is marked when it is a whole run of the
-    query, or holds at least half of the query's longest run (and SYLLABIC_RUN_MIN)."""
-    if _IS_CJK_SCRIPT.match(run) is not None or run in whole:
+def _kept_run(run: str, whole: frozenset[str], word_start: bool) -> bool:
+    """Whether a matched run of a script without spaces is marked (`whole`: the query's
+    runs; `word_start`: nothing of the run's script stands before it).
+
+    A pair of Chinese characters is most often a word, and so is a run holding one. A
+    pair of kana is most often not: "ノート" (notes) marked the "ート" of "アンケート"
+    (survey), "ぼんさい" the "さい" of "うるさい". Nor is a pair of Hangul syllables inside a
+    word, often a particle: "서울에서" marked the "에서" of "집에서", "노트를" the "트를" of
+    "매트를". In Thai, Lao, Burmese and Khmer two or three characters are a syllable at most
+    (a consonant and its vowel sign), and "งบประมาณ" (budget) marked the "ประ" of every
+    "ประชุม" (meeting). Such a run is marked when it is a whole run of the query, or holds
+    SYLLABIC_RUN_MIN characters (Thai and the like: and half of the query's longest run),
+    or, of Hangul, begins a word."""
+    if run in whole or _HAN.search(run) is not None:
         return True
-    longest = max(map(len, whole), default=0)
+    if _IS_CJK_SCRIPT.match(run) is not None:  # kana or Hangul alone
+        return len(run) >= SYLLABIC_RUN_MIN or (word_start and _HANGUL.match(run) is not None)
+    longest = max((len(w) for w in whole if _IS_CJK_SCRIPT.match(w) is None), default=0)
     return len(run) >= max(SYLLABIC_RUN_MIN, (longest + 1) // 2)
 
 
@@ -864,7 +874,7 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
     span: "咖啡因" for 咖啡 and 啡因, where taking them one after another highlighted
     "【咖啡】因" and "【和咖】【啡因】".
     """
-    stems, prefix, cjk, ascii_starts, syllabic = _match_plan(query, prefix_last)
+    stems, prefix, cjk, ascii_starts, runs = _match_plan(query, prefix_last)
     if not stems and cjk is None:
         return []
     if text.isascii():
@@ -883,18 +893,20 @@ def find_terms(text: str, query: str, prefix_last: bool = False) -> list[tuple[i
                 spans.append((start, end))
     origin = words.origin
     if cjk is not None and origin is not None:
-        runs: list[list[int]] = []
-        for match in cjk.finditer(words.folded):
+        folded = words.folded
+        matched: list[list[int]] = []
+        for match in cjk.finditer(folded):
             a, b = match.start(), match.start() + len(match.group(1))
             # Touching pairs are one word in Chinese ("数据" + "分析"); in Thai a syllable of
             # the next word begins there ("ใหม่" then the "ให" of "ให้": "ใหม่ให" was marked).
-            if runs and (a < runs[-1][1] or (a == runs[-1][1]
-                                             and _IS_CJK_SCRIPT.match(match.group(1)))):
-                runs[-1][1] = max(runs[-1][1], b)
+            if matched and (a < matched[-1][1] or (a == matched[-1][1]
+                                                   and _IS_CJK_SCRIPT.match(match.group(1)))):
+                matched[-1][1] = max(matched[-1][1], b)
             else:
-                runs.append([a, b])
-        spans.extend((origin[a], origin[b]) for a, b in runs
-                     if _kept_run(words.folded[a:b], syllabic))
+                matched.append([a, b])
+        spans.extend((origin[a], origin[b]) for a, b in matched
+                     if _kept_run(folded[a:b], runs,
+                                  a == 0 or _HANGUL.match(folded[a - 1]) is None))
         spans.sort()
     return spans
 
