@@ -289,7 +289,7 @@ def test_snippets_lose_markdown_markup_but_keep_highlights() -> None:
     text = "## Decisions\n- Ship **exported** tickets | see [[Alpha plan|the plan]] |"
     snippet = make_snippet(text, "exported")
     plain, spans = plain_markdown(snippet.text, snippet.highlights)
-    assert plain == "Decisions • Ship exported tickets · see the plan ·"
+    assert plain.rstrip() == "Decisions • Ship exported tickets · see the plan"
     assert [plain[a:b] for a, b in spans] == ["exported"]
 
 
@@ -365,7 +365,24 @@ def test_an_excerpt_reads_obsidians_syntax_as_obsidian_shows_it() -> None:
                      "and the refund or IRS 2023\nKR1: activation 31% → 45%\n"
                      "Measured on iOS 17 in May."), plain
     row = make_snippet(snippet_text("| Physio, gym | 120 |\n| Dentist | 80 |"), "dentist")
-    assert plain_markdown(row.text)[0] == "Physio, gym · 120 · Dentist · 80 ·"
+    assert plain_markdown(row.text)[0].rstrip() == "Physio, gym · 120 · Dentist · 80"
+    # A fresh-user trial: a table's rule read as an empty cell, "Water ·  · Monstera".
+    table = ("Houseplants\n| Plant | Light | Water |\n|---|:---:|---|\n"
+             "| Monstera | bright indirect | when dry |\n| Pothos | anything | weekly |")
+    assert plain_markdown(make_snippet(snippet_text(table), "pothos").text)[0].rstrip() == (
+        "Houseplants · Plant · Light · Water · Monstera · bright indirect · when dry · "
+        "Pothos · anything · weekly")
+
+
+def test_an_excerpt_shows_a_list_in_code_as_written() -> None:
+    """A fresh-user trial: a docker-compose file's "- pgdata:/var/lib/postgresql/data" read
+    "volumes: • pgdata:…" in an excerpt, a list item's bullet inside code; a list outside
+    it still reads as one."""
+    passage = ("Compose file:\n```yaml\nservices:\n  db:\n    volumes:\n"
+               "      - pgdata:/var/lib/postgresql/data\n```\n- back up the volume nightly")
+    shown, _ = plain_markdown(make_snippet(snippet_text(passage), "pgdata volume").text)
+    assert "volumes: - pgdata:/var/lib/postgresql/data" in shown, shown
+    assert "• back up the volume nightly" in shown, shown
 
 
 def test_a_drawings_embedded_file_with_a_short_id_is_not_its_text() -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from notesearch.core.markdown import ParsedNote, without_headings
-from notesearch.core.prose import embedding_text, fence_marker, fenced_blocks, has_words
+from notesearch.core.prose import embedding_text, has_words
+from notesearch.core.text import fence_marker, fenced_blocks
 
 CONTEXT_SEPARATOR = " › "
 # Context lines are for orientation; a pathological title must not eat the token budget.

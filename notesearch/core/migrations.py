@@ -436,7 +436,7 @@ def _v22(conn: apsw.Connection) -> None:
     does not close: a block cut between two passages, or a closing fence repeated as the
     next passage's first line (chunking._text, chunking._overlap). As in _v8, passages
     whose text is unchanged keep their vectors; the others are embedded again."""
-    from notesearch.core.prose import fenced_blocks  # (a rule, not schema)
+    from notesearch.core.text import fenced_blocks  # (a rule, not schema)
 
     rows = cast(Iterable[tuple[int, str]], conn.execute(
         "SELECT note_id, substr(text, context_len + 1) FROM chunks "

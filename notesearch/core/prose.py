@@ -17,7 +17,15 @@ import html
 import re
 from functools import lru_cache, partial
 
-from notesearch.core.text import CODE_SPAN, code_spans, fts_text, unpointed
+from notesearch.core.text import (
+    CODE_SPAN,
+    FENCE,
+    code_spans,
+    fence_end,
+    fenced_blocks,
+    fts_text,
+    unpointed,
+)
 
 # Fenced blocks whose info string says they hold a drawing's data rather than code to read.
 #: Fenced blocks that hold a plugin's data, by their info string: Excalidraw's drawings, and
@@ -25,7 +33,6 @@ from notesearch.core.text import CODE_SPAN, code_spans, fts_text, unpointed
 #: column settings matched "creating" as prose).
 _DATA_FENCES = frozenset({"compressed-json", "excalidraw", "excalidraw-json", "yaml:dbfolder"})
 # A code fence's opening line, also as a list item's first line (Logseq: "- ```nginx").
-_FENCE = re.compile(r"^\s*(?:[-*+]\s+)?(`{3,}|~{3,})\s*([\w:-]*)")
 # An opening fence's info string ("```bash", "~~~ {.python}"), for excerpts to leave out.
 _FENCE_INFO = re.compile(r"^([ \t]*(?:`{3,}|~{3,}))[ \t]*[^\s`~][^\n`]*$", re.MULTILINE)
 # A run of base64 (or hex) with no spaces, long enough that it cannot be a word.
@@ -76,9 +83,9 @@ def blank_data(lines: list[str], drawing: bool = False) -> list[str]:
                 _blank(out, index, end)
                 index = end + 1
                 continue
-        fence = _FENCE.match(line)
+        fence = FENCE.match(line)
         if fence:
-            end = _fence_end(out, index, fence.group(1))
+            end = fence_end(out, index, fence.group(1))
             if fence.group(2).lower() in _DATA_FENCES:
                 _blank(out, index, end)
             else:
@@ -119,12 +126,12 @@ def blank_templater(lines: list[str]) -> list[str]:
         return lines
     out = list(lines)
     start = 0
-    for fence_start, fence_end, _ in [*fenced_blocks(lines), (len(lines), len(lines), True)]:
+    for fence_start, fence_close, _ in [*fenced_blocks(lines), (len(lines), len(lines), True)]:
         if any("<%" in line for line in out[start:fence_start]):
             text = "\n".join(out[start:fence_start])
             out[start:fence_start] = _TEMPLATER.sub(
                 partial(_outside_code, code=code_spans(text)), text).split("\n")
-        start = fence_end + 1
+        start = fence_close + 1
     return out
 
 
@@ -159,48 +166,11 @@ def _looks_encoded(run: str, letters: int) -> bool:
     return letters > 0 and upper / letters > 0.2 and digits > len(run) / 40
 
 
-def _closes(line: str, marker: str) -> bool:
-    stripped = line.strip()
-    return stripped.startswith(marker) and not stripped.strip(marker[0]).strip()
-
-
 def _closing(lines: list[str], start: int, is_end) -> int | None:
     for index in range(start, len(lines)):
         if is_end(lines[index]):
             return index
     return None
-
-
-def _fence_end(lines: list[str], opened: int, marker: str) -> int:
-    """The index of the line closing the code fence opened at `opened` with `marker`, or the
-    last line when none does (a fence left open runs to the end)."""
-    return next((i for i in range(opened + 1, len(lines)) if _closes(lines[i], marker)),
-                len(lines) - 1)
-
-
-def fenced_blocks(lines: list[str]) -> list[tuple[int, int, bool]]:
-    """Return the fenced code blocks of `lines` as (index of the opening fence line, index of
-    its closing line, whether a fence closes it), in order; a fence left open runs to the last
-    line, which is then not a closing fence."""
-    blocks: list[tuple[int, int, bool]] = []
-    index = 0
-    while index < len(lines):
-        fence = _FENCE.match(lines[index]) if "`" in lines[index] or "~" in lines[index] \
-            else None
-        if fence is None:
-            index += 1
-            continue
-        end = _fence_end(lines, index, fence.group(1))
-        blocks.append((index, end, end > index and _closes(lines[end], fence.group(1))))
-        index = end + 1
-    return blocks
-
-
-def fence_marker(line: str) -> str:
-    """Return what closes the fenced block `line` opens: its indent and its run of backticks
-    or tildes ("  ```" for "  ```yaml", "```" for "- ```nginx"); "" when `line` opens none."""
-    fence = _FENCE.match(line)
-    return line[:len(line) - len(line.lstrip())] + fence.group(1) if fence else ""
 
 
 def fenced_runs(text: str) -> list[tuple[bool, str]]:
@@ -630,7 +600,9 @@ _READER_MARKUP = re.compile(
     r"(?=[|\s:\-\[\]!#>\d*_~`=+\\])(?:"
     # A backslash escape ("\\*", "\\_", "\\["): the character as written, not markup.
     r"(?P<escape>\\[!-/:-@\[-`{-~])"
-    r"|(?P<table_rule>\|?(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?\s*)?)"
+    # A table's rule, with the pipes beside it: in an excerpt on one line it stands
+    # between the header's cells and the first row's, one mark ("Water · Monstera").
+    r"|(?P<table_rule>(?:\|[ \t]*)*(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?\s*)?(?:[ \t]*\|)*)"
     # An Obsidian callout's type ("> [!warning]- Open risk"): its title stays.
     r"|(?P<callout>\[![A-Za-z][\w-]*\][+-]?[ \t]?)"
     # A footnote's mark ("[^1]"), also where its text is given ("[^1]: Source …").
@@ -655,6 +627,7 @@ _READER_MARKUP = re.compile(
     r")"
 )
 _SYMBOLS = {"bullet": "•", "pipe": "·"}
+_ROW_END = re.compile(r"[ \t]*(?:\n|$)")
 #: A character every alternative of _READER_MARKUP but "ordinal" (which keeps what it
 #: matches) needs, or a list item's marker.
 _MARKUP_HINT = re.compile(r"[\[\]*_~`#>|=\\]|(?:^|\n)[ \t]*[-*+](?=\s)|\w::")
@@ -756,6 +729,10 @@ def _replacement(match: re.Match[str], symbols: bool) -> str:
         return match.group()[1]
     if not symbols:
         return ""
+    if kind == "pipe" and _ROW_END.match(match.string, match.end()):
+        return ""  # a row's last pipe: the next row's first is the mark between them
+    if kind == "table_rule":  # one mark between two rows, unless on a line of its own
+        return "·" if match.start() and match.string[match.start() - 1] != "\n" else ""
     if kind == "checkbox":
         return "☑" if match.group().lower() == "[x]" else "☐"
     if kind == "ordinal":

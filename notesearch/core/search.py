@@ -1243,7 +1243,7 @@ class Searcher:
         # As a reader sees it, for every front end alike: "[[A5.1|A5/1]]", "**bold**" and
         # "### Part" read "A5/1", "bold" and "Part" (the CLI and --json had shown them raw).
         shown, highlights = plain_markdown(snippet.text, snippet.highlights)
-        snippet = Snippet(shown, highlights, snippet.offset)
+        snippet = Snippet(shown.rstrip(), highlights, snippet.offset)
         line = start if at is None else min(end, start + body.count("\n", 0, at))
         return Result(note_id, path, title, item.score, item.match, line, end, heading,
                       snippet, chunk_id, json.loads(tags), item.confidence,

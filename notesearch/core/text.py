@@ -962,6 +962,49 @@ _HEADING_LINE = re.compile(r"^([ \t]*#{1,6}[ \t]+\S.*?)[ \t]*$(?=\n\s*(?![-*+][ 
 _QUOTE_MARKER = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 
 
+# A fenced code block's opening line (its marker, its info string's first word), also as
+# the first line of a list item (Logseq writes code blocks so): the one rule for what is
+# fenced code, which prose.py (chunks, excerpts, the preview) and excerpts' one line use.
+FENCE = re.compile(r"^\s*(?:[-*+]\s+)?(`{3,}|~{3,})\s*([\w:-]*)")
+
+
+def _closes(line: str, marker: str) -> bool:
+    stripped = line.strip()
+    return stripped.startswith(marker) and not stripped.strip(marker[0]).strip()
+
+
+def fence_end(lines: list[str], opened: int, marker: str) -> int:
+    """The index of the line closing the code fence opened at `opened` with `marker`, or the
+    last line when none does (a fence left open runs to the end)."""
+    return next((i for i in range(opened + 1, len(lines)) if _closes(lines[i], marker)),
+                len(lines) - 1)
+
+
+def fenced_blocks(lines: list[str]) -> list[tuple[int, int, bool]]:
+    """Return the fenced code blocks of `lines` as (index of the opening fence line, index of
+    its closing line, whether a fence closes it), in order; a fence left open runs to the last
+    line, which is then not a closing fence."""
+    blocks: list[tuple[int, int, bool]] = []
+    index = 0
+    while index < len(lines):
+        fence = FENCE.match(lines[index]) if "`" in lines[index] or "~" in lines[index] \
+            else None
+        if fence is None:
+            index += 1
+            continue
+        end = fence_end(lines, index, fence.group(1))
+        blocks.append((index, end, end > index and _closes(lines[end], fence.group(1))))
+        index = end + 1
+    return blocks
+
+
+def fence_marker(line: str) -> str:
+    """Return what closes the fenced block `line` opens: its indent and its run of backticks
+    or tildes ("  ```" for "  ```yaml", "```" for "- ```nginx"); "" when `line` opens none."""
+    fence = FENCE.match(line)
+    return line[:len(line) - len(line.lstrip())] + fence.group(1) if fence else ""
+
+
 # Inline code, on one line: `…`, ``…``. What it holds is what the person typed, to be shown
 # as written (prose.plain_markdown), and an excerpt's edge never cuts it (_around_code).
 CODE_SPAN = re.compile(r"(`+)(?!`)[^\n]+?(?<!`)\1(?!`)")
@@ -1038,15 +1081,22 @@ def _around_wikilinks(passage: str, start: int, end: int) -> tuple[int, int]:
 
 @lru_cache(maxsize=512)
 def _one_line(passage: str) -> str:
-    """Return `passage` on one line, list markers as "•", quote markers gone (see
-    make_snippet); the last 512 are kept, as a passage recurs from keystroke to keystroke.
+    """Return `passage` on one line, list markers as "•", quote markers gone, outside fenced
+    code (see make_snippet); the last 512 are kept, as a passage recurs from keystroke to keystroke.
     A heading is followed by " —": on one line "### Another approach I found" and the text
     under it read as one sentence ("Another approach I found I found another approach")."""
-    if ">" in passage:
-        passage = _QUOTE_MARKER.sub("", passage)
-    if "#" in passage:
-        passage = _HEADING_LINE.sub(r"\1 —", passage)
-    return " ".join(_LIST_MARKER.sub(r"\1•", passage).split())
+    marked = _QUOTE_MARKER.sub("", passage) if ">" in passage else passage
+    if "#" in marked:
+        marked = _HEADING_LINE.sub(r"\1 —", marked)
+    marked = _LIST_MARKER.sub(r"\1•", marked)
+    if marked != passage and ("```" in passage or "~~~" in passage):
+        # Code reads as written: a YAML list's "- pgdata:/var/lib/…" is no bullet. (Each
+        # rule above works within a line, so the lines stay where they were.)
+        lines, written = marked.split("\n"), passage.split("\n")
+        for opened, closed, closes in fenced_blocks(written):
+            lines[opened + 1:closed + (not closes)] = written[opened + 1:closed + (not closes)]
+        marked = "\n".join(lines)
+    return " ".join(marked.split())
 
 
 def _densest_window(spans: list[tuple[int, int]], width: int, length: int) -> int:
