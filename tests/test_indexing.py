@@ -234,7 +234,8 @@ def test_org_files_are_notes_found_by_their_title_aliases_and_words(library):
     opens the Org file at the line that holds them."""
     root = library.notes_root
     write(root / "roam/20240301120000-zettelkasten.org", ROAM_NOTE)
-    write(root / "journals/2024_03_14.org", LOGSEQ_ORG_JOURNAL)
+    write(root / "graph/journals/2024_03_14.org", LOGSEQ_ORG_JOURNAL)
+    write(root / "graph/logseq/config.edn", "{:preferred-format :org}\n")  # a Logseq graph
     write(root / "Groceries.md", "# Groceries\nLentils, rice and coffee beans.")
     summary = library.index()
     assert summary.added == 3 and not summary.skipped
@@ -253,6 +254,7 @@ def test_org_files_are_notes_found_by_their_title_aliases_and_words(library):
     assert Path(found.path).name == "2024_03_14.org"
     assert "Order compost from the municipal depot" in found.snippet.text
     assert "*" not in found.snippet.text and "65f2a1b0" not in found.snippet.text
+    assert "• TODO Order compost" in found.snippet.text  # a block of an outline
     assert not library.search("overview", mode="words").results  # a setting, no word
 
 
@@ -1120,6 +1122,22 @@ def test_a_joplin_raw_export_is_read_as_its_notes(library):
         assert not library.search(bookkeeping, mode="words").results, bookkeeping
     similar = library.similar(Path(found.path), k=3)
     assert [r.title for r in similar] == ["Opening hours"]
+
+
+def test_an_upgrade_reads_again_the_notes_holding_pgp_armour(tmp_path):
+    """Schema 31: notes with a passage of PGP armour, as older versions kept it, are read
+    again, and only they."""
+    import apsw
+
+    library_of(tmp_path, {"Accounts.md": "# Accounts\nThe login is below.\n",
+                          "Fern.md": "# Fern\nWater it weekly.\n"}).close()
+    conn = apsw.Connection(str(tmp_path / "home" / "library.db"))
+    conn.execute("UPDATE chunks SET text = text || ? WHERE note_id = (SELECT id FROM notes "
+                 "WHERE path LIKE '%Accounts.md')",
+                 ("\n-----BEGIN PGP MESSAGE-----\nhQEMA3x9\n-----END PGP MESSAGE-----",))
+    conn.close()
+    as_schema(tmp_path / "home", 30)
+    assert marked_by_migrations_to(tmp_path / "home", 31) == {"Accounts.md"}
 
 
 def test_an_upgrade_reads_again_the_items_of_a_joplin_raw_export(tmp_path):

@@ -383,6 +383,11 @@ def test_an_excerpt_shows_a_list_in_code_as_written() -> None:
     shown, _ = plain_markdown(make_snippet(snippet_text(passage), "pgdata volume").text)
     assert "volumes: - pgdata:/var/lib/postgresql/data" in shown, shown
     assert "• back up the volume nightly" in shown, shown
+    # Nor do code's empty parentheses go, as those a removed URL leaves do.
+    elisp = "```elisp\n(add-hook 'init-hook (lambda () (setq gc 1)))\n```\nsee ( )"
+    assert snippet_text(elisp).split("\n")[1:] == [
+        "(add-hook 'init-hook (lambda () (setq gc 1)))", "```", "see"]
+    assert snippet_text("Run `make( )` ( )") == "Run `make( )`"
 
 
 def test_a_drawings_embedded_file_with_a_short_id_is_not_its_text() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from notesearch.core.markdown import parse_note
+from notesearch.core.notes import note_source
 from notesearch.core.orgmode import org_markdown
 
 DOCUMENT = """#+title: Kitchen renovation
@@ -54,15 +55,20 @@ def test_an_org_document_reads_as_markdown_line_for_line():
     assert [h.text for h in note.headings] == ["Quotes", "Plumbing #urgent"]
 
 
-def test_an_outline_of_headlines_reads_as_nested_items_and_untitled_org_by_its_file():
-    """A Logseq graph kept in Org writes every block as a headline: such a page is an
-    outline of items, not a pile of headings; a file without #+title is named by its file,
-    not by its first headline (Org's export does the same)."""
+def test_a_logseq_page_in_org_reads_as_nested_items_and_untitled_org_by_its_file(tmp_path):
+    """A Logseq graph kept in Org writes every block as a headline: its pages are outlines
+    of items, not piles of headings; elsewhere a file of headlines (a GTD list of TODOs)
+    keeps its headings. A file without #+title is named by its file, not by its first
+    headline (Org's export does the same)."""
     page = "* Met [[Anna]] about the garden\n** raised beds of cedar\n* DONE buy compost\n"
-    assert org_markdown(page).split("\n")[:3] == [
+    graph = tmp_path / "graph"
+    (graph / "logseq").mkdir(parents=True)
+    (graph / "logseq" / "config.edn").write_text("{:preferred-format :org}\n")
+    assert note_source(str(graph / "pages" / "garden.org"), page).split("\n")[:3] == [
         "- Met [[Anna]] about the garden", "  - raised beds of cedar", "- DONE buy compost"]
+    assert note_source(str(tmp_path / "gtd.org"), page).split("\n")[:3] == [
+        "# Met [[Anna]] about the garden", "## raised beds of cedar", "# DONE buy compost"]
     sections = "* Inbox\nA thought about bikes.\n* Projects\nThe kitchen.\n"
-    assert org_markdown(sections).startswith("# Inbox\n")
     note = parse_note(org_markdown(sections), "projects.org")
     assert note.title == "projects"
 
@@ -79,3 +85,35 @@ def test_org_roam_aliases_and_tags_and_a_short_header():
     short = org_markdown("#+title: Tea\nGreen tea steeps at 80 degrees.\n")
     assert short.split("\n")[:2] == ["title:: Tea", "Green tea steeps at 80 degrees."]
     assert parse_note(short, "tea.org").title == "Tea"
+
+
+def test_a_headlines_properties_are_its_words_and_an_unclosed_drawer_is_text():
+    """A fresh-user trial of Org files: a reading list kept each book's author in its
+    `:AUTHOR:` property, and "Kim Stanley Robinson" found nothing; a drawer left without
+    `:END:` hid the rest of its file, title and all. Properties are words now, but for
+    bookkeeping (ids, timestamps); an unclosed drawer or block is text, as Org reads it."""
+    reading = ("#+title: Reading\n\n* The Ministry for the Future\n:PROPERTIES:\n"
+               ":AUTHOR: Kim Stanley Robinson\n:ID: 6b1f0c2e-8d4a-4f1e-9c3b-2a7d5e9f1c40\n"
+               ":CREATED: [2024-01-05 Fri]\n:END:\nClimate fiction, read in <<January>>.\n"
+               "#+caption: The cover, a =s= for stage\n")
+    shown = org_markdown(reading).split("\n")
+    assert shown[3:8] == ["", "author:: Kim Stanley Robinson", "", "", ""]
+    assert shown[8] == "Climate fiction, read in January."
+    assert shown[9] == "The cover, a `s` for stage"
+    broken = ":PROPERTIES:\n:ID: 1234\n#+title: Unclosed\n\nThe text goes on.\n* Later\nMore.\n"
+    note = parse_note(org_markdown(broken), "unclosed.org")
+    assert "The text goes on." in note.body and "More." in note.body
+    assert "#+title" not in note.body
+    open_block = "* Code\n#+begin_src sh\nls -la\n* Next headline\nWords.\n"
+    assert org_markdown(open_block).split("\n")[1:4] == ["", "ls -la", "# Next headline"]
+
+
+def test_an_encrypted_entry_is_not_its_words():
+    """Org's encrypted entries (org-crypt) keep PGP armour in the file: a fresh-user trial
+    saw it indexed and shown as an excerpt. The heading stays, the armour is no text."""
+    text = ("#+title: Accounts\n\n* Bank login :crypt:\n  -----BEGIN PGP MESSAGE-----\n\n"
+            "  hQEMA3x9dKq0v1SxAQf+Kd2mW7pQe0c9V6yZ0rT1s8nL4bH5jG2fD3kA7uX9wq1\n"
+            "  =Xk3d\n  -----END PGP MESSAGE-----\nThe bank's number is on the card.\n")
+    note = parse_note(org_markdown(text), "accounts.org")
+    assert "PGP" not in note.body and "hQEMA" not in note.body and "Xk3d" not in note.body
+    assert "# Bank login #crypt" in note.body and "The bank's number" in note.body

@@ -544,12 +544,22 @@ def _v30(conn: apsw.Connection) -> None:
                                if keyword_text(text) != fts_text(text)}))
 
 
+def _v31(conn: apsw.Connection) -> None:
+    """Have the next index read again the notes with a passage holding PGP armour
+    ("-----BEGIN PGP MESSAGE-----", as Org's encrypted entries keep it), which is no text
+    now (prose.blank_data). Their other passages keep their vectors."""
+    rows = conn.execute("SELECT DISTINCT note_id FROM chunks "
+                        "WHERE instr(text, '-----BEGIN PGP')").fetchall()
+    conn.executemany("UPDATE notes SET size = -1, mtime_ns = -1, content_hash = '' "
+                     "WHERE id = ?", rows)
+
+
 MIGRATIONS: list[Callable[[apsw.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7,
                                                         _v8, _v9, _v10, _v11, _v12, _v13,
                                                         _v14, _v15, _v16, _v17, _v18, _v19,
                                                         _v20, _v21, _v22, _v23, _v24, _v25,
                                                         _v26, _v27, _v28, _v29,
-                                                        _v30]
+                                                        _v30, _v31]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -158,15 +158,23 @@ BAD_FOLDER_NAME_REASON = "folder name is not valid UTF-8 (rename it to index its
 def in_obsidian_vault(path: Path) -> bool:
     """True when a folder holding the note `path` (up to the file system's root) has an
     `.obsidian` settings folder: an Obsidian vault, which names every note by its file."""
-    return _obsidian_folder(os.path.dirname(os.path.abspath(path)))
+    return _held_above(os.path.dirname(os.path.abspath(path)), ".obsidian")
+
+
+def in_logseq_graph(path: str | Path) -> bool:
+    """True when a folder holding the note `path` (up to the file system's root) holds
+    `logseq/config.edn`: a Logseq graph, whose pages are outlines of blocks."""
+    return _held_above(os.path.dirname(os.path.abspath(path)), os.path.join("logseq",
+                                                                           "config.edn"))
 
 
 @lru_cache(maxsize=4096)
-def _obsidian_folder(folder: str) -> bool:
-    if os.path.isdir(os.path.join(folder, ".obsidian")):
+def _held_above(folder: str, marker: str) -> bool:
+    """Whether `folder`, or a folder above it, holds `marker` (a relative path)."""
+    if os.path.exists(os.path.join(folder, marker)):
         return True
     parent = os.path.dirname(folder)
-    return parent != folder and _obsidian_folder(parent)
+    return parent != folder and _held_above(parent, marker)
 
 
 def has_undecodable_name(path: str | Path) -> bool:
@@ -490,19 +498,20 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, byte
     """
     data = _read_bytes(path, max_bytes)
     text = unicodedata.normalize("NFC", decode(data).replace("\r\n", "\n"))
-    return note_source(path.name, text), data
+    return note_source(str(path), text), data
 
 
 def note_source(name: str, text: str) -> str:
-    """The text of the note file `name` as it is indexed, searched and previewed: a canvas's
-    JSON as the Markdown of its cards (canvas.canvas_markdown, which raises SkipFile for a
-    file that is no canvas), an Org file as Markdown line for line (orgmode.org_markdown),
-    an item of a Joplin RAW export as its note's title and body (joplin.joplin_markdown,
+    """The text of the note file `name` (its path) as it is indexed, searched and previewed:
+    a canvas's JSON as the Markdown of its cards (canvas.canvas_markdown, which raises
+    SkipFile for a file that is no canvas), an Org file as Markdown line for line
+    (orgmode.org_markdown; an outline of items in a Logseq graph, `in_logseq_graph`), an
+    item of a Joplin RAW export as its note's title and body (joplin.joplin_markdown,
     which raises SkipFile for a notebook's or tag's record), any other note as written."""
     if is_canvas(name):
         return canvas_markdown(text)
     if is_org(name):
-        return org_markdown(text)
+        return org_markdown(text, outline=in_logseq_graph(name))
     return joplin_markdown(text) if is_joplin_item(name, text) else text
 
 

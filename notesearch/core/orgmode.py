@@ -6,11 +6,11 @@ keeps bookkeeping in drawers (`:PROPERTIES:` … `:END:`) and planning lines (`S
 `org_markdown` turns that into the Markdown the rest of the pipeline reads, **line for
 line**: the n-th line of the result comes from the n-th line of the file, so a result's
 line opens the file at the right place in the person's editor. The keywords that say what
-a note is (title, tags, aliases, description) become its front matter; drawers, planning
-lines, comments and export settings become empty lines. A file of mostly headlines (twice
-as many as other lines of text) is an outline, as a Logseq graph in Org writes every page:
-its headlines become nested list items rather than headings, as Logseq's Markdown pages
-have them.
+a note is (title, tags, aliases, description) become its front matter, a headline's
+properties lines of their words; bookkeeping drawers, planning lines, comments and export
+settings become empty lines. A page of a Logseq graph (which writes every block as a
+headline) is an outline: its headlines become nested list items rather than headings, as
+Logseq's Markdown pages have them.
 
 Syntax as the Org manual describes it (orgmode.org/manual: "Document Structure",
 "Markup for Rich Contents", "Hyperlinks", "Properties and Columns"); Org-roam's aliases
@@ -19,6 +19,7 @@ Syntax as the Org manual describes it (orgmode.org/manual: "Document Structure",
 
 from __future__ import annotations
 
+import bisect
 import re
 import shlex
 from dataclasses import dataclass
@@ -52,13 +53,24 @@ _FOOTNOTE = re.compile(r"\[fn:([\w-]*):([^\[\]]*)\]|\[fn:([\w-]+)\]")
 #: that neither begins nor ends with a space, the same marker before a space, closing
 #: punctuation or the line's end. A run is at most 300 characters, so that a long line of
 #: markers that never close is read in linear time.
-_EMPHASIS = re.compile(r"(?<![^\s\-({'\"])([*/=~+])(\S(?:.{0,300}?\S)?)\1"
+_EMPHASIS = re.compile(r"(?<![^\s\-({'\"])([*/=~+])(\S(?:.{0,300}?\S)??)\1"
                        r"(?=[\s\-.,;:!?')}\[\"\\]|$)")
 _MARKDOWN_EMPHASIS = {"*": "**", "/": "*", "+": "~~", "=": "`", "~": "`"}
 _TABLE_RULE = re.compile(r"^\s*\|[-+|: ]*-[-+|: ]*\|?\s*$")
 _SCHEME = re.compile(r"^(?:https?|ftp|mailto|news|doi):", re.IGNORECASE)
 _IMAGE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
 _CODE_BLOCKS = frozenset({"src", "example", "export"})
+#: A target or radio target: "<<Kyoto trip>>", "<<<Kyoto>>>" (its words are the text's).
+_TARGET = re.compile(r"<<<?([^<>\n]+?)>>>?")
+#: Headline properties that are Org's or Org-roam's bookkeeping, not what the note says.
+_BOOKKEEPING = frozenset({
+    "id", "custom_id", "category", "visibility", "style", "ordered", "noblocking",
+    "cookie_data", "logging", "collapsed", "heading", "last_repeat", "effort", "created",
+    "roam_exclude", "attach_dir", "attach_dir_inherit", "clock_modeline_total",
+    "repeat_to_state", "todo", "unnumbered", "alt_title"})
+_BOOKKEEPING_PREFIXES = ("archive_", "export_", "header-args", "html_", "latex_", "table_")
+#: A property value that is no words: a timestamp, a uuid, a number.
+_NOT_WORDS = re.compile(r"^(?:[<\[]\d{4}-\d\d-\d\d[^>\]]*[>\]]|[0-9a-fA-F-]{32,36}|[\d.:%/-]+)$")
 
 #: File keywords and file-level properties that say what a note is, by the Markdown page
 #: property `markdown.parse_note` reads them as. Others (`#+startup:`, `#+options:`, `:ID:`)
@@ -79,44 +91,78 @@ def is_org(name: str) -> bool:
 
 @dataclass
 class _State:
-    """Where the reader is: inside a block (its kind), a drawer, or a quote."""
+    """Where the reader is: inside a block (its kind), a drawer (its name), or a quote."""
 
     block: str | None = None
-    drawer: bool = False
+    drawer: str | None = None
     #: How far the open block's `#+begin_` line is indented: its lines are shown less that.
     block_indent: int = 0
 
 
-def org_markdown(text: str) -> str:
+def org_markdown(text: str, outline: bool = False) -> str:
     """Return the Org document `text` as Markdown with the same number of lines, each line
     from the same line of `text`:
     - the file's title, tags, aliases and description as YAML front matter at the top
       (as Logseq's `key:: value` page properties when the header has too few lines);
-    - headlines as headings, or as nested `- ` items in an outline (`_is_outline`);
+    - headlines as headings, or with `outline` (a page of a Logseq graph, which writes
+      every block as a headline) as nested `- ` items;
+    - a headline's properties (`:AUTHOR: …`) as `author:: …` lines, but for Org's and
+      Org-roam's bookkeeping (`_BOOKKEEPING`, ids and timestamps);
     - source, example and export blocks as fenced code; quotes as `> ` lines;
     - `[[target][label]]` links as Markdown links: a note's as a `[[wikilink|label]]`, an
-      Org-roam `id:` link as its label;
+      Org-roam `id:` link as its label; `<<targets>>` as their words;
     - `*bold*`, `/italic/`, `+strike+`, `=verbatim=` and `~code~` as Markdown writes them,
-      footnotes as `[^n]`;
-    - drawers, planning lines, comments and other keywords as empty lines;
+      footnotes as `[^n]`, `#+caption:` as its words;
+    - other drawers, planning lines, comments and other keywords as empty lines;
+    - a drawer or block left open (no `:END:` or `#+end_` before the next headline) as
+      text, as Org reads it: its opening line empty, the lines after it as any others;
     - the indentation Org puts under headlines taken away (it would read as code).
     Never raises."""
     lines = text.split("\n")
-    start = _header_end(lines)
-    body = _body(lines[start:])
+    closed = _closed_openers(lines)
+    start = _header_end(lines, closed)
+    body = _body(lines[start:], {i - start for i in closed if i >= start}, outline)
     return "\n".join(_header(lines[:start]) + body)
 
 
+def _closed_openers(lines: list[str]) -> set[int]:
+    """The indices of the lines opening a drawer or a block that a line closes before the
+    next headline (found by bisection: a file of unclosed openers is read in n log n)."""
+    headlines = [i for i, line in enumerate(lines) if _HEADLINE.match(line)]
+    drawer_ends = [i for i, line in enumerate(lines) if _DRAWER_END.match(line)]
+    block_ends: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
+        if closing := _END.match(line):
+            block_ends.setdefault(closing.group(1).lower(), []).append(index)
+    closed: set[int] = set()
+    for index, line in enumerate(lines):
+        begin = _BEGIN.match(line)
+        if begin:
+            ends = block_ends.get(begin.group(1).lower(), [])
+        elif _DRAWER.match(line) and not _DRAWER_END.match(line):
+            ends = drawer_ends
+        else:
+            continue
+        after = bisect.bisect_right(ends, index)
+        headline = bisect.bisect_right(headlines, index)
+        if after < len(ends) and (headline == len(headlines)
+                                  or ends[after] < headlines[headline]):
+            closed.add(index)
+    return closed
+
+
 # -- the file's header: keywords and the file-level drawer -------------------------------------
-def _header_end(lines: list[str]) -> int:
+def _header_end(lines: list[str], closed: set[int]) -> int:
     """How many lines open the file before its first headline or text: keywords, the
-    file-level property drawer, comments and empty lines."""
+    file-level property drawer (when closed), comments and empty lines."""
     drawer = False
     for index, line in enumerate(lines):
         if drawer:
             drawer = _DRAWER_END.match(line) is None
             continue
         if _DRAWER.match(line) and not _DRAWER_END.match(line):
+            if index not in closed:
+                return index
             drawer = True
         elif not (not line.strip() or (_KEYWORD.match(line) and not _BEGIN.match(line))
                   or _COMMENT.match(line)):
@@ -126,8 +172,9 @@ def _header_end(lines: list[str]) -> int:
 
 def _header(lines: list[str]) -> list[str]:
     """The header's page properties as YAML front matter when it fits in as many lines as
-    `lines` (it is then no text of the note: excerpts never show it), else as Logseq's
-    `key:: value` lines, then empty lines up to as many lines as `lines`."""
+    `lines` (it is then no text of the note: excerpts never show it; a mapping on one line
+    when three lines are all there are), else as Logseq's `key:: value` lines, then empty
+    lines up to as many lines as `lines`."""
     properties: dict[str, str | list[str]] = {}
     drawer = False
     for line in lines:
@@ -148,6 +195,9 @@ def _header(lines: list[str]) -> list[str]:
                                 default_flow_style=None if isinstance(value, list) else False
                                 ).rstrip("\n")
                  for key, value in properties.items()]
+        if len(front) + 2 > len(lines) >= 3:  # all on one line: {title: …, tags: […]}
+            front = [yaml.safe_dump(properties, allow_unicode=True, sort_keys=False,
+                                    default_flow_style=True, width=1 << 20).rstrip("\n")]
         shown = ["---", *front, "---"] if len(front) + 2 <= len(lines) else [
             f"{key}:: {', '.join(value) if isinstance(value, list) else value}"
             for key, value in properties.items()]
@@ -185,17 +235,19 @@ def _names(value: str, name: str) -> list[str]:
 
 
 # -- the body -----------------------------------------------------------------------------------
-def _body(lines: list[str]) -> list[str]:
-    """The lines after the header as Markdown, one for one."""
-    outline = _is_outline(lines)
+def _body(lines: list[str], closed: set[int], outline: bool) -> list[str]:
+    """The lines after the header as Markdown, one for one (`closed`: the indices of the
+    drawers and blocks that close)."""
     indent = _section_indents(lines)
     state = _State()
-    return [_line(line[min(indent[i], _indent(line)):] if indent[i] else line, state, outline)
+    return [_line(line[min(indent[i], _indent(line)):] if indent[i] else line, state, outline,
+                  i in closed)
             for i, line in enumerate(lines)]
 
 
-def _line(line: str, state: _State, outline: bool) -> str:
-    """One line as Markdown, given and updating where the reader is."""
+def _line(line: str, state: _State, outline: bool, closes: bool) -> str:
+    """One line as Markdown, given and updating where the reader is (`closes`: the line
+    opens a drawer or block that closes)."""
     if state.block in _CODE_BLOCKS:
         if (end := _END.match(line)) and end.group(1).lower() == state.block:
             state.block = None
@@ -203,8 +255,11 @@ def _line(line: str, state: _State, outline: bool) -> str:
         line = line[min(state.block_indent, _indent(line)):]
         # Org escapes a code line that would read as a headline or keyword with a comma.
         return line[1:] if line.startswith((",*", ",#+")) else line
-    if state.drawer:
-        state.drawer = _DRAWER_END.match(line) is None
+    if state.drawer is not None:
+        if _DRAWER_END.match(line):
+            state.drawer = None
+        elif state.drawer == "properties" and (match := _PROPERTY.match(line)):
+            return _property_line(match.group(1), match.group(2))
         return ""
     if state.block is not None and _END.match(line):
         state.block = None
@@ -212,12 +267,17 @@ def _line(line: str, state: _State, outline: bool) -> str:
     if state.block == "comment":
         return ""
     if begin := _BEGIN.match(line):
+        if not closes:
+            return ""
         state.block_indent = _indent(line)
         return _begin(begin.group(1).lower(), begin.group(2), state)
-    if _DRAWER.match(line) and not _DRAWER_END.match(line):
-        state.drawer = True
+    if drawer := _DRAWER.match(line):
+        if closes and not _DRAWER_END.match(line):
+            state.drawer = drawer.group(1).lower()
         return ""
-    if _KEYWORD.match(line) or _COMMENT.match(line) or _PLANNING.match(line):
+    if keyword := _KEYWORD.match(line):
+        return _inline(keyword.group(2)) if keyword.group(1).lower() == "caption" else ""
+    if _COMMENT.match(line) or _PLANNING.match(line):
         return ""
     headline = _HEADLINE.match(line)
     if headline:
@@ -226,6 +286,16 @@ def _line(line: str, state: _State, outline: bool) -> str:
     # a list keeps its items' nesting.
     shown = _text(line if _LIST_ITEM.match(line) else line.lstrip(" \t"))
     return "> " + shown if state.block == "quote" else shown
+
+
+def _property_line(key: str, value: str) -> str:
+    """A headline's property as a `key:: value` line (its words searched, shown as "key:
+    value"), or "" for bookkeeping: Org's and Org-roam's own keys, ids and timestamps."""
+    key = key.lower()
+    if (not value or key in _BOOKKEEPING or key.startswith(_BOOKKEEPING_PREFIXES)
+            or _NOT_WORDS.match(value)):
+        return ""
+    return f"{key}:: {_inline(value)}"
 
 
 def _begin(kind: str, arguments: str, state: _State) -> str:
@@ -262,10 +332,12 @@ def _text(line: str) -> str:
 
 
 def _inline(text: str) -> str:
-    """Links, footnote references and emphasis of one line as Markdown."""
+    """Links, footnote references, targets and emphasis of one line as Markdown."""
     if "[" in text:
         text = _LINK.sub(_link, text)
         text = _FOOTNOTE.sub(_footnote, text)
+    if "<<" in text:
+        text = _TARGET.sub(r"\1", text)
     return _EMPHASIS.sub(_emphasis, text) if any(m in text for m in "*/=~+") else text
 
 
@@ -308,20 +380,6 @@ def _emphasis(match: re.Match[str]) -> str:
 
 
 # -- shape of the body --------------------------------------------------------------------------
-def _is_outline(lines: list[str]) -> bool:
-    """Whether the text's lines are headlines twice as often as other text, or more: an
-    outline of blocks, as a Logseq graph in Org writes every page, rather than a document
-    whose headlines head sections of text."""
-    headlines = text_lines = 0
-    state = _State()
-    for line in lines:
-        if _HEADLINE.match(line) and state.block is None and not state.drawer:
-            headlines += 1
-        elif _line(line, state, False).strip():
-            text_lines += 1
-    return headlines > 0 and headlines >= 2 * text_lines
-
-
 def _section_indents(lines: list[str]) -> list[int]:
     """For each line, the indentation Org's "adapted indentation" puts under its headline:
     the least indentation of the section's lines with text, so that text indented under a

@@ -61,8 +61,9 @@ def blank_data(lines: list[str], drawing: bool = False) -> list[str]:
 
     Blanked: Obsidian comment blocks that start with a line of `%%` (Excalidraw keeps its
     compressed drawing there) or of a plugin's tag (`%% kanban:settings`), fenced blocks
-    tagged as drawing data, data URIs, runs of 80+ base64 characters, and lines that are
-    JSON dumps (is_data_dump), in code blocks or not; Excalidraw's banner line, and in a
+    tagged as drawing data, data URIs, runs of 80+ base64 characters, lines that are JSON
+    dumps (is_data_dump) and PGP armour (`-----BEGIN PGP MESSAGE-----` to its END line, as
+    Org's encrypted entries keep it), in code blocks or not; Excalidraw's banner line, and in a
     `drawing` (front matter `excalidraw-plugin:`) its section headings and embedded-file
     lines, leaving the words drawn. Ordinary code blocks stay: code is what people search
     for.
@@ -76,6 +77,12 @@ def blank_data(lines: list[str], drawing: bool = False) -> list[str]:
                                                        or _DRAWING_FILE.match(line)):
             out[index] = ""
             index += 1
+            continue
+        if stripped.startswith("-----BEGIN PGP") and (
+                end := _closing(out, index + 1, lambda s: s.lstrip().startswith("-----END PGP"))
+        ) is not None:
+            _blank(out, index, end)
+            index = end + 1
             continue
         if stripped.startswith(_COMMENT_FENCE) and _COMMENT_OPEN.match(line):
             end = _closing(out, index + 1, lambda s: s.strip() == _COMMENT_FENCE)
@@ -479,8 +486,24 @@ def snippet_text(text: str) -> str:
         text = _EMPTY_ITEM.sub("", text)
     if "(" not in text:
         return text
-    text = _SPACE_BEFORE_CLOSE.sub(")", _EMPTY_BRACKETS.sub("", text))
+    text = "\n".join(run if in_code else _without_empty_brackets(run)
+                     for in_code, run in fenced_runs(text))
     return _tidy_lines(text)
+
+
+def _without_empty_brackets(run: str) -> str:
+    """The parentheses a removed URL leaves, outside inline code: "(see )" reads "(see)",
+    "( )" nothing; code's own stay (a fresh-user trial's `(lambda () …)` lost its "()")."""
+    for pattern, replacement in ((_EMPTY_BRACKETS, ""), (_SPACE_BEFORE_CLOSE, ")")):
+        run = pattern.sub(partial(_unless_code, code=code_spans(run), replacement=replacement),
+                          run)
+    return run
+
+
+def _unless_code(match: re.Match[str], code: list[tuple[int, int]], replacement: str) -> str:
+    """`match` as written inside inline code (`code`: code_spans of the text), else
+    `replacement`."""
+    return match.group() if code and _within_code(code, *match.span()) else replacement
 
 
 # Properties written at the head of a passage ("alias:: docker build" then "tags:: docker",

@@ -55,7 +55,7 @@ def read_note(path: Path) -> str:
     # A canvas as the index read it (its cards), so that its passages' lines are found; one
     # being written is shown as it is until it is whole.
     with contextlib.suppress(SkipFile):
-        text = note_source(path.name, text.replace("\r\n", "\n"))
+        text = note_source(str(path), text.replace("\r\n", "\n"))
     return text[: MAX_PREVIEW_CHARS * 4].lstrip("\ufeff")
 
 
