@@ -651,7 +651,14 @@ def test_a_note_in_chinese_japanese_or_korean_is_foreign_to_an_english_query_too
     assert_first_and_a_good_match(library, "kimchi stew recipe", "김치찌개.md")
     # Far ahead by meaning, it is as sure a match as a Russian or Portuguese note would be
     # (31% when only those were taken for another language than the query).
-    assert library.search("kimchi stew recipe", k=5).results[0].confidence >= 0.5
+    asked = library.search("kimchi stew recipe", k=5).results
+    assert asked[0].confidence >= 0.5
+    # The same from the chunk map read ahead, which tells each note's language groups.
+    while not library.warm(1.0):
+        pass
+    assert library.chunk_map.current(current_key(library.conn)) is not None
+    mapped = library.search("kimchi stew recipe", k=5).results
+    assert [(r.path, r.confidence) for r in mapped] == [(r.path, r.confidence) for r in asked]
     assert_first_and_a_good_match(library, "pollen allergy eye drops", "花粉症.md")
     assert library.search("qwzx vorpal flibbertigibbet", k=10).weak
     library.close()

@@ -33,6 +33,9 @@ class ChunkArrays(NamedTuple):
     note_ids: np.ndarray  # int64, the note of each entry
     embedded: np.ndarray  # int64 indexed by note id: chunks with a vector key ("hash")
     chunks: np.ndarray  # int64 indexed by note id: all chunks
+    #: int64 indexed by note id: the language groups of its vectors (lexicon.language_group,
+    #: `embeddings.script`) as a bit mask, 1 << group for each.
+    groups: np.ndarray
 
 
 class ChunkMap:
@@ -73,24 +76,27 @@ def read_arrays(conn: apsw.Connection, key: tuple[str | None, str | None],
     """Read every chunk once; None when the notes or vectors changed meanwhile (the key
     read again after the read differs)."""
     rows = conn.execute(
-        "SELECT c.id, c.note_id, c.hash != '', COALESCE(e.id, -1) FROM chunks c "
+        "SELECT c.id, c.note_id, c.hash != '', COALESCE(e.id, -1), COALESCE(e.script, 0) "
+        "FROM chunks c "
         "LEFT JOIN embeddings e ON e.hash = c.hash AND e.space_id = ? AND c.hash != ''",
         (space_id,)).fetchall()
     if current_key(conn) != key:
         return None
     # fromiter over the flattened rows: np.array() of a list of tuples takes 3x as long.
-    table = np.fromiter(chain.from_iterable(rows), np.int64, 4 * len(rows)).reshape(-1, 4)
-    chunk_ids, note_ids, hashed, embedding_ids = table.T
+    table = np.fromiter(chain.from_iterable(rows), np.int64, 5 * len(rows)).reshape(-1, 5)
+    chunk_ids, note_ids, hashed, embedding_ids, scripts = table.T
     size = int(note_ids.max()) + 1 if len(note_ids) else 0
     with_vector = embedding_ids >= 0
     # One row a chunk (an embedding is unique per space and hash); equal texts in several
     # chunks share one embedding, so an embedding id may have several entries.
     order = np.argsort(embedding_ids[with_vector], kind="stable")
+    groups = np.zeros(size, np.int64)
+    np.bitwise_or.at(groups, note_ids[with_vector], np.left_shift(1, scripts[with_vector]))
     return ChunkArrays(
         key, embedding_ids[with_vector][order], chunk_ids[with_vector][order],
         note_ids[with_vector][order],
         np.bincount(note_ids, weights=hashed, minlength=size).astype(np.int64),
-        np.bincount(note_ids, minlength=size).astype(np.int64))
+        np.bincount(note_ids, minlength=size).astype(np.int64), groups)
 
 
 def current_key(conn: apsw.Connection) -> tuple[str | None, str | None]:

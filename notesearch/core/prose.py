@@ -32,7 +32,6 @@ from notesearch.core.text import (
 #: the DB Folder plugin's settings ("yaml:dbfolder": 16 notes of a real Obsidian vault, whose
 #: column settings matched "creating" as prose).
 _DATA_FENCES = frozenset({"compressed-json", "excalidraw", "excalidraw-json", "yaml:dbfolder"})
-# A code fence's opening line, also as a list item's first line (Logseq: "- ```nginx").
 # An opening fence's info string ("```bash", "~~~ {.python}"), for excerpts to leave out.
 _FENCE_INFO = re.compile(r"^([ \t]*(?:`{3,}|~{3,}))[ \t]*[^\s`~][^\n`]*$", re.MULTILINE)
 # A run of base64 (or hex) with no spaces, long enough that it cannot be a word.

@@ -964,7 +964,8 @@ _QUOTE_MARKER = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 
 # A fenced code block's opening line (its marker, its info string's first word), also as
 # the first line of a list item (Logseq writes code blocks so): the one rule for what is
-# fenced code, which prose.py (chunks, excerpts, the preview) and excerpts' one line use.
+# fenced code, which the chunker, prose.py (excerpts, the model's text, the preview) and
+# excerpts' one line use.
 FENCE = re.compile(r"^\s*(?:[-*+]\s+)?(`{3,}|~{3,})\s*([\w:-]*)")
 
 
@@ -1082,9 +1083,10 @@ def _around_wikilinks(passage: str, start: int, end: int) -> tuple[int, int]:
 @lru_cache(maxsize=512)
 def _one_line(passage: str) -> str:
     """Return `passage` on one line, list markers as "•", quote markers gone, outside fenced
-    code (see make_snippet); the last 512 are kept, as a passage recurs from keystroke to keystroke.
-    A heading is followed by " —": on one line "### Another approach I found" and the text
-    under it read as one sentence ("Another approach I found I found another approach")."""
+    code (see make_snippet); the last 512 are kept, as a passage recurs from keystroke to
+    keystroke. A heading is followed by " —": on one line "### Another approach I found"
+    and the text under it read as one sentence ("Another approach I found I found another
+    approach")."""
     marked = _QUOTE_MARKER.sub("", passage) if ">" in passage else passage
     if "#" in marked:
         marked = _HEADING_LINE.sub(r"\1 —", marked)

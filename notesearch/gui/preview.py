@@ -52,8 +52,8 @@ def read_note(path: Path) -> str:
         text = decode(data)  # as the index read it: UTF-16 and older encodings too
     except SkipFile:
         text = data.decode("utf-8", errors="replace")
-    # A canvas as the index read it (its cards), so that its passages' lines are found; one
-    # being written is shown as it is until it is whole.
+    # A canvas or an Org file as the index read it (its cards; Org as Markdown), so that
+    # its passages' lines are found; a canvas being written is shown as it is until whole.
     with contextlib.suppress(SkipFile):
         text = note_source(str(path), text.replace("\r\n", "\n"))
     return text[: MAX_PREVIEW_CHARS * 4].lstrip("\ufeff")
