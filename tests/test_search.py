@@ -63,6 +63,25 @@ def test_result_line_is_the_shown_words_line_not_a_word_that_contains_it(tmp_pat
     library.close()
 
 
+def test_result_line_is_the_line_that_says_most_of_the_query(tmp_path):
+    """A heading holding one of the query's words does not beat the sentence below it that
+    holds them all (a fresh-user trial opened "Bike restoration" for "Old French bikes use
+    odd standards", three lines above the sentence); one word alone opens where it first
+    stands."""
+    text = ("# Projects\n\n## Bike restoration\n\nFrame is a 1978 Peugeot.\n\n"
+            "Old French bikes use odd standards: French threading on the bottom bracket.\n\n"
+            "## Coffee\n\n15 g coffee, 250 g water.\nBloom with 40 g for 45 seconds.\n")
+    library = library_of(tmp_path, {"projects.md": text})
+    lines = text.split("\n")
+    bikes = library.search("French bike standards", k=1).results[0]
+    assert lines[bikes.line - 1].startswith("Old French bikes use odd standards")
+    bloom = library.search("bloom with 40 g for 45 seconds", k=1).results[0]
+    assert lines[bloom.line - 1] == "Bloom with 40 g for 45 seconds."
+    bike = library.search("Peugeot", k=1).results[0]
+    assert lines[bike.line - 1] == "Frame is a 1978 Peugeot."
+    library.close()
+
+
 def test_tag_and_folder_filters(sample_library):
     alpha = top(sample_library, "plan", k=10, filters=Filters(tags=("project/alpha",)))
     assert alpha and all("work/" in p for p in alpha)
