@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +73,9 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
         document.setMarkdown(body)
     else:
         document.setPlainText(body)
-    passage = locate_passage(document, passage_lines)
+    front = _FRONT_MATTER.match(source)
+    shown_from = front.group(0).count("\n") if front else 0
+    passage = locate_passage(document, passage_lines, lines[shown_from: max(0, line - 1)])
     terms = locate_terms(document, query) if query.strip() else []
     # Hand the document to the GUI thread, which will display it.
     app = QCoreApplication.instance()
@@ -85,42 +87,83 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
 PASSAGE_REACH = 4000  # characters around its most telling line within which a passage lies
 
 
-def locate_passage(document: _QTextDocument, passage_lines: list[str]) -> tuple[int, int] | None:
+def locate_passage(document: _QTextDocument, passage_lines: list[str],
+                   lines_before: Sequence[str] = ()) -> tuple[int, int] | None:
     """Find the rendered span of the passage's lines, as (first, last) document positions.
 
-    Anchored on the passage's longest line: a heading's words also appear in a long note's
-    table of contents, and searching from the top used to start the passage there and tint
-    nearly the whole note. Each other line counts only where it lies near the anchor.
-    """
+    Anchored on the passage's longest line, at the occurrence that the source lines before
+    it (`lines_before`, the shown lines above the passage) say it is: a journal repeats
+    "Ran 5 km" or "Baked the sourdough again" in many entries, and the first occurrence had
+    put the preview on another day's entry. Without such a count (an occurrence the
+    rendering dropped), the occurrence with the most of the passage's lines near it: a
+    heading's words also appear in a long note's table of contents. The other lines are
+    looked for outwards from the anchor, each beyond the one before, so that a line
+    repeated elsewhere does not stretch the tint over other entries."""
     fragments = [f for f in (plain_fragment(raw)[:60] for raw in passage_lines) if len(f) >= 3]
     if not fragments:
         return None
-    anchor = max(fragments, key=len)
-    best: tuple[int, int, int] | None = None  # (lines found, first, last)
+    at = max(range(len(fragments)), key=lambda i: len(fragments[i]))
+    anchor = fragments[at]
+    found: list[QTextCursor] = []
     cursor = document.find(anchor, 0)
-    while not cursor.isNull():
-        span = _span_around(document, fragments, cursor)
-        if best is None or span[0] > best[0]:
-            best = span
+    while not cursor.isNull() and len(found) < _MAX_OCCURRENCES:
+        found.append(cursor)
         cursor = document.find(anchor, cursor.selectionEnd())
-    return (best[1], best[2]) if best else None
+    if not found:
+        return None
+    nth = _occurrences_before(anchor, list(lines_before) + passage_lines[:_line_of(
+        passage_lines, anchor, at)])
+    if nth < len(found):
+        span = _span_around(document, fragments, at, found[nth])
+    else:
+        span = max((_span_around(document, fragments, at, c) for c in found),
+                   key=lambda s: s[0])
+    return span[1], span[2]
 
 
-def _span_around(document: _QTextDocument, fragments: list[str],
+#: Occurrences of the anchor line looked through (a note is at most MAX_PREVIEW_CHARS).
+_MAX_OCCURRENCES = 2000
+
+
+def _line_of(passage_lines: list[str], anchor: str, fallback: int) -> int:
+    """The index in `passage_lines` of the line whose text is the anchor."""
+    for index, raw in enumerate(passage_lines):
+        if anchor in plain_fragment(raw):
+            return index
+    return fallback
+
+
+def _occurrences_before(anchor: str, lines: Sequence[str]) -> int:
+    """How often `anchor` stands in the shown text of `lines` (a source line's plain text
+    is worked out only when it holds the anchor's longest word: a long note has thousands)."""
+    probe = max(anchor.split(), key=len)
+    return sum(plain_fragment(raw).count(anchor) for raw in lines if probe in raw)
+
+
+def _span_around(document: _QTextDocument, fragments: list[str], at: int,
                  anchor: QTextCursor) -> tuple[int, int, int]:
-    """(how many fragments lie within PASSAGE_REACH of the anchor, first block, last block)."""
+    """(how many fragments lie within PASSAGE_REACH of the anchor, first block, last block).
+
+    The lines before the anchor's are looked for backwards from it, each before the last
+    one found, and the lines after forwards, each after."""
     low = max(0, anchor.selectionStart() - PASSAGE_REACH)
     high = anchor.selectionEnd() + PASSAGE_REACH
     first = last = anchor.block()
-    found = 0
-    for fragment in fragments:
-        cursor = document.find(fragment, low)
+    found = 1
+    position = anchor.selectionStart()
+    for fragment in reversed(fragments[:at]):
+        cursor = document.find(fragment, position, _QTextDocument.FindFlag.FindBackward)
+        if cursor.isNull() or cursor.selectionStart() < low:
+            continue
+        found += 1
+        first, position = cursor.block(), cursor.selectionStart()
+    position = anchor.selectionEnd()
+    for fragment in fragments[at + 1:]:
+        cursor = document.find(fragment, position)
         if cursor.isNull() or cursor.selectionStart() > high:
             continue
         found += 1
-        block = cursor.block()
-        first = block if block.position() < first.position() else first
-        last = block if block.position() > last.position() else last
+        last, position = cursor.block(), cursor.selectionEnd()
     return found, first.position(), last.position() + max(0, last.length() - 1)
 
 

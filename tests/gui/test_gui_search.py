@@ -331,6 +331,31 @@ def test_a_cited_passage_with_wikilinks_is_found_and_tinted(qtbot, tmp_path):  #
     assert shown[start:end].startswith("To review all cards") and "use /cards" in shown[start:end]
 
 
+def test_the_preview_tints_the_results_entry_when_its_lines_repeat_in_other_entries(
+        qtbot, tmp_path):  # noqa: ANN001
+    """A fresh-user trial: a journal says "Baked the sourdough again" in ten entries, and the
+    preview opened at the first of them and tinted a dozen, not the entry the result was."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import render
+
+    days = [f"## 2024-03-{day:02d}\n\nBaked the sourdough again, 75% hydration.\n"
+            f"Ran 5 km by the river.\n" + ("Fed the starter with rye flour.\n" if day == 7
+                                            else "") for day in range(1, 11)]
+    journal = tmp_path / "Journal 2024.md"
+    journal.write_text("---\ntags: [journal]\n---\n# Journal 2024\n\n" + "\n".join(days),
+                       encoding="utf-8")
+    lines = journal.read_text(encoding="utf-8").split("\n")
+    first = lines.index("## 2024-03-07")
+    rendered = render(journal, first + 1, first + 5, "sourdough starter", QFont())
+    shown = rendered.document.toPlainText()
+    assert rendered.passage is not None
+    start, end = rendered.passage
+    tinted = shown[start:end]
+    assert tinted.startswith("2024-03-07") and "Fed the starter" in tinted
+    assert "2024-03-06" not in tinted and "2024-03-08" not in tinted
+
+
 def _blocks(document):  # noqa: ANN001, ANN202
     block = document.begin()
     while block.isValid():
