@@ -112,6 +112,20 @@ def test_rank_by_confidence_lowers_empty_notes_and_labels_how_each_matched() -> 
     assert len(rank_by_confidence([strong_words, both], 1, "hybrid", True, True)) == 1
 
 
+def test_a_note_the_keyword_list_found_says_so_but_shows_its_meaning_passage() -> None:
+    """A fresh-user trial saw "wedding" highlighted in a result badged "meaning": the note
+    held one word of three. Found by both lists, it says "both"; the passage shown is the
+    one closest in meaning, as the words did not carry the match."""
+    one_word = evidence(1, meaning_z=2.5, gap=0.0, words=0.4, coverage=0.3, word_chunk=11,
+                        meaning_chunk=12)
+    by_meaning = evidence(2, meaning_z=2.0, gap=-0.01, meaning_chunk=22)
+    stray = evidence(3, meaning_z=0.2, gap=-0.05, words=0.2, coverage=0.3, word_chunk=31,
+                     meaning_chunk=32)
+    ranked = rank_by_confidence([one_word, by_meaning, stray], 3, "hybrid", True, True)
+    labels = {f.note_id: (f.match, f.chunk_id) for f in ranked}
+    assert labels == {1: ("both", 12), 2: ("meaning", 22), 3: ("words", 31)}
+
+
 def test_a_note_not_embedded_yet_gets_what_its_words_say() -> None:
     # Found only by words, as a note waiting for its vectors is: hybrid reads the missing
     # meaning evidence as "far"; the words model judges such a note.

@@ -420,13 +420,20 @@ def rank_by_confidence(evidence: list[Evidence], k: int, model: Model, have_word
     scored = [(float(kept[i]), evidence[i]) for i in order]
     out = []
     for chance, e in scored:
-        by_words = have_words and e.words > 0 and e.coverage >= 0.5
+        found_by_words = have_words and e.words > 0
         by_meaning = have_meaning and e.meaning_chunk is not None and e.meaning_z >= 1.5
-        match: MatchLabel = ("both" if by_words and by_meaning else "words" if by_words
-                             else "meaning" if by_meaning or e.word_chunk is None else "words")
-        # Show the passage that says the words when the words carried the match.
-        chunk = (e.word_chunk if match != "meaning" and e.word_chunk is not None
+        # Show the passage that says the words when the words carried the match (most of
+        # the query's words, or no strong meaning).
+        carried_by_words = e.word_chunk is not None and (
+            (found_by_words and e.coverage >= 0.5) or not by_meaning)
+        chunk = (e.word_chunk if carried_by_words
                  else e.meaning_chunk if e.meaning_chunk is not None else e.word_chunk)
+        # Say "words" whenever the keyword list found the note: its words are highlighted.
+        # A fresh-user trial saw "wedding" marked in a result badged "meaning" (one word
+        # of three held), and the same note badged "words" while vectors were pending.
+        match: MatchLabel = ("both" if found_by_words and by_meaning
+                             else "words" if found_by_words or (
+                                 not by_meaning and e.word_chunk is not None) else "meaning")
         assert chunk is not None  # a note is evidence because one list found one of its chunks
         out.append(Fused(e.note_id, chunk, chance, match, chance))
     return out
