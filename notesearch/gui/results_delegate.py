@@ -66,11 +66,13 @@ def visible_excerpt(text: str, spans: tuple[tuple[int, int], ...], font: QFont,
     """Return the excerpt and its highlight spans as a row shows them in SNIPPET_LINES lines
     of `width` pixels: when the first matched word would wrap below them (a short passage
     is shown whole, its match at the end), the text starts "…" as many lines above that
-    word's line as still leave the word in sight.
+    word's line as still leave the word in sight. Lines are measured as the row draws them
+    (`shown_lines`): measured in plain weight, three bold words had wrapped a fresh-user
+    trial's match onto a third line, out of sight.
     """
     if not spans or width <= 0:
         return text, spans
-    starts = _line_starts(text, font, width)
+    starts = [start for start, _ in shown_lines(text, spans, font, width)]
     first = max(i for i, start in enumerate(starts) if start <= spans[0][0])
     if first < SNIPPET_LINES:
         return text, spans
@@ -78,24 +80,42 @@ def visible_excerpt(text: str, spans: tuple[tuple[int, int], ...], font: QFont,
         cut = starts[first - above]
         shift = 1 - cut  # "…" takes the place of the text before `cut`
         shown = "…" + text[cut:]
-        lines = _line_starts(shown, font, width)
-        if (above == 0 or len(lines) <= SNIPPET_LINES
-                or spans[0][1] + shift <= lines[SNIPPET_LINES]):
-            return shown, tuple((a + shift, b + shift) for a, b in spans if a >= cut)
+        moved = tuple((a + shift, b + shift) for a, b in spans if a >= cut)
+        lines = shown_lines(shown, moved, font, width, SNIPPET_LINES)
+        end = lines[-1][0] + lines[-1][1] if lines else 0
+        if above == 0 or moved[0][1] <= end:
+            return shown, moved
     return text, spans  # (not reached: above == 0 always returns)
 
 
-def _line_starts(text: str, font: QFont, width: float) -> list[int]:
-    """Return where each line of `text` starts when wrapped to `width` pixels."""
+def shown_lines(text: str, spans: tuple[tuple[int, int], ...], font: QFont, width: float,
+                limit: int | None = None) -> list[tuple[int, int]]:
+    """Return (start, length) of each line of `text` as a row draws it: wrapped to `width`
+    pixels, the highlighted spans in bold, the last of the row's lines narrower by the "…"
+    that may follow it; the first `limit` lines, or all."""
     layout = QTextLayout(text, font)
     layout.setTextOption(_wrapping())
+    layout.setFormats(_bold(spans))
+    ellipsis = QFontMetricsF(font).horizontalAdvance("…")
     layout.beginLayout()
-    starts = []
-    while (line := layout.createLine()).isValid():
-        line.setLineWidth(width)
-        starts.append(line.textStart())
+    lines: list[tuple[int, int]] = []
+    while (limit is None or len(lines) < limit) and (line := layout.createLine()).isValid():
+        line.setLineWidth(width - (ellipsis if len(lines) == SNIPPET_LINES - 1 else 0))
+        lines.append((line.textStart(), line.textLength()))
     layout.endLayout()
-    return starts
+    return lines
+
+
+def _bold(spans: tuple[tuple[int, int], ...]) -> list[QTextLayout.FormatRange]:
+    """A bold format range per span: highlighted words are drawn bold (wider)."""
+    formats = []
+    for start, end in spans:
+        fmt = QTextCharFormat()
+        fmt.setFontWeight(QFont.Weight.Bold)
+        item = QTextLayout.FormatRange()
+        item.start, item.length, item.format = start, end - start, fmt
+        formats.append(item)
+    return formats
 
 
 class ResultDelegate(QStyledItemDelegate):

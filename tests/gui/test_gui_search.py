@@ -691,35 +691,49 @@ def test_the_window_reads_common_words_ahead_in_the_background(qtbot, window, li
 def test_a_match_at_the_end_of_a_short_passage_is_within_the_rows_two_lines(qtbot):  # noqa: ANN001
     """A passage of up to 240 characters is shown whole; at a row's width its only matched
     word can wrap below the two lines a row shows. The row then starts at that word's line."""
-    from PySide6.QtGui import QFont, QTextLayout
+    from PySide6.QtGui import QFont
 
-    from notesearch.gui.results_delegate import SNIPPET_LINES, visible_excerpt
+    from notesearch.gui.results_delegate import visible_excerpt
 
     text = ("We walked along the river for most of the afternoon and talked about the garden, "
             "the neighbours, the weather that never seems to settle, and at last the marmalade")
     word = text.index("marmalade")
     font = QFont()
     width = 220.0
-
-    def shown(excerpt: str) -> str:  # the text that fits in the row's lines
-        layout = QTextLayout(excerpt, font)
-        layout.beginLayout()
-        end = 0
-        for _ in range(SNIPPET_LINES):
-            line = layout.createLine()
-            if not line.isValid():
-                break
-            line.setLineWidth(width)
-            end = line.textStart() + line.textLength()
-        layout.endLayout()
-        return excerpt[:end]
-
-    assert "marmalade" not in shown(text)  # as the row drew it before
+    assert "marmalade" not in _in_sight(text, ((word, word + 9),), font, width)  # as before
     excerpt, spans = visible_excerpt(text, ((word, word + 9),), font, width)
-    assert "marmalade" in shown(excerpt) and excerpt.startswith("…")
+    assert "marmalade" in _in_sight(excerpt, spans, font, width) and excerpt.startswith("…")
     assert [excerpt[a:b] for a, b in spans] == ["marmalade"]
     near = text.index("river")  # a match already in sight: the row is unchanged
     assert visible_excerpt(text, ((near, near + 5),), font, width) == (text, ((near, near + 5),))
+
+
+def test_a_rows_first_match_stays_in_sight_with_its_words_drawn_bold(qtbot):  # noqa: ANN001
+    """A fresh-user trial's row showed "…card blocked, new one in 5 days. Evening — Found out
+    the…" with nothing marked: measured in plain weight, the excerpt fit "deposit" in the
+    row's two lines; drawn bold, with the "…" after the last line, it wrapped below them."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.results_delegate import visible_excerpt
+
+    text = ("…— Bank called about a suspicious card payment in Singapore — card blocked, new "
+            "one in 5 days. Evening — Found out the deposit for the old flat was finally "
+            "returned — €1,620, they kept €180 for a scratched floor. Not worth fighting.")
+    spans = tuple((text.index(w), text.index(w) + len(w))
+                  for w in ("deposit", "scratched", "floor"))
+    font = QFont()
+    for width in range(180, 700, 3):
+        excerpt, moved = visible_excerpt(text, spans, font, float(width))
+        assert excerpt[moved[0][0]:moved[0][1]] == "deposit"
+        assert "deposit" in _in_sight(excerpt, moved, font, float(width)), width
+
+
+def _in_sight(excerpt: str, spans, font, width: float) -> str:  # noqa: ANN001
+    """The text of a row's lines, laid out as the row draws them."""
+    from notesearch.gui.results_delegate import SNIPPET_LINES, shown_lines
+
+    lines = shown_lines(excerpt, spans, font, width, SNIPPET_LINES)
+    return excerpt[:lines[-1][0] + lines[-1][1]] if lines else ""
 
 
 def test_a_notion_pages_folder_is_shown_by_its_name_not_its_id(tmp_path):  # noqa: ANN001
