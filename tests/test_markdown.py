@@ -390,6 +390,31 @@ def test_an_excerpt_shows_a_list_in_code_as_written() -> None:
     assert snippet_text("Run `make( )` ( )") == "Run `make( )`"
 
 
+def test_an_excerpt_inside_a_long_code_block_shows_the_code_as_written() -> None:
+    """A fresh-user trial: a pasted traceback longer than the excerpt left the excerpt "…"
+    (its window, inside the block, was moved out of it), and a window opened inside a
+    shell block showed "-name '.log'" for "-name '*.log'" and its pipes as "·"."""
+    frames = "".join(f'  File "/srv/app/mod{i}.py", line {i}, in step{i}\n    step{i + 1}()\n'
+                     for i in range(8))
+    traceback = ("# UnicodeDecodeError when reading uploads\n\n```\nTraceback (most recent "
+                 f"call last):\n{frames}UnicodeDecodeError: 'utf-8' codec can't decode byte "
+                 "0x89 in position 0: invalid start byte\n```")
+    snippet = make_snippet(snippet_text(traceback), "codec can't decode byte 0x89")
+    shown, spans = plain_markdown(snippet.text, snippet.highlights)
+    assert "codec can't decode byte 0x89 in position 0" in shown, shown
+    assert {shown[a:b] for a, b in spans} >= {"codec", "decode", "byte", "0x89"}
+    assert "`" not in shown
+    script = ("Cleanup\n```bash\n" + "".join(f"# step {i}: nothing to see here at all\n"
+                                              for i in range(12))
+              + "find /var/log/app -name '*.log' -mtime +14 -delete\n"
+              "du -sh * | sort -rh | head -10\n```\nRun it weekly.")
+    snippet = make_snippet(snippet_text(script), "delete old logs mtime")
+    shown, _ = plain_markdown(snippet.text, snippet.highlights)
+    assert shown.startswith("…") and "Cleanup" not in shown
+    assert "-name '*.log' -mtime +14 -delete du -sh * | sort -rh" in shown, shown
+    assert "bash" not in shown and "`" not in shown
+
+
 def test_a_drawings_embedded_file_with_a_short_id_is_not_its_text() -> None:
     """A fresh-user trial's drawing listed "8d2f6a1e0b9c4d7e: [[sync-icon.png]]" under
     "## Embedded Files" (the plugin writes 40 hex digits; shorter ids are as much data)."""

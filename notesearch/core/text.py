@@ -1031,11 +1031,11 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
         space = passage.find(" ", start, start + 20)
         start = space + 1 if space != -1 else start
     end = min(len(passage), start + width)
-    start, end = _around_code(passage, *_around_wikilinks(passage, start, end))
+    start, end, reopen, reclose = _around_code(passage, *_around_wikilinks(passage, start, end))
     excerpt = passage[start:end]
     inside = tuple((a - start, b - start) for a, b in spans if a >= start and b <= end)
-    prefix = "…" if start > 0 else ""
-    suffix = "…" if end < len(passage) else ""
+    prefix = ("…" if start > 0 else "") + reopen
+    suffix = reclose + ("…" if end < len(passage) else "")
     shift = len(prefix)
     return Snippet(prefix + excerpt + suffix,
                    tuple((a + shift, b + shift) for a, b in inside), start)
@@ -1045,19 +1045,43 @@ def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool =
 WIKILINK_REACH = 60
 
 
-def _around_code(passage: str, start: int, end: int) -> tuple[int, int]:
-    """Return (start, end) moved so that no inline code is cut in two: an edge inside a code
-    span moves outwards to take it in, by at most WIKILINK_REACH, else inwards to leave it
-    out. An excerpt that opened inside "`openssl … -showcerts`" paired its backticks the
-    wrong way, and the pipes of the next command read "echo · openssl" (a fresh-user trial)."""
+def _around_code(passage: str, start: int, end: int) -> tuple[int, int, str, str]:
+    """Return (start, end) moved so that no inline code is cut in two, and the fences to
+    put before and after the window when it cuts a fenced block ("" when it does not).
+
+    An edge inside inline code moves outwards to take it in, by at most WIKILINK_REACH,
+    else inwards to leave it out. An excerpt that opened inside "`openssl … -showcerts`"
+    paired its backticks the wrong way, and the pipes of the next command read "echo ·
+    openssl" (a fresh-user trial). A fenced block (three backticks or more) is cut where the
+    window falls, and the excerpt opens or closes the fence again, so that what it shows is
+    still code: moved inwards, a traceback longer than the window had left the excerpt "…",
+    and opened inside a block, "-name '*.log'" read "-name '.log'" (a fresh-user trial)."""
+    reopen = reclose = ""
     for a, b in code_spans(passage):
+        fence = passage[a:a + 3] == "```"
         if a < start and end < b:
+            if fence:
+                reopen = reclose = _run_at(passage, a)
             break  # one span holds the whole window: nothing to take in or leave out
         if a < start < b:
-            start = a if start - a <= WIKILINK_REACH else min(b, end)
+            if fence:
+                reopen = _run_at(passage, a)
+            else:
+                start = a if start - a <= WIKILINK_REACH else min(b, end)
         if a < end < b:
-            end = b if b - end <= WIKILINK_REACH else max(a, start)
-    return start, end
+            if fence:
+                reclose = _run_at(passage, a)
+            else:
+                end = b if b - end <= WIKILINK_REACH else max(a, start)
+    return start, end, reopen, reclose
+
+
+def _run_at(text: str, at: int) -> str:
+    """The run of backticks that starts at `at`."""
+    end = at
+    while end < len(text) and text[end] == "`":
+        end += 1
+    return text[at:end]
 
 
 def _around_wikilinks(passage: str, start: int, end: int) -> tuple[int, int]:
@@ -1086,19 +1110,29 @@ def _one_line(passage: str) -> str:
     code (see make_snippet); the last 512 are kept, as a passage recurs from keystroke to
     keystroke. A heading is followed by " —": on one line "### Another approach I found"
     and the text under it read as one sentence ("Another approach I found I found another
-    approach")."""
+    approach"). A fenced block stays code between backtick fences, without its language
+    name ("```bash find …" had read "bash find …")."""
     marked = _QUOTE_MARKER.sub("", passage) if ">" in passage else passage
     if "#" in marked:
         marked = _HEADING_LINE.sub(r"\1 —", marked)
     marked = _LIST_MARKER.sub(r"\1•", marked)
-    if marked != passage and ("```" in passage or "~~~" in passage):
+    if "```" in passage or "~~~" in passage:
         # Code reads as written: a YAML list's "- pgdata:/var/lib/…" is no bullet. (Each
         # rule above works within a line, so the lines stay where they were.)
         lines, written = marked.split("\n"), passage.split("\n")
         for opened, closed, closes in fenced_blocks(written):
+            run = fence_marker(written[opened]).strip()
+            fence = run if run.startswith("`") else "```"
+            lines[opened] = _FENCE_OPENING.sub(fence, lines[opened], count=1)
             lines[opened + 1:closed + (not closes)] = written[opened + 1:closed + (not closes)]
+            if closes:
+                lines[closed] = fence
         marked = "\n".join(lines)
     return " ".join(marked.split())
+
+
+#: An opening fence and its language name, as _one_line writes it: "```" alone.
+_FENCE_OPENING = re.compile(r"(`{3,}|~{3,})\s*[\w:+.#-]*")
 
 
 def _densest_window(spans: list[tuple[int, int]], width: int, length: int) -> int:
