@@ -415,6 +415,21 @@ def test_an_excerpt_inside_a_long_code_block_shows_the_code_as_written() -> None
     assert "bash" not in shown and "`" not in shown
 
 
+def test_an_excerpt_shows_tex_math_as_written() -> None:
+    """A fresh-user trial's lecture notes: "\\hat w_{\\text{ridge}}" read
+    "\\hat w{\\text{ridge}}" and "\\|w\\|_2^2" read "|w|2^2" in excerpts, emphasis and
+    escapes applied inside math. Dollars that are prices are no math."""
+    text = ("Ridge: minimise $\\|y - Xw\\|_2^2 + \\lambda \\|w\\|_2^2$, so **closed form**\n"
+            "$$\\hat w_{\\text{ridge}} = (X^\\top X + \\lambda I)^{-1} X^\\top y$$\n"
+            "Softmax $\\mathrm{softmax}(z)_k$; the book cost $5 and _only_ $10 used.")
+    shown, _ = plain_markdown(snippet_text(text))
+    assert "$\\|y - Xw\\|_2^2 + \\lambda \\|w\\|_2^2$" in shown, shown
+    assert "$$\\hat w_{\\text{ridge}} = (X^\\top X + \\lambda I)^{-1} X^\\top y$$" in shown
+    assert "$\\mathrm{softmax}(z)_k$" in shown
+    assert "closed form" in shown and "**" not in shown
+    assert "cost $5 and only $10 used" in shown
+
+
 def test_a_drawings_embedded_file_with_a_short_id_is_not_its_text() -> None:
     """A fresh-user trial's drawing listed "8d2f6a1e0b9c4d7e: [[sync-icon.png]]" under
     "## Embedded Files" (the plugin writes 40 hex digits; shorter ids are as much data)."""

@@ -1016,6 +1016,18 @@ def code_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in CODE_SPAN.finditer(text)] if "`" in text else []
 
 
+# TeX math as Markdown editors take it (Obsidian, Pandoc's rule): "$$…$$", or "$…$" whose
+# dollars hug what they hold and whose closing one no digit follows, so "$5 and $10" is
+# no math. What it holds reads as written (prose.plain_markdown), as inline code does.
+MATH_SPAN = re.compile(r"\$\$(?:[^$]|\$(?!\$))+?\$\$"
+                       r"|(?<![\\$\w])\$(?=[^\s$])[^$\n]*?(?<=[^\s\\$])\$(?![\w$])")
+
+
+def math_spans(text: str) -> list[tuple[int, int]]:
+    """Return the [start, end) offsets of `text`'s TeX math, dollars included."""
+    return [m.span() for m in MATH_SPAN.finditer(text)] if "$" in text else []
+
+
 def make_snippet(passage: str, query: str, width: int = 240, prefix_last: bool = False) -> Snippet:
     """Return the `width`-character window of `passage` holding most matched terms, highlighted."""
     # A list item's marker becomes "•" while it still starts a line: on the one line of an
