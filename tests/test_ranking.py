@@ -372,6 +372,17 @@ def test_the_one_note_titled_as_the_query_is_found_by_its_title(tmp_path):
     (notes / "Other.md").write_text("---\ntitle: README\n---\nAnother readme.\n")
     library.scan()
     assert named("readme") is None  # two notes are called that: no one of them is named
+    # A Zettelkasten names a note by the id its file starts with, and links by it: a
+    # fresh-user trial's index note, linking [[202403151230]], came above the note itself.
+    (notes / "202403151230 Idempotency keys.md").write_text(
+        "# Idempotency keys\nA retry with the same key returns the stored response.\n")
+    (notes / "202405151630.md").write_text(
+        "# Index\n- [[202403151230]] Idempotency keys\n- [[202403151245]] Backoff\n")
+    (notes / "202403151245.md").write_text("# Backoff\nRetry with exponential backoff.\n")
+    library.scan()
+    assert named("202403151230") == "Idempotency keys"
+    assert named("202403151245") == "Backoff"
+    assert named("20240315") is None
     library.close()
 
 

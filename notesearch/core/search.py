@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 import unicodedata
 from collections import Counter, OrderedDict
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 from statistics import NormalDist
 from typing import Literal, cast
 
@@ -504,9 +506,10 @@ class Searcher:
         return {**coverage, **self.keywords.coverage(query, missing, as_you_type)}
 
     def _named_note(self, query: str, word_hits: list[Hit]) -> int | None:
-        """The note id of the one note among the best NAMED_AMONG by words whose title or an
-        alias is the query (case, width and spacing aside), or None: a note searched by its
-        name ("bilibili" for "b站.md", whose aliases say bilibili)."""
+        """The note id of the one note among the best NAMED_AMONG by words whose title, an
+        alias or its Zettelkasten id is the query (case, width and spacing aside), or None:
+        a note searched by its name ("bilibili" for "b站.md", whose aliases say bilibili;
+        "202403151230" for "202403151230 Idempotency keys.md", which links name by it)."""
         wanted = " ".join(normalise(query).split())
         if not wanted or len(wanted.split()) > NAMED_MAX_WORDS or not word_hits:
             return None
@@ -517,11 +520,12 @@ class Searcher:
             "names", {})
         missing = [n for n in best if n not in names]
         if missing:
-            for note_id, title, aliases in self.conn.execute(
-                    f"SELECT id, title, aliases FROM notes WHERE id IN "
+            for note_id, title, aliases, path in self.conn.execute(
+                    f"SELECT id, title, aliases, path FROM notes WHERE id IN "
                     f"({','.join('?' * len(missing))})", missing):
                 names[note_id] = tuple(" ".join(normalise(name).split())
-                                       for name in [title, *json.loads(aliases)])
+                                       for name in [title, *json.loads(aliases),
+                                                    *_zettel_id(path)])
         named = [n for n in best if wanted in names.get(n, ())]
         return named[0] if len(named) == 1 else None
 
@@ -1414,6 +1418,18 @@ def _filter_clauses(filters: Filters) -> list[tuple[str, str, list[object]]]:
 #: six languages and 452 -> 417. A fresh-user trial: "blood pressure readings from my
 #: doctor" put the German blood-pressure diary first at 15%, "no good match" (z 4.3).
 FOREIGN_LEAD_Z = 4.0
+
+#: A Zettelkasten note's id: the timestamp its file name starts with ("202403151230
+#: Idempotency keys.md", "202403151230.md"), twelve or fourteen digits as the Zettelkasten
+#: tools write them (The Archive, Zettlr, Obsidian's unique-note plugin).
+_ZETTEL_ID = re.compile(r"(\d{12}|\d{14})(?=[ _.-]|$)")
+
+
+def _zettel_id(path: str) -> list[str]:
+    """The Zettelkasten id the note's file name starts with, if it does (a list of 0 or 1)."""
+    found = _ZETTEL_ID.match(Path(path).stem)
+    return [found.group(1)] if found else []
+
 
 #: A query is looked for as a note's title among the best this many notes by words, and
 #: only when it has at most this many words (a title, not a question).
