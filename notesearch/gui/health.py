@@ -98,6 +98,10 @@ class HealthDialog(QDialog):
         self.tree.resizeColumnToContents(0)
         self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), self.width() // 2))
         has_items = self.tree.topLevelItemCount() > 0
+        # Nothing skipped: the summary says so, and an empty table with its Retry buttons
+        # would only look like something failed to load (a fresh-user trial).
+        for widget in (self.tree, self.retry_button, self.retry_all_button):
+            widget.setVisible(has_items)
         self.retry_button.setEnabled(has_items)
         self.retry_all_button.setEnabled(has_items)
 

@@ -251,3 +251,10 @@ def worker_environment() -> QProcessEnvironment:
     existing = env.value("PYTHONPATH", "")
     env.insert("PYTHONPATH", source + (os.pathsep + existing if existing else ""))
     return env
+
+
+def pause_label(paused: bool, watching: bool) -> str:
+    """What the pause control does now, in the same words on the button, in the menu and in
+    the tray: "Resume indexing", "Pause watching" (up to date, changes are watched for) or
+    "Pause indexing"."""
+    return "Resume indexing" if paused else "Pause watching" if watching else "Pause indexing"

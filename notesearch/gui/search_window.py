@@ -45,7 +45,7 @@ from notesearch.gui import actions
 from notesearch.gui.ask_panel import AskPanel
 from notesearch.gui.dispatch import ReadAhead, SearchDispatcher
 from notesearch.gui.filter_bar import FilterBar
-from notesearch.gui.indexing import IndexingController, State
+from notesearch.gui.indexing import IndexingController, State, pause_label
 from notesearch.gui.operations import Op
 from notesearch.gui.preview import NotePreview
 from notesearch.gui.results_delegate import ResultDelegate
@@ -168,7 +168,7 @@ class SearchWindow(QMainWindow):
         self.progress_bar.setTextVisible(False)
         self.progress_bar.hide()
         self.pause_button = QToolButton()
-        self.pause_button.setText("Pause")
+        self.pause_button.setText(pause_label(False, False))
         self.pause_button.setAccessibleName("Pause or resume indexing")
         self.health_button = QToolButton()
         self.health_button.setText("Index health…")
@@ -198,7 +198,7 @@ class SearchWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&Notesearch")
-        self.pause_action = QAction("&Pause indexing", self)
+        self.pause_action = QAction("&" + pause_label(False, False), self)
         menu.addAction("&Settings…", QKeySequence.StandardKey.Preferences,
                        self.settings_requested.emit)
         menu.addAction("Index &health…", self.health_requested.emit)
@@ -614,11 +614,9 @@ class SearchWindow(QMainWindow):
         # Once up to date there is nothing to index, but changes are still watched for: the
         # button says what it would pause.
         watching = state is State.UP_TO_DATE
-        self.pause_button.setText("Resume" if paused else "Pause watching" if watching
-                                  else "Pause")
-        self.pause_action.setText("&Resume indexing" if paused else
-                                  "&Pause watching for changes" if watching
-                                  else "&Pause indexing")
+        # The button and the menu say the same words (a fresh-user trial met three names).
+        self.pause_button.setText(pause_label(paused, watching))
+        self.pause_action.setText("&" + pause_label(paused, watching))
         self.progress_bar.setVisible(state in (State.INDEXING, State.PAUSED)
                                      and self.indexing.running)
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from notesearch.gui.indexing import IndexingController, State
+from notesearch.gui.indexing import IndexingController, State, pause_label
 
 
 class Tray(QObject):
@@ -51,8 +51,8 @@ class Tray(QObject):
     def _on_state(self, state: State, message: str) -> None:
         if self.icon is None:
             return
-        self.pause_action.setText("Resume indexing" if state is State.PAUSED
-                                  else "Pause indexing")
+        self.pause_action.setText(pause_label(state is State.PAUSED,
+                                              state is State.UP_TO_DATE))
         self.icon.setToolTip(f"notesearch — {message}")
 
     def note_hidden(self) -> None:

@@ -37,13 +37,15 @@ def test_health_lists_skipped_files_and_retry_reindexes_them(qtbot, tmp_path, e5
     assert "Last read in full: 20" in dialog.summary.text()
     assert " MB." in dialog.summary.text()
     row = dialog.tree.topLevelItem(0)
-    assert Path(row.text(0)) == broken
+    assert Path(row.text(0)) == broken and not dialog.tree.isHidden()
     assert "not text in UTF-8 or any other encoding" in row.text(1)
     broken.write_text("# Café\n\nNow it is UTF-8.\n")  # the user fixes the file
     with qtbot.waitSignal(dialog.retried, timeout=10_000):
         qtbot.mouseClick(dialog.retry_all_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 0, timeout=10_000)
     assert "No files were skipped" in dialog.summary.text()
+    # Nothing to list: no empty table and Retry buttons beside that sentence.
+    assert dialog.tree.isHidden() and dialog.retry_all_button.isHidden()
     assert library.store.note_id(str(broken)) is not None
     library.close()
 
