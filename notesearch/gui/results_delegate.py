@@ -96,14 +96,20 @@ def shown_lines(text: str, spans: tuple[tuple[int, int], ...], font: QFont, widt
     layout = QTextLayout(text, font)
     layout.setTextOption(_wrapping())
     layout.setFormats(_bold(spans))
-    ellipsis = QFontMetricsF(font).horizontalAdvance("…")
     layout.beginLayout()
     lines: list[tuple[int, int]] = []
     while (limit is None or len(lines) < limit) and (line := layout.createLine()).isValid():
-        line.setLineWidth(width - (ellipsis if len(lines) == SNIPPET_LINES - 1 else 0))
+        line.setLineWidth(line_width(len(lines), width, font))
         lines.append((line.textStart(), line.textLength()))
     layout.endLayout()
     return lines
+
+
+def line_width(number: int, width: float, font: QFont) -> float:
+    """The width of a row's excerpt line `number` (from 0): the last of SNIPPET_LINES leaves
+    room for the "…" that says more of the passage follows."""
+    ellipsis = QFontMetricsF(font).horizontalAdvance("…") if number == SNIPPET_LINES - 1 else 0
+    return width - ellipsis
 
 
 def _bold(spans: tuple[tuple[int, int], ...]) -> list[QTextLayout.FormatRange]:
@@ -248,8 +254,6 @@ class ResultDelegate(QStyledItemDelegate):
         layout = QTextLayout(text, opt.font)
         layout.setTextOption(_wrapping())
         layout.setFormats(self._highlight_formats(spans, opt, fg, selected))
-        fm = QFontMetricsF(opt.font)
-        ellipsis = fm.horizontalAdvance("…")
         painter.setPen(fg)
         step = line_height(opt.font)  # one spacing for Latin and CJK lines alike
         layout.beginLayout()
@@ -258,8 +262,7 @@ class ResultDelegate(QStyledItemDelegate):
             line = layout.createLine()
             if not line.isValid():
                 break
-            last = number == SNIPPET_LINES - 1
-            line.setLineWidth(rect.width() - (ellipsis if last else 0))
+            line.setLineWidth(line_width(number, rect.width(), opt.font))
             line.setPosition(QPointF(0, number * step + (step - line.height()) / 2))
             last_line = line
         layout.endLayout()
@@ -273,20 +276,17 @@ class ResultDelegate(QStyledItemDelegate):
     @staticmethod
     def _highlight_formats(spans: tuple[tuple[int, int], ...], opt: QStyleOptionViewItem,
                            fg: QColor, selected: bool) -> list[QTextLayout.FormatRange]:
-        formats = []
+        formats = _bold(spans)  # as visible_excerpt measured them
         background = QColor(opt.palette.color(QPalette.ColorRole.Highlight))
         background.setAlphaF(0.28)
-        for start, end in spans:
-            fmt = QTextCharFormat()
-            fmt.setFontWeight(QFont.Weight.Bold)
+        for item in formats:
+            fmt = QTextCharFormat(item.format)
             fmt.setForeground(fg)
             if selected:
                 fmt.setFontUnderline(True)  # a tint would vanish on the selection colour
             else:
                 fmt.setBackground(background)
-            item = QTextLayout.FormatRange()
-            item.start, item.length, item.format = start, end - start, fmt
-            formats.append(item)
+            item.format = fmt
         return formats
 
     @staticmethod
