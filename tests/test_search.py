@@ -1552,3 +1552,24 @@ def test_character_references_read_as_characters_and_image_paths_are_no_words(tm
     assert library.search("receipt scan", k=1, mode="words").results[0].title == \
         "Scan - Metro receipt"  # an image's alt text is its words
     library.close()
+
+
+def test_similar_notes_fill_the_list_asked_for_beside_a_note_of_many_passages(tmp_path, e5):
+    """A fresh-user trial: beside a 1.25 MB log, "similar -k 20" listed 3 notes for one note
+    and fewer than 20 for 53 of 77, without a word of why: the log's passages filled all
+    of the closest ones read."""
+    log = "".join(f"## Entry {n}\nDatabase connection timeout on node {n % 7}; retried the "
+                  f"query and it went through.\n\n" for n in range(640))
+    files = {"Incident log.md": f"# Incident log\n\n{log}",
+             "Timeouts.md": "# Timeouts\nDatabase connections time out under load.\n",
+             **{f"Note {n}.md": f"# Note {n}\n{topic}\n" for n, topic in enumerate([
+                 "Connection pool sizing for the database.", "Retry with backoff.",
+                 "Query plans and slow queries.", "Sourdough starter feeding.",
+                 "Tomato blight on the leaves.", "Packing list for a hut tour.",
+                 "Reading list for the winter.", "Bike chain cleaning."])}}
+    library = library_of(tmp_path, files, e5)
+    assert library.status().chunks > 210
+    similar = library.similar("Timeouts.md", 9)
+    assert len(similar) == 9  # every other note
+    assert "Incident log.md" in [Path(r.path).name for r in similar[:3]]
+    library.close()
