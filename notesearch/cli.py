@@ -357,16 +357,28 @@ def _print_passages(answer: Answer) -> None:
     for passage in answer.passages:
         where = passage.title + (f" › {passage.section}" if passage.section else "")
         print(f"[{passage.number}] {bold}{where}{reset}  {dim}{passage.citation}{reset}")
-        shown: set[tuple[int, str]] = set()
-        for sentence in sorted(passage.sentences, key=lambda s: s.start):  # as they read
-            lines = [(sentence.line, passage.text[sentence.start:sentence.end])]
-            if is_heading(_line_at(passage.text, sentence.start)):
-                lines += _lines_under(passage, sentence.line)
-            for number, text in lines:
-                said = " ".join(blank_markup(plain_markdown(text)[0]).split())
-                if said and (number, said) not in shown:  # HTML tags and bare URLs go too
-                    shown.add((number, said))
-                    print(f"    {dim}{number}:{reset} {said}")
+        for number, said in _answer_lines(passage):
+            print(f"    {dim}{number}:{reset} {said}")
+
+
+def _answer_lines(passage: Passage) -> list[tuple[int, str]]:
+    """(line number, plain text) of a passage's answering sentences as they read, with the
+    lines under one that is a heading; each said once: a sentence of a line already shown
+    whole is not shown again (a trial's "4: Turn every week in summer." under the whole of
+    line 4, shown for the heading above it)."""
+    said: list[tuple[int, str]] = []
+    for sentence in sorted(passage.sentences, key=lambda s: s.start):
+        lines = [(sentence.line, passage.text[sentence.start:sentence.end])]
+        if is_heading(_line_at(passage.text, sentence.start)):
+            lines += _lines_under(passage, sentence.line)
+        for number, text in lines:
+            plain = " ".join(blank_markup(plain_markdown(text)[0]).split())
+            if plain:  # HTML tags and bare URLs go too
+                said.append((number, plain))
+    unique = list(dict.fromkeys(said))
+    return [(number, text) for number, text in unique
+            if not any(other == number and text != whole and text in whole
+                       for other, whole in unique)]
 
 
 #: Lines of a passage shown under an answering sentence that is its heading.

@@ -295,3 +295,34 @@ def test_the_cli_shows_a_passage_s_answering_sentences_as_they_read(capsys) -> N
     _print_passages(Answer("肌酸应该什么时候喝？", [passage], found=True))
     out = capsys.readouterr().out
     assert out.index("但这个说法不对。") < out.index("另外，饭后喝更好。")
+
+
+def test_beside_a_good_match_notes_at_zero_percent_are_no_source(sample_library):
+    """A fresh-user trial: "how often should I turn the compost?" cited the compost note
+    (92%), then two journal entries and a 1:1 at 0%, each with a sentence in bold."""
+    searcher = sample_library.searcher()
+    question = "how many parts browns to greens in compost?"
+    results = searcher.search(question, k=8).results
+    negligible = {r.path for r in results if r.confidence < 0.005}
+    assert results[0].confidence >= 0.5 and negligible  # (else this proves nothing)
+    answer = ask_offline(searcher, question)
+    assert answer.found and answer.passages
+    assert not negligible & {p.path for p in answer.passages}
+
+
+def test_the_cli_says_each_answering_line_once(capsys) -> None:  # noqa: ANN001
+    """A fresh-user trial: under an answering heading the CLI showed line 4 whole, then its
+    answering sentence "Turn every week in summer." again as line 4."""
+    from notesearch.cli import _print_passages
+    from notesearch.core.ask import Answer, Passage, Sentence
+
+    text = ("# Compost notes\n\nGreens to browns about 1:2.\n"
+            "Too wet → more browns. Turn every week in summer. Ready in 3 months.")
+    turn = text.index("Turn")
+    passage = Passage(1, 1, "/n/compost.md", "Compost notes", "", 1, 4, text, 0.9, False,
+                      sentences=(Sentence(0, len("# Compost notes"), 1, 0.9),
+                                 Sentence(turn, text.index(" Ready"), 4, 0.8)))
+    _print_passages(Answer("how often should I turn the compost?", [passage], found=True))
+    out = capsys.readouterr().out
+    assert out.count("4: ") == 1 and out.count("Turn every week") == 1
+    assert "4: Too wet → more browns. Turn every week in summer. Ready in 3 months." in out

@@ -13,7 +13,14 @@ import numpy as np
 from notesearch.core.chat import UsageLog
 from notesearch.core.errors import ChatError, EmbedderError
 from notesearch.core.prose import blank_markup, embedding_text
-from notesearch.core.search import NO_FILTERS, Filters, Searcher, SearchResponse, valid_text
+from notesearch.core.search import (
+    NO_FILTERS,
+    Filters,
+    Searcher,
+    SearchResponse,
+    valid_text,
+    worth_showing,
+)
 from notesearch.core.store import PassageRow
 from notesearch.core.text import (
     is_cjk,
@@ -213,7 +220,9 @@ def find_passages(searcher: Searcher, question: str, filters: Filters = NO_FILTE
     response = searcher.search(question, k=notes, filters=filters)
     if not response.results:
         return Retrieval([], response)
-    confidence = {r.note_id: r.confidence for r in response.results}
+    # Beside a good match, a note at 0% is no source, whatever list found it.
+    confidence = {r.note_id: r.confidence
+                  for r in worth_showing(response.results, keep_words=False)}
     rows = searcher.store.passages_of(list(confidence))
     withheld = len({row.note_id for row in rows if row.private and not include_private})
     # Chunks with no words of their own (hash "") are never cited.

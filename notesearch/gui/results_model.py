@@ -16,7 +16,6 @@ from PySide6.QtCore import (
 )
 
 from notesearch.core.config import sample_notes_folder
-from notesearch.core.fusion import WEAK_MATCH
 from notesearch.core.markdown import without_notion_id
 from notesearch.core.search import Result
 
@@ -45,23 +44,6 @@ def find_vault(path: Path) -> Path | None:
         if (parent / ".obsidian").is_dir():
             return parent
     return None
-
-
-#: A result found by meaning alone under this confidence shows as "0%" (rounded): the
-#: development set's results 2-10 below 0.25 were the note meant 1% of the time (1,315).
-UNLISTED_BELOW = 0.005
-
-
-def worth_listing(results: list[Result]) -> list[Result]:
-    """The search results the list shows: when one is a good match (WEAK_MATCH or more),
-    those found by meaning alone that would show as 0% are left out; otherwise all (the
-    closest notes, under "no good match"). A note the words found stays, as a person
-    expects every note holding the word listed. A fresh-user trial saw two good matches
-    padded with eighteen rows at 0%."""
-    if not any(result.confidence >= WEAK_MATCH for result in results):
-        return results
-    return [result for result in results
-            if result.confidence >= UNLISTED_BELOW or result.match != "meaning"]
 
 
 def make_items(results: list[Result], roots: list[Path]) -> list[ResultItem]:

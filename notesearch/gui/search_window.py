@@ -39,7 +39,7 @@ from notesearch.core.config import SAMPLE_QUERIES, sample_notes_folder
 from notesearch.core.fusion import WEAK_MATCH
 from notesearch.core.library import Library
 from notesearch.core.query import SYNTAX_HELP
-from notesearch.core.search import NO_FILTERS, Filters, Result, SearchResponse
+from notesearch.core.search import NO_FILTERS, Filters, Result, SearchResponse, worth_showing
 from notesearch.core.text import Snippet
 from notesearch.gui import actions
 from notesearch.gui.ask_panel import AskPanel
@@ -49,7 +49,7 @@ from notesearch.gui.indexing import IndexingController, State, pause_label
 from notesearch.gui.operations import Op
 from notesearch.gui.preview import NotePreview
 from notesearch.gui.results_delegate import ResultDelegate
-from notesearch.gui.results_model import ResultItem, ResultsModel, make_items, worth_listing
+from notesearch.gui.results_model import ResultItem, ResultsModel, make_items
 
 PREFIX_MIN_CHARS = 3  # "t*" expands to every word starting with t: slow, and says little
 RESULTS = 20
@@ -301,7 +301,7 @@ class SearchWindow(QMainWindow):
         `newest_first`, the best matches ordered by when their notes were last modified."""
         response = self.library.search(query, RESULTS, filters,
                                        as_you_type=prefix_last_word(query))
-        results = worth_listing(response.results)
+        results = worth_showing(response.results)
         if newest_first:
             results = sorted(results, key=lambda r: -r.modified)
         return response, make_items(results, self.library.folders())

@@ -11,8 +11,8 @@ from PySide6.QtGui import QGuiApplication, QInputMethodEvent
 from PySide6.QtWidgets import QApplication
 
 from notesearch.core.library import Library
+from notesearch.core.search import worth_showing
 from notesearch.gui.indexing import IndexingController
-from notesearch.gui.results_model import worth_listing
 from notesearch.gui.search_window import SearchWindow
 
 
@@ -69,7 +69,7 @@ def test_results_are_the_libraries_ranking(qtbot, window, library, notes_dir):  
     query = "how often should we replace passwords and tokens"
     type_and_wait(qtbot, window, query)
     expected = [r.path for r in
-                worth_listing(library.search(query, 20, as_you_type=True).results)]
+                worth_showing(library.search(query, 20, as_you_type=True).results)]
     assert [item.result.path for item in window.model.items()] == expected
     assert "work/Changing secrets regularly.txt" in shown_paths(window, notes_dir)[:5]
 
