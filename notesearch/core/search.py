@@ -211,6 +211,9 @@ class SearchResponse:
     filter_note: str | None = None
     #: The query was only filters ("tag:trial"): every result matches it (confidence 1).
     only_filters: bool = False
+    #: The query as the excerpts highlight it: corrections applied, the word being typed as
+    #: the keyword list matched it ("" until searched). The preview marks the same words.
+    highlighted: str = ""
 
     def spelling_note(self) -> str:
         """Return what the user should read about corrected words, or "" (shared by the CLI
@@ -420,8 +423,9 @@ class Searcher:
             fused = with_made_up_words(fused, share)
         if response.only_filters and allowed is not None and len(fused) < k:
             fused += self._newest(allowed - {f.note_id for f in fused}, k - len(fused))
+        response.highlighted = self._as_matched(spelled, as_you_type)
         response.results = self._timed(timings, "results", self._results, fused,
-                                       self._as_matched(spelled, as_you_type), as_you_type,
+                                       response.highlighted, as_you_type,
                                        meaning_hits if mode == "hybrid" else None)
         if response.only_filters:
             response.results = [replace(r, confidence=1.0) for r in response.results]

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QPalette, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QFont,
+    QPalette,
+    QTextCharFormat,
+    QTextCursor,
+    QTextOption,
+)
 from PySide6.QtGui import QTextDocument as _QTextDocument
 from PySide6.QtWidgets import QMenu, QTextBrowser, QTextEdit, QWidget
 
@@ -71,6 +79,7 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
     document.setDefaultFont(font)
     if path.suffix.lower() in READ_AS_MARKDOWN:
         document.setMarkdown(body)
+        wrap_code_lines(document)
     else:
         document.setPlainText(body)
     front = _FRONT_MATTER.match(source)
@@ -82,6 +91,21 @@ def render(path: Path, line: int, end_line: int, query: str, font: QFont) -> Ren
     assert app is not None  # the GUI that asked for the preview is running
     document.moveToThread(app.thread())
     return Rendered(document, passage, terms)
+
+
+def wrap_code_lines(document: _QTextDocument) -> None:
+    """Let a code block's long lines wrap at the preview's edge, as prose does. Qt's
+    Markdown reader makes them unbreakable, and one pasted 400-character command scrolled
+    the whole note sideways (a fresh-user trial), its prose with it."""
+    cursor = QTextCursor(document)
+    block = document.begin()
+    while block.isValid():
+        form = block.blockFormat()
+        if form.nonBreakableLines():
+            form.setNonBreakableLines(False)
+            cursor.setPosition(block.position())
+            cursor.setBlockFormat(form)
+        block = block.next()
 
 
 PASSAGE_REACH = 4000  # characters around its most telling line within which a passage lies
@@ -192,6 +216,8 @@ class NotePreview(QTextBrowser):
         self._document: _QTextDocument | None = None
         self.rendered: Rendered | None = None
         self.setPlaceholderText("Select a note to preview it.")
+        # A line with no space to wrap at (a URL, a hash) breaks anywhere rather than scroll.
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
 
     def show_item(self, item: ResultItem | None, query: str = "") -> None:
         """Render `item` (None clears); a newer call makes any older render's answer void."""

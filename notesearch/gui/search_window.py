@@ -457,8 +457,14 @@ class SearchWindow(QMainWindow):
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         item = self.model.item(current.row()) if current.isValid() else None
-        query = self.field.text() if self.mode == "search" else ""
-        self.preview.show_item(item, query)
+        self.preview.show_item(item, self._highlighted() if self.mode == "search" else "")
+
+    def _highlighted(self) -> str:
+        """The words the preview marks: those the shown results' excerpts mark (a corrected
+        spelling's, "blight" for "bligth"), else the query as typed."""
+        response = self.last_response
+        return response.highlighted if response is not None and response.highlighted \
+            else self.field.text()
 
     def move_selection(self, step: int) -> None:
         rows = self.model.rowCount()

@@ -222,6 +222,17 @@ def test_a_misspelt_word_is_corrected_and_the_window_says_so(qtbot, window):  # 
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=5_000)
     assert "No note has “bligth”: searched for “blight”." in window.banner.text()
     assert window.model.item(0).path.name == "Tomato blight.md"
+    # The preview marks the corrected word, as the excerpt does (a fresh-user trial saw it
+    # marked in the row and nowhere in the note).
+    window.view.setCurrentIndex(window.model.index(0))
+
+    def marked() -> set[str]:
+        rendered = window.preview.rendered
+        shown = rendered.document.toPlainText() if rendered else ""
+        return {shown[a:b].lower() for a, b in rendered.terms} if rendered else set()
+
+    qtbot.waitUntil(lambda: "tomato" in marked(), timeout=5_000)
+    assert "blight" in marked()
 
 
 def test_a_made_up_query_says_no_good_match_and_shows_weak_meters(qtbot, window):  # noqa: ANN001
@@ -753,3 +764,24 @@ def test_a_notion_pages_folder_is_shown_by_its_name_not_its_id(tmp_path):  # noq
     assert folder_label(page, [tmp_path / "notes"]) == "notes/Projects"
     mine = tmp_path / "notes" / "build 2024" / "Plan.md"
     assert folder_label(mine, [tmp_path / "notes"]) == "notes/build 2024"
+
+
+def test_a_long_code_line_wraps_instead_of_scrolling_the_preview_sideways(qtbot, tmp_path):  # noqa: ANN001
+    """A fresh-user trial: one long pasted command in a code block scrolled the whole
+    preview sideways, its prose with it."""
+    from PySide6.QtGui import QFont
+
+    from notesearch.gui.preview import NotePreview, render
+
+    command = "find /var/log -name '*.log' -mtime +30 " + "-o -name '*.gz' " * 25
+    page = tmp_path / "Cleanup.md"
+    page.write_text(f"# Cleanup\n\nOld logs go.\n\n```bash\n{command}\n```\n\n"
+                    f"See https://example.org/{'a' * 300}\n", encoding="utf-8")
+    preview = NotePreview()
+    qtbot.addWidget(preview)
+    preview.resize(500, 400)
+    preview.show()
+    preview._show(preview._generation, render(page, 3, 3, "logs", QFont()))
+    assert command.strip() in preview.toPlainText()
+    qtbot.wait(50)  # laid out
+    assert preview.horizontalScrollBar().maximum() == 0
