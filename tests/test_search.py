@@ -1573,3 +1573,22 @@ def test_similar_notes_fill_the_list_asked_for_beside_a_note_of_many_passages(tm
     assert len(similar) == 9  # every other note
     assert "Incident log.md" in [Path(r.path).name for r in similar[:3]]
     library.close()
+
+
+def test_a_note_of_many_alike_passages_leaves_the_others_their_meaning(tmp_path, e5):
+    """A fresh-user trial: a 1.25 MB incident log's 2,894 passages held all of the best 100
+    by meaning for "what caused the checkout outage in January?", so no other note had
+    meaning evidence and the log itself came 3rd at 1% under "no good match". At most
+    POOL_PER_NOTE of the pool come from one note; the others' best are read past it."""
+    log = "".join(f"## Entry {n}\nDatabase connection timeout on node {n % 7}; retried the "
+                  f"query and it went through.\n\n" for n in range(640))
+    files = {"Incident log.md": f"# Incident log\n\n{log}",
+             "Timeouts.md": "# Timeouts\nDatabase connections time out under load.\n",
+             "Pool sizing.md": "# Pool sizing\nHow big the database connection pool is.\n",
+             "Sourdough.md": "# Sourdough\nFeed the starter flour and water.\n"}
+    library = library_of(tmp_path, files, e5)
+    response = library.search("database connection timeout", k=5, mode="meaning")
+    names = [Path(r.path).name for r in response.results]
+    assert names[:2] in (["Timeouts.md", "Pool sizing.md"], ["Pool sizing.md", "Timeouts.md"])
+    assert "Incident log.md" in names
+    library.close()
