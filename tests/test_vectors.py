@@ -140,16 +140,22 @@ def test_the_cli_and_the_app_rank_centred_meaning_alike(tmp_path, e5, monkeypatc
     # A filter (a folder, a tag) searches within some rows, of both scripts here: sqlite-vec
     # takes one rowid set a query, so the CLI searches each script's rows within the filter's.
     some = memory.ids[::2].copy()
+    # Rows read past (a note crowding the meaning pool): left out by both, as sqlite-vec
+    # reads past them rather than taking a rowid set of all the others.
+    crowd = memory.ids[1::3].copy()
     for text in ("how do I keep my bread dough rising", "怎么做红烧肉"):
         query, script = e5.embed_query(text), language_group(text)
-        for centre, allowed, languages_only in ((0.0, None, False), (0.33, None, False),
-                                                (1.0, None, False), (0.33, some, False),
-                                                (0.33, None, True), (0.33, some, True)):
+        for centre, allowed, languages_only, excluded in (
+                (0.0, None, False, None), (0.33, None, False, None), (1.0, None, False, None),
+                (0.33, some, False, None), (0.33, None, True, None), (0.33, some, True, None),
+                (0.33, None, False, crowd), (0.33, some, False, crowd)):
             in_memory = memory.top(query, 9, allowed, centre=centre, script=script,
-                                   languages_only=languages_only)
+                                   languages_only=languages_only, excluded=excluded)
             on_disk = disk.top(query, 9, allowed, centre=centre, script=script,
-                               languages_only=languages_only)
+                               languages_only=languages_only, excluded=excluded)
             assert in_memory
+            if excluded is not None:
+                assert not {i for i, _ in in_memory} & set(excluded.tolist())
             assert [i for i, _ in in_memory] == [i for i, _ in on_disk]
             assert [s for _, s in in_memory] == pytest.approx([s for _, s in on_disk],
                                                               abs=1e-6)
